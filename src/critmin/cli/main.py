@@ -1,0 +1,90 @@
+"""The ``critmin`` console script (Typer).
+
+Global options ``--db`` and ``--data`` are resolved once into :class:`CLIState` (``ctx.obj``).
+Each capability contributes its commands from its own module in this package through a
+``register(app)`` function; the list is :data:`COMMAND_MODULES`. Heavy imports stay inside the
+command functions so that ``critmin --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from critmin.data import paths
+
+COMMAND_MODULES = [
+    "critmin.cli.data",
+    "critmin.cli.production",
+    "critmin.cli.assess",
+    "critmin.cli.simulate",
+    "critmin.cli.stockpile",
+    "critmin.cli.projects",
+    "critmin.cli.markets",
+    "critmin.cli.web",
+]
+
+app = typer.Typer(
+    name="critmin",
+    help="critmin: critical-minerals supply security for allied governments (US-Japan framework).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@dataclass
+class CLIState:
+    db: str | None = None
+    data: str | None = None
+
+    def db_path(self) -> Path:
+        return paths.resolve_db_path(self.db)
+
+    def data_dir(self) -> Path:
+        return paths.resolve_data_dir(self.data)
+
+    def open_warehouse(self, read_only: bool = False):  # -> Warehouse
+        from critmin.data.warehouse import Warehouse
+
+        return Warehouse(self.db_path(), read_only=read_only)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error to stderr and return an Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="CRITMIN_DB", help="DuckDB file (default: user data dir).")
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option("--data", envvar="CRITMIN_DATA", help="Raw data directory (default: ../shared/data/raw)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    ctx.obj = CLIState(db=db, data=data)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
