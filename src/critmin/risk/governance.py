@@ -1,0 +1,81 @@
+"""Country governance scores from the World Bank Worldwide Governance Indicators (WGI).
+
+Pure functions. The EU criticality method (JRC 2017) uses the mean of the six WGI estimates
+(Voice and Accountability VA, Political Stability PV, Government Effectiveness GE,
+Regulatory Quality RQ, Rule of Law RL, Control of Corruption CC), each published on
+roughly -2.5 (worst) .. +2.5 (best), rescaled to 0-10 with 10 the *worst* governance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import pandas as pd
+
+__all__ = ["WGI_DIMENSIONS", "calc_wgi_mean", "calc_wgi_scaled", "calc_wgi_unit", "wgi_table"]
+
+#: the six WGI dimensions (World Bank codes)
+WGI_DIMENSIONS: tuple[str, ...] = ("CC", "GE", "PV", "RQ", "RL", "VA")
+
+#: the published range of a WGI estimate
+WGI_EST_MIN, WGI_EST_MAX = -2.5, 2.5
+
+
+def calc_wgi_mean(estimates: Mapping[str, float]) -> float:
+    """Mean of the six WGI estimates: ``(CC + GE + PV + RQ + RL + VA) / 6``.
+
+    Source: JRC (2017) Blengini et al., *Methodology for establishing the EU list of critical
+    raw materials*, section 3.2.2 ("scaled WGI": the average of the six indicators).
+    All six dimensions are required; a missing one raises ``KeyError`` naming it.
+    """
+    missing = [d for d in WGI_DIMENSIONS if d not in estimates or estimates[d] is None
+               or (isinstance(estimates[d], float) and math.isnan(estimates[d]))]
+    if missing:
+        raise KeyError(f"WGI dimension(s) missing: {', '.join(missing)}")
+    return float(sum(float(estimates[d]) for d in WGI_DIMENSIONS) / len(WGI_DIMENSIONS))
+
+
+def calc_wgi_scaled(mean_estimate: float) -> float:
+    """WGI rescaled to 0-10, 10 = worst governance.
+
+    Formula: ``WGI_scaled = (2.5 - est) / 5 · 10`` where ``est`` is the (mean) WGI estimate
+    on its published -2.5..+2.5 scale; values outside that range (the scale is not strictly
+    bounded) are clipped to 0..10.
+
+    Source: JRC (2017) Blengini et al., section 3.2.2: the WGI is rescaled to 0-10 "with
+    higher values reflecting worse governance" so that HHI_WGI rises with poor governance.
+    """
+    if not math.isfinite(mean_estimate):
+        raise ValueError(f"WGI estimate must be finite, got {mean_estimate!r}")
+    v = (WGI_EST_MAX - float(mean_estimate)) / (WGI_EST_MAX - WGI_EST_MIN) * 10.0
+    return min(10.0, max(0.0, v))
+
+
+def calc_wgi_unit(mean_estimate: float) -> float:
+    """WGI rescaled to 0-1, 1 = worst: ``calc_wgi_scaled(est) / 10``.
+
+    This is the normalisation used by the GeoPolRisk method (Gemechu et al. 2016,
+    Koyamparambath et al. 2022: ``(2.5 - est) / 5``) and for the USGS-style disruption
+    potential in this package (0-1 factors).
+    """
+    return calc_wgi_scaled(mean_estimate) / 10.0
+
+
+def wgi_table(estimates: pd.DataFrame) -> pd.DataFrame:
+    """Per-country scaled WGI from long estimates.
+
+    Input columns: ``country_iso3, dimension, value`` (one year). Output, indexed by
+    ``country_iso3``: ``wgi_mean`` (mean estimate), ``wgi_scaled`` (0-10, 10 worst),
+    ``wgi_unit`` (0-1), ``n_dims``. Countries lacking one of the six dimensions are dropped
+    (they have no EU-method WGI); callers report them as missing.
+    """
+    df = estimates[estimates["dimension"].isin(WGI_DIMENSIONS)].dropna(subset=["value", "country_iso3"])
+    g = df.groupby("country_iso3")["value"].agg(["mean", "count"])
+    g = g[g["count"] == len(WGI_DIMENSIONS)]
+    out = pd.DataFrame(index=g.index)
+    out["wgi_mean"] = g["mean"].astype(float)
+    out["wgi_scaled"] = ((WGI_EST_MAX - out["wgi_mean"]) / 5.0 * 10.0).clip(0.0, 10.0)
+    out["wgi_unit"] = out["wgi_scaled"] / 10.0
+    out["n_dims"] = g["count"].astype(int)
+    return out
