@@ -1,0 +1,164 @@
+"""Access rules: one explicit rule per route, enforced by one app-wide dependency.
+
+Every route of the app has an entry in :data:`RULES`, keyed by ``(method, path template)``.
+A route without a rule answers 500 (fail closed) and fails ``tests/test_web_authz.py``, which
+walks the app's route table. A rule says which roles may call the route, whether it changes
+state (then a session caller must present the CSRF token, and viewers are refused), and which
+kind of visibility-scoped record it exposes (the handler then filters by
+:meth:`Principal.can_see` and answers 404 for a record the caller may not see).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+
+from critmin.web.auth import ROLES, Principal, principal_from_session, principal_from_token
+
+SESSION_COOKIE = "critmin_session"
+LOGIN_CSRF_COOKIE = "critmin_login_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+ANY = frozenset(ROLES)
+WRITERS = frozenset(r for r, role in ROLES.items() if role.can_write)
+ADMIN = frozenset(r for r, role in ROLES.items() if role.is_admin)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``roles=None`` means public (no login needed)."""
+
+    roles: frozenset[str] | None
+    write: bool = False
+    records: str | None = None  # 'project' | 'job': visibility-scoped records behind the route
+
+
+PUBLIC = Rule(None)
+READ = Rule(ANY)
+WRITE = Rule(WRITERS, write=True)
+
+RULES: dict[tuple[str, str], Rule] = {
+    # public: login, schema and the vendored static assets (no data in them)
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): Rule(None, write=True),
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/static/{path:path}"): PUBLIC,
+    ("GET", "/vendor/plotly.min.js"): PUBLIC,
+    ("GET", "/vendor/topojson/{name}"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("POST", "/logout"): Rule(ANY, write=True),
+    ("GET", "/api/me"): READ,
+    # data (joint: public datasets)
+    ("GET", "/api/data/status"): READ,
+    ("GET", "/api/commodities"): READ,
+    ("GET", "/api/production/{commodity}"): READ,
+    ("GET", "/api/assess"): READ,
+    ("GET", "/api/deposits"): READ,
+    ("GET", "/api/provenance/{dataset_id}/{source_line}"): READ,
+    ("GET", "/api/scenarios"): READ,
+    ("GET", "/api/scenarios/{name}"): READ,
+    # runs (scoped by the visibility given when they were started)
+    ("GET", "/api/simulations"): Rule(ANY, records="job"),
+    ("POST", "/api/simulations"): Rule(WRITERS, write=True, records="job"),
+    ("GET", "/api/simulations/{job_id}"): Rule(ANY, records="job"),
+    ("GET", "/api/stockpile/plans"): Rule(ANY, records="job"),
+    ("POST", "/api/stockpile/plans"): Rule(WRITERS, write=True, records="job"),
+    ("GET", "/api/stockpile/plans/{job_id}"): Rule(ANY, records="job"),
+    # projects (scoped by each project's visibility)
+    ("GET", "/api/projects"): Rule(ANY, records="project"),
+    ("POST", "/api/projects"): Rule(WRITERS, write=True, records="project"),
+    ("GET", "/api/projects/{project_id}"): Rule(ANY, records="project"),
+    ("POST", "/api/projects/selection"): Rule(WRITERS, write=True, records="project"),
+    ("GET", "/api/clock"): Rule(ANY, records="project"),
+    # administration
+    ("GET", "/api/audit"): Rule(ADMIN),
+    ("GET", "/api/audit/export"): Rule(ADMIN),
+    ("GET", "/api/users"): Rule(ADMIN),
+    # pages
+    ("GET", "/"): READ,
+    ("GET", "/commodity/{commodity}"): READ,
+    ("GET", "/scenarios"): READ,
+    ("GET", "/stockpile"): READ,
+    ("GET", "/projects"): Rule(ANY, records="project"),
+    ("GET", "/projects/{project_id}"): Rule(ANY, records="project"),
+    ("GET", "/deposits"): READ,
+    ("GET", "/data"): READ,
+    ("GET", "/audit"): Rule(ADMIN),
+}
+
+
+class LoginRequired(Exception):
+    """Raised for an anonymous page request; the app turns it into a redirect to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+def rule_for(method: str, path: str) -> Rule | None:
+    return RULES.get(("GET" if method == "HEAD" else method, path))
+
+
+def resolve_principal(request: Request) -> Principal | None:
+    ctx = request.app.state.ctx
+    header = request.headers.get("authorization", "")
+    with ctx.db.cursor() as con:
+        if header.lower().startswith("bearer "):
+            p = principal_from_token(con, header[7:].strip())
+            if p is None:
+                raise HTTPException(
+                    401, "bearer token unknown or revoked", {"WWW-Authenticate": "Bearer"}
+                )
+            return p
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return principal_from_session(con, cookie)
+    return None
+
+
+async def _csrf_ok(request: Request, expected: str | None) -> bool:
+    if not expected:
+        return False
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    return sent is not None and hmac.compare_digest(sent, expected)
+
+
+async def enforce(request: Request) -> None:
+    """App-wide dependency: find the route's rule, authenticate, authorise, check CSRF."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    rule = rule_for(request.method, path) if path else None
+    if rule is None:
+        raise HTTPException(500, f"no access rule for {request.method} {path}; refusing")
+    principal = resolve_principal(request)
+    request.state.principal = principal
+    if rule.roles is None:
+        if rule.write and path == "/login":
+            expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+            if not await _csrf_ok(request, expected):
+                raise HTTPException(403, "login form expired or CSRF token missing; reload the page")
+        return
+    if principal is None:
+        if request.url.path.startswith("/api/"):
+            raise HTTPException(401, "login or bearer token required", {"WWW-Authenticate": "Bearer"})
+        raise LoginRequired(str(request.url.path))
+    if principal.role.name not in rule.roles:
+        raise HTTPException(403, f"role {principal.role.name!r} may not {request.method} {path}")
+    if rule.write and principal.via == "session" and not await _csrf_ok(request, principal.csrf_token):
+        raise HTTPException(403, "CSRF token missing or wrong")
+
+
+def current(request: Request) -> Principal:
+    """The authenticated principal (for handlers of non-public routes)."""
+    p = getattr(request.state, "principal", None)
+    if p is None:
+        raise HTTPException(401, "login or bearer token required")
+    return p

@@ -1,0 +1,81 @@
+"""Administration API (joint-admin only): the audit log and the user list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from critmin.web import audit, auth
+from critmin.web.access import current
+from critmin.web.context import ctx_of
+
+router = APIRouter(prefix="/api", tags=["admin"])
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    role: str | None
+    action: str
+    target: str | None
+    outcome: str
+    detail: str | None
+    client: str | None
+
+
+class AuditPage(BaseModel):
+    chain_ok: bool
+    chain_message: str
+    entries: list[AuditEntry]
+
+
+class UserInfo(BaseModel):
+    name: str
+    role: str
+    created_at: str
+    disabled: bool
+    active_tokens: int
+
+
+@router.get("/audit", response_model=AuditPage)
+def audit_log(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 200,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+) -> AuditPage:
+    """Audit entries, newest first, with the result of the hash-chain check."""
+    ctx = ctx_of(request)
+    with ctx.db.cursor() as con:
+        ok, msg = audit.verify_chain(con)
+        rows = audit.entries(con, limit=limit, actor=actor, action=action)
+    return AuditPage(chain_ok=ok, chain_message=msg, entries=[AuditEntry(**r) for r in rows])
+
+
+@router.get("/audit/export")
+def audit_export(
+    request: Request,
+    principal: Annotated[auth.Principal, Depends(current)],
+    format: Annotated[Literal["csv", "json"], Query()] = "csv",
+) -> Response:
+    """The whole audit log (oldest first, with chain hashes) as a CSV or JSON download."""
+    ctx = ctx_of(request)
+    with ctx.db.cursor() as con:
+        text = audit.export(con, format)
+    ctx.audit(request, principal, "audit.export", "ok", detail={"format": format})
+    media = "text/csv" if format == "csv" else "application/json"
+    return Response(
+        text, media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="critmin-audit.{format}"'},
+    )
+
+
+@router.get("/users", response_model=list[UserInfo])
+def users(request: Request) -> list[UserInfo]:
+    with ctx_of(request).db.cursor() as con:
+        rows = auth.list_users(con)
+    return [UserInfo(**{**r, "created_at": r["created_at"].isoformat()}) for r in rows]

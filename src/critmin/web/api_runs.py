@@ -1,0 +1,7 @@
+"""api_runs (filled in as the libraries land)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api")

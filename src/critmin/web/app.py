@@ -1,0 +1,89 @@
+"""The FastAPI application: JSON API under ``/api/`` and the dashboard pages.
+
+``create_app(db_path)`` opens the warehouse DuckDB file read-write (the web tables live in it,
+see :mod:`critmin.web.store`), installs the app-wide access dependency
+(:func:`critmin.web.access.enforce`) and mounts the routers. Handlers are thin: they validate
+the request (pydantic models in :mod:`critmin.web.models`), call the library and return.
+Interactive docs pages (Swagger/ReDoc) are disabled because they load scripts from a CDN; the
+schema is served at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from critmin import __version__
+from critmin.web.access import LoginRequired, enforce
+from critmin.web.context import WebContext
+
+log = logging.getLogger(__name__)
+
+ROUTER_MODULES = (
+    "critmin.web.routes_auth",
+    "critmin.web.assets",
+    "critmin.web.api_data",
+    "critmin.web.api_runs",
+    "critmin.web.api_projects",
+    "critmin.web.api_admin",
+    "critmin.web.pages",
+)
+
+
+def create_app(db_path: str | Path, *, job_workers: int | None = None) -> FastAPI:
+    """Build the app over the DuckDB file ``db_path`` (which must already hold imported data)."""
+    import importlib
+
+    ctx = WebContext(db_path, job_workers=job_workers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        ctx.close()
+
+    app = FastAPI(
+        title="critmin",
+        version=__version__,
+        description=(
+            "Decision support for the US-Japan critical-minerals framework (2025-10-28): data, "
+            "assessment, disruption scenarios, stockpile plans, joint project selection. "
+            "Authenticate with `Authorization: Bearer <token>` (`critmin users token NAME`)."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(enforce)],
+    )
+    app.state.ctx = ctx
+    for name in ROUTER_MODULES:
+        app.include_router(importlib.import_module(name).router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
+            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        from critmin.web.pages import render_error
+
+        return render_error(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": errors}, 422)
+        msg = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return HTMLResponse(f"invalid request: {msg}", 422)
+
+    return app

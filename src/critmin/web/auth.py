@@ -1,0 +1,261 @@
+"""Users, roles, passwords, bearer tokens and browser sessions.
+
+Roles and what they see (the *government* of a role decides record visibility):
+
+=============  ============  ====================================  ==========
+role           government    sees records with visibility          may write
+=============  ============  ====================================  ==========
+us-analyst     US            ``US``, ``joint``                     yes
+jp-analyst     JP            ``JP``, ``joint``                     yes
+joint-admin    joint         ``US``, ``JP``, ``joint``             yes, and users/audit
+viewer         joint-public  ``joint``                             no
+=============  ============  ====================================  ==========
+
+Secrets: passwords are hashed with argon2id (argon2-cffi defaults, RFC 9106 "second
+recommended option"); bearer tokens (``cm_<id>_<secret>``, 256-bit secret) and session
+cookies are random and only their SHA-256 is stored, so a copy of the database does not
+yield a usable credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from critmin import settings
+
+settings.register(
+    "web.session_hours",
+    8.0,
+    "Absolute lifetime of a browser session in hours (after that the user logs in again).",
+    "OWASP Session Management Cheat Sheet (absolute timeouts of 4-8 hours for office use)",
+)
+settings.register(
+    "web.min_password_length",
+    12,
+    "Shortest password accepted for a new user.",
+    "NIST SP 800-63B rev. 4 (2024), sec. 3.1.1.2: at least 15 for single-factor, 8 with MFA;"
+    " 12 is the OWASP ASVS 5.0 V6.2.1 minimum",
+)
+
+VISIBILITIES = ("US", "JP", "joint")
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    government: str
+    sees: frozenset[str]
+    can_write: bool
+    is_admin: bool = False
+
+
+ROLES: dict[str, Role] = {
+    "us-analyst": Role("us-analyst", "US", frozenset({"US", "joint"}), True),
+    "jp-analyst": Role("jp-analyst", "JP", frozenset({"JP", "joint"}), True),
+    "joint-admin": Role("joint-admin", "joint", frozenset(VISIBILITIES), True, is_admin=True),
+    "viewer": Role("viewer", "joint-public", frozenset({"joint"}), False),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a user with a role, authenticated by session or token."""
+
+    name: str
+    role: Role
+    via: str  # 'session' | 'token'
+    csrf_token: str | None = None  # set for session logins
+
+    def can_see(self, visibility: str) -> bool:
+        return visibility in self.role.sees
+
+    @property
+    def default_visibility(self) -> str:
+        """Visibility given to records this user creates unless they choose another."""
+        return {"US": "US", "JP": "JP"}.get(self.role.government, "joint")
+
+    def may_assign(self, visibility: str) -> bool:
+        """A user may create records visible to their own government or to both."""
+        if visibility not in VISIBILITIES:
+            return False
+        return self.role.is_admin or visibility in {self.default_visibility, "joint"}
+
+
+class AuthError(ValueError):
+    pass
+
+
+_HASHER = PasswordHasher()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def generate_password() -> str:
+    """A random password (about 120 bits) for the first admin and for `users add`."""
+    return secrets.token_urlsafe(15)
+
+
+def validate_name(name: str) -> str:
+    if not name or len(name) > 64 or not all(c.isalnum() or c in "-_." for c in name):
+        raise AuthError(
+            f"user name {name!r}: expected 1-64 characters of letters, digits, '-', '_' or '.'"
+        )
+    return name
+
+
+def add_user(con: duckdb.DuckDBPyConnection, name: str, role: str, password: str) -> None:
+    validate_name(name)
+    if role not in ROLES:
+        raise AuthError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    min_len = settings.get("web.min_password_length")
+    if len(password) < min_len:
+        raise AuthError(f"password for {name!r} is too short: expected at least {min_len} characters")
+    if get_user(con, name) is not None:
+        raise AuthError(f"user {name!r} already exists")
+    con.execute(
+        "INSERT INTO web_user VALUES (?, ?, ?, ?, FALSE)", [name, role, hash_password(password), _now()]
+    )
+
+
+def get_user(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, str, bool] | None:
+    """(name, role, disabled) or None."""
+    row = con.execute("SELECT name, role, disabled FROM web_user WHERE name = ?", [name]).fetchone()
+    return None if row is None else (row[0], row[1], bool(row[2]))
+
+
+def list_users(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    rows = con.execute(
+        "SELECT u.name, u.role, u.created_at, u.disabled,"
+        " (SELECT count(*) FROM web_token t WHERE t.user_name = u.name AND t.revoked_at IS NULL)"
+        " FROM web_user u ORDER BY u.name"
+    ).fetchall()
+    return [
+        {"name": r[0], "role": r[1], "created_at": r[2], "disabled": bool(r[3]), "active_tokens": r[4]}
+        for r in rows
+    ]
+
+
+def count_users(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT count(*) FROM web_user").fetchone()[0])
+
+
+def check_password(con: duckdb.DuckDBPyConnection, name: str, password: str) -> Principal | None:
+    """The principal when name and password match an enabled user, else None.
+
+    An unknown user still costs one argon2 verification so that timing does not reveal which
+    user names exist.
+    """
+    row = con.execute(
+        "SELECT role, password_hash, disabled FROM web_user WHERE name = ?", [name]
+    ).fetchone()
+    stored = row[1] if row else _DUMMY_HASH
+    try:
+        _HASHER.verify(stored, password)
+        ok = row is not None and not row[2]
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        return None
+    return Principal(name, ROLES[row[0]], via="password")
+
+
+_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+
+
+# -- bearer tokens -----------------------------------------------------------------------------
+
+
+def create_token(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """A new bearer token for the user; only its hash is stored. Returned once."""
+    if get_user(con, name) is None:
+        raise AuthError(f"unknown user {name!r}")
+    token_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    con.execute(
+        "INSERT INTO web_token VALUES (?, ?, ?, ?, NULL)", [token_id, name, _sha256(secret), _now()]
+    )
+    return f"cm_{token_id}_{secret}"
+
+
+def revoke_tokens(con: duckdb.DuckDBPyConnection, name: str, token_id: str | None = None) -> int:
+    """Revoke one token (by id) or all of a user's tokens; returns how many were revoked."""
+    if get_user(con, name) is None:
+        raise AuthError(f"unknown user {name!r}")
+    sql = "UPDATE web_token SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL"
+    args: list = [_now(), name]
+    if token_id is not None:
+        sql += " AND token_id = ?"
+        args.append(token_id)
+    before = con.execute(
+        "SELECT count(*) FROM web_token WHERE user_name = ? AND revoked_at IS NULL"
+        + (" AND token_id = ?" if token_id else ""),
+        [name] + ([token_id] if token_id else []),
+    ).fetchone()[0]
+    con.execute(sql, args)
+    return int(before)
+
+
+def principal_from_token(con: duckdb.DuckDBPyConnection, token: str) -> Principal | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "cm":
+        return None
+    row = con.execute(
+        "SELECT t.secret_sha256, u.name, u.role, u.disabled FROM web_token t"
+        " JOIN web_user u ON u.name = t.user_name WHERE t.token_id = ? AND t.revoked_at IS NULL",
+        [parts[1]],
+    ).fetchone()
+    if row is None or row[3] or not hmac.compare_digest(row[0], _sha256(parts[2])):
+        return None
+    return Principal(row[1], ROLES[row[2]], via="token")
+
+
+# -- browser sessions --------------------------------------------------------------------------
+
+
+def create_session(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, str]:
+    """(cookie value, csrf token) for a new session of the user."""
+    cookie = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = _now()
+    hours = float(settings.get("web.session_hours"))
+    con.execute(
+        "INSERT INTO web_session VALUES (?, ?, ?, ?, ?, NULL)",
+        [_sha256(cookie), name, csrf, now, now + timedelta(hours=hours)],
+    )
+    return cookie, csrf
+
+
+def principal_from_session(con: duckdb.DuckDBPyConnection, cookie: str) -> Principal | None:
+    row = con.execute(
+        "SELECT u.name, u.role, u.disabled, s.csrf_token FROM web_session s"
+        " JOIN web_user u ON u.name = s.user_name"
+        " WHERE s.session_sha256 = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+        [_sha256(cookie), _now()],
+    ).fetchone()
+    if row is None or row[2]:
+        return None
+    return Principal(row[0], ROLES[row[1]], via="session", csrf_token=row[3])
+
+
+def end_session(con: duckdb.DuckDBPyConnection, cookie: str) -> None:
+    con.execute(
+        "UPDATE web_session SET revoked_at = ? WHERE session_sha256 = ?", [_now(), _sha256(cookie)]
+    )

@@ -1,0 +1,51 @@
+"""Request and response models of the HTTP API (kept apart from storage and library types)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Visibility = Literal["US", "JP", "joint"]
+
+
+class Me(BaseModel):
+    name: str
+    role: str
+    government: str
+    sees: list[str]
+    can_write: bool
+
+
+class JobCreated(BaseModel):
+    job_id: str
+    status: str
+    url: str
+
+
+class Job(BaseModel):
+    job_id: str
+    kind: str
+    owner: str
+    visibility: Visibility
+    status: Literal["queued", "running", "done", "failed", "interrupted"]
+    progress: float = Field(ge=0, le=1)
+    message: str | None
+    spec: dict[str, Any]
+    seed: int | None
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: str
+    finished_at: str | None
+
+
+class JobList(BaseModel):
+    jobs: list[Job]
+
+
+class Table(BaseModel):
+    """A table of records with provenance columns (``dataset_id``, ``source_line``) where known."""
+
+    model_config = ConfigDict(extra="allow")
+    columns: list[str]
+    rows: list[dict[str, Any]]

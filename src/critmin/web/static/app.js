@@ -1,0 +1,67 @@
+// critmin dashboard helpers: API calls with CSRF, job polling, sortable tables, sparklines.
+"use strict";
+const critmin = (() => {
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+  const PLOTLY_CONFIG = { topojsonURL: "/vendor/topojson/", displaylogo: false, responsive: true };
+
+  async function api(path, opts = {}) {
+    const init = { method: opts.method || "GET", headers: { "Accept": "application/json" }, credentials: "same-origin" };
+    if (opts.body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(opts.body); }
+    if (init.method !== "GET") init.headers["X-CSRF-Token"] = csrf();
+    const r = await fetch(path, init);
+    const data = await r.json().catch(() => ({ detail: r.statusText }));
+    if (!r.ok) {
+      const d = data.detail;
+      const msg = Array.isArray(d) ? d.map(e => `${(e.loc || []).join(".")}: ${e.msg}`).join("; ") : (d || r.statusText);
+      throw new Error(`${r.status}: ${msg}`);
+    }
+    return data;
+  }
+
+  async function pollJob(url, onProgress) {
+    for (;;) {
+      const job = await api(url);
+      onProgress(job);
+      if (["done", "failed", "interrupted"].includes(job.status)) return job;
+      await new Promise(res => setTimeout(res, 400));
+    }
+  }
+
+  function progressBar(el, job) {
+    el.querySelector(".progress > div").style.width = `${Math.round(100 * job.progress)}%`;
+    el.querySelector(".status").textContent = `${job.status} ${Math.round(100 * job.progress)}%` + (job.message ? ` · ${job.message}` : "") + (job.error ? ` · ${job.error}` : "");
+  }
+
+  function makeSortable(table) {
+    const ths = table.querySelectorAll("thead th");
+    ths.forEach((th, i) => th.addEventListener("click", () => {
+      const asc = !th.classList.contains("sorted-asc");
+      ths.forEach(t => t.classList.remove("sorted-asc", "sorted-desc"));
+      th.classList.add(asc ? "sorted-asc" : "sorted-desc");
+      const body = table.tBodies[0];
+      const rows = Array.from(body.rows);
+      const key = r => { const c = r.cells[i]; const v = c.dataset.sort ?? c.textContent.trim(); const n = parseFloat(v); return (v !== "" && !isNaN(n) && isFinite(v)) ? n : v.toLowerCase(); };
+      rows.sort((a, b) => { const x = key(a), y = key(b); const nx = typeof x === "number", ny = typeof y === "number";
+        if (nx && ny) return asc ? x - y : y - x; if (nx) return -1; if (ny) return 1; return asc ? (x < y ? -1 : x > y) : (x > y ? -1 : x < y); });
+      rows.forEach(r => body.appendChild(r));
+    }));
+  }
+
+  function sparkline(el, values) {
+    const pts = values.filter(v => v !== null);
+    if (pts.length < 2) { el.textContent = "–"; return; }
+    const w = 90, h = 22, lo = Math.min(...pts), hi = Math.max(...pts), span = (hi - lo) || 1;
+    const xy = values.map((v, i) => v === null ? null : [i * w / (values.length - 1), h - 2 - (v - lo) / span * (h - 4)]).filter(p => p);
+    el.innerHTML = `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="trend ${values.map(v => v === null ? "n/a" : (100 * v).toFixed(0) + "%").join(", ")}">` +
+      `<polyline fill="none" stroke="#1f5fa8" stroke-width="1.5" points="${xy.map(p => p.join(",")).join(" ")}"/>` +
+      `<circle cx="${xy[xy.length - 1][0]}" cy="${xy[xy.length - 1][1]}" r="2" fill="#1f5fa8"/></svg>`;
+  }
+
+  function readJSON(id) { return JSON.parse(document.getElementById(id).textContent); }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("table.sortable").forEach(makeSortable);
+    document.querySelectorAll("[data-spark]").forEach(el => sparkline(el, JSON.parse(el.dataset.spark)));
+  });
+  return { api, pollJob, progressBar, sparkline, readJSON, PLOTLY_CONFIG };
+})();
