@@ -1,9 +1,98 @@
-"""CLI commands: data."""
+"""``critmin data import|status|fetch``."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
+
+from critmin.cli.main import fail
+
+data_app = typer.Typer(help="Import, inspect and fetch the raw data.", no_args_is_help=True)
+
+
+@data_app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the import report as JSON.")] = False,
+) -> None:
+    """Import every dataset under the data directory (all or nothing; idempotent)."""
+    from rich.progress import Progress
+
+    from critmin.data.errors import ImportFault
+    from critmin.data.paths import DataDirNotFound
+
+    state = ctx.obj
+    try:
+        data_dir = state.data_dir()
+    except DataDirNotFound as e:
+        raise fail(str(e)) from None
+    wh = state.open_warehouse()
+    try:
+        with Progress(transient=True, disable=as_json) as prog:
+            task = prog.add_task("parsing", total=None)
+
+            def cb(what: str, done: int, total: int) -> None:
+                prog.update(task, description=what, completed=done, total=total)
+
+            report = wh.import_data(data_dir, progress=cb)
+    except ImportFault as e:
+        raise fail(f"import failed, nothing was written: {e}") from None
+    finally:
+        wh.close()
+    if as_json:
+        typer.echo(json.dumps({"added": report.added, "skipped": report.skipped, "rows": report.rows,
+                               "seconds": round(report.seconds, 3), "missing_sources": report.missing_sources}, indent=2))
+    else:
+        typer.echo(
+            f"imported {len(report.added)} datasets ({report.rows:,} rows) in {report.seconds:.1f}s; "
+            f"{report.skipped} already present"
+        )
+        if report.missing_sources:
+            typer.echo("not found under the data directory: " + ", ".join(report.missing_sources))
+
+
+@data_app.command("status")
+def status_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List imported datasets with their provenance (publisher, licence, vintage, sha256, rows)."""
+    from critmin.data.status import status
+
+    state = ctx.obj
+    path = state.db_path()
+    if not path.exists():
+        raise fail(f"no warehouse at {path}; run `critmin data import` first")
+    wh = state.open_warehouse(read_only=True)
+    try:
+        st = status(wh)
+    finally:
+        wh.close()
+    if as_json:
+        typer.echo(json.dumps(st, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    con.print(f"[bold]warehouse[/bold] {st['db']}  datasets: {st['n_datasets']}  rows: {st['n_rows']:,}")
+    t = Table("source", "datasets", "rows", "vintages", "publisher", "licence", title="Sources")
+    for s in st["sources"]:
+        t.add_row(s["source"], str(s["datasets"]), f"{s['rows']:,}", ", ".join(s["vintages"]), s["publisher"], s["licence"])
+    con.print(t)
+    t2 = Table("table", "rows", title="Tables")
+    for name, n in st["tables"].items():
+        t2.add_row(name, f"{n:,}")
+    con.print(t2)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app (filled in by the data capability)."""
+    try:
+        from critmin.cli.fetch import register_fetch
+    except ImportError:  # fetch command not present in this build
+        register_fetch = None
+    if register_fetch is not None:
+        register_fetch(data_app)
+    app.add_typer(data_app, name="data")

@@ -1,9 +1,76 @@
-"""CLI commands: production."""
+"""``critmin production COMMODITY [--stage S] [--year Y] [--json]``."""
 
 from __future__ import annotations
 
+import json
+import math
+from typing import Annotated
+
 import typer
+
+from critmin.cli.main import fail
+
+
+def production_cmd(
+    ctx: typer.Context,
+    commodity: Annotated[str, typer.Argument(help="Commodity name, id or USGS code, e.g. 'rare earths'.")],
+    stage: Annotated[str | None, typer.Option(help="mine, refinery, smelter, plant, processing, or extraction.")] = None,
+    year: Annotated[int | None, typer.Option(help="Year (default: all years).")] = None,
+    source: Annotated[str, typer.Option(help="USGS or WMD (World Mining Data).")] = "USGS",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Production by country with shares of the world total."""
+    from critmin.data.errors import UnknownCommodity
+    from critmin.data.shares import calc_shares
+    from critmin.data.warehouse import WarehouseNotImported
+
+    try:
+        wh = ctx.obj.open_warehouse(read_only=True)
+    except WarehouseNotImported as e:
+        raise fail(str(e)) from None
+    try:
+        df = calc_shares(wh.production(commodity, stage=stage, year=year, source=source.upper()))
+    except UnknownCommodity as e:
+        raise fail(str(e)) from None
+    finally:
+        wh.close()
+    if df.empty:
+        raise fail(f"no {source} production data for {commodity!r}" + (f" at stage {stage}" if stage else "") + (f" in {year}" if year else ""))
+    if as_json:
+        recs = []
+        for r in df.to_dict(orient="records"):
+            recs.append({
+                "country_iso3": r["country_iso3"], "country": r["country"], "aggregate": r["aggregate"],
+                "stage": r["stage"], "product": r["product"], "year": int(r["year"]),
+                "quantity": _num(r["quantity"]), "unit": r["unit"], "flag": r["flag"],
+                "bound_lo": _num(r["bound_lo"]), "bound_hi": _num(r["bound_hi"]),
+                "share": _num(r["share"]), "share_basis": r["share_basis"],
+                "dataset_id": int(r["dataset_id"]), "source_line": int(r["source_line"]), "vintage": r["vintage"],
+            })
+        typer.echo(json.dumps(recs, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("country", "ISO3", "stage", "product", "year", "quantity", "unit", "share", "flag", "source",
+              title=f"{df['commodity_id'].iloc[0]} production ({source})")
+    for r in df.itertuples():
+        q = "" if _num(r.quantity) is None else f"{r.quantity:,.0f}"
+        s = "" if _num(r.share) is None else f"{100 * r.share:.1f}%"
+        t.add_row(str(r.country), r.country_iso3 or f"[{r.aggregate}]", r.stage, str(r.product)[:30], str(r.year), q, r.unit,
+                  s, r.flag or "", f"{r.vintage} #{r.dataset_id}:{r.source_line}")
+    Console().print(t)
+
+
+def _num(x: object) -> float | None:
+    if x is None:
+        return None
+    try:
+        f = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app (filled in by the production capability)."""
+    app.command("production")(production_cmd)

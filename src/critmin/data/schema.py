@@ -166,6 +166,7 @@ PRODUCTION = _register(
             _c("stage", "VARCHAR", "mine, refinery, smelter, plant, processing, capacity_*", nullable=False),
             _c("stage_group", "VARCHAR", "'extraction' or 'processing'", nullable=False),
             _c("measure", "VARCHAR", "'production' or 'capacity'", nullable=False),
+            _c("product", "VARCHAR", "What is measured within the stage (e.g. 'rare-earth-oxide equivalent'); shares are computed within one product"),
             _c("type_raw", "VARCHAR", "The source's TYPE text (or column/sheet name)"),
             _c("year", "INTEGER", "Calendar year", nullable=False),
             _c("estimated", "BOOLEAN", "Column or cell marked as an estimate"),

@@ -1,0 +1,159 @@
+"""Import every source under the data directory into the warehouse, all or nothing.
+
+1. Discover datasets (one per file, sheet or SQLite table) from the source modules.
+2. Skip those already imported with the same path and sha256 (idempotent); a changed file
+   is a new vintage and is added beside the old one.
+3. Parse everything first. Any fault aborts before the database is touched.
+4. Write reference tables, ``dataset`` rows and all fact rows in ONE DuckDB transaction. A
+   failure (or a SIGKILL) before COMMIT leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from critmin.data import reference
+from critmin.data.errors import ImportFault
+from critmin.data.ingest import base
+from critmin.data.ingest import registry as source_registry
+from critmin.data.schema import TABLES, fact_tables
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+@dataclass
+class ImportReport:
+    added: list[dict] = field(default_factory=list)
+    skipped: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+    missing_sources: list[str] = field(default_factory=list)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for t in TABLES.values():
+        con.execute(t.ddl())
+    con.execute(
+        """CREATE OR REPLACE VIEW current_dataset AS
+           SELECT * FROM dataset d WHERE dataset_id = (
+             SELECT max(dataset_id) FROM dataset d2 WHERE d2.key = d.key)"""
+    )
+
+
+def _existing(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    try:
+        return set(con.execute("SELECT source_path, sha256 FROM dataset").fetchall())
+    except duckdb.CatalogException:
+        return set()
+
+
+def _check_columns(spec: base.DatasetSpec, table: str, rows: list[dict] | pd.DataFrame) -> None:
+    if table not in TABLES:
+        raise ImportFault(spec.relpath, None, None, f"rows for table {table!r}", f"one of {sorted(TABLES)}")
+    want = TABLES[table].column_names
+    have = list(rows.columns) if isinstance(rows, pd.DataFrame) else (list(rows[0]) if rows else want)
+    if sorted(have) != sorted(want):
+        raise ImportFault(spec.relpath, None, None, f"columns {have}", f"columns {want} for table {table!r}")
+
+
+def parse_all(specs: list[base.DatasetSpec], progress: Progress | None = None) -> list[tuple[base.DatasetSpec, dict[str, pd.DataFrame]]]:
+    out = []
+    for i, spec in enumerate(specs):
+        frames = spec.parser(spec)
+        for table, df in frames.items():
+            _check_columns(spec, table, df)
+        out.append((spec, frames))
+        if progress:
+            progress("parse", i + 1, len(specs))
+    return out
+
+
+def import_all(
+    con: duckdb.DuckDBPyConnection,
+    data_dir: Path,
+    *,
+    progress: Progress | None = None,
+    only: Callable[[base.DatasetSpec], bool] | None = None,
+    _after_parse: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Import everything under ``data_dir`` not yet in the warehouse. All or nothing."""
+    t0 = time.perf_counter()
+    report = ImportReport()
+    specs, report.missing_sources = source_registry.discover(data_dir)
+    if only is not None:
+        specs = [s for s in specs if only(s)]
+    existing = _existing(con)
+    shas = {s.relpath: base.sha256_file(s.path) for s in specs}
+    todo = [s for s in specs if (s.relpath, shas[s.relpath]) not in existing]
+    report.skipped = len(specs) - len(todo)
+    parsed = parse_all(todo, progress)
+    if _after_parse:
+        _after_parse()  # test hook (kill-mid-import tests)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        ensure_schema(con)
+        reference.refresh(con)
+        next_id = con.execute("SELECT coalesce(max(dataset_id), 0) + 1 FROM dataset").fetchall()[0][0]
+        ds_rows = []
+        per_table: dict[str, list[pd.DataFrame]] = {t.name: [] for t in fact_tables()}
+        per_rows: dict[str, list[dict]] = {t.name: [] for t in fact_tables()}
+        for spec, frames in parsed:
+            did = next_id
+            next_id += 1
+            n = 0
+            for table, rows in frames.items():
+                if isinstance(rows, pd.DataFrame):
+                    if len(rows):
+                        rows = rows.copy()
+                        rows["dataset_id"] = did
+                        per_table[table].append(rows)
+                else:
+                    for r in rows:
+                        r["dataset_id"] = did
+                    per_rows[table].extend(rows)
+                n += len(rows)
+            ds_rows.append({
+                "dataset_id": did, "key": spec.key, "source_path": spec.relpath, "publisher": spec.publisher,
+                "title": spec.title, "licence": spec.licence, "vintage": spec.vintage, "url": spec.url,
+                "sha256": shas[spec.relpath], "row_count": n, "imported_at": now,
+            })
+            report.added.append({"dataset_id": did, "key": spec.key, "source_path": spec.relpath, "rows": n})
+            report.rows += n
+        if ds_rows:
+            _insert(con, "dataset", pd.DataFrame(ds_rows))
+        for table, dfs in per_table.items():
+            if per_rows[table]:
+                dfs.append(base.frame(per_rows[table], table))
+            for df in dfs:
+                _insert(con, table, df)
+            if progress:
+                progress("write", 1, 1)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    report.seconds = time.perf_counter() - t0
+    log.info("imported %d datasets (%d rows), skipped %d, in %.1fs", len(report.added), report.rows, report.skipped, report.seconds)
+    return report
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
+    cols = TABLES[table].column_names
+    df = df[cols]
+    con.register("_import_df", df)
+    try:
+        col_list = ", ".join(f'"{c}"' for c in cols)
+        con.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM _import_df")
+    finally:
+        con.unregister("_import_df")

@@ -1,0 +1,196 @@
+"""Shared machinery for the per-source parsers.
+
+A source module exposes ``specs(data_dir) -> list[DatasetSpec]``. Each spec names one
+dataset (a file, or one sheet / SQLite table of a file) and the parser that turns it into
+DataFrames keyed by warehouse table name. Parsers are pure with respect to the database:
+they read the file and return rows (with ``source_line``), or raise
+:class:`~critmin.data.errors.ImportFault`; the importer writes everything in one
+transaction, so a fault anywhere leaves the database untouched.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from critmin.data.errors import ImportFault
+from critmin.data.normalize import countries, values
+
+#: table name -> rows (list of dicts with the table's columns) or a DataFrame (large sources)
+Frames = dict[str, "list[dict] | pd.DataFrame"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    key: str
+    path: Path  # the physical file
+    relpath: str  # relative to the data dir, '#sheet' / '#table' appended where needed
+    publisher: str
+    title: str
+    licence: str
+    vintage: str
+    parser: Callable[[DatasetSpec], Frames]
+    url: str = ""
+    options: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass
+class CsvTable:
+    path: Path
+    relpath: str
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+
+    def col(self, name: str) -> int:
+        try:
+            return self.header.index(name)
+        except ValueError:
+            raise ImportFault(
+                self.relpath, 1, name, "no such column", f"a header with column {name!r} (found: {self.header})"
+            ) from None
+
+    def iter(self) -> Iterator[tuple[int, list[str]]]:
+        return zip(self.lines, self.rows, strict=True)
+
+
+def read_csv(
+    path: Path, relpath: str, *, required: tuple[str, ...] = (), encoding: str = "utf-8-sig", overflow_into_last: bool = False
+) -> CsvTable:
+    """Read a CSV keeping the physical line number of every record.
+
+    Trailing empty columns (USGS files end in runs of commas) are dropped; wholly empty rows
+    are skipped. A missing required column raises :class:`ImportFault` naming it.
+    """
+    try:
+        with open(path, encoding=encoding, newline="") as f:
+            reader = csv.reader(f)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise ImportFault(relpath, 1, None, "an empty file", "a CSV header line") from None
+            rows: list[list[str]] = []
+            lines: list[int] = []
+            start = reader.line_num + 1
+            for rec in reader:
+                if any(c.strip() for c in rec):
+                    rows.append(rec)
+                    lines.append(start)
+                start = reader.line_num + 1
+    except UnicodeDecodeError as e:
+        raise ImportFault(relpath, None, None, f"bytes not valid {encoding} ({e.reason} at byte {e.start})", "UTF-8 text") from None
+    except csv.Error as e:
+        raise ImportFault(relpath, reader.line_num, None, str(e), "well-formed CSV") from None
+    header = [h.strip() for h in header]
+    while header and header[-1] == "":
+        header.pop()
+    n = len(header)
+    if n == 0:
+        raise ImportFault(relpath, 1, None, "an empty header", "column names")
+    norm_rows = []
+    for line, r in zip(lines, rows, strict=True):
+        extra = [c for c in r[n:] if c.strip()]
+        if extra and overflow_into_last:
+            r = r[: n - 1] + [" | ".join(c for c in r[n - 1 :] if c.strip())]
+        elif extra and not _is_repeat(r[:n], extra):
+            raise ImportFault(relpath, line, f"#{n + 1}", extra[0], f"at most {n} columns (the header has {n})")
+        norm_rows.append((r + [""] * (n - len(r)))[:n])
+    for col in required:
+        if col not in header:
+            raise ImportFault(relpath, 1, col, "no such column", f"a header with column {col!r} (found: {header})")
+    return CsvTable(path, relpath, header, norm_rows, lines)
+
+
+def _is_repeat(row: list[str], extra: list[str]) -> bool:
+    """USGS quirk: some files repeat a value in unnamed trailing columns (e.g. barite
+    repeats its reserves, sometimes without the thousands separator)."""
+    def key(x: str) -> str:
+        return x.replace(",", "").strip()
+    have = {key(x) for x in row}
+    return all(key(x) in have for x in extra)
+
+
+def parse_cell(t_path: str, line: int, column: str, raw: str) -> values.Parsed:
+    p = values.parse_value(raw)
+    if p is None:
+        raise ImportFault(t_path, line, column, raw, values.EXPECTED)
+    return p
+
+
+def resolve_country(raw: str) -> tuple[str | None, str | None, str | None]:
+    """(iso3, aggregate, qualifier) for a country cell, or raise KeyError.
+
+    USGS cells carry qualifiers and flattened footnote marks, handled explicitly in order:
+    ``Brazil (beneficiated)`` / ``Denmark (processed)5`` (qualifier kept), ``Argentina, crude
+    ore`` (qualifier after a comma), ``Russiae`` / ``Japane`` (a superscript 'e' for
+    'estimated' flattened onto the name), curly apostrophes (``Côte d’Ivoire``).
+    """
+    text = str(raw).replace("\u00a0", " ").replace("’", "'").strip()
+    agg = countries.aggregate_kind(text)
+    if agg:
+        return None, agg, None
+    try:
+        return countries.to_iso3(text), None, None
+    except KeyError:
+        pass
+    m = re.match(r"^(.*?)\s*\(([^)]*)\)\s*\d*$", text)
+    if m:
+        iso3, agg, _ = resolve_country(m.group(1))
+        return iso3, agg, m.group(2).strip()
+    if "," in text:
+        head, tail = text.split(",", 1)
+        try:
+            return countries.to_iso3(head), None, tail.strip()
+        except KeyError:
+            pass
+    if text.endswith("e"):
+        try:
+            return countries.to_iso3(text[:-1]), None, "estimated (footnote mark 'e' on the country name)"
+        except KeyError:
+            pass
+    raise KeyError(text)
+
+
+def country_fields(relpath: str, line: int, column: str, raw: str) -> tuple[str | None, str | None, str | None]:
+    """(iso3, aggregate, qualifier) for a country cell; ImportFault when unknown."""
+    try:
+        return resolve_country(raw)
+    except KeyError:
+        raise ImportFault(relpath, line, column, raw, "a country name known to critmin (catalog/country_aliases.csv or ISO 3166)") from None
+
+
+def sha256_file(path: Path, _cache: dict[tuple[str, float, int], str] = {}) -> str:  # noqa: B006
+    st = path.stat()
+    key = (str(path), st.st_mtime, st.st_size)
+    if key not in _cache:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _cache[key] = h.hexdigest()
+    return _cache[key]
+
+
+_DTYPES = {"DOUBLE": "float64", "INTEGER": "Int64", "BIGINT": "Int64", "BOOLEAN": "boolean"}
+
+
+def frame(rows: list[dict], table: str | list[str]) -> pd.DataFrame:
+    """DataFrame with the columns and dtypes of a warehouse table (consistent dtypes keep
+    concatenation and insertion exact, also for all-NULL columns)."""
+    from critmin.data.schema import TABLES
+
+    cols = TABLES[table].columns if isinstance(table, str) else None
+    names = [c.name for c in cols] if cols else list(table)
+    df = pd.DataFrame.from_records(rows, columns=names)
+    if cols:
+        for c in cols:
+            dt = _DTYPES.get(c.type, "object")
+            if dt != "object" or df[c.name].dtype != object:
+                df[c.name] = df[c.name].astype(dt) if dt != "object" else df[c.name].astype(object)
+    return df
