@@ -29,10 +29,8 @@ import json
 import logging
 import os
 import time
-import tomllib
-import urllib.parse
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -40,44 +38,59 @@ from typing import Protocol
 import httpx
 
 from critmin import settings
+from critmin.data.fetch_registry import (
+    REGISTRY_PATH,
+    ChecksumError,
+    FetchError,
+    MemberRule,
+    Registry,
+    RegistryError,
+    Release,
+    load_registry,
+    read_checksums,
+)
+
+__all__ = [
+    "REGISTRY_PATH",
+    "ChecksumError",
+    "FetchError",
+    "FetchResult",
+    "MemberRule",
+    "Registry",
+    "RegistryError",
+    "Release",
+    "Reporter",
+    "fetch",
+    "load_registry",
+    "read_checksums",
+    "read_state",
+    "sha256_file",
+]
 
 log = logging.getLogger(__name__)
 
-CATALOG = Path(__file__).parent / "catalog"
-REGISTRY_PATH = CATALOG / "releases.toml"
 STATE_DIR = ".critmin-fetch"
-KINDS = ("file", "zip", "manual")
-CONVERTERS = ("pp1802_points_csv",)
 
 settings.register(
-    "fetch.retries", 4,
+    "fetch.retries",
+    4,
     "Retries of one download after a transport error, HTTP 429 or 5xx (0 = try once).",
     "Engineering default; exponential backoff as in Brooker, 'Exponential Backoff And Jitter', "
     "AWS Architecture Blog (2015)",
 )
 settings.register(
-    "fetch.backoff_s", 2.0,
+    "fetch.backoff_s",
+    2.0,
     "Base delay in seconds before retry n (delay = backoff_s * 2**n).",
     "Engineering default (Brooker 2015, AWS Architecture Blog)",
 )
 settings.register(
-    "fetch.timeout_s", 60.0,
+    "fetch.timeout_s",
+    60.0,
     "HTTP connect/read timeout in seconds for one request.",
     "Engineering default; USGS ScienceBase can be slow to start large responses",
 )
 settings.register("fetch.chunk_bytes", 1 << 16, "Read/write block size for downloads.", "")
-
-
-class FetchError(RuntimeError):
-    """A release could not be fetched; the message names the key and URL or file."""
-
-
-class ChecksumError(FetchError):
-    """A download or unpacked member does not match its expected hash or size."""
-
-
-class RegistryError(ValueError):
-    """The registry file is malformed; the message names the file, the key and the field."""
 
 
 class Reporter(Protocol):
@@ -90,67 +103,6 @@ class Reporter(Protocol):
     def end(self, key: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class MemberRule:
-    glob: str  # matched against a zip member's base name
-    to: str  # folder (ends with "/") or one target file, relative to the data directory
-
-    def target_for(self, basename: str) -> str | None:
-        if not fnmatch.fnmatchcase(basename, self.glob):
-            return None
-        return self.to + basename if self.to.endswith("/") else self.to
-
-
-@dataclass(frozen=True)
-class Release:
-    key: str
-    group: str
-    kind: str
-    publisher: str
-    title: str
-    licence: str
-    landing: str
-    verified: str
-    url: str = ""
-    file: str = ""
-    target: str = ""
-    sha256: str = ""
-    size: int | None = None
-    members: tuple[MemberRule, ...] = ()
-    convert: str = ""
-    checksum_note: str = ""
-    instructions: str = ""
-
-    def download_url(self, base_url: str | None) -> str:
-        """The publisher's URL, or ``<base_url>/<key>/<file>`` on a mirror."""
-        if base_url:
-            return f"{base_url.rstrip('/')}/{self.key}/{urllib.parse.quote(self.file)}"
-        return self.url
-
-
-@dataclass(frozen=True)
-class Registry:
-    path: Path
-    releases: tuple[Release, ...]
-    checksums: dict[str, str]  # target path (posix, relative) -> sha256
-
-    def groups(self) -> set[str]:
-        return {r.group for r in self.releases}
-
-    def select(self, only: Sequence[str] | None) -> list[Release]:
-        """Releases whose key or group is in ``only`` (all when empty), in registry order."""
-        if not only:
-            return list(self.releases)
-        known = {r.key for r in self.releases} | self.groups()
-        unknown = [k for k in only if k not in known]
-        if unknown:
-            raise FetchError(
-                f"unknown release key(s) {', '.join(unknown)}; known keys and groups: "
-                f"{', '.join(sorted(known))}"
-            )
-        return [r for r in self.releases if r.key in only or r.group in only]
-
-
 @dataclass
 class FetchResult:
     key: str
@@ -160,109 +112,6 @@ class FetchResult:
     bytes_downloaded: int = 0
     resumed_from: int = 0
     detail: str = ""
-
-
-# ----------------------------------------------------------------------------- registry
-
-_REQUIRED = ("key", "group", "kind", "publisher", "title", "licence", "landing", "verified")
-
-
-def _bad(path: Path, where: str, msg: str) -> RegistryError:
-    return RegistryError(f"{path}: {where}: {msg}")
-
-
-def _safe_rel(path: Path, where: str, name: str, value: str) -> str:
-    p = PurePosixPath(value)
-    if not value or p.is_absolute() or ".." in p.parts or "\\" in value:
-        raise _bad(path, where, f"field {name!r} must be a relative path inside the data "
-                   f"directory, found {value!r}")
-    return value
-
-
-def _parse_release(path: Path, i: int, raw: dict) -> Release:
-    where = f"release #{i + 1} (key {raw.get('key', '?')!r})"
-    for name in _REQUIRED:
-        if not isinstance(raw.get(name), str) or not raw[name].strip():
-            raise _bad(path, where, f"field {name!r} is required (non-empty string)")
-    allowed = {f for f in Release.__dataclass_fields__}
-    extra = set(raw) - allowed
-    if extra:
-        raise _bad(path, where, f"unknown field(s) {', '.join(sorted(extra))}; allowed: "
-                   f"{', '.join(sorted(allowed))}")
-    kind = raw["kind"]
-    if kind not in KINDS:
-        raise _bad(path, where, f"field 'kind' must be one of {KINDS}, found {kind!r}")
-    members = []
-    for j, m in enumerate(raw.get("members", [])):
-        if not isinstance(m, dict) or set(m) != {"glob", "to"}:
-            raise _bad(path, where, f"members[{j}] must be {{ glob = ..., to = ... }}, found {m!r}")
-        members.append(MemberRule(m["glob"], _safe_rel(path, where, f"members[{j}].to", m["to"])))
-    if raw.get("target"):
-        _safe_rel(path, where, "target", raw["target"])
-    if kind != "manual":
-        for name in ("url", "file"):
-            if not raw.get(name):
-                raise _bad(path, where, f"field {name!r} is required for kind {kind!r}")
-        if not raw["url"].startswith("https://"):
-            raise _bad(path, where, f"field 'url' must be an https URL, found {raw['url']!r}")
-        if "/" in raw["file"]:
-            raise _bad(path, where, f"field 'file' must be a bare file name, found {raw['file']!r}")
-        if not raw.get("sha256") and not raw.get("checksum_note"):
-            raise _bad(path, where, "without 'sha256' a 'checksum_note' must say why")
-    if kind == "file" and not raw.get("target"):
-        raise _bad(path, where, "field 'target' is required for kind 'file'")
-    if kind == "zip" and not members:
-        raise _bad(path, where, "field 'members' is required for kind 'zip'")
-    if kind == "manual" and not (raw.get("target") and raw.get("instructions")):
-        raise _bad(path, where, "fields 'target' and 'instructions' are required for kind 'manual'")
-    conv = raw.get("convert", "")
-    if conv and (conv not in CONVERTERS or not raw.get("target")):
-        raise _bad(path, where, f"field 'convert' must be one of {CONVERTERS} with a 'target', "
-                   f"found {conv!r}")
-    sha = raw.get("sha256", "")
-    if sha and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
-        raise _bad(path, where, f"field 'sha256' must be 64 lower-case hex digits, found {sha!r}")
-    size = raw.get("size")
-    if size is not None and (not isinstance(size, int) or size <= 0):
-        raise _bad(path, where, f"field 'size' must be a positive integer, found {size!r}")
-    vals = {k: v for k, v in raw.items() if k != "members"}
-    return Release(**vals, members=tuple(members))
-
-
-def read_checksums(path: Path) -> dict[str, str]:
-    """Parse a sha256sum-format manifest (``<hex>  <relative path>``; ``#`` comments)."""
-    out: dict[str, str] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        digest, sep, rel = line.partition("  ")
-        if not sep or len(digest) != 64 or not rel:
-            raise RegistryError(f"{path}:{n}: expected '<sha256>  <path>', found {line!r}")
-        if rel in out:
-            raise RegistryError(f"{path}:{n}: duplicate path {rel!r}")
-        out[rel] = digest
-    return out
-
-
-def load_registry(path: str | os.PathLike[str] | None = None) -> Registry:
-    """Read and validate the registry (default: the packaged ``catalog/releases.toml``)."""
-    p = Path(path) if path else REGISTRY_PATH
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RegistryError(f"{p}: registry file not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise RegistryError(f"{p}: not valid TOML: {e}") from None
-    if data.get("schema_version") != 1:
-        raise RegistryError(f"{p}: schema_version must be 1, found {data.get('schema_version')!r}")
-    releases = tuple(_parse_release(p, i, r) for i, r in enumerate(data.get("release", [])))
-    seen: set[str] = set()
-    for r in releases:
-        if r.key in seen:
-            raise RegistryError(f"{p}: duplicate release key {r.key!r}")
-        seen.add(r.key)
-    checksums = read_checksums(p.parent / data["checksums"]) if data.get("checksums") else {}
-    return Registry(p, releases, checksums)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -291,8 +140,9 @@ def read_state(dest: Path) -> dict:
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise FetchError(f"{p}: fetch state is not valid JSON ({e}); delete it to re-verify "
-                         "by downloading again") from None
+        raise FetchError(
+            f"{p}: fetch state is not valid JSON ({e}); delete it to re-verify by downloading again"
+        ) from None
 
 
 def _write_state(dest: Path, state: dict) -> None:
@@ -314,8 +164,11 @@ def expected_member_targets(rel: Release, checksums: dict[str, str]) -> dict[str
     for target, digest in checksums.items():
         for rule in rel.members:
             if rule.to.endswith("/"):
-                hit = target.startswith(rule.to) and "/" not in target[len(rule.to):] and \
-                    fnmatch.fnmatchcase(target[len(rule.to):], rule.glob)
+                hit = (
+                    target.startswith(rule.to)
+                    and "/" not in target[len(rule.to) :]
+                    and fnmatch.fnmatchcase(target[len(rule.to) :], rule.glob)
+                )
             else:
                 hit = target == rule.to
             if hit:
@@ -355,6 +208,7 @@ class _Http:
     backoff: float
     chunk: int
     reporter: Reporter | None
+    last: tuple[int, int] = (0, 0)  # (bytes transferred, resumed-from offset) of last download
 
 
 def _download(http: _Http, key: str, url: str, part: Path) -> tuple[int, int]:
@@ -382,14 +236,17 @@ def _download(http: _Http, key: str, url: str, part: Path) -> tuple[int, int]:
                 if resp.status_code in (429,) or resp.status_code >= 500:
                     raise _Retryable(f"HTTP {resp.status_code} {resp.reason_phrase}")
                 if resp.status_code >= 400:
-                    raise FetchError(f"{key}: HTTP {resp.status_code} {resp.reason_phrase} "
-                                     f"for {url}")
+                    raise FetchError(
+                        f"{key}: HTTP {resp.status_code} {resp.reason_phrase} for {url}"
+                    )
                 if resp.status_code == 206:
                     start = _content_range_start(resp.headers.get("content-range", ""))
                     if start != offset:
-                        raise FetchError(f"{key}: server answered Range bytes={offset}- with "
-                                         f"Content-Range {resp.headers.get('content-range')!r} "
-                                         f"for {url}")
+                        raise FetchError(
+                            f"{key}: server answered Range bytes={offset}- with "
+                            f"Content-Range {resp.headers.get('content-range')!r} "
+                            f"for {url}"
+                        )
                     mode = "ab"
                 else:
                     offset, mode = 0, "wb"
@@ -405,13 +262,16 @@ def _download(http: _Http, key: str, url: str, part: Path) -> tuple[int, int]:
                         if http.reporter:
                             http.reporter.advance(key, len(block))
                 if total is not None and part.stat().st_size != total:
-                    raise _Retryable(f"connection closed after {part.stat().st_size} of "
-                                     f"{total} bytes")
+                    raise _Retryable(
+                        f"connection closed after {part.stat().st_size} of {total} bytes"
+                    )
+                http.last = (transferred, first_offset)
                 return transferred, first_offset
         except (httpx.TransportError, _Retryable) as e:
             if attempt >= http.retries:
-                raise FetchError(f"{key}: download of {url} failed after {attempt + 1} "
-                                 f"attempt(s): {e}") from None
+                raise FetchError(
+                    f"{key}: download of {url} failed after {attempt + 1} attempt(s): {e}"
+                ) from None
             delay = http.backoff * 2**attempt
             log.warning("%s: %s; retry %d/%d in %.1fs", key, e, attempt + 1, http.retries, delay)
             time.sleep(delay)
@@ -441,13 +301,17 @@ def _verify_download(rel: Release, path: Path, url: str) -> str:
     size = path.stat().st_size
     if rel.size is not None and size != rel.size:
         _unlink(path)
-        raise ChecksumError(f"{rel.key}: {rel.file}: size mismatch: expected {rel.size} bytes, "
-                            f"found {size} (downloaded from {url}); the file was removed")
+        raise ChecksumError(
+            f"{rel.key}: {rel.file}: size mismatch: expected {rel.size} bytes, "
+            f"found {size} (downloaded from {url}); the file was removed"
+        )
     if rel.sha256 and digest != rel.sha256:
         _unlink(path)
-        raise ChecksumError(f"{rel.key}: {rel.file}: sha256 mismatch: expected {rel.sha256}, "
-                            f"found {digest} (downloaded from {url}); the file was removed, "
-                            "nothing was put in place")
+        raise ChecksumError(
+            f"{rel.key}: {rel.file}: sha256 mismatch: expected {rel.sha256}, "
+            f"found {digest} (downloaded from {url}); the file was removed, "
+            "nothing was put in place"
+        )
     return digest
 
 
@@ -461,22 +325,27 @@ def _fetch_file(rel: Release, dest: Path, http: _Http, url: str) -> tuple[dict[s
     return {rel.target: digest}, digest
 
 
-def _unpack(rel: Release, archive: Path, dest: Path, checksums: dict[str, str],
-            url: str) -> dict[str, Path]:
+def _unpack(
+    rel: Release, archive: Path, dest: Path, checksums: dict[str, str], url: str
+) -> dict[str, Path]:
     """Unpack the mapped members to ``.part`` files and verify them; returns target -> part."""
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as e:
-        raise ChecksumError(f"{rel.key}: {rel.file} from {url} is not a valid zip archive "
-                            f"({e}); the download was removed") from None
+        raise ChecksumError(
+            f"{rel.key}: {rel.file} from {url} is not a valid zip archive "
+            f"({e}); the download was removed"
+        ) from None
     parts: dict[str, Path] = {}
     sources: dict[str, str] = {}
     try:
         with zf:
             bad = zf.testzip()
             if bad is not None:
-                raise ChecksumError(f"{rel.key}: {rel.file} from {url}: zip member {bad!r} "
-                                    "fails its CRC check; the download was removed")
+                raise ChecksumError(
+                    f"{rel.key}: {rel.file} from {url}: zip member {bad!r} "
+                    "fails its CRC check; the download was removed"
+                )
             for info in zf.infolist():
                 if info.is_dir():
                     continue
@@ -485,8 +354,10 @@ def _unpack(rel: Release, archive: Path, dest: Path, checksums: dict[str, str],
                 if target is None:
                     continue
                 if target in sources:
-                    raise FetchError(f"{rel.key}: zip members {sources[target]!r} and "
-                                     f"{info.filename!r} both map to {target}")
+                    raise FetchError(
+                        f"{rel.key}: zip members {sources[target]!r} and "
+                        f"{info.filename!r} both map to {target}"
+                    )
                 sources[target] = info.filename
                 part = dest / (target + ".part")
                 part.parent.mkdir(parents=True, exist_ok=True)
@@ -497,26 +368,33 @@ def _unpack(rel: Release, archive: Path, dest: Path, checksums: dict[str, str],
         expected = expected_member_targets(rel, checksums)
         missing = sorted(set(expected) - set(parts))
         if missing:
-            raise ChecksumError(f"{rel.key}: {rel.file} from {url} lacks expected member(s) "
-                                f"{', '.join(missing)}; nothing was put in place")
+            raise ChecksumError(
+                f"{rel.key}: {rel.file} from {url} lacks expected member(s) "
+                f"{', '.join(missing)}; nothing was put in place"
+            )
         for target, part in parts.items():
             found = sha256_file(part)
             if target in expected and found != expected[target]:
-                raise ChecksumError(f"{rel.key}: {target} (member {sources[target]!r} of "
-                                    f"{rel.file} from {url}): sha256 mismatch: expected "
-                                    f"{expected[target]}, found {found}; nothing was put in "
-                                    "place")
+                raise ChecksumError(
+                    f"{rel.key}: {target} (member {sources[target]!r} of "
+                    f"{rel.file} from {url}): sha256 mismatch: expected "
+                    f"{expected[target]}, found {found}; nothing was put in "
+                    "place"
+                )
         if not parts:
-            raise FetchError(f"{rel.key}: no member of {rel.file} from {url} matches the "
-                             f"registry rules {[r.glob for r in rel.members]}")
+            raise FetchError(
+                f"{rel.key}: no member of {rel.file} from {url} matches the "
+                f"registry rules {[r.glob for r in rel.members]}"
+            )
     except BaseException:
         _unlink(*parts.values())
         raise
     return parts
 
 
-def _fetch_zip(rel: Release, dest: Path, http: _Http, url: str,
-               checksums: dict[str, str]) -> tuple[dict[str, str], str]:
+def _fetch_zip(
+    rel: Release, dest: Path, http: _Http, url: str, checksums: dict[str, str]
+) -> tuple[dict[str, str], str]:
     archive = dest / STATE_DIR / "downloads" / rel.key / rel.file
     part = archive.with_name(archive.name + ".part")
     _download(http, rel.key, url, part)
@@ -553,15 +431,24 @@ def _check_manual(rel: Release, dest: Path, checksums: dict[str, str]) -> FetchR
     for t, digest in expected.items():
         p = dest / t
         if p.is_file() and (found := sha256_file(p)) != digest:
-            raise ChecksumError(f"{rel.key}: {t}: sha256 mismatch: expected {digest}, found "
-                                f"{found} (manually placed file differs from the release)")
+            raise ChecksumError(
+                f"{rel.key}: {t}: sha256 mismatch: expected {digest}, found "
+                f"{found} (manually placed file differs from the release)"
+            )
     rels = [p.relative_to(dest).as_posix() for p in files]
     if not files or missing:
-        why = (f"{len(missing)} expected file(s) missing, e.g. {missing[0]}" if files
-               else f"{rel.target} is empty or absent")
+        why = (
+            f"{len(missing)} expected file(s) missing, e.g. {missing[0]}"
+            if files
+            else f"{rel.target} is empty or absent"
+        )
         return FetchResult(rel.key, "manual-pending", rels, detail=f"{why}. {rel.instructions}")
-    return FetchResult(rel.key, "manual-done", rels,
-                       detail="present" + (", verified" if expected else ", not verifiable"))
+    return FetchResult(
+        rel.key,
+        "manual-done",
+        rels,
+        detail="present" + (", verified" if expected else ", not verifiable"),
+    )
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -594,9 +481,13 @@ def fetch(
         timeout=float(settings.get("fetch.timeout_s")),
         headers={"User-Agent": "critmin-data-fetch (+https://doi.org/10.5066/P13XCP3R)"},
     )
-    http = _Http(cli, int(settings.get("fetch.retries") if retries is None else retries),
-                 float(settings.get("fetch.backoff_s") if backoff_s is None else backoff_s),
-                 int(settings.get("fetch.chunk_bytes")), reporter)
+    http = _Http(
+        cli,
+        int(settings.get("fetch.retries") if retries is None else retries),
+        float(settings.get("fetch.backoff_s") if backoff_s is None else backoff_s),
+        int(settings.get("fetch.chunk_bytes")),
+        reporter,
+    )
     results = []
     try:
         for rel in reg.select(only):
@@ -607,12 +498,20 @@ def fetch(
     return results
 
 
-def _fetch_one(rel: Release, root: Path, reg: Registry, state: dict, http: _Http,
-               base_url: str | None, force: bool) -> FetchResult:
+def _fetch_one(
+    rel: Release,
+    root: Path,
+    reg: Registry,
+    state: dict,
+    http: _Http,
+    base_url: str | None,
+    force: bool,
+) -> FetchResult:
     if rel.kind == "manual":
         return _check_manual(rel, root, reg.checksums)
     expected = _expected_hashes(rel, reg.checksums, state)
     url = rel.download_url(base_url)
+    http.last = (0, 0)
     if not force and _all_present(root, expected):
         return FetchResult(rel.key, "present", sorted(expected), url, detail="verified")
     log.info("%s: fetching %s", rel.key, url)
@@ -620,27 +519,17 @@ def _fetch_one(rel: Release, root: Path, reg: Registry, state: dict, http: _Http
         done, digest = _fetch_file(rel, root, http, url)
     else:
         done, digest = _fetch_zip(rel, root, http, url, reg.checksums)
-    state[rel.key] = {"url": url, "fetched_at": _now(), "download_sha256": digest,
-                      "targets": done}
+    state[rel.key] = {"url": url, "fetched_at": _now(), "download_sha256": digest, "targets": done}
     _write_state(root, state)
-    return FetchResult(rel.key, "downloaded", sorted(done), url,
-                       detail=("sha256 verified" if rel.sha256 or set(done) & set(reg.checksums)
-                               else "no published hash; integrity checked, hash recorded"))
-
-
-def coverage(registry: Registry, files: Iterable[str]) -> list[str]:
-    """Relative paths in ``files`` that no registry entry produces (for consistency checks)."""
-    uncovered = []
-    for f in files:
-        base = PurePosixPath(f).name
-        hit = False
-        for r in registry.releases:
-            if r.target and (f == r.target or (r.target.endswith("/") and f.startswith(r.target))):
-                hit = True
-            elif any((t := m.target_for(base)) and t == f for m in r.members):
-                hit = True
-            if hit:
-                break
-        if not hit:
-            uncovered.append(f)
-    return uncovered
+    return FetchResult(
+        rel.key,
+        "downloaded",
+        sorted(done),
+        url,
+        *http.last,
+        detail=(
+            "sha256 verified"
+            if rel.sha256 or set(done) & set(reg.checksums)
+            else "no published hash; integrity checked, hash recorded"
+        ),
+    )

@@ -15,15 +15,29 @@ import csv
 import struct
 from pathlib import Path
 
-from critmin.data.fetch import FetchError
+from critmin.data.fetch_registry import FetchError
 
-PP1802_COLUMNS = ("X", "Y", "DEPOSIT_NAME", "CRITICAL_MINERAL", "DEPOSIT_TYPE", "LATITUDE",
-                  "LONGITUDE", "LOCATION", "LOC_DETAIL")
+PP1802_COLUMNS = (
+    "X",
+    "Y",
+    "DEPOSIT_NAME",
+    "CRITICAL_MINERAL",
+    "DEPOSIT_TYPE",
+    "LATITUDE",
+    "LONGITUDE",
+    "LOCATION",
+    "LOC_DETAIL",
+)
 # dBASE field name (max. 10 characters) -> CSV column
-PP1802_DBF_FIELDS = {"DEPOSIT_NA": "DEPOSIT_NAME", "CRITICAL_M": "CRITICAL_MINERAL",
-                     "DEPOSIT_TY": "DEPOSIT_TYPE", "LATITUDE": "LATITUDE",
-                     "LONGITUDE": "LONGITUDE", "LOCATION": "LOCATION",
-                     "LOC_DETAIL": "LOC_DETAIL"}
+PP1802_DBF_FIELDS = {
+    "DEPOSIT_NA": "DEPOSIT_NAME",
+    "CRITICAL_M": "CRITICAL_MINERAL",
+    "DEPOSIT_TY": "DEPOSIT_TYPE",
+    "LATITUDE": "LATITUDE",
+    "LONGITUDE": "LONGITUDE",
+    "LOCATION": "LOCATION",
+    "LOC_DETAIL": "LOC_DETAIL",
+}
 
 
 def read_dbf(path: Path, encoding: str) -> tuple[list[str], list[list[str]]]:
@@ -35,16 +49,18 @@ def read_dbf(path: Path, encoding: str) -> tuple[list[str], list[list[str]]]:
     fields: list[tuple[str, int]] = []
     pos = 32
     while pos < hlen - 1 and data[pos] != 0x0D:
-        name = data[pos:pos + 11].split(b"\0", 1)[0].decode("ascii")
+        name = data[pos : pos + 11].split(b"\0", 1)[0].decode("ascii")
         fields.append((name, data[pos + 16]))
         pos += 32
     if sum(n for _, n in fields) + 1 != rlen:
-        raise FetchError(f"{path}: field lengths add up to {sum(n for _, n in fields) + 1} "
-                         f"bytes, header says {rlen}")
+        raise FetchError(
+            f"{path}: field lengths add up to {sum(n for _, n in fields) + 1} "
+            f"bytes, header says {rlen}"
+        )
     rows = []
     for i in range(nrec):
         off = hlen + i * rlen
-        rec = data[off:off + rlen]
+        rec = data[off : off + rlen]
         if len(rec) < rlen:
             raise FetchError(f"{path}: record {i + 1} of {nrec} is truncated")
         if rec[:1] == b"*":
@@ -52,10 +68,11 @@ def read_dbf(path: Path, encoding: str) -> tuple[list[str], list[list[str]]]:
         vals, p = [], 1
         for name, n in fields:
             try:
-                vals.append(rec[p:p + n].decode(encoding).strip())
+                vals.append(rec[p : p + n].decode(encoding).strip())
             except UnicodeDecodeError as e:
-                raise FetchError(f"{path}: record {i + 1}, field {name}: not {encoding} "
-                                 f"({e})") from None
+                raise FetchError(
+                    f"{path}: record {i + 1}, field {name}: not {encoding} ({e})"
+                ) from None
             p += n
         rows.append(vals)
     return [n for n, _ in fields], rows
@@ -71,11 +88,11 @@ def read_shp_points(path: Path) -> list[tuple[float, float]]:
         raise FetchError(f"{path}: shape type {shape_type}, expected 1 (Point)")
     pts, pos = [], 100
     while pos + 8 <= len(data):
-        num, words = struct.unpack(">ii", data[pos:pos + 8])
-        st = struct.unpack("<i", data[pos + 8:pos + 12])[0]
+        num, words = struct.unpack(">ii", data[pos : pos + 8])
+        st = struct.unpack("<i", data[pos + 8 : pos + 12])[0]
         if st != 1:
             raise FetchError(f"{path}: record {num} has shape type {st}, expected 1 (Point)")
-        pts.append(struct.unpack("<dd", data[pos + 12:pos + 28]))
+        pts.append(struct.unpack("<dd", data[pos + 12 : pos + 28]))
         pos += 8 + 2 * words
     return pts
 
@@ -86,23 +103,31 @@ def _fmt(x: float) -> str:
 
 def pp1802_points_csv(members: dict[str, Path], out: Path) -> int:
     """Write the PP 1802 point CSV from the unpacked shapefile members; returns the row count."""
-    by_suffix = {Path(t).suffix.lower(): p for t, p in members.items()
-                 if Path(t).stem.startswith("PP1802_CritMin_pts")}
+    by_suffix = {
+        Path(t).suffix.lower(): p
+        for t, p in members.items()
+        if Path(t).stem.startswith("PP1802_CritMin_pts")
+    }
     for suffix in (".dbf", ".shp", ".prj"):
         if suffix not in by_suffix:
-            raise FetchError(f"PP1802 shapefile: member PP1802_CritMin_pts{suffix} missing "
-                             f"(have {sorted(members)})")
+            raise FetchError(
+                f"PP1802 shapefile: member PP1802_CritMin_pts{suffix} missing "
+                f"(have {sorted(members)})"
+            )
     prj = by_suffix[".prj"].read_text(encoding="ascii", errors="replace")
     if not prj.startswith("GEOGCS"):
-        raise FetchError(f"{by_suffix['.prj']}: projected CRS ({prj[:40]}...); only geographic "
-                         "(GEOGCS) coordinates can fill X/Y")
+        raise FetchError(
+            f"{by_suffix['.prj']}: projected CRS ({prj[:40]}...); only geographic "
+            "(GEOGCS) coordinates can fill X/Y"
+        )
     cpg = by_suffix.get(".cpg")
     encoding = cpg.read_text(encoding="ascii").strip() if cpg else "utf-8"
     names, rows = read_dbf(by_suffix[".dbf"], encoding)
     missing = [f for f in PP1802_DBF_FIELDS if f not in names]
     if missing:
-        raise FetchError(f"{by_suffix['.dbf']}: field(s) {', '.join(missing)} missing; found "
-                         f"{', '.join(names)}")
+        raise FetchError(
+            f"{by_suffix['.dbf']}: field(s) {', '.join(missing)} missing; found {', '.join(names)}"
+        )
     pts = read_shp_points(by_suffix[".shp"])
     if len(pts) != len(rows):
         raise FetchError(f"PP1802 shapefile: {len(pts)} points but {len(rows)} attribute rows")
@@ -116,8 +141,10 @@ def pp1802_points_csv(members: dict[str, Path], out: Path) -> int:
                 try:
                     attrs[c] = _fmt(float(attrs[c]))
                 except ValueError:
-                    raise FetchError(f"{by_suffix['.dbf']}: {c} {attrs[c]!r} is not a number "
-                                     f"(deposit {attrs['DEPOSIT_NAME']!r})") from None
+                    raise FetchError(
+                        f"{by_suffix['.dbf']}: {c} {attrs[c]!r} is not a number "
+                        f"(deposit {attrs['DEPOSIT_NAME']!r})"
+                    ) from None
             w.writerow([_fmt(x), _fmt(y)] + [attrs[c] for c in PP1802_COLUMNS[2:]])
     return len(rows)
 

@@ -1,0 +1,135 @@
+"""CLI: ``critmin data fetch`` (download the official releases; see docs/fetch.md)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+
+class _RichReporter:
+    """Progress bar per download on stderr (only drawn on a terminal)."""
+
+    def __init__(self, progress) -> None:  # rich.progress.Progress
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def begin(self, key: str, description: str, total: int | None, completed: int) -> None:
+        self.tasks[key] = self.progress.add_task(
+            f"{key}: {description}", total=total, completed=completed
+        )
+
+    def advance(self, key: str, nbytes: int) -> None:
+        if key in self.tasks:
+            self.progress.advance(self.tasks[key], nbytes)
+
+    def end(self, key: str) -> None:
+        task = self.tasks.pop(key, None)
+        if task is not None:
+            self.progress.remove_task(task)
+
+
+def register_fetch(data_app: typer.Typer) -> None:
+    """Add ``fetch`` to the ``data`` sub-app."""
+
+    @data_app.command("fetch")
+    def fetch_cmd(
+        dest: Annotated[
+            str,
+            typer.Option(
+                "--dest",
+                help="Directory to fill (the layout of shared/data/raw); created if needed.",
+            ),
+        ],
+        only: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--only", help="Release key or group to fetch (repeatable); default: all."
+            ),
+        ] = None,
+        base_url: Annotated[
+            str | None,
+            typer.Option(
+                "--base-url",
+                help="Mirror to download from instead of the publishers: <base-url>/<key>/<file>.",
+            ),
+        ] = None,
+        registry: Annotated[
+            str | None,
+            typer.Option("--registry", help="Registry TOML to use instead of the packaged one."),
+        ] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Download again even when present and verified.")
+        ] = False,
+        list_: Annotated[
+            bool,
+            typer.Option("--list", help="List the registry (key, kind, target, URL) and exit."),
+        ] = False,
+        strict: Annotated[
+            bool,
+            typer.Option(
+                "--strict", help="Exit with code 3 when manual releases are still missing."
+            ),
+        ] = False,
+    ) -> None:
+        """Download the official releases (USGS, World Bank, OECD) into DEST and verify them."""
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        from critmin.cli.main import fail
+        from critmin.data import fetch as F
+
+        try:
+            reg = F.load_registry(registry)
+        except F.RegistryError as e:
+            raise fail(str(e)) from None
+        if list_:
+            for r in reg.releases:
+                where = r.target or ", ".join(sorted({m.to for m in r.members}))
+                typer.echo(f"{r.key}\t{r.kind}\t{where}\t{r.url or r.landing}")
+            return
+        err = Console(stderr=True)
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not err.is_terminal,
+            transient=True,
+        )
+        try:
+            with progress:
+                results = F.fetch(
+                    dest,
+                    reg,
+                    only=only,
+                    base_url=base_url,
+                    force=force,
+                    reporter=_RichReporter(progress),
+                )
+        except F.FetchError as e:
+            raise fail(str(e)) from None
+        pending = [r for r in results if r.status == "manual-pending"]
+        for r in results:
+            extra = f" ({r.detail})" if r.detail and r.status != "manual-pending" else ""
+            typer.echo(f"{r.status:15} {r.key}: {len(r.targets)} file(s){extra}")
+        for r in pending:
+            typer.echo(f"\nmanual step needed for {r.key}:\n  {r.detail}", err=False)
+        n_dl = sum(r.status == "downloaded" for r in results)
+        typer.echo(
+            f"\n{n_dl} downloaded, {sum(r.status == 'present' for r in results)} already "
+            f"present, {len(pending)} manual step(s) pending; data directory: {dest}"
+        )
+        if pending and strict:
+            raise typer.Exit(3)
+        sys.stdout.flush()
