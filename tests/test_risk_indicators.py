@@ -95,7 +95,11 @@ def test_wgi_rescaling_endpoints_and_clip():
 
 
 def test_rounded_world_total_below_country_sum_uses_the_sum():
-    sh = calc_shares({"AAA": 60.0, "BBB": 41.0}, world_total=100.0)
+    # within two-significant-digit rounding (<= 5 %): the published total is the basis
+    sh = calc_shares({"AAA": 60.0, "BBB": 44.0}, world_total=100.0)
+    assert sh.basis == "world_total" and sh.shares["AAA"] == pytest.approx(0.6)
+    # beyond it the total is inconsistent with the rows: shares of the country sum
+    sh = calc_shares({"AAA": 60.0, "BBB": 50.0}, world_total=100.0)
     assert sh.basis == "sum_of_rows" and sum(sh.shares.values()) == pytest.approx(1.0)
     assert sh.notes
 

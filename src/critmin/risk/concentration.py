@@ -50,16 +50,24 @@ class Shares:
     notes: tuple[str, ...] = ()
 
 
+#: USGS rounds world totals to two significant digits, so the country rows may exceed the
+#: published total by up to 5 % (e.g. 1,045 rounded to 1,000).
+WORLD_TOTAL_ROUNDING = 0.05
+
+
 def calc_shares(
     quantities: Mapping[str, float],
     world_total: float | None = None,
     other: float | None = None,
+    rounding_tolerance: float = WORLD_TOTAL_ROUNDING,
 ) -> Shares:
     """Country shares of world production.
 
-    Formula: ``s_c = q_c / D`` with ``D`` = published world total when given (or the sum
-    of the country rows if that is larger: a rounded total can undershoot it), else
-    ``D = Σ_c q_c + q_other``.
+    Formula: ``s_c = q_c / D`` with ``D`` = published world total when given, else
+    ``D = Σ_c q_c + q_other``. A published total is used as long as the country rows do not
+    exceed it by more than ``rounding_tolerance`` (its two-significant-digit rounding; the
+    shares may then sum to slightly above 1, as in the MCS's own percentages); beyond that
+    the total is inconsistent with the rows and ``D = Σ_c q_c`` (with a note).
 
     Source: USGS MCS world tables (shares as in MCS T5 ``Leading_source_precent_world`` =
     leading-country production / world total).
@@ -78,11 +86,11 @@ def calc_shares(
             raise ValueError(f"world total must be a finite number > 0, got {world_total!r}")
         denom, basis = float(world_total), "world_total"
         listed = float(sum(quantities.values()))
-        if listed > denom:
+        if listed > denom * (1.0 + rounding_tolerance):
             # a rounded world total can undershoot the sum of the country rows
             notes.append(
-                f"countries sum to {listed:g} > published world total {denom:g}: "
-                "shares taken of the country sum"
+                f"countries sum to {listed:g}, more than the published world total {denom:g} "
+                "allows for rounding: shares taken of the country sum"
             )
             denom, basis = listed, "sum_of_rows"
     else:
@@ -107,13 +115,14 @@ def calc_hhi(shares: Iterable[float]) -> float:
     *Methodology for establishing the EU list of critical raw materials* (Blengini et al.).
 
     Raises ``ValueError`` for a share outside [0, 1] (with a tolerance of 1e-9) or shares
-    summing above 1 by more than 2 % (rounded world totals may undershoot the country sum).
+    summing above 1 by more than the world-total rounding tolerance (5 %, see
+    :func:`calc_shares`).
     """
     vals = [float(s) for s in shares]
     for s in vals:
         if not (-1e-9 <= s <= 1 + 1e-9):
             raise ValueError(f"share must be a fraction 0-1, got {s!r}")
-    if sum(vals) > 1.02:
+    if sum(vals) > 1.0 + WORLD_TOTAL_ROUNDING + 1e-9:
         raise ValueError(f"shares sum to {sum(vals):.4f} > 1: not shares of one total")
     return float(sum((100.0 * s) ** 2 for s in vals))
 
