@@ -1,0 +1,141 @@
+"""Public API of the disruption capability (used by stockpile, projects and markets).
+
+* :func:`load_market` - the simulator's warehouse inputs;
+* :func:`sample_shortfalls` - Monte Carlo over the hazard model -> :class:`ShortfallSample`;
+* :func:`load_run` - a stored Monte Carlo run -> :class:`ShortfallSample`;
+* :func:`expected_joint_shortfall` - expected annual US+JPN shortfall with extra capacity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from critmin.disruption.hazard import build_hazard, seed_entropy
+from critmin.disruption.market import CommodityMarket, Market
+from critmin.disruption.montecarlo import MCResult, build_model, run_batch, run_monte_carlo
+from critmin.disruption.params import ModelParams
+from critmin.disruption.sample import ShortfallSample
+
+__all__ = ["load_market", "sample_shortfalls", "load_run", "expected_joint_shortfall", "sample_from_result"]
+
+
+def load_market(wh: Any, commodities: list[str] | tuple[str, ...] | None = None,
+                consumers: tuple[str, ...] = ("USA", "JPN"), year: int | None = None) -> Market:
+    """Build the simulator's market from the warehouse (see ``critmin.disruption.inputs``)."""
+    from critmin.disruption.inputs import market_from_warehouse
+
+    return market_from_warehouse(wh, commodities=commodities, consumers=tuple(consumers), year=year)
+
+
+def sample_from_result(market: Market, res: MCResult, run_id: str | None = None) -> ShortfallSample:
+    """Annualised Monte Carlo output as the hand-over format (equal weights)."""
+    scale = 12.0 / res.horizon
+    prices = np.array([market.commodities[c].price_usd_per_t for c in res.commodities])
+    return ShortfallSample(
+        commodities=res.commodities,
+        consumers=res.consumers,
+        shortfall_t=res.shortfall_t * scale,
+        consumption_t=res.consumption_t * scale,
+        price_usd_per_t=prices,
+        price_change_pct=res.price_change_pct,
+        weights=np.full(res.runs, 1.0 / res.runs),
+        run_id=run_id,
+        seed=res.seed,
+        meta={
+            "horizon_months": res.horizon,
+            "price_missing": [c for c, p in zip(res.commodities, prices, strict=True) if not np.isfinite(p)],
+            **res.meta,
+        },
+    )
+
+
+def sample_shortfalls(market: Market, runs: int, random_state: int | np.random.Generator,
+                      horizon_months: int = 12) -> ShortfallSample:
+    """Monte Carlo over the hazard model: annual shortfall per run x commodity x consumer."""
+    res = run_monte_carlo(market, runs, random_state, horizon_months)
+    return sample_from_result(market, res)
+
+
+def load_run(wh: Any, run_id: str) -> ShortfallSample:
+    """A stored Monte Carlo run (``critmin simulate --monte-carlo``) as a ShortfallSample."""
+    from critmin.disruption.store import read_run
+
+    info, arr = read_run(wh.con, run_id)
+    if arr is None:
+        raise ValueError(f"run {run_id!r} is a {info['kind']} run without a stored sample")
+    return ShortfallSample(
+        commodities=tuple(str(x) for x in arr["commodities"]),
+        consumers=tuple(str(x) for x in arr["consumers"]),
+        shortfall_t=arr["shortfall_t"],
+        consumption_t=arr["consumption_t"],
+        price_usd_per_t=arr["price_usd_per_t"],
+        price_change_pct=arr["price_change_pct"],
+        weights=arr["weights"],
+        run_id=run_id,
+        seed=info["seed"],
+        meta={"spec": info["spec"], "market": info["market_meta"], "created_at": str(info["created_at"])},
+    )
+
+
+def _with_capacity(cm: CommodityMarket, additions: dict[str, float], params: ModelParams) -> tuple[CommodityMarket, ModelParams]:
+    """Add capacity (t/yr) to hosts: a consumer host first covers its own imports (domestic
+    supply rises, import flows fall pro rata); the rest, and all capacity in other hosts, is
+    uncommitted capacity added to the host's spare capacity (available with its ramp-up)."""
+    prod = dict(zip(cm.producers, cm.production_t.tolist(), strict=True))
+    dom = cm.domestic_t.copy()
+    extra_spare = dict(params.extra_spare_t)
+    for host, add in additions.items():
+        if add < 0:
+            raise ValueError(f"capacity_additions[{host}] must be >= 0, got {add}")
+        extra = float(add)
+        if host in cm.consumers:
+            k = cm.consumers.index(host)
+            take = min(extra, float(cm.demand_t[k] - dom[k]))
+            dom[k] += take
+            extra -= take
+            prod[host] = prod.get(host, 0.0) + take
+        else:
+            prod.setdefault(host, 0.0)
+        extra_spare[host] = extra_spare.get(host, 0.0) + extra
+    producers = tuple(sorted(prod))
+    share = np.zeros((len(cm.consumers), len(producers)))
+    for j, p in enumerate(producers):
+        if p in cm.producers:
+            share[:, j] = cm.import_share[:, cm.producers.index(p)]
+    for k, c in enumerate(cm.consumers):
+        if c in producers:
+            share[k, producers.index(c)] = 0.0
+        if dom[k] >= cm.demand_t[k]:
+            share[k] = 0.0
+    new = replace(cm, producers=producers, production_t=np.array([prod[p] for p in producers]),
+                  domestic_t=dom, import_share=share)
+    return new, replace(params, extra_spare_t=extra_spare)
+
+
+def expected_joint_shortfall(market: Market, commodity: str, capacity_additions: dict[str, float] | None,
+                             runs: int, random_state: int | np.random.Generator) -> float:
+    """Expected annual shortfall of ``commodity`` summed over the market's consumers (US+JPN) in
+    t, with ``capacity_additions`` (t/yr per host ISO3). The hazard model is that of the full
+    market and the random stream is the same with and without additions (common random numbers),
+    so differences between calls with the same seed measure the effect of the capacity alone.
+    """
+    if commodity not in market.commodities:
+        raise KeyError(f"{commodity}: {market.not_computable.get(commodity, 'not in the market')}")
+    if runs < 1:
+        raise ValueError(f"runs must be >= 1, got {runs}")
+    hz = build_hazard(market)
+    params = ModelParams.from_settings()
+    cm = market.commodities[commodity]
+    if capacity_additions:
+        cm, params = _with_capacity(cm, capacity_additions, params)
+    sub = Market(market.consumers, {commodity: cm}, market.year, {}, dict(market.meta))
+    model = build_model(sub, 12, params, hazard=hz)
+    seed = seed_entropy(random_state)
+    step = model.block_size * 8
+    total = 0.0
+    for first in range(0, runs, step):
+        total += float(run_batch(model, seed, first, min(step, runs - first)).shortfall_t.sum())
+    return total / runs

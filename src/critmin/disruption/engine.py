@@ -1,0 +1,248 @@
+"""The supply-network model: vectorised over scenarios (runs) and months, one commodity at a time.
+
+The rules (stated in full, with the redirection rule the property tests rely on, in
+``docs/disruption.md``):
+
+1. Baseline annual flows ``F[importer, producer]`` at the commodity's supply stage. Importers are
+   the consumers plus ``ROW`` (the rest of the world), which takes what is left of each
+   producer's output: ``F[ROW, p] = max(prod_p - sum_k F[k, p], 0)``. A consumer's domestic
+   supply is a separate, never-restricted flow.
+2. An export restriction at the supply stage (slot ``h``: country ``p``, cut ``x``) keeps
+   ``1 - x (1 - leakage)`` of ``p``'s flows to the targeted importers while active; several
+   restrictions on the same flow multiply.
+3. A mine-stage restriction when the supply stage is processing cuts the *feed* of processing
+   countries ``q != p``: their whole output (exports and domestic use) keeps
+   ``1 - x (1 - leakage) * s_p``, where ``s_p`` is ``p``'s share of world mine output (pooled
+   ore market: ore sourcing by processing country is unknown in the warehouse). With targets,
+   only processing in targeted countries is hit.
+4. Redirection (targeted restrictions only): what a restricting producer no longer ships to
+   targeted importers is sold to its untargeted importers, which in turn release the same
+   volume of their purchases from unrestricted producers, up to those purchases (``Cap``). The
+   released volume goes back to the targeted importers in proportion to their diverted losses:
+   ``redirect_i = B_i * min(1, Cap / V)``.
+5. Spare capacity of producers that do not restrict exports ramps up linearly from the first
+   event month (feed-hit processors keep theirs: it is assumed fed by spare ore elsewhere); the pool is shared among importers with a remaining loss *in proportion to their
+   demand*, each capped at its remaining loss (water-filling).
+6. Shortfall = loss - redirect - pool share; price change = 100 * (world shortfall / world
+   demand) / (eps_s - eps_d).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from critmin.disruption.market import CommodityMarket
+from critmin.disruption.params import ModelParams
+
+ROW = "ROW"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An event position: who restricts, at which stage, towards whom (None = all importers)."""
+
+    country: str
+    stage: str
+    targets: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CompiledCommodity:
+    """Arrays of one commodity market and its event slots, ready for :func:`simulate`."""
+
+    commodity: str
+    importers: tuple[str, ...]  # consumers + ROW
+    producers: tuple[str, ...]
+    F_nd: np.ndarray  # [importer, producer] annual non-domestic flows (t)
+    F_d: np.ndarray  # [importer, producer] annual domestic flows (t)
+    demand: np.ndarray  # [importer] annual demand (t)
+    spare: np.ndarray  # [producer] annual spare capacity (t)
+    ramp: np.ndarray  # [producer] ramp-up months
+    x_prod: np.ndarray  # [slot] producer index of an export-cut slot, -1 otherwise
+    x_targets: np.ndarray  # [slot, importer] bool: importer targeted by the slot
+    feed: np.ndarray  # [slot, producer] feed-loss weight of a mine slot on processing producers
+    has_targeted: bool
+    leakage: float
+    growth: float
+    supply_elasticity: float
+    demand_elasticity: float
+    slot_notes: tuple[str, ...]
+
+
+def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParams) -> CompiledCommodity:
+    """Turn a market and its slots into arrays (rules 1-3 of the module docstring)."""
+    cons = cm.consumers
+    importers = cons + (ROW,)
+    P, K = len(cm.producers), len(cons)
+    F_nd = np.zeros((K + 1, P))
+    F_d = np.zeros((K + 1, P))
+    F_nd[:K] = cm.imports_t[:, None] * cm.import_share
+    for i, c in enumerate(cons):
+        if c in cm.producers and cm.domestic_t[i] > 0:
+            F_d[i, cm.producers.index(c)] = cm.domestic_t[i]
+    taken = F_nd[:K].sum(0) + F_d[:K].sum(0)
+    F_nd[K] = np.maximum(cm.production_t - taken, 0.0)
+    demand = F_nd.sum(1) + F_d.sum(1)
+    spare = np.array([params.spare_for(p) for p in cm.producers]) * cm.production_t + np.array(
+        [float(params.extra_spare_t.get(p, 0.0)) for p in cm.producers]
+    )
+    ramp = np.array([params.ramp_for(p) for p in cm.producers])
+    H = len(slots)
+    x_prod = np.full(H, -1, dtype=np.int64)
+    x_targets = np.zeros((H, K + 1), dtype=bool)
+    feed = np.zeros((H, P))
+    mine_total = float(cm.mine_production_t.sum())
+    notes: list[str] = []
+    has_targeted = False
+    for h, s in enumerate(slots):
+        tmask = np.ones(K + 1, dtype=bool) if s.targets is None else np.array(
+            [imp in s.targets for imp in cons] + [False]
+        )
+        if s.stage == cm.stage:
+            if s.country not in cm.producers:
+                notes.append(f"{s.country} does not supply {cm.commodity} at the {cm.stage} stage: no effect")
+                continue
+            x_prod[h] = cm.producers.index(s.country)
+            x_targets[h] = tmask
+            if s.targets is not None:
+                has_targeted = True
+        elif s.stage == "mine" and cm.stage == "processing":
+            if s.country not in cm.mine_producers or mine_total <= 0:
+                notes.append(f"{s.country} has no {cm.commodity} mine production: no effect")
+                continue
+            share = cm.mine_production_t[cm.mine_producers.index(s.country)] / mine_total
+            for q, p in enumerate(cm.producers):
+                if p != s.country and (s.targets is None or p in s.targets):
+                    feed[h, q] = share
+        else:
+            notes.append(
+                f"{s.country} {s.stage}-stage event on {cm.commodity}: the supply stage is "
+                f"{cm.stage}, so processing restrictions do not reach ore consumers: no effect"
+            )
+    return CompiledCommodity(
+        cm.commodity, importers, cm.producers, F_nd, F_d, demand, spare, ramp, x_prod, x_targets,
+        feed, has_targeted, params.leakage, params.demand_growth, params.supply_elasticity,
+        params.demand_elasticity, tuple(notes),
+    )
+
+
+def calc_prorata_fill(amount: np.ndarray, weights: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Share ``amount[...]`` among claimants in proportion to ``weights[i]``, each capped at
+    ``caps[..., i]``; what a capped claimant cannot take is shared among the others
+    (water-filling). Returns ``given[..., i]`` with ``given <= caps`` and
+    ``sum_i given = min(amount, sum_i caps)`` (up to rounding).
+
+    With ``I`` claimants at most ``I`` rounds are needed: every round either places all of the
+    remaining amount or caps at least one more claimant.
+    """
+    given = np.zeros_like(caps)
+    remaining = np.maximum(amount, 0.0).astype(float)
+    open_ = (caps > 0) & (weights > 0)
+    for _ in range(caps.shape[-1]):
+        w = np.where(open_, weights, 0.0)
+        wsum = w.sum(-1, keepdims=True)
+        share = np.divide(remaining[..., None] * w, wsum, out=np.zeros_like(caps), where=wsum > 0)
+        give = np.minimum(share, caps - given)
+        given = given + give
+        remaining = np.maximum(remaining - give.sum(-1), 0.0)
+        open_ = open_ & (given < caps)
+    return np.minimum(given, caps)
+
+
+def calc_price_change_pct(shortage_fraction: np.ndarray, supply_elasticity: float, demand_elasticity: float) -> np.ndarray:
+    """%dP = 100 * shortage / (eps_s - eps_d): the price change that clears a supply shortfall
+    of ``shortage_fraction`` with linear (log) supply and demand responses (constant-elasticity
+    partial equilibrium, e.g. Fally & Sayre 2018, eq. for a supply shock)."""
+    return 100.0 * shortage_fraction / (supply_elasticity - demand_elasticity)
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Monthly results ``[run, month, importer]`` in t (importer axis = consumers + ROW)."""
+
+    importers: tuple[str, ...]
+    demand: np.ndarray  # [month, importer]
+    loss: np.ndarray
+    redirect: np.ndarray
+    pool: np.ndarray
+    shortfall: np.ndarray
+    delivered: np.ndarray
+    spare_pool: np.ndarray  # [run, month] spare capacity available
+    redirect_cap: np.ndarray  # [run, month] volume untargeted importers can release
+    price_change_pct: np.ndarray  # [run, month]
+
+
+def simulate(
+    comp: CompiledCommodity,
+    cut: np.ndarray,
+    start: np.ndarray,
+    duration: np.ndarray,
+    declared: np.ndarray,
+    horizon: int,
+) -> SimResult:
+    """Simulate ``n`` runs of one commodity over ``horizon`` months.
+
+    ``cut``, ``start`` (1-based month), ``duration`` (months) and ``declared`` (the event exists
+    in the run; it starts the spare-capacity ramp even at cut 0) are ``[run, slot]``.
+    """
+    n, H = cut.shape
+    T = int(horizon)
+    I, P = comp.F_nd.shape
+    t = np.arange(1, T + 1)
+    m_t = (1.0 + comp.growth) ** ((t - 1) / 12.0) / 12.0  # [month] annual -> monthly, with growth
+    act = (t[None, None, :] >= start[:, :, None]) & (t[None, None, :] < (start + duration)[:, :, None])
+    a = cut[:, :, None] * (1.0 - comp.leakage) * act  # [run, slot, month]
+    keep_x = np.ones((n, T, I, P))
+    keep_f = np.ones((n, T, P))
+    for h in range(H):
+        p = comp.x_prod[h]
+        if p >= 0:
+            tg = np.flatnonzero(comp.x_targets[h])
+            keep_x[:, :, tg, p] *= (1.0 - a[:, h, :])[:, :, None]
+        if comp.feed[h].any():
+            keep_f *= 1.0 - a[:, h, :, None] * comp.feed[h][None, None, :]
+    kk = keep_x * keep_f[:, :, None, :]
+    loss = ((1.0 - kk) * comp.F_nd).sum(-1) + (1.0 - keep_f) @ comp.F_d.T  # [run, month, importer] annual rate
+    restricting = (keep_x < 1.0).any(axis=2)  # [run, month, producer]
+    redirect = np.zeros_like(loss)
+    cap = np.zeros((n, T))
+    if comp.has_targeted:
+        redirect, cap = _redirect(comp, keep_x, keep_f, restricting)
+    # spare capacity pool (rule 5)
+    first = np.where(declared, start, T + 1).min(axis=1) if H else np.full(n, T + 1)
+    since = t[None, :] - first[:, None] + 1  # months since the first event, 1 in its month
+    ramp = np.clip(since[:, :, None] / comp.ramp[None, None, :], 0.0, 1.0)
+    pool_avail = (ramp * ~restricting * comp.spare).sum(-1)  # [run, month]
+    residual = np.maximum(loss - redirect, 0.0)
+    pool = calc_prorata_fill(pool_avail, comp.demand, residual)
+    short = residual - pool
+    scale = m_t[None, :, None]
+    demand_m = comp.demand[None, :] * m_t[:, None]
+    loss, redirect, pool, short = loss * scale, redirect * scale, pool * scale, short * scale
+    delivered = demand_m[None] - loss + redirect + pool
+    world = demand_m.sum(-1)
+    frac = np.divide(short.sum(-1), world[None, :], out=np.zeros((n, T)), where=world[None, :] > 0)
+    price = calc_price_change_pct(frac, comp.supply_elasticity, comp.demand_elasticity)
+    return SimResult(
+        comp.importers, demand_m, loss, redirect, pool, short, delivered,
+        pool_avail * m_t[None, :], cap * m_t[None, :], price,
+    )
+
+
+def _redirect(
+    comp: CompiledCommodity, keep_x: np.ndarray, keep_f: np.ndarray, restricting: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rule 4: redirection of targeted restrictions (annual rates ``[run, month, importer]``)."""
+    Fnd = comp.F_nd
+    blocked = Fnd * keep_f[:, :, None, :] * (1.0 - keep_x)  # [run, month, importer, producer]
+    untargeted = (keep_x == 1.0) & (Fnd > 0)  # importer buys from p and is not restricted by it
+    divertible = restricting & untargeted.any(axis=2)  # [run, month, producer]
+    b_div = (blocked * divertible[:, :, None, :]).sum(-1)  # [run, month, importer]
+    V = b_div.sum(-1)
+    absorber = (untargeted & divertible[:, :, None, :]).any(-1)  # [run, month, importer]
+    free = ((Fnd * keep_f[:, :, None, :]) * ~restricting[:, :, None, :]).sum(-1)  # purchases from unrestricted
+    cap = (free * absorber).sum(-1)
+    ratio = np.divide(np.minimum(cap, V), V, out=np.zeros_like(V), where=V > 0)
+    return b_div * ratio[..., None], cap

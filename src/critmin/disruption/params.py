@@ -1,0 +1,197 @@
+"""Settings of the disruption simulator and the hazard model (registered in critmin.settings).
+
+Every tunable number of the model lives here with its default and the source of the default.
+:class:`ModelParams` gathers the market-model settings for one simulation, with scenario
+overrides applied on top (``[overrides]`` in a scenario TOML file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from critmin import settings
+
+settings.register(
+    "disruption.supply_elasticity",
+    0.1,
+    "Short-run price elasticity of supply (epsilon_s) used in %dP = shortage / (eps_s - eps_d).",
+    "Fally, T. & Sayre, J. (2018), 'Commodity Trade Matters', NBER WP 24965: short-run supply "
+    "elasticities of primary commodities are low, of the order of 0.1.",
+)
+settings.register(
+    "disruption.demand_elasticity",
+    -0.1,
+    "Short-run price elasticity of demand (epsilon_d, negative).",
+    "Fernandez, V. (2018), 'Price and income elasticity of demand for mineral commodities', "
+    "Resources Policy 59: 160-183: short-run price elasticities of metal demand mostly between "
+    "0 and -0.3; -0.1 is a central value.",
+)
+settings.register(
+    "disruption.leakage",
+    0.2,
+    "Share of a restricted (targeted) flow that still reaches the target through third countries.",
+    "Analyst assumption (contract example value). Trans-shipment of Chinese Ga/Ge/Sb via third "
+    "countries after the Dec-2024 US ban was reported (e.g. Reuters 2025) but not quantified.",
+)
+settings.register(
+    "disruption.spare_capacity",
+    0.05,
+    "Spare capacity of each unrestricted producer, as a fraction of its annual production.",
+    "Analyst assumption: USGS MCS 2025 reports capacity for few commodities; typical metal "
+    "capacity utilisation of 85-95% (e.g. ILZSG, INSG statistics) suggests 5-15% headroom.",
+)
+settings.register(
+    "disruption.ramp_up_months",
+    6,
+    "Months for a producer's spare capacity to ramp linearly from 0 to full after a disruption starts.",
+    "Analyst assumption: restarting idle capacity/brownfield debottlenecking takes months, "
+    "greenfield years (IEA 2021, The Role of Critical Minerals in Clean Energy Transitions, ch. 3).",
+)
+settings.register(
+    "disruption.demand_growth",
+    0.0,
+    "Annual growth of the baseline market (demand and baseline supply) over the horizon.",
+    "Neutral default; scenario files may override.",
+)
+settings.register(
+    "disruption.horizon_months",
+    12,
+    "Default simulation horizon in months.",
+    "Issue 4 (scenario default).",
+)
+# --- hazard model --------------------------------------------------------------------------
+settings.register(
+    "disruption.hazard.history_start_year",
+    2010,
+    "First year of the event history used to estimate restriction rates.",
+    "Issue 4: event table covers real export restrictions since 2010.",
+)
+settings.register(
+    "disruption.hazard.as_of_year",
+    2025,
+    "Last (inclusive) year of the event-history observation window.",
+    "as_of dates of export_restrictions.csv (up to 2025-11).",
+)
+settings.register(
+    "disruption.hazard.min_share",
+    0.05,
+    "Producers with at least this share of world production at a stage are hazard candidates "
+    "(plus every (country, commodity, stage) in the event table).",
+    "Analyst assumption; the EU CRM methodology treats shares below a few % as negligible for "
+    "supply risk (European Commission 2017, Methodology for establishing the EU list of CRMs).",
+)
+settings.register(
+    "disruption.hazard.prior_strength",
+    1.0,
+    "Gamma prior shape alpha of the per-pair restriction rate (pseudo-events).",
+    "Weakly informative Gamma-Poisson prior (Gelman et al. 2013, Bayesian Data Analysis, 3rd ed., sec. 2.6).",
+)
+settings.register(
+    "disruption.hazard.wgi_beta",
+    0.5,
+    "Governance sensitivity beta: prior rate scales with exp(-beta * WGI) (mean of the six WGI estimates).",
+    "Analyst assumption; WGI as proxy of supply-disruption likelihood follows the EU CRM "
+    "methodology (European Commission 2017) and GeoPolRisk (Gemechu et al. 2016, J. Ind. Ecol. 20(1)).",
+)
+settings.register(
+    "disruption.hazard.severity_alpha",
+    0.95,
+    "Beta(alpha, beta) distribution of the export cut of a sampled restriction: alpha.",
+    "Method-of-moments fit to the 15 export_cut_estimate values in "
+    "disruption/data/export_restrictions.csv (mean 0.875, var 0.0526); recomputed in tests.",
+)
+settings.register(
+    "disruption.hazard.severity_beta",
+    0.14,
+    "Beta(alpha, beta) distribution of the export cut of a sampled restriction: beta.",
+    "Same method-of-moments fit as severity_alpha.",
+)
+settings.register(
+    "disruption.hazard.duration_median_months",
+    11.2,
+    "Median of the log-normal duration of a sampled restriction, in months.",
+    "Median of (ended - effective) of the 11 ended events in export_restrictions.csv "
+    "(censored: ongoing events are left out, so this understates durations).",
+)
+settings.register(
+    "disruption.hazard.duration_sigma",
+    1.44,
+    "Log-standard deviation of the log-normal restriction duration.",
+    "Sample sd of log durations of the same 11 ended events.",
+)
+settings.register(
+    "disruption.mc.block_size",
+    1024,
+    "Runs per random-number block; each block has its own SeedSequence child stream, so results "
+    "do not depend on batch size or worker count. Changing it changes the sample.",
+    "Implementation constant.",
+)
+settings.register(
+    "disruption.mc.batch_runs",
+    8192,
+    "Runs per batch (a whole number of blocks) sent to one worker.",
+    "Implementation constant (memory ~ batch_runs x commodities x 12 months).",
+)
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Market-model parameters for one simulation (settings + scenario overrides)."""
+
+    supply_elasticity: float
+    demand_elasticity: float
+    leakage: float
+    demand_growth: float
+    spare_capacity_default: float
+    ramp_up_months_default: float
+    spare_capacity: Mapping[str, float] = field(default_factory=dict)
+    ramp_up_months: Mapping[str, float] = field(default_factory=dict)
+    #: absolute spare capacity (t/yr) added per producer (new projects; see api.expected_joint_shortfall)
+    extra_spare_t: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, overrides: Mapping[str, Any] | None = None) -> ModelParams:
+        o = dict(overrides or {})
+        p = cls(
+            supply_elasticity=float(o.get("supply_elasticity", settings.get("disruption.supply_elasticity"))),
+            demand_elasticity=float(o.get("demand_elasticity", settings.get("disruption.demand_elasticity"))),
+            leakage=float(o.get("leakage", settings.get("disruption.leakage"))),
+            demand_growth=float(o.get("demand_growth", settings.get("disruption.demand_growth"))),
+            spare_capacity_default=float(settings.get("disruption.spare_capacity")),
+            ramp_up_months_default=float(settings.get("disruption.ramp_up_months")),
+            spare_capacity=dict(o.get("spare_capacity", {})),
+            ramp_up_months=dict(o.get("ramp_up_months", {})),
+        )
+        p.validate()
+        return p
+
+    def validate(self) -> None:
+        if not self.supply_elasticity - self.demand_elasticity > 0:
+            raise ValueError(
+                "supply_elasticity - demand_elasticity must be > 0 "
+                f"(got {self.supply_elasticity} - ({self.demand_elasticity}))"
+            )
+        if not 0.0 <= self.leakage <= 1.0:
+            raise ValueError(f"leakage must be in [0, 1], got {self.leakage}")
+        if self.demand_growth <= -1.0:
+            raise ValueError(f"demand_growth must be > -1, got {self.demand_growth}")
+        for k, v in self.spare_capacity.items():
+            if v < 0:
+                raise ValueError(f"spare_capacity[{k}] must be >= 0, got {v}")
+        for k, v in self.ramp_up_months.items():
+            if v <= 0:
+                raise ValueError(f"ramp_up_months[{k}] must be > 0, got {v}")
+        if self.spare_capacity_default < 0 or self.ramp_up_months_default <= 0:
+            raise ValueError("disruption.spare_capacity must be >= 0 and ramp_up_months > 0")
+
+    def spare_for(self, country: str) -> float:
+        return float(self.spare_capacity.get(country, self.spare_capacity_default))
+
+    def ramp_for(self, country: str) -> float:
+        return float(self.ramp_up_months.get(country, self.ramp_up_months_default))
+
+    @property
+    def price_denominator(self) -> float:
+        return self.supply_elasticity - self.demand_elasticity

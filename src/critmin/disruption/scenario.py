@@ -1,0 +1,161 @@
+"""Scenario files (TOML): parsing and validation.
+
+Format (``docs/disruption.md``, ``scenarios/*.toml``)::
+
+    name = "..."                # required
+    description = "..."         # required
+    horizon_months = 12         # default 12
+    consumers = ["USA", "JPN"]  # default
+    [[sources]]                 # at least one: title, url, as_of (ISO date)
+    [[events]]                  # zero or more
+    country = "CHN"; commodity = "gallium"; stage = "processing"; export_cut = 1.0
+    start_month = 1; duration_months = 12; targets = ["USA"]   # targets optional -> all
+    [overrides]                 # all optional
+    demand_growth, supply_elasticity, demand_elasticity, leakage,
+    spare_capacity = { AUS = 0.10 }, ramp_up_months = { AUS = 6 }
+
+Every error names the file, the field (e.g. ``events[2].export_cut``) and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from critmin.data.normalize import commodities as _commodities
+
+ISO3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code, upper case")]
+
+
+class ScenarioError(ValueError):
+    """A scenario file is missing, unreadable or invalid; the message names file and field."""
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Source(_Base):
+    title: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://\S+$")
+    as_of: dt.date
+
+
+class Event(_Base):
+    country: ISO3
+    commodity: str
+    stage: Literal["mine", "processing"]
+    export_cut: float = Field(ge=0.0, le=1.0)
+    start_month: int = Field(ge=1)
+    duration_months: int = Field(ge=1)
+    targets: tuple[ISO3, ...] | None = Field(default=None, min_length=1)
+
+    @field_validator("commodity")
+    @classmethod
+    def _known_commodity(cls, v: str) -> str:
+        if v not in _commodities.catalogue():
+            raise ValueError(
+                f"a commodity id from src/critmin/data/catalog/commodities.csv (e.g. 'gallium', "
+                f"'rare_earths'); got {v!r}"
+            )
+        return v
+
+
+class Overrides(_Base):
+    demand_growth: float | None = Field(default=None, gt=-1.0)
+    supply_elasticity: float | None = Field(default=None, ge=0.0)
+    demand_elasticity: float | None = Field(default=None, le=0.0)
+    leakage: float | None = Field(default=None, ge=0.0, le=1.0)
+    spare_capacity: dict[ISO3, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
+    ramp_up_months: dict[ISO3, Annotated[float, Field(gt=0.0)]] = Field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v not in (None, {})}
+
+
+class Scenario(_Base):
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    horizon_months: int = Field(default=12, ge=1, le=120)
+    consumers: tuple[ISO3, ...] = Field(default=("USA", "JPN"), min_length=1)
+    sources: tuple[Source, ...] = Field(min_length=1)
+    events: tuple[Event, ...] = ()
+    overrides: Overrides = Field(default_factory=Overrides)
+
+    @model_validator(mode="after")
+    def _events_in_horizon(self) -> Scenario:
+        for i, e in enumerate(self.events):
+            if e.start_month > self.horizon_months:
+                raise ValueError(
+                    f"events[{i}].start_month: expected 1..horizon_months ({self.horizon_months}), "
+                    f"got {e.start_month}"
+                )
+        if len(set(self.consumers)) != len(self.consumers):
+            raise ValueError(f"consumers: expected distinct ISO3 codes, got {list(self.consumers)}")
+        return self
+
+    def to_spec(self) -> dict[str, Any]:
+        """JSON-serialisable form (stored with runs)."""
+        return self.model_dump(mode="json")
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _format(err: ValidationError, where: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = _loc(tuple(x for x in e["loc"] if x not in ("function-after",)))
+        msg = e["msg"]
+        if e["type"] == "missing":
+            msg = "required field is missing"
+        elif e["type"] == "extra_forbidden":
+            msg = "unknown field (allowed fields are listed in docs/disruption.md)"
+        elif e["type"] == "literal_error":
+            msg = f"expected {e['ctx']['expected']}"
+        elif e["type"] == "string_pattern_mismatch":
+            msg = (
+                "expected an ISO 3166-1 alpha-3 code such as 'USA'"
+                if "A-Z" in e["ctx"]["pattern"] else f"expected text matching {e['ctx']['pattern']}"
+            )
+        elif e["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        if "input" in e and e["type"] not in ("missing", "value_error"):
+            msg += f" (got {e['input']!r})"
+        lines.append(f"{where}: {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_scenario(data: dict[str, Any], where: str = "<scenario>") -> Scenario:
+    """Validate a decoded TOML document; ``where`` names the file in error messages."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(_format(e, where)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file (errors name the file, line/column or field)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{p}: scenario file not found") from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{p}: expected UTF-8 text ({e})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{p}: invalid TOML: {e}") from None
+    return parse_scenario(data, str(p))
