@@ -39,9 +39,10 @@ def run_scenario(market: Market, scenario: Scenario) -> ScenarioOutcome:
     for cid, evs in by_c.items():
         slots = [Slot(e.country, e.stage, tuple(e.targets) if e.targets else None) for e in evs]
         comp = compile_commodity(market.commodities[cid], slots, params)
-        arr = lambda f: np.array([[f(e) for e in evs]])  # noqa: E731
-        res = simulate(comp, arr(lambda e: float(e.export_cut)), arr(lambda e: e.start_month),
-                       arr(lambda e: e.duration_months), np.ones((1, len(evs)), bool), scenario.horizon_months)
+        cut = np.array([[float(e.export_cut) for e in evs]])
+        start = np.array([[e.start_month for e in evs]])
+        dur = np.array([[e.duration_months for e in evs]])
+        res = simulate(comp, cut, start, dur, np.ones((1, len(evs)), bool), scenario.horizon_months)
         results[cid] = res
         n = list(comp.slot_notes)
         if any(e.targets and any(t not in market.consumers for t in e.targets) for e in evs):

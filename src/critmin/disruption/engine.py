@@ -189,13 +189,13 @@ def simulate(
     """
     n, H = cut.shape
     T = int(horizon)
-    I, P = comp.F_nd.shape
+    n_imp, n_prod = comp.F_nd.shape
     t = np.arange(1, T + 1)
     m_t = (1.0 + comp.growth) ** ((t - 1) / 12.0) / 12.0  # [month] annual -> monthly, with growth
     act = (t[None, None, :] >= start[:, :, None]) & (t[None, None, :] < (start + duration)[:, :, None])
     a = cut[:, :, None] * (1.0 - comp.leakage) * act  # [run, slot, month]
-    keep_x = np.ones((n, T, I, P))
-    keep_f = np.ones((n, T, P))
+    keep_x = np.ones((n, T, n_imp, n_prod))
+    keep_f = np.ones((n, T, n_prod))
     for h in range(H):
         p = comp.x_prod[h]
         if p >= 0:
