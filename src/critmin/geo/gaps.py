@@ -1,0 +1,53 @@
+"""Exploration gaps: commodities with known deposits in allied countries but no registered
+project there, ranked by the joint watchlist (``critmin.risk.api.assess``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+
+def calc_exploration_gaps(
+    deposits: pd.DataFrame,
+    projects: Iterable[tuple[str, str]],
+    allied: frozenset[str],
+    watchlist: pd.DataFrame,
+) -> pd.DataFrame:
+    """One row per (commodity, allied country) with deposits of the commodity and no project.
+
+    ``deposits`` needs ``layer, country_iso3, commodity_ids``; ``projects`` is
+    ``(commodity_id, host_iso3)`` of registered projects; ``watchlist`` is the assessment
+    (one row per commodity, in watchlist order; ``joint_score`` used when present).
+    Sorted by watchlist rank (commodities not on the watchlist last, rank null), then by the
+    number of deposits. Columns: ``commodity_id, watchlist_rank, joint_score, country_iso3,
+    n_deposits, layers, projects_elsewhere``.
+    """
+    d = deposits[deposits["country_iso3"].isin(allied)][["layer", "country_iso3", "commodity_ids"]]
+    d = d.explode("commodity_ids").dropna(subset=["commodity_ids"]).rename(columns={"commodity_ids": "commodity_id"})
+    have = set(projects)
+    per_com: dict[str, int] = {}
+    for c, _ in have:
+        per_com[c] = per_com.get(c, 0) + 1
+    g = (
+        d.groupby(["commodity_id", "country_iso3"])
+        .agg(n_deposits=("layer", "size"), layers=("layer", lambda s: ",".join(sorted(set(s)))))
+        .reset_index()
+    )
+    g = g[[(c, k) not in have for c, k in zip(g["commodity_id"], g["country_iso3"], strict=True)]]
+    wl = watchlist.reset_index(drop=True)
+    rank = {c: i + 1 for i, c in enumerate(wl["commodity_id"])}
+    score = dict(zip(wl["commodity_id"], wl["joint_score"], strict=True)) if "joint_score" in wl else {}
+    g = g.assign(
+        watchlist_rank=g["commodity_id"].map(rank).astype("Int64"),
+        joint_score=g["commodity_id"].map(score).astype(float) if score else np.nan,
+        projects_elsewhere=g["commodity_id"].map(lambda c: per_com.get(c, 0)).astype(int),
+    )
+    g = g.sort_values(
+        ["watchlist_rank", "n_deposits", "commodity_id", "country_iso3"],
+        ascending=[True, False, True, True],
+        na_position="last",
+        kind="stable",
+    )
+    return g[["commodity_id", "watchlist_rank", "joint_score", "country_iso3", "n_deposits", "layers", "projects_elsewhere"]].reset_index(drop=True)

@@ -1,0 +1,82 @@
+"""The clock report (I/O): deadlines, the selected projects' tracking, overdue permitting
+across the registry and the permitting what-if, assembled from the registry and warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from critmin import settings
+from critmin.projects.clock import (
+    deadlines_from_settings,
+    milestone_states,
+    project_track,
+    what_if_permitting,
+)
+from critmin.projects.registry import Registry
+
+
+def clock_report(
+    wh: Any,
+    reg: Registry,
+    viewer: str,
+    today: dt.date,
+    budget: Mapping[str, float] | None = None,
+    what_if_months: int | None = None,
+) -> dict[str, Any]:
+    """Everything ``critmin clock`` shows. Without ``budget`` the newest saved selection the
+    viewer may see is used; with none, ``projects`` is empty and ``selection.source`` says why."""
+    d = deadlines_from_settings()
+    projects = reg.list(viewer)
+    by_id = {p.id: p for p in projects}
+    if budget is not None:
+        from critmin.projects.api import score_with_warehouse, select_portfolio
+
+        res = select_portfolio(projects, score_with_warehouse(wh, projects), budget)
+        selection = {"source": f"selected now with budget {dict(budget)}", "selected": [s["project"] for s in res["selected"]]}
+    else:
+        saved = reg.latest_selection(viewer)
+        if saved is None:
+            selection = {
+                "source": "none: no saved selection visible to this viewer (run `critmin projects select "
+                "--budget USA=...,JPN=... --save` or pass --budget)",
+                "selected": [],
+            }
+        else:
+            selection = {
+                "source": f"saved selection #{saved['selection_id']} ({saved['created_at']}, by {saved['author']}, viewer {saved['viewer']})",
+                "selected": [s["project"] for s in saved["result"]["selected"]],
+            }
+    tracks, chosen = [], []
+    for pid in selection["selected"]:
+        p = by_id.get(pid)
+        if p is None:
+            tracks.append({"project": pid, "on_track": False, "reasons": ["no longer in the registry (deleted)"], "warnings": [], "milestones": []})
+        else:
+            chosen.append(p)
+            tracks.append(project_track(p, today, d))
+    overdue = [
+        {"project": p.id, **m}
+        for p in projects
+        for m in milestone_states(p, today)
+        if m["state"] == "overdue"
+    ]
+    out: dict[str, Any] = {
+        "today": today.isoformat(),
+        "deadlines": {k: v.isoformat() for k, v in d.items()},
+        "days_to_financing_deadline": (d["financing_deadline"] - today).days,
+        "days_to_ministerial_deadline": (d["ministerial_deadline"] - today).days,
+        "selection": selection,
+        "projects": tracks,
+        "overdue_milestones": overdue,
+    }
+    if what_if_months is not None:
+        if not chosen:
+            raise ValueError("--what-if-months needs selected projects (a saved selection or --budget)")
+        from critmin.projects.api import _disruption_api, make_shortfall_model
+
+        market = _disruption_api().load_market(wh, commodities=sorted({p.commodity_id for p in chosen}))
+        base, horizon = int(settings.get("projects.score.base_year")), int(settings.get("projects.score.horizon_year"))
+        out["what_if"] = what_if_permitting(chosen, what_if_months, make_shortfall_model(market), range(base, horizon + 1))
+    return out
