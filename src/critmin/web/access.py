@@ -72,6 +72,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/projects"): Rule(WRITERS, write=True, records="project"),
     ("GET", "/api/projects/{project_id}"): Rule(ANY, records="project"),
     ("POST", "/api/projects/selection"): Rule(WRITERS, write=True, records="project"),
+    ("GET", "/api/projects/selection/{job_id}"): Rule(ANY, records="job"),
     ("GET", "/api/clock"): Rule(ANY, records="project"),
     # administration
     ("GET", "/api/audit"): Rule(ADMIN),

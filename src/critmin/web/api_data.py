@@ -1,7 +1,210 @@
-"""api_data (filled in as the libraries land)."""
+"""Data API: status, commodities, production, provenance, assessment, deposits, scenarios.
+
+All of these are joint records (public datasets and the analysts' shared scenario library):
+every role may read them. Expensive results (the assessment) are cached per data version.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter(prefix="/api")
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from critmin.data.errors import UnknownCommodity
+from critmin.web.context import WebContext, ctx_of
+from critmin.web.convert import jsonable, records
+from critmin.web.models import Table
+
+router = APIRouter(prefix="/api", tags=["data"])
+
+CommodityPath = Annotated[str, Path(min_length=1, max_length=64, description="Commodity id or name")]
+Year = Annotated[int | None, Query(ge=1900, le=2100)]
+
+
+class SourceSummary(BaseModel):
+    source: str
+    datasets: int
+    rows: int
+    vintages: list[str]
+    publisher: str
+    licence: str
+
+
+class DataStatus(BaseModel):
+    n_datasets: int
+    n_rows: int
+    sources: list[SourceSummary]
+    tables: dict[str, int]
+    datasets: list[dict[str, Any]]
+
+
+class Commodity(BaseModel):
+    commodity_id: str
+    name: str
+    critical_2022: bool | None
+    trade_unit: str | None
+
+
+class ProductionRow(BaseModel):
+    commodity_id: str
+    country_iso3: str | None
+    country: str | None
+    aggregate: str | None
+    stage: str
+    stage_group: str
+    product: str | None
+    year: int
+    quantity: float | None
+    unit: str | None
+    flag: str | None
+    value_raw: str | None
+    share: float | None
+    share_basis: str | None
+    source: str
+    vintage: str | None
+    dataset_id: int
+    source_line: int
+
+
+class Production(BaseModel):
+    commodity_id: str
+    rows: list[ProductionRow]
+
+
+class Provenance(BaseModel):
+    dataset_id: int
+    source_line: int
+    dataset: dict[str, Any]
+    line_text: str | None = Field(description="The source row as found, when the raw file is available")
+    line_note: str | None = None
+
+
+def commodity_or_404(ctx: WebContext, text: str) -> str:
+    try:
+        return ctx.wh.resolve_commodity(text)
+    except UnknownCommodity as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def data_status(ctx: WebContext) -> dict[str, Any]:
+    from critmin.data.status import status
+
+    return ctx.cached(("status",), lambda: jsonable(status(ctx.wh)))
+
+
+@router.get("/data/status", response_model=DataStatus)
+def get_status(request: Request) -> dict[str, Any]:
+    """Imported datasets with provenance (publisher, licence, vintage, sha256) and table sizes."""
+    return data_status(ctx_of(request))
+
+
+@router.get("/commodities", response_model=list[Commodity])
+def get_commodities(request: Request) -> list[dict[str, Any]]:
+    return commodity_list(ctx_of(request))
+
+
+def production_rows(ctx: WebContext, cid: str, stage: str | None, year: int | None) -> list[dict]:
+    from critmin.data.shares import calc_shares
+
+    def compute() -> list[dict]:
+        df = calc_shares(ctx.wh.production(cid, stage=stage, year=year))
+        return records(df)
+
+    return ctx.cached(("production", cid, stage, year), compute)
+
+
+@router.get("/production/{commodity}", response_model=Production)
+def get_production(
+    request: Request,
+    commodity: CommodityPath,
+    stage: Annotated[
+        Literal["mine", "processing", "extraction", "refinery", "smelter", "plant"] | None, Query()
+    ] = None,
+    year: Year = None,
+) -> dict[str, Any]:
+    """USGS production by country (and world/other aggregates) with shares and provenance."""
+    ctx = ctx_of(request)
+    cid = commodity_or_404(ctx, commodity)
+    return {"commodity_id": cid, "rows": production_rows(ctx, cid, stage, year)}
+
+
+@router.get("/provenance/{dataset_id}/{source_line}", response_model=Provenance)
+def get_provenance(
+    request: Request,
+    dataset_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    source_line: Annotated[int, Path(ge=0, le=2**31 - 1)],
+) -> dict[str, Any]:
+    """Where a number comes from: the dataset's metadata and the source row as found."""
+    from critmin.web.provenance import source_line_text
+
+    ctx = ctx_of(request)
+    ds = ctx.wh.query("SELECT * FROM dataset WHERE dataset_id = ?", [dataset_id])
+    if ds.empty:
+        raise HTTPException(404, f"no dataset with id {dataset_id}")
+    meta = records(ds)[0]
+    text, note = source_line_text(meta["source_path"], source_line)
+    return {"dataset_id": dataset_id, "source_line": source_line, "dataset": meta,
+            "line_text": text, "line_note": note}
+
+
+def commodity_list(ctx: WebContext) -> list[dict[str, Any]]:
+    return ctx.cached(("commodities",), lambda: records(ctx.wh.commodities()))
+
+
+def assessment_rows(ctx: WebContext) -> dict[str, Any] | None:
+    """The joint watchlist from :func:`critmin.risk.api.assess` (cached per data version), or
+    None when the risk engine is not installed in this build."""
+    try:
+        from critmin.risk.api import assess
+    except ImportError:
+        return None
+
+    def compute() -> dict[str, Any]:
+        df = assess(ctx.wh)
+        return {"columns": [str(c) for c in df.columns], "rows": records(df)}
+
+    return ctx.cached(("assess",), compute)
+
+
+@router.get("/assess", response_model=Table)
+def get_assess(request: Request) -> dict[str, Any]:
+    """The joint US-Japan watchlist: one row per commodity, sorted by the joint score."""
+    out = assessment_rows(ctx_of(request))
+    if out is None:
+        raise HTTPException(503, "assessment not computable: the risk engine (critmin.risk.api) is not available")
+    return out
+
+
+class FeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]]
+
+
+@router.get("/deposits", response_model=FeatureCollection)
+def get_deposits(
+    request: Request,
+    commodity: Annotated[str | None, Query(max_length=64)] = None,
+    country: Annotated[str | None, Query(pattern="^[A-Z]{3}$")] = None,
+    layer: Annotated[list[Literal["PP1802", "MAJOR", "GMRAP_PORPHYRY", "GMRAP_SEDCU"]] | None, Query()] = None,
+    west: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    south: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    east: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    north: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    limit: Annotated[int, Query(ge=1, le=100000)] = 20000,
+) -> dict[str, Any]:
+    """Deposits, mines and prospects (USGS layers) as an RFC 7946 GeoJSON FeatureCollection."""
+    from critmin.geo.deposits import deposit_rows_for_output, query_deposits
+    from critmin.geo.geojson import to_feature_collection
+
+    ctx = ctx_of(request)
+    cid = commodity_or_404(ctx, commodity) if commodity else None
+    box = (west, south, east, north)
+    if any(v is not None for v in box) and not all(v is not None for v in box):
+        raise HTTPException(422, "bbox: give all of west, south, east, north or none")
+    try:
+        df = query_deposits(ctx.wh, commodity=cid, country=country, layers=layer,
+                            bbox=box if all(v is not None for v in box) else None)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return to_feature_collection(deposit_rows_for_output(df.head(limit)))

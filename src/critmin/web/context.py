@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,19 +19,17 @@ T = TypeVar("T")
 
 class WebContext:
     def __init__(self, db_path: str | Path, *, job_workers: int | None = None) -> None:
-        self.db = Database(db_path)
+        from critmin.data.warehouse import Warehouse
+
+        #: one read-write Warehouse for the process; its ``query`` runs each call on its own
+        #: cursor, so request threads share it safely
+        self.wh = Warehouse(db_path)
+        self.db = Database(db_path, self.wh.con)
         self.jobs = JobRunner(self.db, workers=job_workers)
         self._cache: dict[tuple, Any] = {}
         self._cache_lock = threading.Lock()
         self._key_locks: dict[tuple, threading.Lock] = {}
 
-    @contextmanager
-    def warehouse(self) -> Iterator[Any]:
-        """A Warehouse over its own cursor of the server's connection (one per request/job)."""
-        from critmin.data.warehouse import Warehouse
-
-        with self.db.cursor() as cur:
-            yield Warehouse.from_connection(cur)
 
     def data_version(self) -> tuple:
         """Changes whenever data is (re-)imported: the key of every cached computation."""
@@ -87,7 +84,7 @@ class WebContext:
 
     def close(self) -> None:
         self.jobs.shutdown()
-        self.db.close()
+        self.wh.close()
 
 
 def ctx_of(request: Request) -> WebContext:

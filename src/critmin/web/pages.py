@@ -38,3 +38,115 @@ def audit_page(request: Request) -> Response:
         ok, msg = audit.verify_chain(con)
         rows = audit.entries(con, limit=500)
     return page(request, "audit.html", "audit", {"entries": rows, "chain_ok": ok, "chain_message": msg})
+
+
+def _years(rows: list[dict]) -> list[int]:
+    return sorted({r["year"] for r in rows})
+
+
+@router.get("/commodity/{commodity}", response_class=HTMLResponse)
+def commodity_page(request: Request, commodity: str, stage: str = "mine", year: int | None = None) -> Response:
+    from fastapi import HTTPException
+
+    from critmin.web import views
+    from critmin.web.api_data import commodity_or_404, production_rows
+    from critmin.web.context import ctx_of
+
+    ctx = ctx_of(request)
+    cid = commodity_or_404(ctx, commodity)
+    if stage not in views.STAGE_GROUPS:
+        raise HTTPException(422, f"stage {stage!r}: expected 'mine' or 'processing'")
+    all_rows = production_rows(ctx, cid, None, None)
+    stages = [s for s, g in views.STAGE_GROUPS.items() if any(r["stage_group"] == g for r in all_rows)]
+    rows = views.main_product_rows(all_rows, views.STAGE_GROUPS[stage])
+    years = _years(rows)
+    if year is None and years:
+        year = years[-1]
+    if years and year not in years:
+        raise HTTPException(404, f"no {stage} production of {cid} reported for {year}; years: {years}")
+    from critmin.web.api_data import commodity_list
+
+    name = next((c["name"] for c in commodity_list(ctx) if c["commodity_id"] == cid), cid)
+    exposure = commodity_exposure(ctx, cid)
+    table = sorted((r for r in rows if r["year"] == year), key=lambda r: (r["aggregate"] is not None, -(r["quantity"] or 0)))
+    return page(request, "commodity.html", "overview", {
+        "cid": cid, "name": name, "stage": stage, "stages": stages, "year": year, "years": years,
+        "map": views.map_data(rows, year) if year else None, "trend": views.trend_data(rows),
+        "table": table, "exposure": exposure,
+    })
+
+
+def commodity_exposure(ctx, cid: str) -> dict | None:
+    """The assessment row of the commodity (US and JP exposure), or None if not assessable."""
+    from critmin.web.api_data import assessment_rows
+
+    rows = assessment_rows(ctx)
+    return next((r for r in rows["rows"] if r.get("commodity_id") == cid), None) if rows else None
+
+
+@router.get("/data", response_class=HTMLResponse)
+def data_page(request: Request) -> Response:
+    from critmin.web.api_data import data_status
+    from critmin.web.context import ctx_of
+
+    return page(request, "data.html", "data", {"st": data_status(ctx_of(request))})
+
+
+SPARK_YEARS = range(2021, 2025)
+
+
+def sparkline_values(ctx, cid: str, stage_group: str) -> list[float | None]:
+    """Leading producer's share of world production, 2021-2024, at the given stage group."""
+    from critmin.web import views
+    from critmin.web.api_data import production_rows
+
+    def compute() -> list[float | None]:
+        rows = views.main_product_rows(production_rows(ctx, cid, None, None), stage_group)
+        return views.leading_share_by_year(rows, SPARK_YEARS)
+
+    return ctx.cached(("spark", cid, stage_group), compute)
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request) -> Response:
+    from critmin.web.api_data import assessment_rows
+    from critmin.web.context import ctx_of
+
+    ctx = ctx_of(request)
+    assessed = assessment_rows(ctx)
+    rows = assessed["rows"] if assessed else []
+    columns = assessed["columns"] if assessed else []
+    shown = [c for c in columns if c not in ("commodity_id", "name") and not c.endswith(("_reason", "_dataset_id", "_source_line"))
+             and not isinstance(rows[0].get(c) if rows else None, (list, dict))][:12]
+    for r in rows:
+        group = "processing" if r.get("stage") == "processing" or r.get("stage_group") == "processing" else "extraction"
+        r["_spark"] = sparkline_values(ctx, r["commodity_id"], group)
+        r["_spark_stage"] = group
+    return page(request, "overview.html", "overview", {"rows": rows, "columns": shown, "assessed": assessed is not None,
+                                                       "years": list(SPARK_YEARS)})
+
+
+@router.get("/projects", response_class=HTMLResponse)
+def projects_page(request: Request) -> Response:
+    from critmin.web.access import current
+    from critmin.web.api_projects import clock, visible_projects
+    from critmin.web.context import ctx_of
+
+    me = current(request)
+    items = [p.model_dump(mode="json") for p in visible_projects(ctx_of(request), me)]
+    return page(request, "projects.html", "projects", {"projects": items, "clock": clock(request, me, None)})
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse)
+def project_page(request: Request, project_id: str) -> Response:
+    import datetime as dt
+
+    from critmin.projects.clock import deadlines_from_settings, project_track
+    from critmin.web.access import current
+    from critmin.web.api_projects import visible_project
+    from critmin.web.context import ctx_of
+
+    me = current(request)
+    proj = visible_project(ctx_of(request), me, project_id)
+    track = project_track(proj, dt.date.today(), deadlines_from_settings())
+    return page(request, "project.html", "projects", {"p": proj.model_dump(mode="json"), "track": track})

@@ -92,9 +92,9 @@ class Database:
     chain, user creation); plain reads need no lock.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> None:
         self.path = Path(path)
-        self._con = duckdb.connect(str(self.path))
+        self._con = con if con is not None else duckdb.connect(str(self.path))
         self.lock = threading.RLock()
         ensure_tables(self._con)
 

@@ -1,0 +1,77 @@
+"""Presentation: reshape library results into what the pages' charts draw.
+
+No calculation lives here: shares come from :func:`critmin.data.shares.calc_shares`, scores
+from the risk package. These functions only pick, group and order rows for display.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+STAGE_GROUPS = {"mine": "extraction", "processing": "processing"}
+
+
+def main_product_rows(rows: list[dict[str, Any]], stage_group: str) -> list[dict[str, Any]]:
+    """Rows of one stage group, keeping per year the (stage, product) with the most country rows
+    (a release may list several products per stage; the map and trends show one)."""
+    rows = [r for r in rows if r["stage_group"] == stage_group]
+    counts: dict[tuple, int] = defaultdict(int)
+    for r in rows:
+        if r["aggregate"] is None:
+            counts[(r["year"], r["stage"], r["product"])] += 1
+    best: dict[int, tuple] = {}
+    for (year, stage, product), n in counts.items():
+        if year not in best or n > counts[(year, *best[year])]:
+            best[year] = (stage, product)
+    return [r for r in rows if best.get(r["year"]) == (r["stage"], r["product"])]
+
+
+def map_data(rows: list[dict[str, Any]], year: int) -> dict[str, Any]:
+    """Choropleth inputs for one year: ISO3, share, quantity, unit, provenance."""
+    sel = [r for r in rows if r["year"] == year and r["aggregate"] is None and r["country_iso3"]]
+    return {
+        "locations": [r["country_iso3"] for r in sel],
+        "share": [r["share"] for r in sel],
+        "text": [
+            f"{r['country']}: {r['value_raw']} {r['unit'] or ''}"
+            + (f" ({100 * r['share']:.1f}% of world)" if r["share"] is not None else "")
+            + f"<br>dataset {r['dataset_id']}, line {r['source_line']}"
+            for r in sel
+        ],
+    }
+
+
+def trend_data(rows: list[dict[str, Any]], top_n: int = 6) -> dict[str, Any]:
+    """Share of world production per year for the largest producers of the latest year."""
+    years = sorted({r["year"] for r in rows})
+    if not years:
+        return {"years": [], "series": []}
+    latest = [r for r in rows if r["year"] == years[-1] and r["aggregate"] is None and r["share"] is not None]
+    top = [r["country_iso3"] for r in sorted(latest, key=lambda r: -r["share"])[:top_n] if r["country_iso3"]]
+    by = {(r["country_iso3"], r["year"]): r for r in rows if r["aggregate"] is None}
+    series = []
+    for c in top:
+        pts = [by.get((c, y)) for y in years]
+        series.append({
+            "country": next(p["country"] for p in pts if p),
+            "iso3": c,
+            "share": [p["share"] if p else None for p in pts],
+            "quantity": [p["quantity"] if p else None for p in pts],
+        })
+    world = {r["year"]: r for r in rows if r["aggregate"] == "world"}
+    return {
+        "years": years,
+        "series": series,
+        "world": [world[y]["quantity"] if y in world else None for y in years],
+        "unit": next((r["unit"] for r in rows if r["unit"]), None),
+    }
+
+
+def leading_share_by_year(rows: list[dict[str, Any]], years: range) -> list[float | None]:
+    """Largest single-country share in each year (None where no share is known)."""
+    out = []
+    for y in years:
+        shares = [r["share"] for r in rows if r["year"] == y and r["aggregate"] is None and r["share"] is not None]
+        out.append(max(shares) if shares else None)
+    return out
