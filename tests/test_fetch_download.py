@@ -392,3 +392,27 @@ def test_cli_list_and_strict(tmp_path):
     assert "usgs_mcs2025_world\tzip" in r.output and "sciencebase.gov" in r.output
     r = runner.invoke(_app(), ["fetch", "--dest", str(tmp_path), "--only", "comtrade", "--strict"])
     assert r.exit_code == 3 and "manual step needed for comtrade_quad" in r.output
+
+
+def test_pp1802_shapefile_release_is_converted_to_the_raw_csv(tmp_path, server):
+    from test_fetch_convert import assert_same_values, build_shapefile, shared_rows
+
+    rows = shared_rows()
+    members = build_shapefile(tmp_path / "shp", rows)
+    server.add(
+        "usgs_pp1802_critmin/PP1802_CritMin_shapefile.zip",
+        zip_of({f"CritMin/{p.name}": p.read_bytes() for p in members.values()}),
+    )
+    dest = tmp_path / "dest"
+    (res,) = F.fetch(dest, only=["usgs_pp1802_critmin"], base_url=server.base, backoff_s=0)
+    assert res.status == "downloaded"
+    out = dest / "usgs_pp1802_critmin" / "PP1802_CritMin_pts.csv"
+    assert_same_values(out, rows)
+    assert (dest / "usgs_pp1802_critmin" / "shapefile" / "PP1802_CritMin_pts.dbf").is_file()
+    assert not list(dest.rglob("*.part"))
+    (again,) = F.fetch(dest, only=["usgs_pp1802_critmin"], base_url=server.base, backoff_s=0)
+    assert again.status == "present"  # verified against the hashes recorded in the state file
+    out.write_text("tampered")
+    (third,) = F.fetch(dest, only=["usgs_pp1802_critmin"], base_url=server.base, backoff_s=0)
+    assert third.status == "downloaded"
+    assert_same_values(out, rows)

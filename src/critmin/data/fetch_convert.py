@@ -41,20 +41,24 @@ PP1802_DBF_FIELDS = {
 
 
 def read_dbf(path: Path, encoding: str) -> tuple[list[str], list[list[str]]]:
-    """Field names and records (stripped strings) of a dBASE III table; deleted rows skipped."""
+    """Field names and records of a dBASE III table; deleted rows skipped.
+
+    Character fields are right-stripped (dBASE pads them with blanks, so trailing blanks of the
+    original value cannot be told from padding); other fields are stripped on both sides.
+    """
     data = path.read_bytes()
     if len(data) < 32:
         raise FetchError(f"{path}: too short for a dBASE header ({len(data)} bytes)")
     nrec, hlen, rlen = struct.unpack("<IHH", data[4:12])
-    fields: list[tuple[str, int]] = []
+    fields: list[tuple[str, bytes, int]] = []
     pos = 32
     while pos < hlen - 1 and data[pos] != 0x0D:
         name = data[pos : pos + 11].split(b"\0", 1)[0].decode("ascii")
-        fields.append((name, data[pos + 16]))
+        fields.append((name, data[pos + 11 : pos + 12], data[pos + 16]))
         pos += 32
-    if sum(n for _, n in fields) + 1 != rlen:
+    if sum(n for _, _, n in fields) + 1 != rlen:
         raise FetchError(
-            f"{path}: field lengths add up to {sum(n for _, n in fields) + 1} "
+            f"{path}: field lengths add up to {sum(n for _, _, n in fields) + 1} "
             f"bytes, header says {rlen}"
         )
     rows = []
@@ -66,16 +70,17 @@ def read_dbf(path: Path, encoding: str) -> tuple[list[str], list[list[str]]]:
         if rec[:1] == b"*":
             continue
         vals, p = [], 1
-        for name, n in fields:
+        for name, typ, n in fields:
             try:
-                vals.append(rec[p : p + n].decode(encoding).strip())
+                text = rec[p : p + n].decode(encoding)
+                vals.append(text.rstrip() if typ == b"C" else text.strip())
             except UnicodeDecodeError as e:
                 raise FetchError(
                     f"{path}: record {i + 1}, field {name}: not {encoding} ({e})"
                 ) from None
             p += n
         rows.append(vals)
-    return [n for n, _ in fields], rows
+    return [n for n, _, _ in fields], rows
 
 
 def read_shp_points(path: Path) -> list[tuple[float, float]]:
