@@ -174,12 +174,38 @@ def optimise(p: StockpileProblem, *, solver: str = "choose") -> Evaluation:
     h = make_highs(built, settings.get("stockpile.solver_time_limit_s"), solver)
     raw = solve_lp(h, p)
     sol = read_back(p, built, raw)
-    marginal = np.broadcast_to(-(sol.budget_dual + sol.joint_dual)[None, :], sol.stock_t.shape).copy()
+    budget_dual = _right_duals_at_zero(h, p, built, sol.budget_dual)
+    marginal = np.broadcast_to(-(budget_dual + sol.joint_dual)[None, :], sol.stock_t.shape).copy()
     timings = {"build_s": built.build_seconds, "solve_s": raw.solve_seconds}
     ev = _score(p, f"optimal ({p.mode})", p.mode, p.transfers_enabled, sol.stock_t, sol.unmet_t,
                 sol.sent_t, marginal, timings)
     ev.timings["lp_objective"] = raw.objective
     return ev
+
+
+def _right_duals_at_zero(h, p: StockpileProblem, built, dual: np.ndarray) -> np.ndarray:
+    """Marginal value of the first dollar for partners whose budget is exactly 0.
+
+    At B_k = 0 the budget row is degenerate (x_k = 0 is forced by the bounds as well), so the
+    row dual is any element of [right derivative, +inf). The value of "one more dollar" is
+    the right derivative: the dual of the same LP with a budget too small to reach any
+    breakpoint of the piecewise-linear value function (breakpoints lie at stocks of
+    theta- and phi-scaled shortfalls); it is read after a warm-started re-solve.
+    """
+    zero = [k for k, row in built.budget_rows.items() if p.budgets_usd[k] == 0.0]
+    if not zero:
+        return dual
+    d = p.shortfall_t[p.shortfall_t > 0]
+    d_min = float(d.min()) if d.size else 1.0
+    scale = max(min(p.transfer_cover, p.lendable_share), 1e-3) if p.transfers_enabled else 1.0
+    eps = 1e-4 * float(p.unit_cost_usd_per_t.min()) * d_min * scale
+    out = dual.copy()
+    for k in zero:
+        h.changeRowBounds(built.budget_rows[k], -np.inf, eps)
+    raw = solve_lp(h, p)
+    for k in zero:
+        out[k] = raw.row_dual[built.budget_rows[k]]
+    return out
 
 
 def evaluate_stock(p: StockpileProblem, stock_t: np.ndarray, name: str, *, sharing: bool) -> Evaluation:
