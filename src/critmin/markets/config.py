@@ -81,11 +81,13 @@ settings.register(
 )
 settings.register(
     "markets.break_penalty_factor",
-    1.0,
-    "Structural breaks (ruptures PELT, l2 cost on log1p monthly quantity): the penalty is "
-    "factor * 2 * sigma^2 * ln(n), with sigma^2 from the median absolute deviation of first "
-    "differences. 1.0 gives the BIC penalty for a change in mean.",
-    "Schwarz (1978) BIC; Killick, Fearnhead & Eckley (2012), JASA 107(500), PELT.",
+    3.0,
+    "Structural breaks (ruptures PELT, l2 cost on ln(1+qty_t) monthly): the penalty per "
+    "change point is factor * sigma^2 * ln(n), sigma from the median absolute deviation of "
+    "first differences / sqrt(2). 3.0 is the main term of the modified BIC (one change "
+    "location + one mean parameter + the MBIC location term).",
+    "Zhang & Siegmund (2007), Biometrics 63(1), modified BIC (the default penalty of the R "
+    "changepoint package, Killick & Eckley 2014, J. Stat. Softw. 58(3)).",
 )
 settings.register(
     "markets.break_min_size",

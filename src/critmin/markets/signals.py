@@ -8,7 +8,7 @@ Four detectors, all pure functions over frames of monthly trade series
   ``[announced - pre, announced)``, Mann-Whitney U test (Mann & Whitney 1947) on the monthly
   quantities; flagged when the ratio is <= 1/R or >= R and p < alpha.
 * :func:`structural_breaks` - changes in mean of ``ln(1 + qty_t)`` found by PELT
-  (``ruptures``; Killick, Fearnhead & Eckley 2012) with a BIC penalty.
+  (``ruptures``; Killick, Fearnhead & Eckley 2012) with an MBIC penalty.
 * :func:`price_discrimination` - one exporter, one product, one year: ratio of the highest to
   the lowest destination unit value (annual, value-weighted) and a Kruskal-Wallis test
   (Kruskal & Wallis 1952) on monthly log unit values across destinations.
@@ -195,15 +195,15 @@ def _one_event_test(key, g, e, pre_n, post_n, r_thr, alpha) -> dict:
 
 
 def calc_break_penalty(y: np.ndarray, factor: float) -> tuple[float, float]:
-    """BIC-type penalty for PELT on a change in mean: ``factor * 2 * sigma^2 * ln(n)`` with
+    """MBIC-type penalty for PELT on a change in mean: ``factor * sigma^2 * ln(n)`` with
     ``sigma = 1.4826 * MAD(diff(y)) / sqrt(2)`` (robust to the shifts themselves)."""
     d = np.diff(y)
     sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2.0)
-    return factor * 2.0 * sigma**2 * math.log(len(y)), sigma
+    return factor * sigma**2 * math.log(len(y)), sigma
 
 
 def structural_breaks(monthly: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Breaks in the mean of ``ln(1 + qty_t)`` per monthly series (PELT, l2 cost, BIC
+    """Breaks in the mean of ``ln(1 + qty_t)`` per monthly series (PELT, l2 cost, MBIC
     penalty). Statistic per break: ``n1 n2 / (n1+n2) * (m2 - m1)^2 / sigma^2`` (the l2 cost
     reduction in units of sigma^2, a likelihood-ratio statistic); effect: ``e^{m2-m1}``.
     No p-value: the break date is selected from the data, so a nominal p would be invalid."""
@@ -274,6 +274,8 @@ def _nearest_event(events, exporter, cid, when, tol_months) -> str | None:
 def calc_dispersion(groups: dict[str, np.ndarray]) -> dict:
     """Kruskal-Wallis H test (scipy) on the monthly log unit values of each destination."""
     samples = [np.log(v) for v in groups.values()]
+    if np.ptp(np.concatenate(samples)) == 0:  # all equal: no dispersion (H undefined in scipy)
+        return {"H": 0.0, "p": 1.0}
     res = stats.kruskal(*samples)
     return {"H": float(res.statistic), "p": float(res.pvalue)}
 

@@ -1,0 +1,241 @@
+"""Markets API over the warehouse: price series, trade unit values, signals.
+
+These functions do the I/O (warehouse queries) and call the pure functions in
+:mod:`critmin.markets.unitvalues`, :mod:`critmin.markets.signals` and
+:mod:`critmin.markets.reference`. They return pandas DataFrames; dates are ISO 8601 strings
+('2023-08-01' for ``date``, '2023-08' or '2023' for ``period``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from critmin.markets import signals as sig
+from critmin.markets.errors import NotComputable
+from critmin.markets.events import load_events
+from critmin.markets.reference import below_market, load_reference_table
+from critmin.markets.unitvalues import monthly_series, unit_values
+
+log = logging.getLogger(__name__)
+
+#: USGS salient column suffix -> price unit (MCS data release metadata: d = dollars,
+#: kg/lb/t/to = per kilogram / pound / metric ton / troy ounce, cts = cents).
+VARIABLE_UNITS = {"dkg": "USD/kg", "dlb": "USD/lb", "dt": "USD/t", "ctslb": "USc/lb", "dto": "USD/troy oz"}
+#: factor to USD/kg
+TO_USD_PER_KG = {
+    "USD/kg": 1.0,
+    "USD/t": 1e-3,
+    "USD/mt": 1e-3,
+    "USD/lb": 1.0 / 0.45359237,
+    "USc/lb": 0.01 / 0.45359237,
+    "USD/troy oz": 1.0 / 0.0311034768,
+}
+
+#: Trade sources and who reports them (contracts: Warehouse.trade needs a reporter).
+TRADE_SOURCES = {
+    "CHINA_EXPORTS": ("CHN",),
+    "COMTRADE_CMM": ("USA", "CHN"),
+    "COMTRADE_QUAD": ("JPN", "USA", "AUS", "IND"),
+    "COMTRADE_JPN2020": ("JPN",),
+}
+
+#: Product groups in CHINA_EXPORTS that cover several commodities (hs_code label -> ids).
+#: The derived table's 'Gallium/Germanium' group sums China's 8-digit Ga and Ge codes
+#: (comtrade_china_exports/hs_map.csv).
+MULTI_COMMODITY_GROUPS = {"gallium/germanium": {"gallium", "germanium"}}
+
+
+def unit_from_variable(variable: str) -> str | None:
+    m = re.search(r"_([a-z]+)$", variable)
+    return VARIABLE_UNITS.get(m.group(1)) if m else None
+
+
+def convert_price(values: np.ndarray | float, from_unit: str, to_unit: str):
+    """Convert prices between the units in :data:`TO_USD_PER_KG` (mass conversions:
+    1 lb = 0.45359237 kg, 1 troy oz = 31.1034768 g, 1 t = 1000 kg)."""
+    for u in (from_unit, to_unit):
+        if u not in TO_USD_PER_KG:
+            raise ValueError(f"price unit {u!r} not convertible; known: {sorted(TO_USD_PER_KG)}")
+    return np.asarray(values, dtype=float) * TO_USD_PER_KG[from_unit] / TO_USD_PER_KG[to_unit]
+
+
+def _sources(wh) -> dict[int, str]:
+    d = wh.datasets()
+    return {
+        int(r.dataset_id): f"{r.publisher}, {r.title} ({r.vintage}; {r.source_path})"
+        for r in d.itertuples()
+    }
+
+
+def prices(wh, commodity: str) -> pd.DataFrame:
+    """All price series for a commodity: World Bank Pink Sheet (monthly) and USGS MCS
+    salient prices (annual, newest release per year), with unit and source.
+
+    Columns: ``series, name, commodity_id, frequency, date, period, price, unit, flag,
+    value_raw, source, dataset_id, source_line``.
+    """
+    cid = wh.resolve_commodity(commodity)
+    pt = wh.prices(commodity=cid)
+    us = wh.us_salient(commodity=cid, category="price")
+    frames = []
+    if not pt.empty:
+        frames.append(
+            pd.DataFrame({
+                "series": pt["series"], "name": pt["name"], "commodity_id": pt["commodity_id"],
+                "frequency": pt["frequency"], "date": pd.to_datetime(pt["date"]),
+                "price": pt["quantity"], "unit": pt["unit"], "flag": pt["flag"],
+                "value_raw": pt["value_raw"], "dataset_id": pt["dataset_id"],
+                "source_line": pt["source_line"],
+            })  # fmt: skip
+        )
+    if not us.empty:
+        have = set(pt["series"]) if not pt.empty else set()
+        us = us[~(cid + ":" + us["variable"]).isin(have)]
+        unit = us["unit"] if "unit" in us else pd.Series(None, index=us.index)
+        derived = us["variable"].map(unit_from_variable)
+        frames.append(
+            pd.DataFrame({
+                "series": cid + ":" + us["variable"], "name": us["variable"], "commodity_id": cid,
+                "frequency": "A", "date": pd.to_datetime(us["year"].astype(str) + "-01-01"),
+                "price": us["quantity"], "unit": unit.where(unit.notna(), derived),
+                "flag": us["flag"], "value_raw": us["value_raw"], "dataset_id": us["dataset_id"],
+                "source_line": us["source_line"],
+            })  # fmt: skip
+        )
+    if not frames:
+        raise NotComputable(f"no price series for {cid!r} in the warehouse (price and us_salient tables)")
+    df = pd.concat(frames, ignore_index=True).sort_values(["series", "date"], ignore_index=True)
+    src = _sources(wh)
+    df["source"] = df["dataset_id"].map(lambda i: src.get(int(i)))
+    df["period"] = np.where(
+        df["frequency"] == "A", df["date"].dt.strftime("%Y"), df["date"].dt.strftime("%Y-%m")
+    )
+    df["date"] = df["date"].dt.strftime("%Y-%m-%d")
+    cols = ["series", "name", "commodity_id", "frequency", "date", "period", "price", "unit",
+            "flag", "value_raw", "source", "dataset_id", "source_line"]  # fmt: skip
+    return df[cols]
+
+
+def trade_flows(
+    wh, exporter: str | None = None, commodity: str | None = None, source: str | None = None
+) -> pd.DataFrame:
+    """Trade rows in exporter view (``exporter_iso3``, ``importer_iso3``) with unit values,
+    de-duplicated across the reporters queried (a flow reported by both sides is kept twice,
+    once per reporter, marked by ``reported_by``)."""
+    frames = []
+    srcs = [source] if source else list(TRADE_SOURCES)
+    for s in srcs:
+        reporters = TRADE_SOURCES.get(s)
+        if reporters is None:
+            raise ValueError(f"unknown trade source {s!r}; known: {sorted(TRADE_SOURCES)}")
+        for rep in reporters:
+            t = wh.trade(rep, commodity=commodity, source=s)
+            if not t.empty:
+                frames.append(t)
+    if not frames:
+        return unit_values(_empty_trade())
+    t = pd.concat(frames, ignore_index=True)
+    t = t.drop_duplicates(subset=["dataset_id", "source_line", "hs_code"])
+    df = unit_values(t)
+    if exporter is not None:
+        df = df[df["exporter_iso3"] == wh.resolve_country(exporter)]
+    return df.reset_index(drop=True)
+
+
+def _empty_trade() -> pd.DataFrame:
+    cols = ["source", "year", "month", "reporter_iso3", "partner_iso3", "flow", "hs_code",
+            "commodity_id", "stage_group", "value_usd", "qty_t", "dataset_id", "source_line"]  # fmt: skip
+    return pd.DataFrame(columns=cols)
+
+
+def commodities_of_groups(monthly: pd.DataFrame) -> dict[tuple[str, str, str], set[str]]:
+    out: dict[tuple[str, str, str], set[str]] = {}
+    for s, hs, cid in monthly[["source", "hs_code", "commodity_id"]].drop_duplicates().itertuples(index=False):
+        covered = MULTI_COMMODITY_GROUPS.get(str(hs).strip().lower())
+        if covered:
+            out[(s, hs, cid)] = covered
+    return out
+
+
+def signals(
+    wh,
+    commodity: str | None = None,
+    exporter: str | None = None,
+    kinds: tuple[str, ...] = ("volume_change", "structural_break", "price_discrimination", "below_market"),
+    flagged_only: bool = True,
+) -> pd.DataFrame:
+    """All signals (see :mod:`critmin.markets.signals`), newest window first."""
+    flows = trade_flows(wh, exporter=exporter)
+    cid = wh.resolve_commodity(commodity) if commodity else None
+    events = load_events()
+    monthly = sig.add_partner_totals(monthly_series(flows))
+    groups = commodities_of_groups(monthly)
+    if cid is not None:
+        keep = [
+            c == cid or cid in groups.get((s, h, c), set())
+            for s, h, c in monthly[["source", "hs_code", "commodity_id"]].itertuples(index=False)
+        ]
+        monthly = monthly[keep]
+    parts = []
+    if "volume_change" in kinds:
+        parts.append(sig.event_volume_tests(monthly, events, groups))
+    if "structural_break" in kinds:
+        parts.append(sig.structural_breaks(monthly, events))
+    if "price_discrimination" in kinds:
+        parts.append(sig.price_discrimination(monthly))
+    if "below_market" in kinds:
+        table = load_reference_table()
+        if cid is not None:
+            table = table[table["commodity_id"] == cid]
+        parts.append(below_market(flows, reference_prices(wh, table), table))
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=sig.SIGNAL_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    if cid is not None:
+        out = out[out["commodity_id"] == cid]
+    if flagged_only:
+        out = out[out["flagged"]]
+    return out.sort_values(["window_end", "kind", "signal_id"], ascending=[False, True, True], ignore_index=True)
+
+
+def reference_prices(wh, table: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    """Reference price frames (USD/kg of the traded product) for the table's rows that the
+    warehouse holds; rows whose series is missing are logged and left out (no signal)."""
+    out: dict[tuple[str, str], pd.DataFrame] = {}
+    for r in table.itertuples():
+        if r.reference_kind == "us_salient":
+            s = wh.us_salient(commodity=r.commodity_id, variable=r.reference_series)
+            freq = "A"
+            dates = pd.to_datetime(s["year"].astype(str) + "-01-01") if not s.empty else None
+        else:
+            s = wh.prices(series=r.reference_series)
+            freq = "M"
+            dates = pd.to_datetime(s["date"]) if not s.empty else None
+        if s.empty or s["quantity"].notna().sum() == 0:
+            log.info("reference series %s for %s/%s not in the warehouse: not tested",
+                     r.reference_series, r.commodity_id, r.hs_code)
+            continue
+        out[(r.commodity_id, str(r.hs_code))] = pd.DataFrame({
+            "date": dates, "frequency": freq,
+            "usd_per_kg": s["quantity"].to_numpy(float) * float(r.to_usd_per_kg) * float(r.content_factor),
+            "dataset_id": s["dataset_id"], "source_line": s["source_line"],
+        }).dropna(subset=["usd_per_kg"])  # fmt: skip
+    return out
+
+
+def signals_to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready records (NaN -> None)."""
+    recs = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    for r in recs:
+        for k, v in r.items():
+            if isinstance(v, float) and not np.isfinite(v):
+                r[k] = None
+            elif isinstance(v, np.generic):
+                r[k] = v.item()
+    return recs

@@ -1,0 +1,177 @@
+"""Evaluate a price-floor contract on the warehouse's price history (I/O + assumptions).
+
+Steps: pick the reference price series (a product proxy or an explicit series), convert it to
+the contract unit, calibrate the OU log-price model (:mod:`critmin.markets.pricemodel`) on it,
+simulate monthly paths from the last observation, and summarise the fiscal cost and the
+project effect (:mod:`critmin.markets.floor`). Every assumption made on the way is returned in
+``assumptions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from critmin import settings
+from critmin.markets import config as _config  # noqa: F401
+from critmin.markets.api import TO_USD_PER_KG, convert_price, prices
+from critmin.markets.errors import NotComputable
+from critmin.markets.floor import FloorContract, calc_floor_summary, calc_project_effect
+from critmin.markets.pricemodel import OUParams, calibrate_ou, simulate_ou_paths
+
+
+@dataclass(frozen=True)
+class ProductProxy:
+    commodity_id: str
+    series: str
+    ratio_setting: str | None
+    explanation: str
+
+
+#: Products without their own series in the warehouse and the proxy used for each.
+PRODUCTS: dict[str, ProductProxy] = {
+    "ndpr-oxide": ProductProxy(
+        "rare_earths",
+        "rare_earths:Price_Nd2O3_dkg",
+        "markets.ndpr_to_nd2o3_ratio",
+        "NdPr oxide price proxied by the USGS MCS neodymium oxide (Nd2O3) price, "
+        "'Price_Nd2O3_dkg' (annual average, USD/kg, newest MCS release per year), times "
+        "markets.ndpr_to_nd2o3_ratio. Why: the warehouse holds no NdPr oxide series; NdPr "
+        "oxide is roughly 75 % Nd2O3 and 25 % Pr6O11 and the two oxides trade close to each "
+        "other, so the Nd2O3 price is the closest published series.",
+    ),
+}
+
+
+def reference_history(
+    wh, commodity: str, product: str | None, series: str | None, unit: str,
+    start: str | None = None, end: str | None = None,
+) -> tuple[pd.Series, str, list[str], list[list[int]]]:
+    """The reference price history in the contract unit: (series indexed by ISO period,
+    frequency 'A'/'M', assumptions, provenance rows)."""
+    assumptions: list[str] = []
+    ratio = 1.0
+    cid = wh.resolve_commodity(commodity)
+    if series is None:
+        if product is None:
+            raise NotComputable("give --product (with a known proxy) or --series (a price series id)")
+        proxy = PRODUCTS.get(product.strip().lower())
+        if proxy is None:
+            raise NotComputable(
+                f"no price proxy known for product {product!r} (known: {sorted(PRODUCTS)}); "
+                "give --series explicitly"
+            )
+        if proxy.commodity_id != cid:
+            raise NotComputable(f"product {product!r} belongs to {proxy.commodity_id!r}, not {cid!r}")
+        series = proxy.series
+        assumptions.append(proxy.explanation)
+        if proxy.ratio_setting:
+            ratio = float(settings.get(proxy.ratio_setting))
+            src = next(x.source for x in settings.all_settings() if x.name == proxy.ratio_setting)
+            assumptions.append(f"{proxy.ratio_setting} = {ratio} ({src})")
+    p = prices(wh, cid)
+    s = p[p["series"] == series]
+    if s.empty:
+        raise NotComputable(
+            f"price series {series!r} not in the warehouse for {cid!r}; available: {sorted(set(p['series']))}"
+        )
+    if start:
+        s = s[s["period"] >= start]
+    if end:
+        s = s[s["period"] <= end]
+    missing = s[s["price"].isna()]
+    if not missing.empty:
+        raise NotComputable(
+            f"price series {series!r} has no number for {list(missing['period'])} "
+            f"(codes {list(missing['value_raw'])}); choose a window without them (--start/--end)"
+        )
+    units = set(s["unit"].dropna())
+    if len(units) != 1:
+        raise NotComputable(f"price series {series!r} has units {units}; expected exactly one")
+    src_unit = units.pop()
+    if src_unit not in TO_USD_PER_KG:
+        raise NotComputable(f"price series {series!r}: unit {src_unit!r} not convertible to {unit}")
+    values = convert_price(s["price"].to_numpy(float), src_unit, unit) * ratio
+    if src_unit != unit:
+        assumptions.append(f"series unit {src_unit} converted to {unit}")
+    freq = str(s["frequency"].iloc[0])
+    hist = pd.Series(values, index=s["period"].to_list(), name=series)
+    rows = [[int(a), int(b)] for a, b in zip(s["dataset_id"], s["source_line"], strict=True)]
+    srcs = sorted(set(s["source"].dropna()))
+    assumptions.append(f"reference series {series} ({'annual' if freq == 'A' else 'monthly'}); sources: {'; '.join(srcs)}")
+    return hist, freq, assumptions, rows
+
+
+def evaluate_floor(
+    wh,
+    *,
+    commodity: str,
+    floor: float,
+    volume_t_per_year: float,
+    years: int,
+    runs: int,
+    random_state: int | np.random.Generator | None,
+    unit: str = "USD/kg",
+    product: str | None = None,
+    series: str | None = None,
+    ceiling: float | None = None,
+    upside_share: float = 0.0,
+    production_cost: float | None = None,
+    capex_usd: float = 0.0,
+    start: str | None = None,
+    end: str | None = None,
+    ou_params: OUParams | None = None,
+) -> dict:
+    """Fiscal cost distribution and project effect of a floor (see module docstring)."""
+    contract = FloorContract(floor, volume_t_per_year, years, unit, ceiling, upside_share)
+    hist, freq, assumptions, rows = reference_history(wh, commodity, product, series, unit, start, end)
+    dt = 1.0 if freq == "A" else 1.0 / 12.0
+    if ou_params is None:
+        params = calibrate_ou(hist, dt, series=str(hist.name), unit=unit)
+        assumptions.append(
+            "price model: Ornstein-Uhlenbeck on ln(price) (Schwartz 1997 model 1), calibrated by "
+            f"AR(1) OLS on {params.n_obs} {'annual' if freq == 'A' else 'monthly'} observations "
+            f"{params.window_start}..{params.window_end}, simulated monthly with the exact discretisation"
+        )
+        if freq == "A":
+            assumptions.append(
+                "calibrated on annual averages: averaging smooths prices, so monthly volatility and "
+                "the chance of short dips below the floor are likely understated"
+            )
+    else:
+        params = ou_params
+        assumptions.append("price model: Ornstein-Uhlenbeck on ln(price) with parameters given by the user")
+    start_price = float(hist.iloc[-1])
+    assumptions += [
+        f"paths start at the last observation, {hist.index[-1]}: {start_price:.4g} {unit}",
+        f"volume {volume_t_per_year:g} t/yr of product, delivered evenly ({volume_t_per_year / 12:g} t/month); "
+        f"payment (floor - market) x volume in each month the market is below the floor",
+        "all amounts in nominal USD; no inflation indexation of the floor",
+    ]
+    if ceiling is not None:
+        assumptions.append(f"upside share {upside_share:g} of (market - {ceiling:g}) x volume returned above the ceiling")
+    paths = simulate_ou_paths(params, start_price, contract.months, runs, random_state)
+    fdr = float(settings.get("markets.fiscal_discount_rate"))
+    out = calc_floor_summary(paths, contract, fdr)
+    out["fiscal_discount_rate"] = fdr
+    out["contract"] = contract.as_dict()
+    out["calibration"] = params.as_dict()
+    out["history"] = {str(k): float(v) for k, v in hist.items()}
+    out["history_rows"] = rows
+    out["seed"] = random_state if isinstance(random_state, int) else None
+    if production_cost is None:
+        out["project"] = {"not_computable": "no production cost given (--production-cost, in the contract unit)"}
+    else:
+        pdr = float(settings.get("markets.project_discount_rate"))
+        liq = float(settings.get("markets.survival_liquidity_years"))
+        out["project"] = calc_project_effect(paths, contract, production_cost, pdr, liq, capex_usd)
+        assumptions.append(
+            f"project sells the contracted volume at the market price (plus floor payments) at a cash "
+            f"cost of {production_cost:g} {unit}; NPV at {pdr:.0%}/yr "
+            f"{'excluding capex' if not capex_usd else f'net of capex {capex_usd:,.0f} USD'}; survives while "
+            f"cumulative cash flow stays above -{liq:g} year(s) of production cost"
+        )
+    out["assumptions"] = assumptions
+    return out
