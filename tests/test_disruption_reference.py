@@ -1,0 +1,159 @@
+"""A slow, obviously-correct plain-loop reference of the supply-network model, and the tests
+that the fast vectorised engine agrees with it. The reference re-implements the rules of
+docs/disruption.md with dicts and loops; it shares only the event sampling with the engine.
+The benchmark (benchmarks/bench_disruption.py) imports :func:`reference_runs` from here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from critmin.disruption.hazard import build_hazard, sample_runs
+from critmin.disruption.market import CommodityMarket, Market, synthetic_market
+from critmin.disruption.montecarlo import build_model, run_batch
+from critmin.disruption.params import ModelParams
+
+
+def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams, T: int) -> dict:
+    """Monthly shortfall per importer (consumers + 'ROW') and monthly price change, by loops."""
+    imps = list(cm.consumers) + ["ROW"]
+    prod = dict(zip(cm.producers, cm.production_t, strict=True))
+    flow: dict[tuple[str, str], float] = {}
+    dom = {i: 0.0 for i in imps}
+    for k, c in enumerate(cm.consumers):
+        dom[c] = float(cm.domestic_t[k])
+        for j, q in enumerate(cm.producers):
+            flow[(c, q)] = float(cm.demand_t[k] - cm.domestic_t[k]) * float(cm.import_share[k, j])
+    for q in cm.producers:
+        taken = sum(flow[(c, q)] for c in cm.consumers) + sum(dom[c] for c in cm.consumers if c == q)
+        flow[("ROW", q)] = max(prod[q] - taken, 0.0)
+    demand = {i: sum(flow[(i, q)] for q in cm.producers) + dom[i] for i in imps}
+    mine = dict(zip(cm.mine_producers, cm.mine_production_t, strict=True))
+    mine_tot = sum(mine.values())
+    first = min([e["start"] for e in events if e["declared"]], default=T + 1)
+    targeted_any = any(
+        e["targets"] is not None and e["stage"] == cm.stage and e["country"] in prod for e in events
+    )
+    out = {i: [0.0] * T for i in imps}
+    price = [0.0] * T
+    for t in range(1, T + 1):
+        m = (1 + p.demand_growth) ** ((t - 1) / 12) / 12
+        keepx = {(i, q): 1.0 for i in imps for q in cm.producers}
+        keepf = {q: 1.0 for q in cm.producers}
+        for e in events:
+            a = e["cut"] * (1 - p.leakage) if e["start"] <= t < e["start"] + e["duration"] else 0.0
+            tg = e["targets"]
+            if e["stage"] == cm.stage and e["country"] in prod:
+                for i in imps:
+                    targeted = (tg is None) if i == "ROW" else (tg is None or i in tg)
+                    if targeted:
+                        keepx[(i, e["country"])] *= 1 - a
+            elif e["stage"] == "mine" and cm.stage == "processing" and e["country"] in mine and mine_tot > 0:
+                share = mine[e["country"]] / mine_tot
+                for q in cm.producers:
+                    if q != e["country"] and (tg is None or q in tg):
+                        keepf[q] *= 1 - a * share
+        loss = {}
+        for i in imps:
+            s = sum(flow[(i, q)] * (1 - keepx[(i, q)] * keepf[q]) for q in cm.producers)
+            if i in keepf:
+                s += dom[i] * (1 - keepf[i])
+            loss[i] = s
+        restricting = {q: any(keepx[(i, q)] < 1 for i in imps) for q in cm.producers}
+        redirect = {i: 0.0 for i in imps}
+        if targeted_any:
+            divertible = {
+                q: restricting[q] and any(keepx[(j, q)] == 1 and flow[(j, q)] > 0 for j in imps)
+                for q in cm.producers
+            }
+            bdiv = {i: sum(flow[(i, q)] * keepf[q] * (1 - keepx[(i, q)]) for q in cm.producers if divertible[q])
+                    for i in imps}
+            V = sum(bdiv.values())
+            cap = 0.0
+            for j in imps:
+                if any(divertible[q] and keepx[(j, q)] == 1 and flow[(j, q)] > 0 for q in cm.producers):
+                    cap += sum(flow[(j, q)] * keepf[q] for q in cm.producers if not restricting[q])
+            if V > 0:
+                for i in imps:
+                    redirect[i] = bdiv[i] * min(cap, V) / V
+        avail = 0.0
+        for q in cm.producers:
+            if not restricting[q]:
+                ramp = min(1.0, max(0.0, (t - first + 1) / p.ramp_for(q)))
+                avail += (p.spare_for(q) * prod[q] + p.extra_spare_t.get(q, 0.0)) * ramp
+        residual = {i: max(loss[i] - redirect[i], 0.0) for i in imps}
+        given = {i: 0.0 for i in imps}
+        open_ = {i for i in imps if residual[i] > 0 and demand[i] > 0}
+        remaining = avail
+        while remaining > 1e-15 * max(avail, 1) and open_:
+            wsum = sum(demand[i] for i in open_)
+            placed = 0.0
+            for i in sorted(open_):
+                give = min(remaining * demand[i] / wsum, residual[i] - given[i])
+                given[i] += give
+                placed += give
+            remaining -= placed
+            open_ = {i for i in open_ if given[i] < residual[i]}
+        world_short = 0.0
+        for i in imps:
+            out[i][t - 1] = (residual[i] - min(given[i], residual[i])) * m
+            world_short += out[i][t - 1]
+        world_dem = sum(demand.values()) * m
+        price[t - 1] = 100 * world_short / world_dem / (p.supply_elasticity - p.demand_elasticity) if world_dem else 0.0
+    return {"shortfall": out, "price": price}
+
+
+def reference_runs(market: Market, seed: int, runs: int, horizon: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """Per-run annual shortfall ``[run, commodity, consumer]`` and mean price change, by loops."""
+    hz = build_hazard(market)
+    params = ModelParams.from_settings()
+    model = build_model(market, horizon, params, hazard=hz)
+    ev = sample_runs(hz, seed, 0, runs, model.block_size, horizon)
+    C, K = len(market.commodities), len(market.consumers)
+    short = np.zeros((runs, C, K))
+    price = np.zeros((runs, C))
+    for r in range(runs):
+        for c, (cid, cm) in enumerate(market.commodities.items()):
+            events = [
+                {"country": hz.country[h], "stage": hz.stage[h], "targets": None, "cut": ev.cut[r, h],
+                 "start": ev.start[r, h], "duration": ev.duration[r, h], "declared": bool(ev.occurred[r, h])}
+                for h in range(hz.n_pairs) if hz.commodity[h] == cid and ev.occurred[r, h]
+            ]
+            res = reference_commodity(cm, events, params, horizon)
+            for k, kid in enumerate(market.consumers):
+                short[r, c, k] = sum(res["shortfall"][kid])
+            price[r, c] = sum(res["price"]) / horizon
+    return short, price
+
+
+def test_fast_engine_agrees_with_reference_loop_on_monte_carlo_runs():
+    m = synthetic_market()
+    hz = build_hazard(m)
+    model = build_model(m, 12, hazard=hz)
+    runs = 300
+    fast = run_batch(model, 11, 0, runs)
+    ref_s, ref_p = reference_runs(m, 11, runs)
+    assert fast.shortfall_t.sum() > 0  # the case exercises disruptions
+    np.testing.assert_allclose(fast.shortfall_t, ref_s, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(fast.price_change_pct, ref_p, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("targets", [None, ("USA",), ("JPN",), ("USA", "JPN")])
+def test_fast_engine_agrees_with_reference_on_targeted_scenarios(targets):
+    from critmin.disruption.engine import Slot, compile_commodity, simulate
+
+    m = synthetic_market()
+    p = ModelParams.from_settings({"leakage": 0.1, "demand_growth": 0.03, "ramp_up_months": {"FIN": 3}})
+    for cm in m.commodities.values():
+        evs = [
+            {"country": cm.producers[int(np.argmax(cm.production_t))], "stage": cm.stage, "targets": targets,
+             "cut": 0.9, "start": 2, "duration": 7, "declared": True},
+            {"country": "COD", "stage": "mine", "targets": None, "cut": 0.5, "start": 4, "duration": 12, "declared": True},
+        ]
+        comp = compile_commodity(cm, [Slot(e["country"], e["stage"], e["targets"]) for e in evs], p)
+        res = simulate(comp, np.array([[e["cut"] for e in evs]]), np.array([[e["start"] for e in evs]]),
+                       np.array([[e["duration"] for e in evs]]), np.ones((1, 2), bool), 12)
+        ref = reference_commodity(cm, evs, p, 12)
+        for i, imp in enumerate(comp.importers):
+            np.testing.assert_allclose(res.shortfall[0, :, i], ref["shortfall"][imp], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(res.price_change_pct[0], ref["price"], rtol=1e-9, atol=1e-9)
