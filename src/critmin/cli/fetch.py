@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -116,20 +115,28 @@ def register_fetch(data_app: typer.Typer) -> None:
                     base_url=base_url,
                     force=force,
                     reporter=_RichReporter(progress),
+                    keep_going=True,
                 )
-        except F.FetchError as e:
+        except F.FetchError as e:  # e.g. an unknown --only key or an unreadable state file
             raise fail(str(e)) from None
         pending = [r for r in results if r.status == "manual-pending"]
+        failed = [r for r in results if r.status == "failed"]
         for r in results:
-            extra = f" ({r.detail})" if r.detail and r.status != "manual-pending" else ""
+            extra = f" ({r.detail})" if r.detail and r.status in ("downloaded", "present") else ""
+            if r.status == "manual-done":
+                extra = f" ({r.detail})"
             typer.echo(f"{r.status:15} {r.key}: {len(r.targets)} file(s){extra}")
         for r in pending:
-            typer.echo(f"\nmanual step needed for {r.key}:\n  {r.detail}", err=False)
+            typer.echo(f"\nmanual step needed for {r.key}:\n  {r.detail}")
         n_dl = sum(r.status == "downloaded" for r in results)
+        n_ok = sum(r.status == "present" for r in results)
         typer.echo(
-            f"\n{n_dl} downloaded, {sum(r.status == 'present' for r in results)} already "
-            f"present, {len(pending)} manual step(s) pending; data directory: {dest}"
+            f"\n{n_dl} downloaded, {n_ok} already present, {len(pending)} manual step(s) "
+            f"pending, {len(failed)} failed; data directory: {dest}"
         )
+        if failed:
+            for r in failed:
+                typer.echo(f"error: {r.detail}", err=True)
+            raise typer.Exit(1)
         if pending and strict:
             raise typer.Exit(3)
-        sys.stdout.flush()

@@ -106,7 +106,7 @@ class Reporter(Protocol):
 @dataclass
 class FetchResult:
     key: str
-    status: str  # downloaded | present | manual-done | manual-pending
+    status: str  # downloaded | present | manual-done | manual-pending | failed
     targets: list[str] = field(default_factory=list)
     url: str = ""
     bytes_downloaded: int = 0
@@ -317,9 +317,15 @@ def _verify_download(rel: Release, path: Path, url: str) -> str:
 
 def _fetch_file(rel: Release, dest: Path, http: _Http, url: str) -> tuple[dict[str, str], str]:
     target = dest / rel.target
+    fresh = not target.parent.exists()
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
-    _download(http, rel.key, url, part)
+    try:
+        _download(http, rel.key, url, part)
+    except FetchError:
+        if fresh and not any(target.parent.iterdir()):
+            target.parent.rmdir()  # leave no empty folder behind
+        raise
     digest = _verify_download(rel, part, url)
     os.replace(part, target)
     return {rel.target: digest}, digest
@@ -465,11 +471,14 @@ def fetch(
     client: httpx.Client | None = None,
     retries: int | None = None,
     backoff_s: float | None = None,
+    keep_going: bool = False,
 ) -> list[FetchResult]:
     """Fetch the selected releases into ``dest``; returns one result per release.
 
-    Stops at the first failing release (raising FetchError/ChecksumError); releases fetched
-    before it stay in place and are recorded in the state file, so a re-run continues.
+    By default the first failing release raises FetchError/ChecksumError. With ``keep_going``
+    the failure becomes a result with status ``failed`` (the error text in ``detail``) and the
+    remaining releases are still fetched. Releases fetched before a failure stay in place and
+    are recorded in the state file, so a re-run continues where it stopped.
     """
     reg = registry or load_registry()
     root = Path(dest)
@@ -491,7 +500,12 @@ def fetch(
     results = []
     try:
         for rel in reg.select(only):
-            results.append(_fetch_one(rel, root, reg, state, http, base_url, force))
+            try:
+                results.append(_fetch_one(rel, root, reg, state, http, base_url, force))
+            except FetchError as e:
+                if not keep_going:
+                    raise
+                results.append(FetchResult(rel.key, "failed", detail=str(e)))
     finally:
         if own:
             cli.close()
