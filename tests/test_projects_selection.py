@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from critmin.projects.selection import Candidate, Option, SelectionProblem, build_model, select, solve
+from critmin.projects.selection import (
+    Candidate,
+    Option,
+    SelectionProblem,
+    build_model,
+    select,
+    solve,
+)
 
 
 def C(pid, value, usa, jpn, com="a", stage="mine"):

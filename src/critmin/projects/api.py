@@ -89,6 +89,14 @@ def _disruption_api() -> Any:
     return api
 
 
+def load_market(wh: Any, commodities: Sequence[str]) -> Any:
+    """The disruption simulator's market for these commodities (explicit error if unavailable)."""
+    try:
+        return _disruption_api().load_market(wh, commodities=list(commodities))
+    except ImportError as exc:
+        raise NotComputable(f"the disruption market loader is not available: {exc}") from None
+
+
 def make_shortfall_model(market: Any, runs: int | None = None, random_state: int | None = None) -> ShortfallModel:
     """The simulator's expected joint shortfall as a :data:`ShortfallModel` (cached, common seed)."""
     api = _disruption_api()
@@ -143,7 +151,7 @@ def score_with_warehouse(
     from critmin.risk.alliances import allied_iso3
 
     if market is None:
-        market = _disruption_api().load_market(wh, commodities=sorted({p.commodity_id for p in projects}))
+        market = load_market(wh, sorted({p.commodity_id for p in projects}))
     if shortfall_model is None:
         shortfall_model = make_shortfall_model(market)
     contexts, missing = build_contexts(wh, projects, market, allied_iso3())

@@ -74,9 +74,9 @@ def clock_report(
     if what_if_months is not None:
         if not chosen:
             raise ValueError("--what-if-months needs selected projects (a saved selection or --budget)")
-        from critmin.projects.api import _disruption_api, make_shortfall_model
+        from critmin.projects.api import load_market, make_shortfall_model
 
-        market = _disruption_api().load_market(wh, commodities=sorted({p.commodity_id for p in chosen}))
+        market = load_market(wh, sorted({p.commodity_id for p in chosen}))
         base, horizon = int(settings.get("projects.score.base_year")), int(settings.get("projects.score.horizon_year"))
         out["what_if"] = what_if_permitting(chosen, what_if_months, make_shortfall_model(market), range(base, horizon + 1))
     return out
