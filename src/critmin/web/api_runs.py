@@ -1,7 +1,171 @@
-"""api_runs (filled in as the libraries land)."""
+"""Runs API: disruption scenarios (single runs, Monte Carlo) and stockpile plans, as jobs.
+
+``POST`` starts a background job (202 with the job's URL); ``GET .../{job_id}`` reports its
+progress and, when done, the result, stored with the request spec and seed. A run is visible
+to the caller's government unless started with ``visibility: "joint"``. The work itself is in
+:mod:`critmin.web.tasks` (wiring of the disruption and stockpile libraries).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter(prefix="/api")
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field, model_validator
+
+from critmin.web.access import current
+from critmin.web.auth import Principal
+from critmin.web.context import ctx_of
+from critmin.web.models import Job, JobCreated, JobList
+from critmin.web.runs import start_job, visible_job
+
+router = APIRouter(prefix="/api", tags=["runs"])
+JobId = Annotated[str, Path(min_length=1, max_length=64)]
+VisibilityField = Field(default=None, pattern="^(US|JP|joint)$",
+                        description="Who may read the result (default: your government)")
+
+
+class MonteCarloSpec(BaseModel):
+    runs: int = Field(default=2000, ge=1, le=200_000)
+    seed: int = Field(default=20251028, ge=0, le=2**63 - 1)
+    horizon_months: int = Field(default=12, ge=1, le=120)
+    commodities: list[str] | None = Field(default=None, max_length=60)
+
+
+class SimulationRequest(BaseModel):
+    """Exactly one of: ``scenario`` (a library name), ``spec`` (a scenario document, the TOML
+    format as JSON) or ``monte_carlo`` (runs over the hazard model)."""
+
+    scenario: str | None = Field(default=None, max_length=128)
+    spec: dict[str, Any] | None = None
+    monte_carlo: MonteCarloSpec | None = None
+    visibility: str | None = VisibilityField
+
+    @model_validator(mode="after")
+    def _one(self) -> SimulationRequest:
+        given = [k for k in ("scenario", "spec", "monte_carlo") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of scenario, spec, monte_carlo (got {given or 'none'})")
+        return self
+
+
+class StockpileRequest(BaseModel):
+    budgets_usd: dict[Literal["USA", "JPN"], float] = Field(
+        description="Budget per partner in US$", examples=[{"USA": 5e8, "JPN": 3e8}]
+    )
+    joint_budget_usd: float | None = Field(default=None, ge=0)
+    mode: Literal["coordinated", "independent"] = "coordinated"
+    run_id: str | None = Field(default=None, max_length=64,
+                               description="Monte Carlo job id (from /api/simulations) to plan against")
+    runs: int = Field(default=500, ge=1, le=20_000, description="Scenarios to sample when no run_id")
+    seed: int = Field(default=20251028, ge=0, le=2**63 - 1)
+    commodities: list[str] | None = Field(default=None, max_length=60)
+    loss_multiple: dict[str, float] | None = Field(default=None, description="Per-commodity overrides ('*' = all)")
+    frontier_scales: list[float] = Field(default=[0.0, 0.25, 0.5, 1.0, 1.5, 2.0], max_length=20)
+    visibility: str | None = VisibilityField
+
+    @model_validator(mode="after")
+    def _finite(self) -> StockpileRequest:
+        for k, v in self.budgets_usd.items():
+            if not (v >= 0 and v < float("inf")):
+                raise ValueError(f"budgets_usd.{k}: expected a finite amount >= 0, got {v}")
+        if any(not (0 <= s <= 100) for s in self.frontier_scales):
+            raise ValueError("frontier_scales: expected numbers in [0, 100]")
+        return self
+
+
+class ScenarioInfo(BaseModel):
+    name: str
+    file: str
+    title: str
+    description: str
+    horizon_months: int
+    events: int
+    spec: dict[str, Any]
+
+
+def _runs(kind: str):
+    def list_jobs(
+        request: Request,
+        principal: Annotated[Principal, Depends(current)],
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> dict[str, Any]:
+        return {"jobs": ctx_of(request).jobs.list(kind, principal.role.sees, limit)}
+
+    def get_job(request: Request, principal: Annotated[Principal, Depends(current)], job_id: JobId) -> dict:
+        return visible_job(ctx_of(request), principal, kind, job_id)
+
+    return list_jobs, get_job
+
+
+_sim_list, _sim_get = _runs("simulation")
+_stock_list, _stock_get = _runs("stockpile")
+router.get("/simulations", response_model=JobList, summary="Simulation runs visible to you")(_sim_list)
+router.get("/simulations/{job_id}", response_model=Job, summary="A simulation run: progress and result")(_sim_get)
+router.get("/stockpile/plans", response_model=JobList, summary="Stockpile plans visible to you")(_stock_list)
+router.get("/stockpile/plans/{job_id}", response_model=Job, summary="A stockpile plan: progress and result")(_stock_get)
+
+
+@router.get("/scenarios", response_model=list[ScenarioInfo])
+def list_scenarios(request: Request) -> list[dict[str, Any]]:
+    """The analysts' scenario library (``scenarios/*.toml``)."""
+    from critmin.web.tasks import scenario_library
+
+    return scenario_library()
+
+
+@router.get("/scenarios/{name}", response_model=ScenarioInfo)
+def get_scenario(name: Annotated[str, Path(max_length=128)]) -> dict[str, Any]:
+    from critmin.web.tasks import scenario_library
+
+    for s in scenario_library():
+        if s["name"] == name:
+            return s
+    raise HTTPException(404, f"no scenario {name!r} in the library")
+
+
+@router.post("/simulations", response_model=JobCreated, status_code=202)
+def start_simulation(
+    request: Request, principal: Annotated[Principal, Depends(current)], req: SimulationRequest
+) -> dict[str, Any]:
+    """Run a library scenario, an edited scenario, or a Monte Carlo job over the hazard model."""
+    from critmin.web import tasks
+
+    ctx = ctx_of(request)
+    if req.monte_carlo is not None:
+        mc = req.monte_carlo
+        fn = tasks.monte_carlo_task(ctx, mc.runs, mc.seed, mc.horizon_months, mc.commodities)
+        seed: int | None = mc.seed
+    else:
+        try:
+            scenario = tasks.resolve_scenario(req.scenario, req.spec)
+        except (KeyError, ValueError) as exc:
+            raise HTTPException(404 if isinstance(exc, KeyError) else 422, str(exc).strip("'\"")) from None
+        fn = tasks.scenario_task(ctx, scenario)
+        seed = None
+    spec = req.model_dump(exclude_none=True, exclude={"visibility"})
+    return start_job(ctx, request, principal, "simulation", spec, seed, req.visibility, fn)
+
+
+@router.post("/stockpile/plans", response_model=JobCreated, status_code=202)
+def start_plan(
+    request: Request, principal: Annotated[Principal, Depends(current)], req: StockpileRequest
+) -> dict[str, Any]:
+    """Optimise stockpile targets for the budgets: coordinated and independent plans side by
+    side, and the budget-loss frontier."""
+    from critmin.web import tasks
+
+    ctx = ctx_of(request)
+    source_run = None
+    if req.run_id is not None:
+        job = visible_job(ctx, principal, "simulation", req.run_id)
+        source_run = (job.get("result") or {}).get("sim_run_id")
+        if job["status"] != "done" or not source_run:
+            raise HTTPException(422, f"run {req.run_id!r} is not a finished Monte Carlo run")
+        audience = req.visibility or principal.default_visibility
+        if job["visibility"] != "joint" and audience != job["visibility"]:
+            raise HTTPException(422, f"a plan from {job['visibility']}-only run {req.run_id!r} must be "
+                                     f"{job['visibility']}-only too")
+    fn = tasks.stockpile_task(ctx, req, source_run)
+    return start_job(ctx, request, principal, "stockpile", req.model_dump(exclude_none=True, exclude={"visibility"}),
+                     req.seed, req.visibility, fn)

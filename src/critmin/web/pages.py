@@ -81,7 +81,7 @@ def commodity_exposure(ctx, cid: str) -> dict | None:
     from critmin.web.api_data import assessment_rows
 
     rows = assessment_rows(ctx)
-    return next((r for r in rows["rows"] if r.get("commodity_id") == cid), None) if rows else None
+    return next((r for r in rows["rows"] if r.get("commodity") == cid), None) if rows else None
 
 
 @router.get("/data", response_class=HTMLResponse)
@@ -107,6 +107,21 @@ def sparkline_values(ctx, cid: str, stage_group: str) -> list[float | None]:
     return ctx.cached(("spark", cid, stage_group), compute)
 
 
+WATCH_COLUMNS = (
+    ("rank", "rank"), ("joint_score", "joint score"),
+    ("usgs_supply_risk_USA", "US supply risk"), ("usgs_supply_risk_JPN", "JP supply risk"),
+    ("nir_USA", "US net import reliance %"), ("nir_JPN", "JP net import reliance %"),
+    ("non_allied_import_share_USA", "US non-allied imports"), ("non_allied_import_share_JPN", "JP non-allied imports"),
+    ("top_country_mine", "top miner"), ("top_share_mine", "top mine share"),
+    ("top_country_processing", "top processor"), ("top_share_processing", "top processing share"),
+)
+
+
+def spark_stage(row: dict) -> str:
+    """The stage the sparkline follows: mine where the watchlist has a mine share, else processing."""
+    return "extraction" if row.get("top_share_mine") is not None else "processing"
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request) -> Response:
     from critmin.web.api_data import assessment_rows
@@ -114,15 +129,12 @@ def overview(request: Request) -> Response:
 
     ctx = ctx_of(request)
     assessed = assessment_rows(ctx)
-    rows = assessed["rows"] if assessed else []
-    columns = assessed["columns"] if assessed else []
-    shown = [c for c in columns if c not in ("commodity_id", "name") and not c.endswith(("_reason", "_dataset_id", "_source_line"))
-             and not isinstance(rows[0].get(c) if rows else None, (list, dict))][:12]
-    for r in rows:
-        group = "processing" if r.get("stage") == "processing" or r.get("stage_group") == "processing" else "extraction"
-        r["_spark"] = sparkline_values(ctx, r["commodity_id"], group)
-        r["_spark_stage"] = group
-    return page(request, "overview.html", "overview", {"rows": rows, "columns": shown, "assessed": assessed is not None,
+    rows = []
+    for r in assessed["rows"] if assessed else []:
+        group = spark_stage(r)
+        rows.append({**r, "_spark": sparkline_values(ctx, r["commodity"], group), "_spark_stage": group})
+    cols = [(k, label) for k, label in WATCH_COLUMNS if assessed and k in assessed["columns"]]
+    return page(request, "overview.html", "overview", {"rows": rows, "columns": cols, "assessed": assessed is not None,
                                                        "years": list(SPARK_YEARS)})
 
 
@@ -150,3 +162,29 @@ def project_page(request: Request, project_id: str) -> Response:
     proj = visible_project(ctx_of(request), me, project_id)
     track = project_track(proj, dt.date.today(), deadlines_from_settings())
     return page(request, "project.html", "projects", {"p": proj.model_dump(mode="json"), "track": track})
+
+
+@router.get("/scenarios", response_class=HTMLResponse)
+def scenarios_page(request: Request) -> Response:
+    from critmin.web.tasks import scenario_library
+
+    return page(request, "scenarios.html", "scenarios", {"library": scenario_library()})
+
+
+@router.get("/stockpile", response_class=HTMLResponse)
+def stockpile_page(request: Request) -> Response:
+    from critmin.web.access import current
+    from critmin.web.context import ctx_of
+
+    me = current(request)
+    runs = [j for j in ctx_of(request).jobs.list("simulation", me.role.sees, 50)
+            if j["status"] == "done" and "monte_carlo" in j["spec"]]
+    return page(request, "stockpile.html", "stockpile", {"runs": runs})
+
+
+@router.get("/deposits", response_class=HTMLResponse)
+def deposits_page(request: Request) -> Response:
+    from critmin.web.api_data import commodity_list
+    from critmin.web.context import ctx_of
+
+    return page(request, "deposits.html", "deposits", {"commodities": commodity_list(ctx_of(request))})

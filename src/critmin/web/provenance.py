@@ -18,7 +18,9 @@ TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".json"}
 
 
 def source_line_text(source_path: str, line: int) -> tuple[str | None, str | None]:
-    """(row text, None) or (None, reason it cannot be shown)."""
+    """(row text, None) or (None, reason it cannot be shown); line 0 means the whole dataset."""
+    if line == 0:
+        return None, "dataset-level reference (the indicator combines several rows)"
     try:
         root = paths.resolve_data_dir()
     except paths.DataDirNotFound:
