@@ -39,6 +39,7 @@ class Mirror:
         self.files: dict[str, bytes] = {}
         self.fail: dict[str, list[int]] = {}  # path -> status codes to answer first
         self.ignore_range = False
+        self.cut: set[str] = set()  # paths whose next response is cut off half-way
         self.requests: list[tuple[str, str | None]] = []
         self.lock = threading.Lock()
 
@@ -86,6 +87,11 @@ def _handler(mirror: Mirror):
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
+            if path in mirror.cut:
+                mirror.cut.discard(path)
+                self.wfile.write(body[: len(body) // 2])
+                self.close_connection = True
+                return
             self.wfile.write(body)
 
     return H
@@ -179,6 +185,18 @@ def test_resume_sends_range_and_result_is_identical(tmp_path, server, wgi_regist
     assert (res.resumed_from, res.bytes_downloaded) == (half, len(data) - half)
     assert (dest / "worldbank_wgi" / "WGIData.csv").read_bytes() == data
     assert not part.exists()
+
+
+def test_connection_cut_midway_is_retried_with_range(tmp_path, server, wgi_registry):
+    reg, data = wgi_registry
+    server.cut.add(f"/wgi/{WGI.name}")
+    (res,) = F.fetch(tmp_path / "dest", reg, base_url=server.base, backoff_s=0)
+    assert (tmp_path / "dest" / "worldbank_wgi" / "WGIData.csv").read_bytes() == data
+    (_, first), (_, second) = server.requests
+    assert first is None
+    start = int(second.removeprefix("bytes=").rstrip("-"))  # what reached the .part file
+    assert 0 < start <= len(data) // 2
+    assert res.bytes_downloaded == len(data)  # both attempts together, no byte twice
 
 
 def test_server_ignoring_range_restarts_from_zero(tmp_path, server, wgi_registry):

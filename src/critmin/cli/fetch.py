@@ -91,9 +91,9 @@ def register_fetch(data_app: typer.Typer) -> None:
         except F.RegistryError as e:
             raise fail(str(e)) from None
         if list_:
-            for r in reg.releases:
-                where = r.target or ", ".join(sorted({m.to for m in r.members}))
-                typer.echo(f"{r.key}\t{r.kind}\t{where}\t{r.url or r.landing}")
+            for rel in reg.releases:
+                where = rel.target or ", ".join(sorted({m.to for m in rel.members}))
+                typer.echo(f"{rel.key}\t{rel.kind}\t{where}\t{rel.url or rel.landing}")
             return
         err = Console(stderr=True)
         progress = Progress(
