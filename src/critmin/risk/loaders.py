@@ -138,10 +138,15 @@ def load_nir_trend(wh: Any) -> pd.DataFrame:
     )
 
 
+#: trade before this year is not read (the assessment uses the newest years)
+TRADE_FIRST_YEAR = 2015
+
+
 def load_trade(wh: Any, consumers: tuple[str, ...]) -> pd.DataFrame:
-    """Trade flows of the consumers, summed per source, year, commodity, stage group,
-    consumer, partner and flow (seen from the consumer): value_usd, qty_t, n_rows, and the
-    dataset ids. Partners 'WLD' (world aggregates) are kept; callers drop them for shares."""
+    """Annual trade flows of the consumers since :data:`TRADE_FIRST_YEAR`, summed per source,
+    year, commodity, stage group, consumer, partner and flow (seen from the consumer):
+    value_usd, qty_t (flows with a quantity), value_noqty (value of flows without one),
+    dataset_id. Partners 'WLD' (world aggregates) are kept; callers drop them for shares."""
     if not consumers:
         return pd.DataFrame()
     marks = ", ".join("?" for _ in consumers)
@@ -154,16 +159,19 @@ def load_trade(wh: Any, consumers: tuple[str, ...]) -> pd.DataFrame:
                  t.value_usd, t.qty_t
           FROM trade t JOIN current_dataset d USING (dataset_id)
           WHERE t.importer_iso3 IN ({marks}) AND t.commodity_id IS NOT NULL AND t.month IS NULL
+            AND t.year >= {TRADE_FIRST_YEAR}
           UNION ALL
           SELECT t.source, t.year, t.commodity_id, t.stage_group, t.dataset_id,
                  t.exporter_iso3 AS consumer, t.importer_iso3 AS partner, 'export' AS flow,
                  t.value_usd, t.qty_t
           FROM trade t JOIN current_dataset d USING (dataset_id)
           WHERE t.exporter_iso3 IN ({marks}) AND t.commodity_id IS NOT NULL AND t.month IS NULL
+            AND t.year >= {TRADE_FIRST_YEAR}
         )
-        SELECT source, year, commodity_id, stage_group, consumer, partner, flow,
-               sum(value_usd) AS value_usd, sum(qty_t) AS qty_t, count(*) AS n_rows,
-               count(qty_t) AS n_qty, list_distinct(list(dataset_id)) AS dataset_ids
+        SELECT source, year, commodity_id, stage_group, consumer, partner, flow, dataset_id,
+               coalesce(sum(value_usd), 0) AS value_usd,
+               coalesce(sum(qty_t), 0) AS qty_t,
+               coalesce(sum(value_usd) FILTER (WHERE qty_t IS NULL), 0) AS value_noqty
         FROM f GROUP BY ALL
         """,
         list(consumers) + list(consumers),

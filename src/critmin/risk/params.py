@@ -59,9 +59,11 @@ JOINT_WEIGHT_USGS = settings.register(
 )
 JOINT_WEIGHT_EU = settings.register(
     "risk.joint.weight_eu",
-    0.5,
-    "Weight of the EU supply risk (divided by its maximum 10) in the joint score.",
-    "Project choice (docs/methodology.md): equal weight of the two established indices.",
+    0.0,
+    "Weight of the EU supply risk (divided by its maximum 10) in the joint score. 0 while the "
+    "curated substitution-index table is empty (the EU index is then never computable); "
+    "set 0.5 for equal weight with the USGS-style index once SI values are curated.",
+    "Project choice (docs/methodology.md).",
 )
 HIGH_RISK_TOP_N = settings.register(
     "risk.high_risk_top_n",

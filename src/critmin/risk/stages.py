@@ -226,3 +226,11 @@ def concentration_frame(
         })
     frame = pd.DataFrame.from_records(records, columns=STAGE_COLUMNS)
     return StageData(frame, shares_out)
+
+
+def selected_rows(production: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """The production rows behind ``frame`` (analysis stage + the product chosen there),
+    with an ``analysis_stage`` column; used for a consumer's own production."""
+    rows = _analysis_stage_rows(production)
+    keys = frame[["commodity_id", "stage", "year", "product"]].rename(columns={"stage": "analysis_stage"})
+    return rows.merge(keys, on=["commodity_id", "analysis_stage", "year", "product"], how="inner")

@@ -1,0 +1,273 @@
+"""Exposure of consumer countries, from the warehouse inputs (data selection + the pure
+functions of :mod:`critmin.risk.exposure`).
+
+* US net import reliance: MCS salient ``NIR_pct`` (newest release for the year), else the
+  MCS T5 / Fig2 value for that year; codes ``E``, ``>x``, ``<x`` stay explicit.
+* Any other consumer (and the US when MCS has no NIR): from trade, per stage group,
+  ``(M - X) / (P + M - X)`` with tonnages from CEPII BACI and the consumer's own production
+  from the USGS world tables; the highest stage-group value is reported.
+* Import shares (by value, all HS codes of the commodity): import HHI, non-allied share,
+  import-weighted supplier governance risk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from critmin import settings
+from critmin.risk import params  # noqa: F401
+from critmin.risk.exposure import (
+    NIR,
+    calc_import_hhi,
+    calc_import_shares,
+    calc_net_import_reliance,
+    calc_non_allied_share,
+    calc_supplier_governance_risk,
+    nir_from_mcs,
+)
+
+settings.register(
+    "risk.trade_sources",
+    ("BACI",),
+    "Trade sources with complete partner breakdowns used for import shares and computed NIR.",
+    "CEPII BACI (Gaulier & Zignago 2010) reconciles reporter and partner declarations.",
+)
+settings.register(
+    "risk.max_uncovered_import_share",
+    0.05,
+    "Supplier governance risk is computed over partners with a WGI when those without one "
+    "supply at most this share of imports (the uncovered share is reported); else not computable.",
+    "Project choice: small territories without a WGI must not void the indicator.",
+)
+
+#: MCS salient (commodity, variable) holding the NIR of a commodity whose salient file has
+#: no plain ``NIR_pct`` column, chosen to match the form in MCS T5 (e.g. rare earths:
+#: compounds and metals; zinc and tin: refined metal; titanium: sponge).
+NIR_VARIABLE: dict[str, tuple[str, str]] = {
+    "platinum": ("pgm", "NIR_Platinum_pct"),
+    "palladium": ("pgm", "NIR_Palladium_pct"),
+    "rare_earths": ("rare_earths", "NIR_Compounds-Metals_t"),
+    "titanium": ("titanium", "NIR_Sponge_pct"),
+    "bauxite": ("bauxite", "Bauxite_NIR_pct"),
+    "zirconium": ("zirconium", "NIR_Zr_ore_pct"),
+    "hafnium": ("zirconium", "NIR_Hf_pct"),
+    "zinc": ("zinc", "NIR_Refined_pct"),
+    "tin": ("tin", "NIR_Refined_pct"),
+    "lead": ("lead", "NIR_Metal_pct"),
+    "cadmium": ("cadmium", "NIR_Metal_pct"),
+    "bismuth": ("bismuth", "NIR_Consump_pct"),
+    "arsenic": ("arsenic", "NIR_All_pct"),
+    "feldspar": ("feldspar", "NIR_Feldspar_pct"),
+    "mica": ("mica", "NIR_Sheet_pct"),
+}
+#: plain NIR column names (``NIR_ct`` is how some 2025 files spell ``NIR_pct``)
+PLAIN_NIR = ("NIR_pct", "NIR_ct")
+
+
+@dataclass
+class Exposure:
+    consumer: str
+    commodity_id: str
+    nir: NIR | None = None
+    nir_stage: str | None = None
+    import_shares: dict[str, float] = field(default_factory=dict)
+    import_shares_by_stage: dict[str, dict[str, float]] = field(default_factory=dict)
+    import_hhi: float | None = None
+    non_allied_import_share: float | None = None
+    supplier_governance_risk: float | None = None
+    trade_year: int | None = None
+    missing: list[str] = field(default_factory=list)
+    dataset_ids: set[int] = field(default_factory=set)
+
+
+def us_nir(
+    nir_salient: pd.DataFrame, nir_trend: pd.DataFrame, commodity: str, year: int
+) -> tuple[NIR | None, set[int], str | None]:
+    """The MCS net import reliance of the US for a commodity and year (or the reason)."""
+    if not nir_salient.empty:
+        sal_c, var = NIR_VARIABLE.get(commodity, (commodity, ""))
+        s = nir_salient[(nir_salient["commodity_id"] == sal_c) & (nir_salient["year"] == year)]
+        hit = s[s["variable"] == var] if var else s.iloc[0:0]
+        for plain in PLAIN_NIR:
+            if hit.empty and sal_c == commodity:
+                hit = s[s["variable"] == plain]
+        if hit.empty and sal_c == commodity and s["variable"].nunique() == 1:
+            hit = s
+        if not hit.empty:
+            r = hit.iloc[0]
+            src = f"{r['vintage']} salient {r['variable']}"
+            n = nir_from_mcs(r["quantity"], r["flag"], r["bound_lo"], r["bound_hi"], r["value_raw"], src)
+            if n.usable is not None or n.flag == "E":
+                return n, {int(r["dataset_id"])}, None
+    if not nir_trend.empty:
+        t = nir_trend[(nir_trend["commodity_id"] == commodity) & (nir_trend["year"] == year)]
+        for table in ("T5", "Fig2"):
+            hit = t[t["table_id"] == table].sort_values("vintage", ascending=False)
+            if not hit.empty:
+                r = hit.iloc[0]
+                src = f"{r['vintage']} {table} {r['field']}"
+                n = nir_from_mcs(r["quantity"], r["flag"], r["bound_lo"], r["bound_hi"], r["value_raw"], src)
+                if n.usable is not None or n.flag == "E":
+                    return n, {int(r["dataset_id"])}, None
+    return None, set(), f"net_import_reliance: no MCS NIR for {commodity} {year}"
+
+
+@dataclass
+class TradeCell:
+    """Flows of one consumer, commodity, source and year (partners 'WLD' and the consumer
+    itself excluded): import value by partner and by stage and partner, tonnages and the
+    value of flows without a tonnage by stage and flow."""
+
+    import_value: dict[str, float] = field(default_factory=dict)
+    import_value_by_stage: dict[str, dict[str, float]] = field(default_factory=dict)
+    qty: dict[tuple[str, str], float] = field(default_factory=dict)
+    value: dict[tuple[str, str], float] = field(default_factory=dict)
+    value_noqty: dict[tuple[str, str], float] = field(default_factory=dict)
+    dataset_ids: set[int] = field(default_factory=set)
+
+
+#: (consumer, commodity) -> year -> cell
+TradeIndex = dict[tuple[str, str], dict[int, TradeCell]]
+
+
+def build_trade_index(trade: pd.DataFrame) -> TradeIndex:
+    """Index the aggregated trade frame (:func:`critmin.risk.loaders.load_trade`) for fast
+    look-ups; only the sources of ``risk.trade_sources`` are kept."""
+    idx: TradeIndex = {}
+    if trade.empty:
+        return idx
+    sources = set(settings.get("risk.trade_sources"))
+    t = trade[trade["source"].isin(sources) & trade["partner"].notna() & (trade["partner"] != "WLD")
+              & (trade["partner"] != trade["consumer"])]
+    for r in t.itertuples(index=False):
+        cell = idx.setdefault((r.consumer, r.commodity_id), {}).setdefault(int(r.year), TradeCell())
+        stage = "mine" if r.stage_group == "extraction" else "processing"
+        v, q, vn = float(r.value_usd), float(r.qty_t), float(r.value_noqty)
+        if r.flow == "import":
+            cell.import_value[r.partner] = cell.import_value.get(r.partner, 0.0) + v
+            sv = cell.import_value_by_stage.setdefault(stage, {})
+            sv[r.partner] = sv.get(r.partner, 0.0) + v
+        key = (stage, r.flow)
+        cell.qty[key] = cell.qty.get(key, 0.0) + q
+        cell.value[key] = cell.value.get(key, 0.0) + v
+        cell.value_noqty[key] = cell.value_noqty.get(key, 0.0) + vn
+        cell.dataset_ids.add(int(r.dataset_id))
+    return idx
+
+
+def _consumer_production(
+    production: dict[str, tuple[float | None, str, str]], stage: str
+) -> tuple[float | None, str]:
+    """Consumer's production (t) at an analysis stage from ``stage -> (quantity, unit, raw)``."""
+    if stage not in production:
+        return 0.0, "not listed by USGS: taken as nil production"
+    q, unit, raw = production[stage]
+    if q is None:
+        return None, f"production coded '{raw}'"
+    if unit == "kg":
+        return q / 1000.0, ""
+    if unit == "t":
+        return q, ""
+    return None, f"production unit {unit!r} is not a mass"
+
+
+def trade_exposure(
+    cells: dict[int, TradeCell] | None,
+    production: dict[str, tuple[float | None, str, str]],
+    consumer: str,
+    commodity: str,
+    year: int,
+    allied: frozenset[str],
+    wgi_unit: dict[str, float] | None,
+    want_nir: bool,
+) -> Exposure:
+    """Import-based exposure of one consumer to one commodity (see module doc).
+
+    ``production`` maps the consumer's analysis stages to (quantity, unit, raw text) for
+    ``year``."""
+    ex = Exposure(consumer, commodity)
+    sources = "/".join(settings.get("risk.trade_sources"))
+    lag = int(settings.get("risk.trade_max_lag_years"))
+    if not cells:
+        ex.missing.append(f"{consumer} trade: no {sources} flows for {commodity}")
+        return ex
+    years = [y for y in cells if year - lag <= y <= year]
+    if not years:
+        ex.missing.append(f"{consumer} trade: no {sources} flows for {commodity} within {lag} year(s) of {year}")
+        return ex
+    ty = max(years)
+    cell = cells[ty]
+    ex.trade_year = ty
+    ex.dataset_ids |= cell.dataset_ids
+    if sum(cell.import_value.values()) > 0:
+        ex.import_shares = calc_import_shares(cell.import_value)
+        for st, v in cell.import_value_by_stage.items():
+            if sum(v.values()) > 0:
+                ex.import_shares_by_stage[st] = calc_import_shares(v)
+        ex.import_hhi = calc_import_hhi(ex.import_shares)
+        ex.non_allied_import_share = calc_non_allied_share(ex.import_shares, allied)
+        _governance(ex, wgi_unit)
+    else:
+        ex.missing.append(f"{consumer} trade {ty}: no imports of {commodity}")
+    if want_nir:
+        _computed_nir(ex, cell, production)
+    return ex
+
+
+def _governance(ex: Exposure, wgi_unit: dict[str, float] | None) -> None:
+    if wgi_unit is None:
+        ex.missing.append(f"{ex.consumer} supplier_governance_risk: no WGI for the year")
+        return
+    lacking = {c: s for c, s in ex.import_shares.items() if c not in wgi_unit}
+    uncovered = sum(lacking.values())
+    if uncovered > float(settings.get("risk.max_uncovered_import_share")):
+        ex.missing.append(
+            f"{ex.consumer} supplier_governance_risk: partners without WGI supply "
+            f"{uncovered:.1%} of imports ({', '.join(sorted(lacking))})"
+        )
+        return
+    covered = {c: s / (1.0 - uncovered) for c, s in ex.import_shares.items() if c in wgi_unit}
+    ex.supplier_governance_risk = calc_supplier_governance_risk(covered, wgi_unit)
+    if lacking:
+        ex.missing.append(
+            f"{ex.consumer} supplier_governance_risk: {uncovered:.1%} of imports from partners "
+            f"without WGI ({', '.join(sorted(lacking))}) left out"
+        )
+
+
+def _computed_nir(ex: Exposure, cell: TradeCell, production: dict[str, tuple[float | None, str, str]]) -> None:
+    best: tuple[float, NIR, str] | None = None
+    reasons: list[str] = []
+    tol = float(settings.get("risk.max_uncovered_import_share"))
+    for stage in sorted({st for st, _ in cell.qty}):
+        m, x = cell.qty.get((stage, "import"), 0.0), cell.qty.get((stage, "export"), 0.0)
+        gaps = []
+        for flow in ("import", "export"):
+            tot, noq = cell.value.get((stage, flow), 0.0), cell.value_noqty.get((stage, flow), 0.0)
+            if tot > 0 and noq / tot > tol:
+                gaps.append(f"{noq / tot:.0%} of {flow} value has no tonnage")
+        if gaps:
+            reasons.append(f"{stage}: " + ", ".join(gaps))
+            continue
+        p, note = _consumer_production(production, stage)
+        if p is None:
+            reasons.append(f"{stage}: {note}")
+            continue
+        src = f"BACI {ex.trade_year} {stage} tonnages; USGS production" + (f" ({note})" if note else "")
+        if p + m - x <= 0:
+            n = NIR(None, "E", None, 0.0, f"E (P={p:g} t, M={m:g} t, X={x:g} t)", src)
+        else:
+            v = calc_net_import_reliance(m, x, p)
+            flag = "E" if v < 0 else ("computed_nil_production" if note else "computed")
+            n = NIR(v, flag, None, None, f"(M-X)/(P+M-X) = ({m:g}-{x:g})/({p:g}+{m:g}-{x:g})", src)
+        u = n.usable if n.usable is not None else 0.0
+        if best is None or u > best[0]:
+            best = (u, n, stage)
+    if best is None:
+        ex.missing.append(
+            f"{ex.consumer} net_import_reliance: not computable from trade ({'; '.join(reasons) or 'no flows'})"
+        )
+        return
+    ex.nir, ex.nir_stage = best[1], best[2]
