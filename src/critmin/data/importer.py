@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,6 +62,8 @@ def _check_columns(spec: base.DatasetSpec, table: str, rows: list[dict] | pd.Dat
     if table not in TABLES:
         raise ImportFault(spec.relpath, None, None, f"rows for table {table!r}", f"one of {sorted(TABLES)}")
     want = TABLES[table].column_names
+    if isinstance(rows, base.SqlRows):
+        return
     have = list(rows.columns) if isinstance(rows, pd.DataFrame) else (list(rows[0]) if rows else want)
     if sorted(have) != sorted(want):
         raise ImportFault(spec.relpath, None, None, f"columns {have}", f"columns {want} for table {table!r}")
@@ -108,12 +111,15 @@ def import_all(
         ds_rows = []
         per_table: dict[str, list[pd.DataFrame]] = {t.name: [] for t in fact_tables()}
         per_rows: dict[str, list[dict]] = {t.name: [] for t in fact_tables()}
+        sql_rows: list[tuple[str, int, base.SqlRows]] = []
         for spec, frames in parsed:
             did = next_id
             next_id += 1
             n = 0
             for table, rows in frames.items():
-                if isinstance(rows, pd.DataFrame):
+                if isinstance(rows, base.SqlRows):
+                    sql_rows.append((table, did, rows))
+                elif isinstance(rows, pd.DataFrame):
                     if len(rows):
                         rows = rows.copy()
                         rows["dataset_id"] = did
@@ -132,6 +138,8 @@ def import_all(
             report.rows += n
         if ds_rows:
             _insert(con, "dataset", pd.DataFrame(ds_rows))
+        for table, did, sr in sql_rows:
+            _insert_sql(con, table, did, sr)
         for table, dfs in per_table.items():
             if per_rows[table]:
                 dfs.append(base.frame(per_rows[table], table))
@@ -139,10 +147,24 @@ def import_all(
                 _insert(con, table, df)
             if progress:
                 progress("write", 1, 1)
+        if parsed:
+            first_new = next_id - len(parsed)
+            # commodity and stage of every new trade row from the HS map (exact code first, then HS-4)
+            con.execute(
+                """UPDATE trade SET commodity_id = m.commodity_id, stage_group = m.stage_group
+                   FROM hs_map m WHERE trade.dataset_id >= ? AND trade.commodity_id IS NULL
+                   AND trade.hs_code = m.hs_code""",
+                [first_new],
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        for _, frames in parsed:
+            for rows in frames.values():
+                if isinstance(rows, base.SqlRows) and rows.tmpdir:
+                    shutil.rmtree(rows.tmpdir, ignore_errors=True)
     report.seconds = time.perf_counter() - t0
     log.info("imported %d datasets (%d rows), skipped %d, in %.1fs", len(report.added), report.rows, report.skipped, report.seconds)
     return report
@@ -157,3 +179,16 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> Non
         con.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM _import_df")
     finally:
         con.unregister("_import_df")
+
+
+def _insert_sql(con: duckdb.DuckDBPyConnection, table: str, dataset_id: int, sr: base.SqlRows) -> None:
+    cols = TABLES[table].column_names
+    for name, df in sr.frames.items():
+        con.register(name, df)
+    try:
+        col_list = ", ".join(f'"{c}"' for c in cols)
+        files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in sr.csv_paths) + "]"
+        con.execute(f"INSERT INTO {table} ({col_list}) " + sr.select_sql.format(dataset_id=int(dataset_id), files=files))
+    finally:
+        for name in sr.frames:
+            con.unregister(name)

@@ -10,6 +10,7 @@ transaction, so a fault anywhere leaves the database untouched.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import re
@@ -22,8 +23,8 @@ import pandas as pd
 from critmin.data.errors import ImportFault
 from critmin.data.normalize import countries, values
 
-#: table name -> rows (list of dicts with the table's columns) or a DataFrame (large sources)
-Frames = dict[str, "list[dict] | pd.DataFrame"]
+#: table name -> rows (list of dicts with the table's columns), a DataFrame, or SqlRows
+Frames = dict[str, "list[dict] | pd.DataFrame | SqlRows"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,24 @@ class DatasetSpec:
     parser: Callable[[DatasetSpec], Frames]
     url: str = ""
     options: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass
+class SqlRows:
+    """Rows too many for Python objects: CSV files that the importer loads with DuckDB's CSV
+    reader and a SELECT producing the table's columns (``{dataset_id}`` is substituted).
+
+    ``csv_paths`` are temporary files owned by the import; ``frames`` are small DataFrames
+    registered under their key for the SELECT (e.g. a code → ISO3 map)."""
+
+    csv_paths: list[str]
+    select_sql: str
+    n_rows: int
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tmpdir: str | None = None
+
+    def __len__(self) -> int:
+        return self.n_rows
 
 
 @dataclass
@@ -68,8 +87,16 @@ def read_csv(
     Trailing empty columns (USGS files end in runs of commas) are dropped; wholly empty rows
     are skipped. A missing required column raises :class:`ImportFault` naming it.
     """
+    if encoding == "utf-8/cp1252":
+        # files that are UTF-8 with stray Windows-1252 bytes (e.g. 0x92 for a right quote)
+        import io
+
+        text = path.read_bytes().decode("utf-8", errors="cp1252fallback").lstrip("\ufeff")
+        opener = lambda: io.StringIO(text, newline="")  # noqa: E731
+    else:
+        opener = lambda: open(path, encoding=encoding, newline="")  # noqa: E731
     try:
-        with open(path, encoding=encoding, newline="") as f:
+        with opener() as f:
             reader = csv.reader(f)
             try:
                 header = next(reader)
@@ -107,6 +134,15 @@ def read_csv(
     return CsvTable(path, relpath, header, norm_rows, lines)
 
 
+def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
+    assert isinstance(err, UnicodeDecodeError)
+    bad = err.object[err.start : err.end]
+    return bytes(bad).decode("cp1252", errors="replace"), err.end
+
+
+codecs.register_error("cp1252fallback", _cp1252_fallback)
+
+
 def _is_repeat(row: list[str], extra: list[str]) -> bool:
     """USGS quirk: some files repeat a value in unnamed trailing columns (e.g. barite
     repeats its reserves, sometimes without the thousands separator)."""
@@ -131,7 +167,7 @@ def resolve_country(raw: str) -> tuple[str | None, str | None, str | None]:
     ore`` (qualifier after a comma), ``Russiae`` / ``Japane`` (a superscript 'e' for
     'estimated' flattened onto the name), curly apostrophes (``Côte d’Ivoire``).
     """
-    text = str(raw).replace("\u00a0", " ").replace("’", "'").strip()
+    text = str(raw).replace("\u00a0", " ").replace("’", "'").replace("\x92", "'").strip()
     agg = countries.aggregate_kind(text)
     if agg:
         return None, agg, None

@@ -10,6 +10,13 @@ from critmin.data.ingest.base import DatasetSpec
 #: module, folder(s) it expects under the data dir (for "missing source" reporting)
 SOURCES: list[tuple[str, tuple[str, ...]]] = [
     ("critmin.data.ingest.usgs_world", ("usgs_mcs2025", "usgs_mcs2024", "usgs_mcs2023", "usgs_mcs2022_subset")),
+    ("critmin.data.ingest.usgs_salient", ()),
+    ("critmin.data.ingest.usgs_trends", ()),
+    ("critmin.data.ingest.worldbank", ("worldbank_wgi", "worldbank_pinksheet")),
+    ("critmin.data.ingest.comtrade", ("comtrade_cmm", "comtrade_quad", "comtrade_china_exports", "scarce_japan")),
+    ("critmin.data.ingest.deposits", ("usgs_pp1802_critmin", "usgs_major_deposits", "usgs_gmrap_copper")),
+    ("critmin.data.ingest.misc", ("misc_derived", "usgs_ds140")),
+    ("critmin.data.ingest.geopolrisk", ()),
 ]
 
 

