@@ -217,6 +217,7 @@ def build_lp(p: StockpileProblem) -> BuiltLP:
     cols = np.concatenate(R.cols) if R.cols else np.zeros(0, dtype=np.int64)
     vals = np.concatenate(R.vals) if R.vals else np.zeros(0)
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(R.n, ix.n_col))
+    matrix.eliminate_zeros()  # e.g. a zero transfer cost in the CVaR rows
     built = BuiltLP(
         index=ix, col_cost=cost, col_lower=lo, col_upper=hi,
         row_lower=np.concatenate(R.lower), row_upper=np.concatenate(R.upper), matrix=matrix,
@@ -243,7 +244,10 @@ def make_highs(built: BuiltLP, time_limit_s: float | None = None, solver: str = 
         m.indptr[:-1].astype(np.int32), m.indices.astype(np.int32), m.data.astype(float),
         np.zeros(m.shape[1], dtype=np.int32),  # integrality: all continuous
     )
-    if status != highspy.HighsStatus.kOk:
+    if status == highspy.HighsStatus.kWarning:
+        log.warning("HiGHS accepted the stockpile model with a warning (e.g. tiny coefficients "
+                    "below its small_matrix_value were dropped)")
+    elif status != highspy.HighsStatus.kOk:
         raise StockpileSolveError(f"HiGHS rejected the model (passModel status {status})")
     return h
 

@@ -107,7 +107,7 @@ def _check_array(name: str, arr: np.ndarray, shape: tuple[int, ...], labels: lis
             expected = expected.replace("a finite number", "a number (or inf)")
         n = int(bad.sum())
         raise StockpileInputError(
-            name, f"value {arr[idx]!r} at [{where}] ({n} bad value(s)); expected {expected}"
+            name, f"value {float(arr[idx])!r} at [{where}] ({n} bad value(s)); expected {expected}"
         )
 
 
