@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 from critmin.markets import signals as sg
-from critmin.markets.api import MULTI_COMMODITY_GROUPS
+from critmin.markets.api import PRODUCT_COMMODITIES
 from critmin.markets.events import load_events
 from critmin.markets.unitvalues import monthly_series
 
@@ -68,7 +68,7 @@ def test_gallium_germanium_2023_collapse_found_in_raw_extract(data_dir):
     rows = _raw_rows(_china_csv(data_dir))
     trade = _frame_from_raw(rows, "Gallium/Germanium")
     monthly = sg.add_partner_totals(monthly_series(trade))
-    groups = {("CHINA_EXPORTS", "Gallium/Germanium", "gallium"): MULTI_COMMODITY_GROUPS["gallium/germanium"]}
+    groups = {("CHINA_EXPORTS", "Gallium/Germanium", "gallium"): set(PRODUCT_COMMODITIES["gallium/germanium"])}
     tests = sg.event_volume_tests(monthly, load_events(), groups)
     expected = _gage_2023_events()
     hits = tests[tests["flagged"] & (tests["direction"] == "collapse") & tests["event_id"].isin(expected["event_id"])]

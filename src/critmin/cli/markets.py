@@ -158,6 +158,15 @@ def floor_cmd(
         f"long-run {c['long_run_price']:.4g} {unit}, sigma {c['sigma']:.3f} on "
         f"{c['n_obs']} obs {c['window_start']}..{c['window_end']}"
     )
+    pr = out["project"]
+    if "not_computable" in pr:
+        typer.echo(f"  project effect: not computable: {pr['not_computable']}")
+    else:
+        typer.echo(
+            f"  project at cost {pr['production_cost']:g} {unit}: mean NPV "
+            f"{pr['npv_mean_usd_without_floor']:,.0f} -> {pr['npv_mean_usd_with_floor']:,.0f} USD; "
+            f"survival {pr['p_survival_without_floor']:.1%} -> {pr['p_survival_with_floor']:.1%}"
+        )
     for a in out["assumptions"]:
         typer.echo(f"  - {a}")
 

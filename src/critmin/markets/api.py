@@ -44,10 +44,23 @@ TRADE_SOURCES = {
     "COMTRADE_JPN2020": ("JPN",),
 }
 
-#: Product groups in CHINA_EXPORTS that cover several commodities (hs_code label -> ids).
-#: The derived table's 'Gallium/Germanium' group sums China's 8-digit Ga and Ge codes
-#: (comtrade_china_exports/hs_map.csv).
-MULTI_COMMODITY_GROUPS = {"gallium/germanium": {"gallium", "germanium"}}
+#: Products whose warehouse rows carry no single commodity id, and the commodities they
+#: cover (keys: hs_code lower-cased, without the 'GROUP:' prefix). Sources: the China
+#: extract's own code list (comtrade_china_exports/hs_map.csv: the 'Gallium/Germanium' group
+#: sums China's 8-digit Ga and Ge codes) and the HS 2022 nomenclature (811292: unwrought
+#: gallium, germanium, indium, niobium, vanadium and other 8112.9 metals; 250410 natural
+#: graphite in powder or flakes; 380110 artificial graphite).
+PRODUCT_COMMODITIES = {
+    "gallium/germanium": frozenset({"gallium", "germanium"}),
+    "811292": frozenset({"gallium", "germanium"}),
+    "250410": frozenset({"graphite"}),
+    "380110": frozenset({"graphite"}),
+}
+
+
+def product_label(hs_code: object) -> str:
+    h = str(hs_code).strip().lower()
+    return h[len("group:"):] if h.startswith("group:") else h
 
 
 def unit_from_variable(variable: str) -> str | None:
@@ -109,7 +122,18 @@ def prices(wh, commodity: str) -> pd.DataFrame:
         )
     if not frames:
         raise NotComputable(f"no price series for {cid!r} in the warehouse (price and us_salient tables)")
-    df = pd.concat(frames, ignore_index=True).sort_values(["series", "date"], ignore_index=True)
+    frames = [f for f in frames if not f.empty]
+    df = pd.concat(frames, ignore_index=True)
+    # several releases report the same year (MCS 2024 and 2025 both give 2023): keep the
+    # newest release per series and date, as Warehouse.us_salient does
+    ds = wh.datasets().set_index("dataset_id")
+    df["_vintage"] = df["dataset_id"].map(ds["vintage"])
+    df = (
+        df.sort_values(["series", "date", "_vintage", "dataset_id"], ascending=[True, True, False, False])
+        .drop_duplicates(["series", "date"])
+        .drop(columns="_vintage")
+        .reset_index(drop=True)
+    )
     src = _sources(wh)
     df["source"] = df["dataset_id"].map(lambda i: src.get(int(i)))
     df["period"] = np.where(
@@ -153,13 +177,22 @@ def _empty_trade() -> pd.DataFrame:
     return pd.DataFrame(columns=cols)
 
 
-def commodities_of_groups(monthly: pd.DataFrame) -> dict[tuple[str, str, str], set[str]]:
-    out: dict[tuple[str, str, str], set[str]] = {}
-    for s, hs, cid in monthly[["source", "hs_code", "commodity_id"]].drop_duplicates().itertuples(index=False):
-        covered = MULTI_COMMODITY_GROUPS.get(str(hs).strip().lower())
-        if covered:
-            out[(s, hs, cid)] = covered
-    return out
+def tag_commodities(monthly: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str, str, str], set[str]]]:
+    """Give rows without a commodity id the ';'-joined commodities of their product
+    (:data:`PRODUCT_COMMODITIES`) and return the product -> commodities map for event matching."""
+    m = monthly.copy()
+    groups: dict[tuple[str, str, str], set[str]] = {}
+    labels = m["hs_code"].map(product_label)
+    for i in m.index[(m["commodity_id"].fillna("") == "") & labels.isin(PRODUCT_COMMODITIES)]:
+        m.at[i, "commodity_id"] = ";".join(sorted(PRODUCT_COMMODITIES[labels[i]]))
+    for s, hs, cid in m[["source", "hs_code", "commodity_id"]].drop_duplicates().itertuples(index=False):
+        covered = PRODUCT_COMMODITIES.get(product_label(hs))
+        groups[(s, hs, cid)] = set(covered) if covered else set(str(cid).split(";"))
+    return m, groups
+
+
+def _has_commodity(col: pd.Series, cid: str) -> pd.Series:
+    return col.fillna("").astype(str).str.split(";").map(lambda parts: cid in parts)
 
 
 def signals(
@@ -173,14 +206,9 @@ def signals(
     flows = trade_flows(wh, exporter=exporter)
     cid = wh.resolve_commodity(commodity) if commodity else None
     events = load_events()
-    monthly = sig.add_partner_totals(monthly_series(flows))
-    groups = commodities_of_groups(monthly)
+    monthly, groups = tag_commodities(sig.add_partner_totals(monthly_series(flows)))
     if cid is not None:
-        keep = [
-            c == cid or cid in groups.get((s, h, c), set())
-            for s, h, c in monthly[["source", "hs_code", "commodity_id"]].itertuples(index=False)
-        ]
-        monthly = monthly[keep]
+        monthly = monthly[[cid in groups[k] for k in monthly[["source", "hs_code", "commodity_id"]].itertuples(index=False, name=None)]]
     parts = []
     if "volume_change" in kinds:
         parts.append(sig.event_volume_tests(monthly, events, groups))
@@ -198,7 +226,7 @@ def signals(
         return pd.DataFrame(columns=sig.SIGNAL_COLUMNS)
     out = pd.concat(parts, ignore_index=True)
     if cid is not None:
-        out = out[out["commodity_id"] == cid]
+        out = out[_has_commodity(out["commodity_id"], cid)]
     if flagged_only:
         out = out[out["flagged"]]
     return out.sort_values(["window_end", "kind", "signal_id"], ascending=[False, True, True], ignore_index=True)

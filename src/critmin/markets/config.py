@@ -98,7 +98,7 @@ settings.register(
 settings.register(
     "markets.min_series_months",
     24,
-    "Shortest monthly series (months with data) on which breaks are searched.",
+    "Fewest months with a row (not counting zero-filled months) for a series to be searched for breaks.",
     "Two years; convention.",
 )
 

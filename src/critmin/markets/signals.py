@@ -215,9 +215,9 @@ def structural_breaks(monthly: pd.DataFrame, events: pd.DataFrame | None = None)
     out = []
     for key, g in monthly.groupby(SERIES_KEY, sort=True):
         source, exporter, importer, hs, cid = key
-        s, filled = fill_series(g)
-        if len(s) < min_n:
+        if g["qty_t"].notna().sum() < min_n:  # months with a row, not the zero-filled span
             continue
+        s, filled = fill_series(g)
         y = np.log1p(s["qty_t"].to_numpy(dtype=float))
         pen, sigma = calc_break_penalty(y, factor)
         if sigma <= 0:
