@@ -123,9 +123,11 @@ def register(app: typer.Typer) -> None:
             _echo_json([p.record() for p in ps])
             return
         for p in ps:
+            cap = "capacity n/a" if p.capacity_tpy is None else f"{p.capacity_tpy:>10,.0f} t/yr"
+            start = "n/a" if p.first_production_year is None else p.first_production_year
             typer.echo(
                 f"{p.id:<32} {p.commodity_id:<12} {p.stage:<10} {p.host_country_iso3} "
-                f"{p.status:<12} {p.capacity_tpy:>10,.0f} t/yr  start {p.first_production_year}  [{p.visibility}]  {p.name}"
+                f"{p.status:<12} {cap:>15}  start {start}  [{p.visibility}]  {p.name}"
             )
         typer.echo(f"{len(ps)} project(s) visible to {viewer}")
 

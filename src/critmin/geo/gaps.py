@@ -19,7 +19,8 @@ def calc_exploration_gaps(
 
     ``deposits`` needs ``layer, country_iso3, commodity_ids``; ``projects`` is
     ``(commodity_id, host_iso3)`` of registered projects; ``watchlist`` is the assessment
-    (one row per commodity, in watchlist order; ``joint_score`` used when present).
+    (one row per commodity with ``commodity`` or ``commodity_id``; its ``rank`` column, else
+    row order, is the watchlist rank; ``joint_score`` copied when present).
     Sorted by watchlist rank (commodities not on the watchlist last, rank null), then by the
     number of deposits. Columns: ``commodity_id, watchlist_rank, joint_score, country_iso3,
     n_deposits, layers, projects_elsewhere``.
@@ -37,8 +38,14 @@ def calc_exploration_gaps(
     )
     g = g[[(c, k) not in have for c, k in zip(g["commodity_id"], g["country_iso3"], strict=True)]]
     wl = watchlist.reset_index(drop=True)
-    rank = {c: i + 1 for i, c in enumerate(wl["commodity_id"])}
-    score = dict(zip(wl["commodity_id"], wl["joint_score"], strict=True)) if "joint_score" in wl else {}
+    col = "commodity_id" if "commodity_id" in wl else "commodity"
+    if col not in wl:
+        raise ValueError("watchlist: expected a 'commodity' or 'commodity_id' column")
+    if "rank" in wl:  # the assessment's own rank (NA: score not computable)
+        rank = {c: int(r) for c, r in zip(wl[col], wl["rank"], strict=True) if pd.notna(r)}
+    else:
+        rank = {c: i + 1 for i, c in enumerate(wl[col])}
+    score = dict(zip(wl[col], wl["joint_score"], strict=True)) if "joint_score" in wl else {}
     g = g.assign(
         watchlist_rank=g["commodity_id"].map(rank).astype("Int64"),
         joint_score=g["commodity_id"].map(score).astype(float) if score else np.nan,
