@@ -88,6 +88,39 @@ def status_cmd(
     con.print(t2)
 
 
+@data_app.command("crosscheck")
+def crosscheck_cmd(
+    ctx: typer.Context,
+    year: Annotated[int | None, typer.Option(help="Only this year.")] = None,
+    tolerance: Annotated[float | None, typer.Option(help="Relative difference that counts as disagreement (default 0.10).")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="List every pair, not only disagreements.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Cross-check World Mining Data against USGS production; list pairs that disagree."""
+    from critmin.data.crosscheck import crosscheck
+
+    wh = ctx.obj.open_warehouse(read_only=True)
+    try:
+        df = crosscheck(wh, year=year, tolerance=tolerance)
+    finally:
+        wh.close()
+    if df.empty:
+        raise fail("no commodity/country/year is covered by both USGS and World Mining Data")
+    view = df if show_all else df[df["disagrees"]]
+    if as_json:
+        typer.echo(view.to_json(orient="records", indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("commodity", "country", "year", "USGS product", "USGS", "WMD (USGS basis)", "diff", "unit",
+              title=f"USGS vs World Mining Data: {int(df['disagrees'].sum())} of {int(df['comparable'].sum())} comparable pairs differ")
+    for r in view.itertuples():
+        t.add_row(r.commodity_id, r.country_iso3, str(r.year), str(r.product_usgs)[:28], f"{r.usgs_t:,.0f}",
+                  f"{r.wmd_converted_t:,.0f}", "" if r.rel_diff != r.rel_diff else f"{100 * r.rel_diff:+.0f}%", r.unit_usgs)
+    Console().print(t)
+
+
 def register(app: typer.Typer) -> None:
     try:
         from critmin.cli.fetch import register_fetch
