@@ -1,9 +1,104 @@
-"""CLI commands: simulate."""
+"""CLI commands: simulate (one scenario, or Monte Carlo locally / on Dask)."""
 
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app (filled in by the simulate capability)."""
+    """Add ``critmin simulate`` to the root app."""
+
+    @app.command("simulate")
+    def simulate(
+        ctx: typer.Context,
+        scenario: Annotated[Path | None, typer.Argument(help="Scenario TOML file (omit with --monte-carlo).")] = None,
+        monte_carlo: Annotated[bool, typer.Option("--monte-carlo", help="Monte Carlo over the hazard model.")] = False,
+        runs: Annotated[int, typer.Option("--runs", min=1, help="Monte Carlo runs.")] = 10_000,
+        seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (required for Monte Carlo).")] = None,
+        horizon: Annotated[int, typer.Option("--horizon", min=1, max=120, help="Monte Carlo horizon, months.")] = 12,
+        commodity: Annotated[list[str] | None, typer.Option("--commodity", "-c", help="Restrict to commodities.")] = None,
+        scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT.")] = None,
+        workers: Annotated[int | None, typer.Option("--workers", min=1, help="Start a local Dask cluster.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        no_store: Annotated[bool, typer.Option("--no-store", help="Do not store the run in the warehouse.")] = False,
+    ) -> None:
+        """Simulate export restrictions: US/JPN shortfalls (t, %, US$) and price changes."""
+        from critmin.cli.main import fail
+        from critmin.disruption.api import load_market
+        from critmin.disruption.cli_support import run_and_store_scenario
+        from critmin.disruption.scenario import ScenarioError, load_scenario
+
+        if monte_carlo == (scenario is not None):
+            raise fail("give either a SCENARIO.toml file or --monte-carlo")
+        if scheduler and workers:
+            raise fail("--scheduler and --workers are alternatives; give one")
+        state = ctx.obj
+        if scenario is not None:
+            try:
+                sc = load_scenario(scenario)
+            except ScenarioError as e:
+                raise fail(str(e)) from None
+            wh = state.open_warehouse(read_only=no_store)
+            try:
+                market = load_market(wh, sorted({e.commodity for e in sc.events}) or None, tuple(sc.consumers))
+                doc = run_and_store_scenario(wh, market, sc, store=not no_store)
+            except (KeyError, LookupError, ValueError) as e:
+                raise fail(str(e)) from None
+            finally:
+                wh.close()
+        else:
+            if seed is None:
+                raise fail("--seed is required for --monte-carlo (results are reproducible only with a seed)")
+            wh = state.open_warehouse(read_only=no_store)
+            try:
+                market = load_market(wh, commodity or None)
+                doc = _run_mc(wh, market, runs, seed, horizon, scheduler, workers, not no_store, as_json)
+            except (KeyError, LookupError, ValueError, OSError) as e:
+                raise fail(str(e)) from None
+            finally:
+                wh.close()
+        if as_json:
+            typer.echo(json.dumps(doc, indent=2, default=str))
+        else:
+            _table(doc)
+
+
+def _run_mc(wh, market, runs, seed, horizon, scheduler, workers, store, as_json):
+    from critmin.disruption.cli_support import run_and_store_monte_carlo
+
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        with Progress(transient=True) as prog:
+            task = prog.add_task("Monte Carlo", total=runs)
+            return run_and_store_monte_carlo(
+                wh, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler, workers=workers,
+                progress=lambda done, n: prog.update(task, completed=done), store=store,
+            )
+    return run_and_store_monte_carlo(wh, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler,
+                                     workers=workers, store=store)
+
+
+def _fmt(x, spec=",.1f"):
+    return "n/a" if x is None else format(x, spec)
+
+
+def _table(doc: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{doc['scenario']} (runs={doc['runs']}, seed={doc['seed']})")
+    for col in ("commodity", "consumer", "mean t", "mean %", "VaR95 %", "CVaR95 %", "P>10%", "dP %", "proxy"):
+        t.add_column(col)
+    for r in doc["results"]:
+        t.add_row(r["commodity"], r["consumer"], _fmt(r["mean_shortfall_t"]), _fmt(r["mean_shortfall_pct"], ".2f"),
+                  _fmt(r["var95_pct"], ".2f"), _fmt(r["cvar95_pct"], ".2f"), _fmt(r["p_shortfall_gt_10pct"], ".3f"),
+                  _fmt(r["mean_price_change_pct"], ".1f"), "yes" if r["proxy_trade_shares"] else "")
+    Console().print(t)
+    if doc.get("run_id"):
+        Console().print(f"stored as run {doc['run_id']}")

@@ -53,7 +53,11 @@ def run_and_store_monte_carlo(
     rows = summarise(res.shortfall_t * 12.0 / horizon, res.consumption_t * 12.0 / horizon, res.price_change_pct,
                      res.occurred, res.pair_commodity, res.pair_labels, res.commodities, res.consumers, proxy)
     for r in rows:
-        p = market.commodities[r["commodity"]].price_usd_per_t
+        cm = market.commodities[r["commodity"]]
+        if r["consumer"] in cm.demand_unknown:
+            r.update(mean_shortfall_pct=None, var95_pct=None, cvar95_pct=None, p_shortfall_gt_10pct=None,
+                     not_computable=f"{r['consumer']} consumption of {r['commodity']} not computable from the warehouse")
+        p = cm.price_usd_per_t
         r["shortfall_usd"] = r["mean_shortfall_t"] * p if np.isfinite(p) else None
         if not np.isfinite(p):
             r["price_note"] = market.commodities[r["commodity"]].price_note or "no price"

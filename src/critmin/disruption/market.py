@@ -60,6 +60,8 @@ class CommodityMarket:
     price_usd_per_t: float = float("nan")
     price_note: str = ""
     notes: tuple[str, ...] = ()
+    #: consumers whose consumption could not be computed (modelled as 0 t, reported as such)
+    demand_unknown: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

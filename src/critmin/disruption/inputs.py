@@ -1,0 +1,265 @@
+"""Market inputs from the warehouse (``load_market``).
+
+Per commodity (details and caveats in ``docs/disruption.md``):
+
+* production by country: USGS MCS, the latest year with country data at each stage group;
+  World Mining Data where USGS has none for that stage group. Within the processing group one
+  USGS stage is used (refinery, else smelter, else processing, else plant) and, within it, the
+  product with the largest world total, so refinery and smelter output are never added up;
+* supply stage: processing if processing production exists, else mine;
+* import shares: CEPII BACI bilateral imports (t) of the consumer, latest BACI year, HS codes
+  mapped to the commodity at the supply stage (the other stage if only that one is traded,
+  with a note); world production shares if the consumer has no BACI rows (``proxy_trade_shares``);
+* consumption: USA = USGS salient apparent consumption (``Consump_*``, latest year with a
+  number); other consumers (JPN: no mine output) = BACI net imports + own production at the
+  supply stage. A US commodity without a usable salient figure falls back to the same net-import
+  method, with a note;
+* price: median of the commodity's USGS salient ``Price_*`` series in their latest year,
+  converted to US$/t (conversion table :data:`PRICE_TO_USD_PER_T`); NaN + note where none.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from critmin.disruption.market import CommodityMarket, Market
+
+log = logging.getLogger(__name__)
+
+MASS_TO_T = {"t": 1.0, "kg": 1e-3, "kt": 1e3, "Mt": 1e6, "g": 1e-6}
+#: price unit -> factor to US$/t (1 lb = 0.45359237 kg; 1 troy oz = 31.1034768 g;
+#: 1 short ton = 907.18474 kg; 1 flask of mercury = 34.473 kg)
+PRICE_TO_USD_PER_T = {
+    "USD/t": 1.0,
+    "USD/kg": 1e3,
+    "USD/g": 1e6,
+    "USD/lb": 1e3 / 0.45359237,
+    "USc/lb": 10.0 / 0.45359237,
+    "USD/troy oz": 1e6 / 31.1034768,
+    "USD/short ton": 1e3 / 907.18474,
+    "USD/flask": 1e3 / 34.473,
+}
+PROCESSING_STAGE_ORDER = ("refinery", "smelter", "processing", "plant")
+#: salient commodity and variable filter for commodities reported under a group code
+SALIENT_ALIAS = {"platinum": ("pgm", "Platinum"), "palladium": ("pgm", "Palladium")}
+
+
+def _to_t(q: pd.Series, unit: pd.Series) -> pd.Series:
+    return q * unit.map(MASS_TO_T)
+
+
+_PRODUCTION_SQL = """
+WITH rows AS (
+  SELECT p.*, dense_rank() OVER (PARTITION BY p.commodity_id, p.year, p.source
+                                 ORDER BY d.vintage DESC, d.dataset_id DESC) AS _rk
+  FROM production p JOIN current_dataset d USING (dataset_id)
+  WHERE p.measure = 'production')
+SELECT commodity_id, source, country_iso3, stage, stage_group, product, year, quantity, unit, dataset_id
+FROM rows WHERE _rk = 1 AND aggregate IS NULL AND country_iso3 IS NOT NULL AND quantity IS NOT NULL
+"""
+
+
+def _production_all(wh: Any) -> dict[tuple[str, str, str], pd.DataFrame]:
+    """Country production rows by (commodity, source, stage group), newest release per year
+    (the rule of ``Warehouse.production``), in one query."""
+    df = wh.query(_PRODUCTION_SQL)
+    df = df[df["unit"].isin(list(MASS_TO_T))]
+    return {k: g for k, g in df.groupby(["commodity_id", "source", "stage_group"])}
+
+
+def _production(prod_rows: dict, cid: str, group: str, year: int | None) -> tuple[pd.Series, dict]:
+    """Production (t) by ISO3 at a stage group: latest year (or ``year``), USGS then WMD."""
+    for source in ("USGS", "WMD"):
+        df = prod_rows.get((cid, source, group))
+        if df is None:
+            continue
+        if year is not None:
+            df = df[df["year"] == int(year)]
+        if df.empty:
+            continue
+        y = int(df["year"].max())
+        df = df[df["year"] == y]
+        if group == "processing":
+            for st in PROCESSING_STAGE_ORDER:
+                if (df["stage"] == st).any():
+                    df = df[df["stage"] == st]
+                    break
+        df = df.assign(t=_to_t(df["quantity"], df["unit"]))
+        prod_tot = df.groupby(df["product"].fillna(""))["t"].sum()
+        product = prod_tot.idxmax()
+        df = df[df["product"].fillna("") == product]
+        s = df.groupby("country_iso3")["t"].sum()
+        s = s[s > 0]
+        if s.empty:
+            continue
+        return s, {"source": source, "year": y, "stage": str(df["stage"].iloc[0]), "product": product,
+                   "dataset_ids": sorted({int(x) for x in df["dataset_id"]})}
+    return pd.Series(dtype=float), {}
+
+
+def _baci_all(wh: Any, consumer: str) -> dict[str, pd.DataFrame]:
+    """All BACI flows of a consumer, split by commodity (one query per consumer)."""
+    df = wh.trade(consumer, source="BACI")
+    df = df[df["commodity_id"].notna() & df["partner_iso3"].notna() & (df["partner_iso3"] != "WLD")
+            & (df["partner_iso3"] != consumer)]
+    return {c: g for c, g in df.groupby("commodity_id")}
+
+
+def _us_consumption(wh: Any, cid: str) -> tuple[float | None, str]:
+    sal_id, filt = SALIENT_ALIAS.get(cid, (cid, None))
+    try:
+        df = wh.us_salient(sal_id, category="consumption")
+    except Exception as e:  # unknown commodity in salient
+        return None, f"no USGS salient consumption ({e})"
+    if df.empty:
+        return None, "no USGS salient consumption series"
+    df = df[df["quantity"].notna() & df["unit"].isin(list(MASS_TO_T))]
+    if filt:
+        df = df[df["variable"].str.contains(filt)]
+    df = df[~df["variable"].str.contains("Secondary|Reported_ore|Value", regex=True)]
+    if df.empty:
+        return None, "USGS salient consumption withheld or not in mass units"
+    rank = df["variable"].map(lambda v: 0 if re.search(r"Appa|Apprnt|_App_", v) else (2 if "Report" in v or "Rpt" in v or "Rprtd" in v else 1))
+    df = df.assign(rank=rank)
+    y = int(df["year"].max())
+    d = df[df["year"] == y].sort_values(["rank", "variable"]).iloc[0]
+    return float(d["quantity"] * MASS_TO_T[d["unit"]]), f"USGS salient {d['variable']} {y}"
+
+
+def _price(wh: Any, cid: str) -> tuple[float, str]:
+    sal_id, filt = SALIENT_ALIAS.get(cid, (cid, None))
+    try:
+        df = wh.us_salient(sal_id, category="price")
+    except Exception as e:
+        return float("nan"), f"no USGS salient price ({e})"
+    df = df[df["quantity"].notna() & df["unit"].isin(list(PRICE_TO_USD_PER_T))] if not df.empty else df
+    if filt and not df.empty:
+        df = df[df["variable"].str.contains(filt)]
+    if df.empty:
+        return float("nan"), "not computable: no USGS salient price in a convertible unit"
+    y = int(df["year"].max())
+    d = df[df["year"] == y]
+    vals = d["quantity"] * d["unit"].map(PRICE_TO_USD_PER_T)
+    return float(np.median(vals)), f"median of {', '.join(sorted(d['variable']))} ({y}), converted to US$/t"
+
+
+def _commodity(wh: Any, cid: str, consumers: tuple[str, ...], year: int | None,
+               baci: dict[str, dict[str, pd.DataFrame]], prod_rows: dict) -> CommodityMarket:
+    mine, mine_meta = _production(prod_rows, cid, "extraction", year)
+    proc, proc_meta = _production(prod_rows, cid, "processing", year)
+    if mine.empty and proc.empty:
+        raise LookupError("no production by country in mass units (USGS or WMD)")
+    stage = "processing" if not proc.empty else "mine"
+    prod = proc if stage == "processing" else mine
+    group = "processing" if stage == "processing" else "extraction"
+    notes: list[str] = []
+    shares: dict[str, pd.Series] = {}
+    demand: dict[str, float] = {}
+    proxy: list[bool] = []
+    trade_meta: dict[str, Any] = {}
+    unknown: list[str] = []
+    for c in consumers:
+        tr = baci[c].get(cid, pd.DataFrame(columns=["stage_group", "flow", "year", "partner_iso3", "qty_t", "value_usd"]))
+        used = tr[tr["stage_group"] == group] if not tr.empty else tr
+        if not tr.empty and used.empty:
+            other = tr["stage_group"].dropna().unique().tolist()
+            used = tr[tr["stage_group"].isin(other)]
+            notes.append(f"{c}: BACI has {cid} trade only at {other}; its import shares are used for the {stage} stage")
+        imp = used[used["flow"] == "import"] if not used.empty else used
+        if not imp.empty:
+            y = int(imp["year"].max())
+            imp_y = imp[imp["year"] == y]
+            col = "qty_t" if imp_y["qty_t"].notna().any() else "value_usd"
+            s = imp_y.groupby("partner_iso3")[col].sum()
+            s = s[s > 0]
+            exp_y = used[(used["flow"] == "export") & (used["year"] == y)]
+            net = float(imp_y["qty_t"].sum() - exp_y["qty_t"].sum())
+            trade_meta[c] = {"year": y, "basis": col, "partners": len(s), "net_imports_t": net}
+        else:
+            s, net = pd.Series(dtype=float), None
+        if s.empty:
+            s = prod.drop(c, errors="ignore")
+            proxy.append(True)
+        else:
+            proxy.append(False)
+        shares[c] = s / s.sum()
+        own = float(prod.get(c, 0.0))
+        if c == "USA":
+            q, how = _us_consumption(wh, cid)
+            if q is not None:
+                demand[c] = q
+                trade_meta.setdefault(c, {})["consumption"] = how
+                continue
+            notes.append(f"USA: {how}; consumption = BACI net imports + US production instead")
+        if net is None:
+            demand[c] = 0.0
+            unknown.append(c)
+            notes.append(f"{c}: consumption not computable (no salient series and no BACI trade); "
+                         "modelled as 0 t, results for this consumer are reported as not computable")
+            continue
+        demand[c] = max(net, 0.0) + own
+        trade_meta.setdefault(c, {})["consumption"] = "BACI net imports + own production"
+    partners = set().union(*[set(s.index) for s in shares.values()]) if shares else set()
+    producers = tuple(sorted(set(prod.index) | partners))
+    dem = np.array([demand[c] for c in consumers])
+    dom = np.array([min(float(prod.get(c, 0.0)), demand[c]) for c in consumers])
+    share = np.zeros((len(consumers), len(producers)))
+    for i, c in enumerate(consumers):
+        s = shares[c].drop(c, errors="ignore")
+        if s.sum() > 0:
+            for p, v in (s / s.sum()).items():
+                share[i, producers.index(p)] = v
+        elif dem[i] > dom[i]:
+            raise LookupError(f"{c}: imports {dem[i] - dom[i]:.0f} t but no source country")
+    price, pnote = _price(wh, cid)
+    mp = mine if stage == "processing" else pd.Series(dtype=float)
+    return CommodityMarket(
+        commodity=cid, stage=stage, producers=producers,
+        production_t=np.array([float(prod.get(p, 0.0)) for p in producers]),
+        consumers=consumers, demand_t=dem, domestic_t=dom, import_share=share,
+        proxy_trade_shares=tuple(proxy),
+        mine_producers=tuple(mp.index), mine_production_t=mp.to_numpy(dtype=float),
+        price_usd_per_t=price, price_note=pnote, notes=tuple(notes),
+        demand_unknown=tuple(unknown),
+        provenance={"production": proc_meta if stage == "processing" else mine_meta,
+                    "mine_production": mine_meta, "trade": trade_meta},
+    )
+
+
+def _governance(wh: Any) -> dict[str, float]:
+    g = wh.governance(measure="EST", source="WGI")
+    if g.empty:
+        g = wh.governance(measure="EST", source="GPR_WGI")
+    g = g[g["country_iso3"].notna() & g["value"].notna()]
+    if g.empty:
+        return {}
+    y = int(g["year"].max())
+    return g[g["year"] == y].groupby("country_iso3")["value"].mean().to_dict()
+
+
+def _all_commodities(wh: Any) -> list[str]:
+    df = wh.query("SELECT DISTINCT commodity_id FROM production WHERE quantity IS NOT NULL AND measure = 'production' ORDER BY 1")
+    return df["commodity_id"].tolist()
+
+
+def market_from_warehouse(wh: Any, commodities=None, consumers=("USA", "JPN"), year=None) -> Market:
+    """Build a :class:`Market`; commodities that cannot be built are listed with the reason."""
+    ids = list(commodities) if commodities is not None else _all_commodities(wh)
+    baci = {c: _baci_all(wh, c) for c in consumers}
+    prod_rows = _production_all(wh)
+    out: dict[str, CommodityMarket] = {}
+    bad: dict[str, str] = {}
+    for cid in ids:
+        try:
+            out[cid] = _commodity(wh, cid, tuple(consumers), year, baci, prod_rows)
+        except (LookupError, ValueError) as e:
+            bad[cid] = f"not computable: {e}"
+            log.info("%s: %s", cid, bad[cid])
+    if commodities is not None and not out:
+        raise LookupError("no requested commodity could be built: " + "; ".join(f"{k}: {v}" for k, v in bad.items()))
+    return Market(tuple(consumers), out, year, bad, {"governance": _governance(wh)})
