@@ -91,7 +91,9 @@ def _table(result, top: int | None) -> None:  # noqa: ANN001 - Assessment
         for k in cons:
             cells.append(_fmt(r["indices"]["usgs_supply_risk"].get(k), nd=3))
             nir = r["exposure"][k]["net_import_reliance"]
-            if nir and nir["source"].startswith("MCS"):
+            if nir and nir["flag"] == "E":
+                cells.append("E")
+            elif nir and nir["source"].startswith("MCS"):
                 txt = str(nir["text"])
                 cells.append(txt + ("%" if txt[-1:].isdigit() else ""))
             else:
