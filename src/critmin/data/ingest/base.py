@@ -94,7 +94,7 @@ def read_csv(
         text = path.read_bytes().decode("utf-8", errors="cp1252fallback").lstrip("\ufeff")
         opener = lambda: io.StringIO(text, newline="")  # noqa: E731
     else:
-        opener = lambda: open(path, encoding=encoding, newline="")  # noqa: E731
+        opener = lambda: open(path, encoding=encoding, newline="")  # noqa: E731, SIM115
     try:
         with opener() as f:
             reader = csv.reader(f)
