@@ -165,7 +165,7 @@ def score_with_warehouse(
         if not s.computable and k in missing and s.reason and s.reason.startswith("no market data"):
             from dataclasses import replace
 
-            s = replace(s, reason=f"not computable: {missing[k]}")
+            s = replace(s, reason=missing[k])
         fixed.append(s)
     return fixed
 
