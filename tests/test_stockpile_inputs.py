@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_stockpile_hand import PARAMS, hand_problem, hand_sample
 
 from critmin.stockpile.calc import calc_days_of_cover, calc_loss_multiple, calc_policy_stock
 from critmin.stockpile.frontier import frontier, write_frontier_html
@@ -14,6 +13,7 @@ from critmin.stockpile.model import build_lp, make_highs, solve_lp
 from critmin.stockpile.plan import StockpileParams, make_problem
 from critmin.stockpile.policy import comparison_table, days_stock, policy_baselines
 from critmin.stockpile.problem import StockpileInputError, StockpileSolveError
+from test_stockpile_hand import PARAMS, hand_problem, hand_sample
 
 
 def test_negative_budget_is_named():

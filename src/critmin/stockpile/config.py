@@ -94,13 +94,6 @@ settings.register(
     "METI/JOGMEC 2020 revision: up to 180 days for the rare metals with the highest supply risk.",
 )
 settings.register(
-    "stockpile.high_risk_top_n",
-    10,
-    "When no high-risk list is given, the commodities ranked 1..N on the assessment's joint "
-    "watchlist are treated as high-risk by the 180-day baseline.",
-    "Convention: the top 10 of the joint watchlist; stated, not calibrated.",
-)
-settings.register(
     "stockpile.solver_time_limit_s",
     600.0,
     "Time limit for one HiGHS solve of the stockpile programme (seconds).",

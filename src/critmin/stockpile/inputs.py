@@ -103,29 +103,59 @@ def economic_vulnerability_from_assessment(
             if pd.notna(v)}
 
 
-def high_risk_from_assessment(assessment: pd.DataFrame, top_n: int | None = None) -> list[str]:
-    """Commodities ranked 1..N on the joint watchlist (setting ``stockpile.high_risk_top_n``)."""
-    n = int(settings.get("stockpile.high_risk_top_n") if top_n is None else top_n)
-    if "rank" in assessment.columns:
-        ranked = assessment.sort_values("rank")
-    elif "joint_score" in assessment.columns:
-        ranked = assessment.sort_values("joint_score", ascending=False)
-    else:
-        raise StockpileInputError("assessment", "has neither 'rank' nor 'joint_score'")
-    return [str(c) for c in ranked["commodity"].head(n)]
+def economic_vulnerability_for(wh: Any) -> dict[str, float]:
+    """EV per commodity from the risk engine (``critmin.risk.api.economic_vulnerability``).
+
+    Commodities without a value are left out; :func:`plannable` reports them.
+    """
+    from critmin.risk.api import economic_vulnerability
+
+    df = economic_vulnerability(wh)
+    return {str(c): float(v) for c, v in zip(df["commodity_id"], df["economic_vulnerability"], strict=True)
+            if v is not None and pd.notna(v)}
 
 
-def assessment_for(wh: Any, partners: Iterable[str]) -> pd.DataFrame:
-    """The risk assessment (``critmin.risk.api.assess``); a clear error if unavailable."""
-    try:
-        from critmin.risk.api import assess
-    except ImportError as e:  # pragma: no cover - depends on the risk capability
-        raise StockpileInputError(
-            "assessment",
-            f"critmin.risk.api.assess is not available ({e}); give --loss-multiple for every "
-            "commodity (or '*=M') and --high-risk explicitly",
-        ) from None
-    return assess(wh, consumers=tuple(partners))
+def high_risk_for(wh: Any, partners: Iterable[str], top_n: int | None = None) -> list[str]:
+    """High-risk commodities: the top of the joint watchlist (setting ``risk.high_risk_top_n``)."""
+    from critmin.risk.api import high_risk_commodities
+
+    return high_risk_commodities(wh, tuple(partners), top_n=top_n)
+
+
+def plannable(
+    sample: ShortfallSample,
+    economic_vulnerability: Mapping[str, float] | None,
+    overrides: Mapping[str, float] | None = None,
+) -> tuple[ShortfallSample, dict[str, float], dict[str, str], dict[str, str]]:
+    """Split the sample into the commodities that can be planned and those that cannot.
+
+    A commodity is not computable without a positive finite price, or without a loss multiple
+    (no override and no economic vulnerability). Returns ``(sample restricted to the plannable
+    commodities, loss multiples, their sources, {commodity: "not computable: reason"})``.
+    """
+    ev = dict(economic_vulnerability or {})
+    ov = dict(overrides or {})
+    excluded: dict[str, str] = {}
+    keep = []
+    for i, c in enumerate(sample.commodities):
+        price = float(sample.price_usd_per_t[i])
+        if not (np.isfinite(price) and price > 0):
+            excluded[c] = f"not computable: no price in the warehouse (price {price!r})"
+        elif c not in ov and ALL not in ov and not (c in ev and np.isfinite(ev[c])):
+            excluded[c] = ("not computable: no economic vulnerability in the assessment and no "
+                           "--loss-multiple override")
+        else:
+            keep.append(c)
+    if not keep:
+        raise StockpileInputError("commodities", f"none can be planned: {excluded}")
+    unknown = [c for c in ov if c != ALL and c not in sample.commodities]
+    if unknown:
+        raise StockpileInputError("loss_multiple", f"unknown commodities {unknown}")
+    ov_keep = {c: m for c, m in ov.items() if c == ALL or c in keep}
+    mult, source = loss_multiples(keep, ev, ov_keep)
+    if excluded:
+        log.info("stockpile: %d commodities left out: %s", len(excluded), excluded)
+    return subset_sample(sample, keep), mult, source, excluded
 
 
 def sample_for(
@@ -139,12 +169,8 @@ def sample_for(
     horizon_months: int = 12,
 ) -> ShortfallSample:
     """Scenarios from the disruption API: a stored run, or ``runs`` sampled with the seed."""
-    try:
-        from critmin.disruption import api
-    except ImportError as e:  # pragma: no cover - depends on the disruption capability
-        raise StockpileInputError(
-            "scenarios", f"critmin.disruption.api is not available ({e})"
-        ) from None
+    from critmin.disruption import api
+
     if run_id is not None:
         sample = api.load_run(wh, run_id)
         if commodities:
