@@ -67,8 +67,9 @@ def below_market(
             continue
         annual_ref = ref["frequency"].iloc[0] == "A"
         ref_by = ref.assign(y=ref["date"].dt.year, m=ref["date"].dt.month)
-        grp_cols = ["source", "exporter_iso3", "importer_iso3", "year"]
-        for (source, exp, imp, year), g in f.groupby(grp_cols, sort=True):
+        f = f.assign(reported_by=f["reported_by"].fillna("") if "reported_by" in f else "")
+        grp_cols = ["source", "reported_by", "exporter_iso3", "importer_iso3", "year"]
+        for (source, rep, exp, imp, year), g in f.groupby(grp_cols, sort=True):
             if annual_ref:
                 r = ref_by[ref_by["y"] == year]
                 if r.empty:
@@ -99,7 +100,7 @@ def below_market(
                 flagged = ratio <= thr
             rows = [[int(a), int(b)] for a, b in zip(g["dataset_id"], g["source_line"], strict=True)]
             out.append({
-                "signal_id": f"below_market:{source}:{exp}>{imp}:{key[1]}:{key[0]}:{year}",
+                "signal_id": f"below_market:{source}:{rep}:{exp}>{imp}:{key[1]}:{key[0]}:{year}",
                 "kind": "below_market", "source": source, "commodity_id": key[0],
                 "exporter_iso3": exp, "importer_iso3": imp, "hs_code": key[1],
                 "window_start": f"{year}-01" if g["month"].notna().all() else str(year),
@@ -109,7 +110,7 @@ def below_market(
                 "threshold": {"ratio": thr, "alpha": alpha}, "direction": "below" if ratio < 1 else "above",
                 "flagged": bool(flagged), "event_id": None,
                 "description": (
-                    f"{exp}->{imp} HS {key[1]} ({source}) {year}: unit value {uv:,.2f} USD/kg vs "
+                    f"{exp}->{imp} HS {key[1]} ({source}, reported by {rep or '?'}) {year}: unit value {uv:,.2f} USD/kg vs "
                     f"reference {ref_row['reference_series']} {np.average(refv, weights=g['qty_t']):,.2f} "
                     f"USD/kg (ratio {ratio:.2f}; comparability {ref_row.get('comparability', '?')})"
                 ),
