@@ -27,7 +27,10 @@ _NUM = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+"
 _NUM_RE = re.compile(rf"^({_NUM})$")
 _BOUND_RE = re.compile(rf"^(>=|<=|>|<|≥|≤)\s*({_NUM})\s*%?$")
 _RANGE_RE = re.compile(rf"^({_NUM})\s*(?:-|–|—|to)\s*({_NUM})$")
-_FOOT_RE = re.compile(rf"^({_NUM})\s*(?:\(?([a-zA-Z*]{{1,3}}|\d)\)?|[eE]|\*+)$")
+# footnote marks after a number: letters ('2,500e', '1,234a'), asterisks, or a numbered mark in
+# parentheses ('5,000 (3)'). A bare trailing digit is NOT a footnote: '1,2345' is ambiguous
+# (12,345 with a misplaced comma, or 1,234 with footnote 5) and must be an error, not a guess.
+_FOOT_RE = re.compile(rf"^({_NUM})\s*(?:\(([a-zA-Z*]{{1,3}}|\d{{1,2}})\)|[a-zA-Z]{{1,3}}|\*+)$")
 _PCT_RE = re.compile(rf"^({_NUM})\s*%$")
 
 EXPECTED = "a number or a USGS code (W, NA, E, XX, —, >N, <N, N-M)"
@@ -90,7 +93,7 @@ def parse_value(raw: object) -> Parsed | None:
     if s == "":
         return Parsed(None, "blank")
     up = s.upper()
-    if up in CODES:
+    if up in CODES and s != "e":  # a lone lower-case 'e' is USGS's 'estimated' mark, not E (net exporter)
         return Parsed(None, CODES[up])
     if s in DASHES:
         return Parsed(0.0, "zero_dash")
