@@ -15,6 +15,7 @@ import sys
 import time
 
 import numpy as np
+import pycountry
 
 from critmin.projects.api import load_market, make_shortfall_model, select_portfolio
 from critmin.projects.costs import CostFactors
@@ -33,7 +34,8 @@ def synthetic_projects(market, n: int, rng: np.random.Generator) -> list[Project
     for i in range(n):
         c = coms[i % len(coms)]
         cm = market.commodities[c]
-        host = str(rng.choice(list(cm.producers) + ["AUS", "CAN", "USA", "JPN"]))
+        iso = [c for c in cm.producers if pycountry.countries.get(alpha_3=c) is not None]  # not e.g. BACI 'S19'
+        host = str(rng.choice(iso + ["AUS", "CAN", "USA", "JPN"]))
         cap = float(cm.production_t.sum() * rng.uniform(0.002, 0.05))
         reqs = [
             {"instrument": str(rng.choice(INSTRUMENTS)), "amount_usd": float(rng.uniform(2e7, 5e8)), "partner": str(rng.choice(["USA", "JPN"]))}
