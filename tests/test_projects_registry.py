@@ -10,7 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from critmin.cli.main import app
-from critmin.projects.io import ImportFileError, parse_csv, parse_json, read_records, to_csv, to_json
+from critmin.projects.io import (
+    ImportFileError,
+    parse_csv,
+    parse_json,
+    read_records,
+    to_csv,
+    to_json,
+)
 from critmin.projects.models import ProjectValidationError, validate_record
 from critmin.projects.registry import Registry, RegistryError, default_seed_path
 
