@@ -149,6 +149,9 @@ def parse_baci(spec: DatasetSpec) -> Frames:
         raise ImportFault(spec.relpath, None, None, str(e), "tables baci_trade and country_codes_V202401b") from None
     finally:
         con.close()
+    # BACI's 'Other Asia, nes' (490, iso3 'S19') is Taiwan in CEPII/Comtrade practice; the other
+    # non-ISO codes (ANT, SCG, PUS, ZA1 for SACU before 1999) are historical and kept as given.
+    codes.loc[codes["iso3"] == "S19", "iso3"] = "TWN"
     if cols[:6] != ["t", "i", "j", "k", "v", "q"]:
         raise ImportFault(spec.relpath, 1, None, cols, "columns t, i, j, k, v, q")
     tmp = tempfile.mkdtemp(prefix="critmin-baci-")
