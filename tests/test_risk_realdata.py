@@ -129,10 +129,17 @@ def test_watchlist_shape_and_order(result):
 
 
 def test_not_computable_is_explained(result):
-    ree = next(r for r in result.records if r["commodity"] == "rare_earths")
-    # the curated SI table is empty: the EU index must say so, never default
-    assert ree["indices"]["eu_supply_risk"]["USA"] is None
-    assert any("substitution index" in m for m in ree["missing"])
+    from critmin.risk.substitution import substitution_index
+
+    si = substitution_index()
+    for r in result.records:
+        for k, v in r["indices"]["eu_supply_risk"].items():
+            if v is None:  # every null index carries its reason, never a default
+                assert any(m.startswith(f"{k} eu_supply_risk: not computable") for m in r["missing"]), r["commodity"]
+        if r["commodity"] not in si:
+            assert all(v is None for v in r["indices"]["eu_supply_risk"].values())
+            assert any("substitution index" in m for m in r["missing"])
+
 
 
 def test_gallium_high_and_watchlist_dataframe(warehouse, result):

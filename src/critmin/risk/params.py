@@ -61,8 +61,8 @@ JOINT_WEIGHT_EU = settings.register(
     "risk.joint.weight_eu",
     0.0,
     "Weight of the EU supply risk (divided by its maximum 10) in the joint score. 0 while the "
-    "curated substitution-index table is empty (the EU index is then never computable); "
-    "set 0.5 for equal weight with the USGS-style index once SI values are curated.",
+    "curated substitution indices are SCARCE proxies for 31 commodities only (the EU index is "
+    "not computable for the rest); set 0.5 for equal weight once EU CRM SI values are curated.",
     "Project choice (docs/methodology.md).",
 )
 HIGH_RISK_TOP_N = settings.register(
