@@ -116,6 +116,14 @@ def parse_mcs2025(spec: DatasetSpec) -> Frames:
         u = r[ix["UNIT_MEAS"]].strip()
         if u:
             known_units[(r[ix["COMMODITY"]].strip(), r[ix["TYPE"]].strip())] = u
+    # Reserve units stated only in RESERVE_NOTES: '(Reserve data is thousand metric tons)' on some
+    # rows applies to the whole commodity (molybdenum, vanadium); 'Crude Ore, million metric
+    # tons' (iron ore) applies to its own row.
+    reserve_unit: dict[str, str] = {}
+    for _, r in t.iter():
+        m = re.search(r"reserve data is ([a-z ]+?)\)?\.?\s*$", r[ix["RESERVE_NOTES"]].strip(), re.I)
+        if m:
+            reserve_unit[r[ix["COMMODITY"]].strip()] = m.group(1).strip().lower()
     prod, res = [], []
     for line, r in t.iter():
         craw = r[ix["COMMODITY"]]
@@ -156,9 +164,14 @@ def parse_mcs2025(spec: DatasetSpec) -> Frames:
         raw = r[ix["RESERVES_2024"]]
         if raw.strip():
             p = parse_cell(spec.relpath, line, "RESERVES_2024", raw)
-            unit, factor = _unit(spec.relpath, line, "UNIT_MEAS", unit_text, cid)
-            note = r[ix["RESERVE_NOTES"]].strip() or None
-            res.append(_res_row(line, cid, craw.strip(), iso3, r[ix["COUNTRY"]].strip(), agg, type_raw, 2024, p, raw, unit, factor, unit_text, note))
+            rnote = r[ix["RESERVE_NOTES"]].strip()
+            m = re.match(r"^(crude ore|iron content),\s*([a-z ]+)$", rnote, re.I)
+            res_unit_text = m.group(2).strip().lower() if m else reserve_unit.get(craw.strip(), unit_text)
+            unit, factor = _unit(spec.relpath, line, "RESERVE_NOTES" if res_unit_text != unit_text else "UNIT_MEAS", res_unit_text, cid)
+            note = rnote or None
+            if res_unit_text != unit_text:
+                note = "; ".join(x for x in (note, f"reserve unit '{res_unit_text}' (stated in RESERVE_NOTES), not UNIT_MEAS '{unit_text}'") if x)
+            res.append(_res_row(line, cid, craw.strip(), iso3, r[ix["COUNTRY"]].strip(), agg, type_raw, 2024, p, raw, unit, factor, res_unit_text, note))
     return {"production": prod, "reserves": res}
 
 
