@@ -1,0 +1,94 @@
+"""Benchmark: Monte Carlo over every commodity in the warehouse, USA and JPN, 12 months.
+
+Prints, side by side from one invocation:
+* median wall time of N runs (default 100,000) of the vectorised engine (``--repeat`` times,
+  each in a fresh subprocess so that peak RSS is measured per run with getrusage);
+* the plain-loop reference (tests/test_disruption_reference.py) on the first ``--ref-runs``
+  runs, the fast engine on the same runs, and the per-run speed-up.
+
+Usage: .venv/bin/python benchmarks/bench_disruption.py --db /tmp/disr.duckdb [--runs 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _child(db: str, runs: int, seed: int) -> None:
+    import resource
+
+    from critmin.data.warehouse import Warehouse
+    from critmin.disruption.api import load_market
+    from critmin.disruption.montecarlo import run_monte_carlo
+
+    wh = Warehouse(db, read_only=True)
+    market = load_market(wh)
+    wh.close()
+    t0 = time.perf_counter()
+    res = run_monte_carlo(market, runs, seed, 12)
+    dt = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+    print(json.dumps({"seconds": dt, "peak_rss_mib": rss, "commodities": len(market.commodities),
+                      "pairs": len(res.pair_labels), "mean_total_t": float(res.shortfall_t.sum(axis=(1, 2)).mean())}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--runs", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--ref-runs", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=2025)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        _child(a.db, a.runs, a.seed)
+        return
+    out = []
+    for _ in range(a.repeat):
+        r = subprocess.run([sys.executable, __file__, "--child", "--db", a.db, "--runs", str(a.runs), "--seed", str(a.seed)],
+                           check=True, capture_output=True, text=True)
+        out.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    med = statistics.median(o["seconds"] for o in out)
+    peak = max(o["peak_rss_mib"] for o in out)
+    print(f"fast engine: {a.runs} runs x {out[0]['commodities']} commodities x 2 consumers x 12 months "
+          f"({out[0]['pairs']} hazard pairs): median {med:.2f} s over {a.repeat} (all: "
+          f"{', '.join(format(o['seconds'], '.2f') for o in out)}), peak RSS {peak:.0f} MiB")
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import numpy as np
+
+    from critmin.data.warehouse import Warehouse
+    from critmin.disruption.api import load_market
+    from critmin.disruption.montecarlo import build_model, run_batch
+    from test_disruption_reference import reference_runs
+
+    wh = Warehouse(a.db, read_only=True)
+    market = load_market(wh)
+    wh.close()
+    model = build_model(market, 12)
+    t0 = time.perf_counter()
+    fast = run_batch(model, a.seed, 0, a.ref_runs)
+    t_fast_small = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ref_s, _ = reference_runs(market, a.seed, a.ref_runs)
+    t_ref = time.perf_counter() - t0
+    ok = np.allclose(fast.shortfall_t, ref_s, rtol=1e-9, atol=1e-9)
+    per_ref = t_ref / a.ref_runs
+    per_fast = med / a.runs
+    print(f"reference loop: {a.ref_runs} runs in {t_ref:.2f} s ({per_ref * 1e3:.1f} ms/run); "
+          f"fast engine on the same runs {t_fast_small:.3f} s; results agree: {ok}")
+    print(f"speed-up per run (reference vs fast at {a.runs} runs): {per_ref / per_fast:,.0f}x; "
+          f"on the same {a.ref_runs} runs: {t_ref / t_fast_small:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()
