@@ -110,8 +110,8 @@ def read_csv(
                     rows.append(rec)
                     lines.append(start)
                 start = reader.line_num + 1
-    except UnicodeDecodeError as e:
-        raise ImportFault(relpath, None, None, f"bytes not valid {encoding} ({e.reason} at byte {e.start})", "UTF-8 text") from None
+    except UnicodeDecodeError:
+        raise _decode_fault(path, relpath, encoding) from None
     except csv.Error as e:
         raise ImportFault(relpath, reader.line_num, None, str(e), "well-formed CSV") from None
     header = [h.strip() for h in header]
@@ -132,6 +132,36 @@ def read_csv(
         if col not in header:
             raise ImportFault(relpath, 1, col, "no such column", f"a header with column {col!r} (found: {header})")
     return CsvTable(path, relpath, header, norm_rows, lines)
+
+
+def _decode_fault(path: Path, relpath: str, encoding: str) -> ImportFault:
+    """Where exactly a file stops being valid text: physical line, column and the bad bytes.
+
+    The text reader decodes in chunks (its error offsets are relative to a chunk), so the
+    whole file is decoded again here to find the absolute offset."""
+    data = path.read_bytes()
+    skip = 3 if encoding.replace("_", "-").lower() == "utf-8-sig" and data.startswith(codecs.BOM_UTF8) else 0
+    codec = "utf-8" if skip or encoding.replace("_", "-").lower() == "utf-8-sig" else encoding
+    try:
+        data[skip:].decode(codec)
+    except UnicodeDecodeError as e:
+        start = skip + e.start
+        bad = data[start : skip + e.end]
+    else:  # pragma: no cover - the reader failed, so the bytes cannot all be valid
+        return ImportFault(relpath, None, None, "bytes that are not valid text", f"{encoding} text")
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    column: str | None = None
+    try:
+        prefix = data[max(line_start, skip) : start].decode(codec)
+        fields = next(csv.reader([prefix]), [""])
+        header_end = data.find(b"\n", skip)
+        header = next(csv.reader([data[skip : header_end if header_end >= 0 else None].decode(codec, "replace")]))
+        ix = len(fields) - 1
+        column = header[ix].strip() if line > 1 and 0 <= ix < len(header) and header[ix].strip() else f"#{ix + 1}"
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        pass
+    return ImportFault(relpath, line, column, f"bytes {bad!r} not valid {encoding} (at byte {start})", "UTF-8 text")
 
 
 def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
