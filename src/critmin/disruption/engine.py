@@ -21,8 +21,9 @@ The rules (stated in full, with the redirection rule the property tests rely on,
    released volume goes back to the targeted importers in proportion to their diverted losses:
    ``redirect_i = B_i * min(1, Cap / V)``.
 5. Spare capacity of producers that do not restrict exports ramps up linearly from the first
-   event month (feed-hit processors keep theirs: it is assumed fed by spare ore elsewhere); the pool is shared among importers with a remaining loss *in proportion to their
-   demand*, each capped at its remaining loss (water-filling).
+   event month (feed-hit processors keep theirs: it is assumed fed by spare ore elsewhere);
+   the pool is shared among importers with a remaining loss *in proportion to their demand*,
+   each capped at its remaining loss (water-filling).
 6. Shortfall = loss - redirect - pool share; price change = 100 * (world shortfall / world
    demand) / (eps_s - eps_d).
 """
