@@ -77,3 +77,34 @@ def get(name: str, overrides: dict[str, Any] | None = None) -> Any:
 
 def all_settings() -> list[Setting]:
     return sorted(_REGISTRY.values(), key=lambda s: s.name)
+
+
+#: modules that register settings at import time (``load_all`` imports them all)
+SETTINGS_MODULES = (
+    "critmin.data.crosscheck", "critmin.data.fetch", "critmin.disruption.params", "critmin.geo.distance",
+    "critmin.markets.config", "critmin.projects.api", "critmin.projects.clock", "critmin.projects.costs",
+    "critmin.projects.scoring", "critmin.projects.selection", "critmin.risk.api", "critmin.risk.consumers",
+    "critmin.risk.params", "critmin.risk.vulnerability", "critmin.stockpile.config", "critmin.web.assets",
+    "critmin.web.auth", "critmin.web.jobs", "critmin.web.tasks",
+)
+
+
+def load_all() -> list[Setting]:
+    """Import every module that registers settings and return them all, sorted by name."""
+    import importlib
+
+    for m in SETTINGS_MODULES:
+        importlib.import_module(m)
+    return all_settings()
+
+
+def settings_markdown() -> str:
+    """``docs/settings.md``: every setting with default, environment variable, help, source."""
+    out = ["# Settings", "", "Generated from the settings registry (`critmin settings`). Do not edit by hand.",
+           "Each can be overridden with its environment variable.", "",
+           "| name | default | environment variable | help | source of the default |", "|---|---|---|---|---|"]
+    for s in load_all():
+        def esc(x: object) -> str:
+            return str(x).replace("|", "\\|").replace("\n", " ")
+        out.append(f"| `{s.name}` | `{esc(s.default)}` | `{s.env_var}` | {esc(s.help)} | {esc(s.source)} |")
+    return "\n".join(out) + "\n"

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "critmin.cli.projects",
     "critmin.cli.markets",
     "critmin.cli.web",
+    "critmin.cli.settings_cmd",
 ]
 
 app = typer.Typer(
