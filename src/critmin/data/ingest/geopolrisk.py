@@ -94,6 +94,17 @@ def specs(data_dir: Path) -> list[DatasetSpec]:
     return out
 
 
+def _read_table(spec: DatasetSpec, table: str) -> pd.DataFrame:
+    """All rows of one SQLite table, with ``source_line`` = rowid."""
+    con = _connect(spec)
+    try:
+        return pd.read_sql_query(f'SELECT rowid AS source_line, * FROM "{table}"', con)
+    except (sqlite3.Error, pd.errors.DatabaseError) as e:
+        raise ImportFault(spec.relpath, None, None, str(e), f"a readable table {table!r}") from None
+    finally:
+        con.close()
+
+
 def _connect(spec: DatasetSpec) -> sqlite3.Connection:
     try:
         return sqlite3.connect(f"file:{spec.path}?mode=ro", uri=True)
@@ -189,11 +200,7 @@ def parse_wmd(spec: DatasetSpec) -> Frames:
     cid = commodities.resolve_or_none(tb) or commodities.resolve_or_none(tb.split(" (")[0])
     if cid is None:
         raise ImportFault(spec.relpath, None, None, tb, "a World Mining Data sheet mapping to a catalogue commodity")
-    con = _connect(spec)
-    try:
-        df = pd.read_sql_query(f'SELECT rowid AS source_line, * FROM "{tb}"', con)
-    finally:
-        con.close()
+    df = _read_table(spec, tb)
     years = [c for c in df.columns if c.isdigit()]
     processing = tb in WMD_PROCESSING
     out = []
@@ -227,11 +234,7 @@ def parse_wmd(spec: DatasetSpec) -> Frames:
 
 
 def parse_wmd_map(spec: DatasetSpec) -> Frames:
-    con = _connect(spec)
-    try:
-        df = pd.read_sql_query('SELECT rowid AS source_line, * FROM "HS Code Map"', con)
-    finally:
-        con.close()
+    df = _read_table(spec, "HS Code Map")
     out = []
     for r in df.to_dict(orient="records"):
         name = r["Sheet_name"]
@@ -257,11 +260,7 @@ GPR_WGI_GROUPS = {"R20", "PUS"}  # Europe EFTA nes; US Misc. Pacific Islands
 
 def parse_gpr_wgi(spec: DatasetSpec) -> Frames:
     tb = spec.options["table"]
-    con = _connect(spec)
-    try:
-        df = pd.read_sql_query(f'SELECT rowid AS source_line, * FROM "{tb}"', con)
-    finally:
-        con.close()
+    df = _read_table(spec, tb)
     years = [c for c in df.columns if c.isdigit()]
     out = []
     for r in df.to_dict(orient="records"):
