@@ -59,6 +59,11 @@ def decode_variable(name: str) -> tuple[str, str | None]:
     unit = UNITS.get(m.group(1).lower()) if m else None
     if unit == "kg?":  # 'Exports_g' in the MCS 2024 gallium file: grams or a truncated 'kg' — keep unknown
         unit = None
+    if cat == "nir":
+        # Net import reliance is always "a percentage of apparent consumption" (MCS metadata,
+        # attrunit 'percentage'), whatever the name's suffix says: MCS 2025 rare earths names
+        # it 'NIR_Compounds-Metals_t', the diamond files 'NIR_ct'.
+        unit = "%"
     return cat, unit
 
 
