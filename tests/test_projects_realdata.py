@@ -59,3 +59,19 @@ def test_scoring_on_real_data(warehouse):
     assert ok, [s.reason for s in scores]
     for s in scores:
         assert s.computable or s.reason
+
+
+def test_processing_project_without_processing_data_uses_market_stage_explicitly(warehouse):
+    """USGS publishes no rare-earth separation output by country; a separation project is scored
+    on the simulator's market stage, and the substitution is written into its inputs."""
+    pytest.importorskip("critmin.disruption.inputs")
+    from critmin.projects.api import score_with_warehouse
+    from critmin.projects.io import read_records
+    from critmin.projects.registry import default_seed_path
+
+    assert warehouse.production("rare earths", stage="processing").empty
+    seed = [p for p in read_records(default_seed_path()) if p.id == "P-JARE-LYNAS-HREE"]
+    assert seed and seed[0].stage_group == "processing"
+    (s,) = score_with_warehouse(warehouse, seed)
+    assert s.computable, s.reason
+    assert "STAGE SUBSTITUTION" in str(s.inputs)

@@ -130,16 +130,32 @@ def build_contexts(
         if cm is None:
             missing[key] = f"{com}: " + market.not_computable.get(com, "not in the simulated market")
             continue
+        subst = None
         try:
             by, other, year, prov = production_by_country(wh, com, sg)
         except NotComputable as exc:
-            missing[key] = str(exc)
-            continue
+            # The warehouse has no production at the project's own stage group (USGS publishes no
+            # rare-earth separation or graphite anode output by country). The simulator supplies
+            # consumers at its market stage; the concentration term then uses that stage, and the
+            # substitution is stated in the score's inputs, never silent.
+            market_sg = "extraction" if cm.stage == "mine" else "processing"
+            if market_sg == sg:
+                missing[key] = str(exc)
+                continue
+            try:
+                by, other, year, prov = production_by_country(wh, com, market_sg)
+            except NotComputable as exc2:
+                missing[key] = f"{exc}; {exc2}"
+                continue
+            subst = (f"STAGE SUBSTITUTION: {exc}; concentration measured at the simulator's market stage "
+                     f"'{cm.stage}' instead")
         out[key] = CommodityContext(
             com, sg, float(cm.price_usd_per_t), float(np.sum(cm.demand_t)), by, allied, year, other,
             {"production": prov, "price": cm.price_note or "disruption market reference price",
              "consumption": f"disruption market demand_t {dict(zip(cm.consumers, map(float, cm.demand_t), strict=True))}",
-             "market_stage": cm.stage, **{k: str(v) for k, v in cm.provenance.items()}},
+             "market_stage": cm.stage, **{k: str(v) for k, v in cm.provenance.items()},
+             # after the market's own keys, so neither is overwritten
+             "concentration_production": prov, **({"stage_substitution": subst} if subst else {})},
         )
     return out, missing
 
