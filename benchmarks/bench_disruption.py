@@ -4,7 +4,10 @@ Prints, side by side from one invocation:
 * median wall time of N runs (default 100,000) of the vectorised engine (``--repeat`` times,
   each in a fresh subprocess so that peak RSS is measured per run with getrusage);
 * the plain-loop reference (tests/test_disruption_reference.py) on the first ``--ref-runs``
-  runs, the fast engine on the same runs, and the per-run speed-up.
+  runs, the fast engine on the same runs, and the per-run speed-up;
+* ``load_market`` on every commodity: the old per-commodity warehouse calls
+  (tests/test_disruption_inputs.py), the set-based loader without cache (cold Python cache,
+  warm DuckDB pages) and with the per-warehouse-contents cache, and that all three agree.
 
 Usage: .venv/bin/python benchmarks/bench_disruption.py --db /tmp/disr.duckdb [--runs 100000]
 """
@@ -40,6 +43,38 @@ def _child(db: str, runs: int, seed: int) -> None:
                       "pairs": len(res.pair_labels), "mean_total_t": float(res.shortfall_t.sum(axis=(1, 2)).mean())}))
 
 
+def _median_time(fn, repeat: int) -> tuple[float, list[float]]:
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts), ts
+
+
+def bench_load_market(db: str, repeat: int) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from critmin.data.warehouse import Warehouse
+    from critmin.disruption import inputs
+    from critmin.disruption.api import load_market
+    from test_disruption_inputs import assert_markets_equal, reference_market
+
+    wh = Warehouse(db, read_only=True)
+    ids = inputs._all_commodities(wh)
+    load_market(wh, cache=False)  # warm DuckDB's pages and Python imports
+    ref_med, ref_all = _median_time(lambda: reference_market(wh, ids), max(1, repeat // 2))
+    new_med, new_all = _median_time(lambda: load_market(wh, cache=False), repeat)
+    inputs.clear_cache()
+    load_market(wh)
+    hit_med, hit_all = _median_time(lambda: load_market(wh), repeat)
+    assert_markets_equal(load_market(wh, cache=False), reference_market(wh, ids))
+    wh.close()
+    print(f"load_market, {len(ids)} commodities x USA/JPN: old per-commodity calls median {ref_med:.2f} s "
+          f"({', '.join(f'{t:.2f}' for t in ref_all)}); set-based median {new_med:.2f} s "
+          f"({', '.join(f'{t:.2f}' for t in new_all)}); cached {hit_med * 1e3:.0f} ms; "
+          f"speed-up {ref_med / new_med:.1f}x uncached, {ref_med / hit_med:.0f}x cached; markets equal: True")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -48,9 +83,13 @@ def main() -> None:
     ap.add_argument("--ref-runs", type=int, default=200)
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--load-only", action="store_true", help="only time load_market")
     a = ap.parse_args()
     if a.child:
         _child(a.db, a.runs, a.seed)
+        return
+    bench_load_market(a.db, 5)
+    if a.load_only:
         return
     out = []
     for _ in range(a.repeat):

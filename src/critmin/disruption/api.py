@@ -23,11 +23,15 @@ __all__ = ["load_market", "sample_shortfalls", "load_run", "expected_joint_short
 
 
 def load_market(wh: Any, commodities: list[str] | tuple[str, ...] | None = None,
-                consumers: tuple[str, ...] = ("USA", "JPN"), year: int | None = None) -> Market:
-    """Build the simulator's market from the warehouse (see ``critmin.disruption.inputs``)."""
+                consumers: tuple[str, ...] = ("USA", "JPN"), year: int | None = None, *,
+                cache: bool = True) -> Market:
+    """Build the simulator's market from the warehouse (see ``critmin.disruption.inputs``).
+
+    With ``cache`` (default) the warehouse rows are cached per warehouse contents (file and
+    imported datasets), so repeated calls on an unchanged warehouse are cheap."""
     from critmin.disruption.inputs import market_from_warehouse
 
-    return market_from_warehouse(wh, commodities=commodities, consumers=tuple(consumers), year=year)
+    return market_from_warehouse(wh, commodities=commodities, consumers=tuple(consumers), year=year, cache=cache)
 
 
 def sample_from_result(market: Market, res: MCResult, run_id: str | None = None) -> ShortfallSample:

@@ -20,8 +20,13 @@ Per commodity (details and caveats in ``docs/disruption.md``):
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -102,20 +107,61 @@ def _production(prod_rows: dict, cid: str, group: str, year: int | None) -> tupl
     return pd.Series(dtype=float), {}
 
 
-def _baci_all(wh: Any, consumer: str) -> dict[str, pd.DataFrame]:
-    """All BACI flows of a consumer, split by commodity (one query per consumer)."""
-    df = wh.trade(consumer, source="BACI")
-    df = df[df["commodity_id"].notna() & df["partner_iso3"].notna() & (df["partner_iso3"] != "WLD")
-            & (df["partner_iso3"] != consumer)]
-    return {c: g for c, g in df.groupby("commodity_id")}
+_BACI_SQL = """
+SELECT c.consumer, t.year, t.commodity_id, t.stage_group, t.value_usd, t.qty_t,
+       CASE WHEN t.importer_iso3 = c.iso3 THEN t.exporter_iso3 ELSE t.importer_iso3 END AS partner_iso3,
+       CASE WHEN t.importer_iso3 = c.iso3 THEN 'import' ELSE 'export' END AS flow
+FROM trade t JOIN current_dataset d USING (dataset_id)
+     JOIN (SELECT unnest(?::VARCHAR[]) AS consumer, unnest(?::VARCHAR[]) AS iso3) c
+       ON (t.importer_iso3 = c.iso3 OR t.exporter_iso3 = c.iso3)
+WHERE t.source = 'BACI' AND t.commodity_id IS NOT NULL AND partner_iso3 IS NOT NULL
+  AND partner_iso3 <> 'WLD' AND partner_iso3 <> c.consumer
+ORDER BY c.consumer, t.commodity_id, t.year, t.month NULLS FIRST, t.hs_code, partner_iso3
+"""
 
 
-def _us_consumption(wh: Any, cid: str) -> tuple[float | None, str]:
+def _baci_all(wh: Any, consumers: tuple[str, ...]) -> dict[str, dict[str, pd.DataFrame]]:
+    """BACI flows of every consumer seen from the consumer (``flow`` import/export,
+    ``partner_iso3`` the other side), split by consumer and commodity, in one query. Same rows,
+    row order and filters as ``Warehouse.trade(consumer, source='BACI')`` followed by dropping
+    rows without commodity or partner, the world aggregate and self-trade (the reference
+    implementation in ``tests/test_disruption_inputs.py``)."""
+    iso = [wh.resolve_country(c) for c in consumers]
+    df = wh.query(_BACI_SQL, [list(consumers), iso])
+    out: dict[str, dict[str, pd.DataFrame]] = {c: {} for c in consumers}
+    for (c, cid), g in df.groupby(["consumer", "commodity_id"], sort=False):
+        out[c][cid] = g.reset_index(drop=True)
+    return out
+
+
+_SALIENT_SQL = """
+WITH rows AS (
+  SELECT s.*, dense_rank() OVER (PARTITION BY s.commodity_id, s.category, s.year
+                                 ORDER BY d.vintage DESC, d.dataset_id DESC) AS _rk
+  FROM us_salient s JOIN current_dataset d USING (dataset_id)
+  WHERE s.category IN ('consumption', 'price'))
+SELECT commodity_id, category, year, variable, quantity, unit
+FROM rows WHERE _rk = 1 ORDER BY commodity_id, category, variable, year, source_line, quantity NULLS FIRST
+"""
+
+
+def _salient_all(wh: Any) -> dict[tuple[str, str], pd.DataFrame]:
+    """USGS salient consumption and price rows by (commodity, category), newest release per
+    commodity, category and year, in one query. ``Warehouse.us_salient(c, category=k)`` ranks
+    releases within the rows it selected, i.e. per (commodity, category, year): the partition
+    here is the same, so the rows are identical (tested against the per-commodity calls).
+    Rows tied on (variable, year) (the warehouse has a few, e.g. iodine ``Consump_t`` as ``W``
+    and as a number on one source line) come in a fixed order here, arbitrary in the API."""
+    df = wh.query(_SALIENT_SQL)
+    return {k: g.reset_index(drop=True) for k, g in df.groupby(["commodity_id", "category"], sort=False)}
+
+
+_NO_ROWS = pd.DataFrame(columns=["commodity_id", "category", "year", "variable", "quantity", "unit"])
+
+
+def _us_consumption(salient: dict[tuple[str, str], pd.DataFrame], cid: str) -> tuple[float | None, str]:
     sal_id, filt = SALIENT_ALIAS.get(cid, (cid, None))
-    try:
-        df = wh.us_salient(sal_id, category="consumption")
-    except Exception as e:  # unknown commodity in salient
-        return None, f"no USGS salient consumption ({e})"
+    df = salient.get((sal_id, "consumption"), _NO_ROWS)
     if df.empty:
         return None, "no USGS salient consumption series"
     df = df[df["quantity"].notna() & df["unit"].isin(list(MASS_TO_T))]
@@ -131,12 +177,9 @@ def _us_consumption(wh: Any, cid: str) -> tuple[float | None, str]:
     return float(d["quantity"] * MASS_TO_T[d["unit"]]), f"USGS salient {d['variable']} {y}"
 
 
-def _price(wh: Any, cid: str) -> tuple[float, str]:
+def _price(salient: dict[tuple[str, str], pd.DataFrame], cid: str) -> tuple[float, str]:
     sal_id, filt = SALIENT_ALIAS.get(cid, (cid, None))
-    try:
-        df = wh.us_salient(sal_id, category="price")
-    except Exception as e:
-        return float("nan"), f"no USGS salient price ({e})"
+    df = salient.get((sal_id, "price"), _NO_ROWS)
     df = df[df["quantity"].notna() & df["unit"].isin(list(PRICE_TO_USD_PER_T))] if not df.empty else df
     if filt and not df.empty:
         df = df[df["variable"].str.contains(filt)]
@@ -148,8 +191,8 @@ def _price(wh: Any, cid: str) -> tuple[float, str]:
     return float(np.median(vals)), f"median of {', '.join(sorted(d['variable']))} ({y}), converted to US$/t"
 
 
-def _commodity(wh: Any, cid: str, consumers: tuple[str, ...], year: int | None,
-               baci: dict[str, dict[str, pd.DataFrame]], prod_rows: dict) -> CommodityMarket:
+def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: dict[str, dict[str, pd.DataFrame]],
+               prod_rows: dict, salient: dict[tuple[str, str], pd.DataFrame]) -> CommodityMarket:
     mine, mine_meta = _production(prod_rows, cid, "extraction", year)
     proc, proc_meta = _production(prod_rows, cid, "processing", year)
     if mine.empty and proc.empty:
@@ -190,7 +233,7 @@ def _commodity(wh: Any, cid: str, consumers: tuple[str, ...], year: int | None,
         shares[c] = s / s.sum()
         own = float(prod.get(c, 0.0))
         if c == "USA":
-            q, how = _us_consumption(wh, cid)
+            q, how = _us_consumption(salient, cid)
             if q is not None:
                 demand[c] = q
                 trade_meta.setdefault(c, {})["consumption"] = how
@@ -216,7 +259,7 @@ def _commodity(wh: Any, cid: str, consumers: tuple[str, ...], year: int | None,
                 share[i, producers.index(p)] = v
         elif dem[i] > dom[i]:
             raise LookupError(f"{c}: imports {dem[i] - dom[i]:.0f} t but no source country")
-    price, pnote = _price(wh, cid)
+    price, pnote = _price(salient, cid)
     mp = mine if stage == "processing" else pd.Series(dtype=float)
     return CommodityMarket(
         commodity=cid, stage=stage, producers=producers,
@@ -247,19 +290,100 @@ def _all_commodities(wh: Any) -> list[str]:
     return df["commodity_id"].tolist()
 
 
-def market_from_warehouse(wh: Any, commodities=None, consumers=("USA", "JPN"), year=None) -> Market:
-    """Build a :class:`Market`; commodities that cannot be built are listed with the reason."""
-    ids = list(commodities) if commodities is not None else _all_commodities(wh)
-    baci = {c: _baci_all(wh, c) for c in consumers}
-    prod_rows = _production_all(wh)
+_FINGERPRINT_SQL = """
+SELECT count(*), coalesce(max(dataset_id), 0), CAST(max(imported_at) AS VARCHAR),
+       md5(coalesce(string_agg(dataset_id || ':' || sha256 || ':' || row_count, ',' ORDER BY dataset_id), ''))
+FROM dataset
+"""
+_CACHE_SIZE = 4
+_cache_lock = threading.Lock()
+#: (db path, dataset fingerprint, consumers) -> fetched warehouse inputs; LRU, newest last
+_input_cache: OrderedDict[tuple, _Inputs] = OrderedDict()
+
+
+@dataclass
+class _Inputs:
+    """The warehouse rows the market is built from, plus the commodities built so far."""
+
+    baci: dict[str, dict[str, pd.DataFrame]]
+    prod_rows: dict
+    salient: dict[tuple[str, str], pd.DataFrame]
+    governance: dict[str, float]
+    all_ids: list[str]
+    built: dict[tuple[str, int | None], CommodityMarket | str] = field(default_factory=dict)
+
+
+def _fingerprint(wh: Any) -> tuple | None:
+    """Identity of the warehouse contents: its file and the imported datasets (ids, hashes,
+    row counts, import times). Any re-import changes it. None (no caching) if unavailable."""
+    path = getattr(wh, "path", None)
+    if path is None:
+        return None
+    try:
+        row = wh.con.execute(_FINGERPRINT_SQL).fetchone()
+    except Exception:  # no dataset table: nothing imported, nothing to cache
+        return None
+    return (str(Path(path).resolve()), *row)
+
+
+def _fetch(wh: Any, consumers: tuple[str, ...]) -> _Inputs:
+    return _Inputs(_baci_all(wh, consumers), _production_all(wh), _salient_all(wh), _governance(wh),
+                   _all_commodities(wh))
+
+
+def _inputs(wh: Any, consumers: tuple[str, ...], cache: bool) -> _Inputs:
+    fp = _fingerprint(wh) if cache else None
+    if fp is None:
+        return _fetch(wh, consumers)
+    key = (*fp, consumers)
+    with _cache_lock:
+        hit = _input_cache.get(key)
+        if hit is not None:
+            _input_cache.move_to_end(key)
+            return hit
+    inp = _fetch(wh, consumers)
+    with _cache_lock:
+        _input_cache[key] = inp
+        while len(_input_cache) > _CACHE_SIZE:
+            _input_cache.popitem(last=False)
+    return inp
+
+
+def clear_cache() -> None:
+    """Forget cached warehouse inputs (they are also invalidated by any re-import)."""
+    with _cache_lock:
+        _input_cache.clear()
+
+
+def market_from_warehouse(wh: Any, commodities=None, consumers=("USA", "JPN"), year=None, *,
+                          cache: bool = True) -> Market:
+    """Build a :class:`Market`; commodities that cannot be built are listed with the reason.
+
+    The warehouse rows are read with four set-based queries (production, BACI trade of all
+    consumers, USGS salient consumption and prices, WGI). With ``cache`` they and the commodity
+    markets built from them are kept per warehouse contents (file + imported datasets, see
+    :func:`_fingerprint`), so a second call on an unchanged warehouse does no SQL beyond the
+    fingerprint; callers get deep copies, never the cached objects.
+    """
+    consumers = tuple(consumers)
+    inp = _inputs(wh, consumers, cache)
+    ids = list(commodities) if commodities is not None else list(inp.all_ids)
     out: dict[str, CommodityMarket] = {}
     bad: dict[str, str] = {}
     for cid in ids:
-        try:
-            out[cid] = _commodity(wh, cid, tuple(consumers), year, baci, prod_rows)
-        except (LookupError, ValueError) as e:
-            bad[cid] = f"not computable: {e}"
-            log.info("%s: %s", cid, bad[cid])
+        key = (cid, None if year is None else int(year))
+        res = inp.built.get(key)
+        if res is None:
+            try:
+                res = _commodity(cid, consumers, year, inp.baci, inp.prod_rows, inp.salient)
+            except (LookupError, ValueError) as e:
+                res = f"not computable: {e}"
+                log.info("%s: %s", cid, res)
+            inp.built[key] = res
+        if isinstance(res, str):
+            bad[cid] = res
+        else:
+            out[cid] = copy.deepcopy(res)
     if commodities is not None and not out:
         raise LookupError("no requested commodity could be built: " + "; ".join(f"{k}: {v}" for k, v in bad.items()))
-    return Market(tuple(consumers), out, year, bad, {"governance": _governance(wh)})
+    return Market(consumers, out, year, bad, {"governance": dict(inp.governance)})
