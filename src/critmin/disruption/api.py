@@ -3,7 +3,10 @@
 * :func:`load_market` - the simulator's warehouse inputs;
 * :func:`sample_shortfalls` - Monte Carlo over the hazard model -> :class:`ShortfallSample`;
 * :func:`load_run` - a stored Monte Carlo run -> :class:`ShortfallSample`;
-* :func:`expected_joint_shortfall` - expected annual US+JPN shortfall with extra capacity.
+* :func:`expected_joint_shortfall` - expected annual US+JPN shortfall with extra capacity;
+* :func:`price_change_paths` / :func:`load_run_price_change_paths` - monthly price responses of
+  one commodity over a multi-year timeline, from fresh or stored Monte Carlo runs (for the
+  price-floor model; mapping in :mod:`critmin.disruption.pricepaths`).
 """
 
 from __future__ import annotations
@@ -17,9 +20,15 @@ from critmin.disruption.hazard import build_hazard, seed_entropy
 from critmin.disruption.market import CommodityMarket, Market
 from critmin.disruption.montecarlo import MCResult, build_model, run_batch, run_monte_carlo
 from critmin.disruption.params import ModelParams
+from critmin.disruption.pricepaths import (
+    PriceChangePaths,
+    annual_price_changes,
+    sample_price_change_paths,
+)
 from critmin.disruption.sample import ShortfallSample
 
-__all__ = ["load_market", "sample_shortfalls", "load_run", "expected_joint_shortfall", "sample_from_result"]
+__all__ = ["load_market", "sample_shortfalls", "load_run", "expected_joint_shortfall", "sample_from_result",
+           "price_change_paths", "load_run_price_change_paths", "PriceChangePaths"]
 
 
 def load_market(wh: Any, commodities: list[str] | tuple[str, ...] | None = None,
@@ -143,3 +152,62 @@ def expected_joint_shortfall(market: Market, commodity: str, capacity_additions:
     for first in range(0, runs, step):
         total += float(run_batch(model, seed, first, min(step, runs - first)).shortfall_t.sum())
     return total / runs
+
+
+def price_change_paths(market: Market, commodity: str, paths: int, years: int,
+                       random_state: int | np.random.Generator) -> PriceChangePaths:
+    """Monthly price changes (%) of ``commodity`` on ``paths`` timelines of ``years`` years:
+    path ``i``, year ``y`` carries the events of Monte Carlo run ``i * years + y`` of
+    ``sample_shortfalls(market, paths * years, random_state)``, each lasting its full duration
+    (:mod:`critmin.disruption.pricepaths`). Pass the full market: the hazard rates depend on it."""
+    return sample_price_change_paths(market, commodity, paths, years, random_state)
+
+
+#: runs re-simulated to check that a stored run reproduces on the current warehouse
+_REPRO_CHECK_RUNS = 8192
+
+
+def load_run_price_change_paths(wh: Any, run_id: str, commodity: str, paths: int, years: int) -> PriceChangePaths:
+    """:func:`price_change_paths` for the runs of a stored Monte Carlo run (its seed, market and
+    settings): path ``i``, year ``y`` is stored run ``i * years + y``, so the run needs at least
+    ``paths * years`` runs of 12 months. The events are re-drawn from the stored seed (the store
+    keeps annual means, not timings); before use the reproduction is checked: same hazard pairs,
+    same ``disruption.*`` settings, and the commodity's annual price changes of the first runs
+    equal the stored ones. Anything else is an error, never a silent substitute."""
+    from critmin import settings
+    from critmin.disruption.store import read_run
+
+    info, arr = read_run(wh.con, run_id)
+    if info["kind"] != "monte_carlo" or arr is None:
+        raise ValueError(f"run {run_id!r} is a {info['kind']} run without a stored Monte Carlo sample")
+    if int(info["horizon_months"]) != 12:
+        raise ValueError(f"run {run_id!r} has a {info['horizon_months']}-month horizon; one contract year "
+                         "per run needs 12-month runs")
+    need = paths * years
+    if int(info["runs"]) < need:
+        raise ValueError(f"run {run_id!r} has {info['runs']} runs; {paths} paths x {years} years need {need} "
+                         "(one run per path and contract year): store a larger run or use fewer paths")
+    changed = {k: (v, settings.get(k)) for k, v in info["spec"].get("settings", {}).items()
+               if settings.get(k) != v}
+    if changed:
+        raise ValueError(f"run {run_id!r} was made with other settings (stored, now): {changed}")
+    mm = info["market_meta"]
+    market = load_market(wh, mm["commodities"], tuple(mm["consumers"]), mm["year"])
+    if list(market.commodity_ids) != list(mm["commodities"]):
+        raise ValueError(f"run {run_id!r}: the warehouse no longer builds the run's market "
+                         f"(missing: {sorted(set(mm['commodities']) - set(market.commodity_ids))})")
+    stored_cids = [str(x) for x in arr["commodities"]]
+    if commodity not in stored_cids:
+        raise KeyError(f"{commodity}: not in run {run_id!r} ({market.not_computable.get(commodity, 'not simulated')})")
+    hz = build_hazard(market)
+    if "pair_labels" in arr and [str(x) for x in arr["pair_labels"]] != hz.labels():
+        raise ValueError(f"run {run_id!r}: hazard pairs differ from the current warehouse's")
+    seed = int(info["seed"])
+    n = min(need, _REPRO_CHECK_RUNS)
+    got = annual_price_changes(market, commodity, n, seed, hazard=hz)
+    want = arr["price_change_pct"][:n, stored_cids.index(commodity)]
+    if not np.allclose(got, want, rtol=1e-9, atol=1e-9):
+        raise ValueError(f"run {run_id!r} does not reproduce on this warehouse: {commodity} price changes differ "
+                         f"(max |diff| {np.max(np.abs(got - want)):.3g} %)")
+    out = sample_price_change_paths(market, commodity, paths, years, seed, hazard=hz)
+    return replace(out, meta={**out.meta, "run_id": run_id, "checked_runs": n})
