@@ -231,9 +231,13 @@ def country_fields(relpath: str, line: int, column: str, raw: str) -> tuple[str 
         raise ImportFault(relpath, line, column, raw, "a country name known to critmin (catalog/country_aliases.csv or ISO 3166)") from None
 
 
-def sha256_file(path: Path, _cache: dict[tuple[str, float, int], str] = {}) -> str:  # noqa: B006
+def sha256_file(path: Path, _cache: dict[tuple[str, int, int, int, int], str] = {}) -> str:  # noqa: B006
+    """sha256 of a file, cached per process. The cache key includes the inode change time,
+    which every write (and every ``utime``) updates and which cannot be set back, so a file
+    replaced with the same size and a restored mtime (``cp -p``, ``rsync -t``, tar) is
+    hashed again instead of being taken for the already-imported one."""
     st = path.stat()
-    key = (str(path), st.st_mtime, st.st_size)
+    key = (str(path), st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size)
     if key not in _cache:
         h = hashlib.sha256()
         with open(path, "rb") as f:
