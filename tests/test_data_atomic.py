@@ -223,3 +223,20 @@ def test_changed_file_is_a_new_vintage_beside_the_old(good_db: Path, tmp_path: P
         # importing the changed directory again adds nothing more
         again = wh.import_data(data)
         assert again.added == []
+
+
+def test_changed_file_with_restored_mtime_is_still_a_new_vintage(good_db: Path, tmp_path: Path) -> None:
+    """Same size, same mtime (a copy that preserves timestamps, e.g. ``cp -p``, ``rsync -t`` or a
+    tar extract), different bytes: the checksum must see the change, also within one process."""
+    data = tmp_path / "data"
+    shutil.copytree(GOOD, data)
+    with Warehouse(good_db) as wh:
+        assert wh.import_data(data).added == []  # same bytes as the good import
+        p = data / W25
+        st = p.stat()
+        raw = p.read_bytes()
+        p.write_bytes(raw.replace(b",255000,270000,", b",255000,280000,"))
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert p.stat().st_size == st.st_size and p.stat().st_mtime_ns == st.st_mtime_ns
+        report = wh.import_data(data)
+    assert [a["source_path"] for a in report.added] == [W25]
