@@ -69,10 +69,38 @@ def _check_columns(spec: base.DatasetSpec, table: str, rows: list[dict] | pd.Dat
         raise ImportFault(spec.relpath, None, None, f"columns {have}", f"columns {want} for table {table!r}")
 
 
+def _unreadable_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean 'this file cannot be read at all' (corrupt workbook or database)."""
+    import sqlite3
+    import zipfile
+
+    errs: list[type[BaseException]] = [zipfile.BadZipFile, sqlite3.DatabaseError, OSError]
+    try:
+        from python_calamine import CalamineError
+
+        errs.append(CalamineError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errs)
+
+
+_KIND = {".xlsx": "an Excel workbook (.xlsx)", ".db": "a SQLite database", ".csv": "a CSV file"}
+
+
+def _parse_one(spec: base.DatasetSpec) -> dict:
+    try:
+        return spec.parser(spec)
+    except ImportFault:
+        raise
+    except _unreadable_errors() as e:
+        kind = _KIND.get(spec.path.suffix.lower(), "a readable file")
+        raise ImportFault(spec.relpath, None, None, f"an unreadable file ({type(e).__name__}: {e})", kind) from e
+
+
 def parse_all(specs: list[base.DatasetSpec], progress: Progress | None = None) -> list[tuple[base.DatasetSpec, dict[str, pd.DataFrame]]]:
     out = []
     for i, spec in enumerate(specs):
-        frames = spec.parser(spec)
+        frames = _parse_one(spec)
         for table, df in frames.items():
             _check_columns(spec, table, df)
         out.append((spec, frames))
