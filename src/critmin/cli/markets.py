@@ -127,6 +127,8 @@ def floor_cmd(
     capex: Annotated[float, typer.Option("--capex-usd", help="Project capex at t=0 for NPV.")] = 0.0,
     start: Annotated[str | None, typer.Option("--start", help="Calibration window start (YYYY or YYYY-MM).")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Calibration window end.")] = None,
+    paths: Annotated[str, typer.Option("--paths", help="Price paths: 'model' (calibrated mean-reverting log-normal) or 'disruption' (model paths with the disruption simulator's monthly price responses).")] = "model",
+    run_id: Annotated[str | None, typer.Option("--run-id", help="With --paths disruption: use this stored Monte Carlo run (critmin simulate --monte-carlo) instead of a fresh one.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Fiscal cost distribution of a price floor, P(floor binds) and the project effect."""
@@ -139,7 +141,7 @@ def floor_cmd(
             wh, commodity=commodity, floor=floor, volume_t_per_year=volume, years=years, runs=runs,
             random_state=seed, unit=unit, product=product, series=series, ceiling=ceiling,
             upside_share=upside_share, production_cost=production_cost, capex_usd=capex,
-            start=start, end=end,
+            start=start, end=end, paths=paths, run_id=run_id,
         )  # fmt: skip
     except (NotComputable, KeyError, ValueError) as e:
         raise fail(str(e)) from None
@@ -166,6 +168,15 @@ def floor_cmd(
             f"  project at cost {pr['production_cost']:g} {unit}: mean NPV "
             f"{pr['npv_mean_usd_without_floor']:,.0f} -> {pr['npv_mean_usd_with_floor']:,.0f} USD; "
             f"survival {pr['p_survival_without_floor']:.1%} -> {pr['p_survival_with_floor']:.1%}"
+        )
+    d = out.get("disruption")
+    if d:
+        b = d["baseline_model_paths"]
+        typer.echo(
+            f"  disruption paths ({d['commodity']}, {'run ' + d['run_id'] if d['run_id'] else 'seed ' + str(d['seed'])}): "
+            f"restriction in {d['p_path_with_restriction']:.1%} of paths, mean price response when restricted "
+            f"+{d['mean_price_change_pct_when_restricted']:.1f}%; undisturbed model paths: mean cost "
+            f"{b['mean_cost_usd']:,.0f} USD, P95 {b['p95_cost_usd']:,.0f} USD"
         )
     for a in out["assumptions"]:
         typer.echo(f"  - {a}")

@@ -85,6 +85,24 @@ def calc_floor_cashflows(prices: np.ndarray, contract: FloorContract) -> np.ndar
     return cost
 
 
+def calc_shocked_paths(baseline: np.ndarray, price_change_pct: np.ndarray) -> np.ndarray:
+    """Market paths with disruption price responses: ``P_m = B_m * (1 + dP_m / 100)``.
+
+    ``baseline[run, month]`` is the undisturbed (calibrated model) price path and
+    ``price_change_pct[run, month]`` the disruption simulator's price response in that month
+    (0 in months without an active restriction). The shock is a premium on the level of the
+    undisturbed market in the months it lasts: it does not feed back into the baseline's
+    dynamics, so the price returns to the baseline path when the restriction ends.
+    """
+    b = np.asarray(baseline, dtype=float)
+    pc = np.asarray(price_change_pct, dtype=float)
+    if b.shape != pc.shape:
+        raise ValueError(f"baseline {b.shape} and price_change_pct {pc.shape} must have the same [run, month] shape")
+    if not np.all(np.isfinite(pc)) or np.any(pc <= -100.0):
+        raise ValueError("price_change_pct must be finite and > -100 %")
+    return b * (1.0 + pc / 100.0)
+
+
 def _discount(months: int, rate: float) -> np.ndarray:
     return (1.0 + rate) ** (-(np.arange(1, months + 1) / 12.0))
 

@@ -18,7 +18,12 @@ from critmin import settings
 from critmin.markets import config as _config  # noqa: F401
 from critmin.markets.api import TO_USD_PER_KG, convert_price, prices
 from critmin.markets.errors import NotComputable
-from critmin.markets.floor import FloorContract, calc_floor_summary, calc_project_effect
+from critmin.markets.floor import (
+    FloorContract,
+    calc_floor_summary,
+    calc_project_effect,
+    calc_shocked_paths,
+)
 from critmin.markets.pricemodel import OUParams, calibrate_ou, simulate_ou_paths
 
 
@@ -123,8 +128,21 @@ def evaluate_floor(
     start: str | None = None,
     end: str | None = None,
     ou_params: OUParams | None = None,
+    paths: str = "model",
+    run_id: str | None = None,
 ) -> dict:
-    """Fiscal cost distribution and project effect of a floor (see module docstring)."""
+    """Fiscal cost distribution and project effect of a floor (see module docstring).
+
+    ``paths``: ``"model"`` (calibrated mean-reverting log-normal) or ``"disruption"`` (the same
+    model paths with the disruption simulator's monthly price responses applied,
+    :mod:`critmin.markets.floor_disruption`; from a fresh Monte Carlo with the same seed, or from
+    the stored Monte Carlo run ``run_id``)."""
+    if paths not in ("model", "disruption"):
+        raise ValueError(f"paths must be 'model' or 'disruption', got {paths!r}")
+    if run_id is not None and paths != "disruption":
+        raise ValueError("a run id (--run-id) only applies to --paths disruption")
+    if paths == "disruption" and random_state is None:
+        raise ValueError("--paths disruption needs an explicit seed (random_state)")
     contract = FloorContract(floor, volume_t_per_year, years, unit, ceiling, upside_share)
     hist, freq, assumptions, rows = reference_history(wh, commodity, product, series, unit, start, end)
     dt = 1.0 if freq == "A" else 1.0 / 12.0
@@ -152,9 +170,26 @@ def evaluate_floor(
     ]
     if ceiling is not None:
         assumptions.append(f"upside share {upside_share:g} of (market - {ceiling:g}) x volume returned above the ceiling")
-    paths = simulate_ou_paths(params, start_price, contract.months, runs, random_state)
+    rng = np.random.default_rng(random_state) if isinstance(random_state, int) else random_state
+    price_paths = simulate_ou_paths(params, start_price, contract.months, runs, rng)
     fdr = float(settings.get("markets.fiscal_discount_rate"))
-    out = calc_floor_summary(paths, contract, fdr)
+    disruption = None
+    if paths == "disruption":
+        from critmin.disruption.hazard import seed_entropy
+        from critmin.markets import floor_disruption as fd
+
+        baseline = calc_floor_summary(price_paths, contract, fdr)
+        seed = random_state if isinstance(random_state, int) else seed_entropy(rng)
+        pcp = fd.disruption_responses(wh, wh.resolve_commodity(commodity), runs, years, seed, run_id)
+        price_paths = calc_shocked_paths(price_paths, pcp.price_change_pct)
+        assumptions += fd.assumptions(pcp, run_id)
+        disruption = fd.summarise_responses(pcp)
+        disruption["baseline_model_paths"] = {k: baseline[k] for k in (
+            "mean_cost_usd", "p95_cost_usd", "worst_year_cost_usd", "p_binding", "p_binding_any")}
+    out = calc_floor_summary(price_paths, contract, fdr)
+    out["paths"] = paths
+    if disruption is not None:
+        out["disruption"] = disruption
     out["fiscal_discount_rate"] = fdr
     out["contract"] = contract.as_dict()
     out["calibration"] = params.as_dict()
@@ -166,7 +201,7 @@ def evaluate_floor(
     else:
         pdr = float(settings.get("markets.project_discount_rate"))
         liq = float(settings.get("markets.survival_liquidity_years"))
-        out["project"] = calc_project_effect(paths, contract, production_cost, pdr, liq, capex_usd)
+        out["project"] = calc_project_effect(price_paths, contract, production_cost, pdr, liq, capex_usd)
         assumptions.append(
             f"project sells the contracted volume at the market price (plus floor payments) at a cash "
             f"cost of {production_cost:g} {unit}; NPV at {pdr:.0%}/yr "
