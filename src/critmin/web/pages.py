@@ -108,13 +108,14 @@ def sparkline_values(ctx, cid: str, stage_group: str) -> list[float | None]:
 
 
 WATCH_COLUMNS = (
-    ("rank", "rank"), ("joint_score", "joint score"),
+    ("joint_score", "joint score"),
     ("usgs_supply_risk_USA", "US supply risk"), ("usgs_supply_risk_JPN", "JP supply risk"),
-    ("nir_USA", "US net import reliance %"), ("nir_JPN", "JP net import reliance %"),
+    ("nir_USA", "US import reliance"), ("nir_JPN", "JP import reliance"),
     ("non_allied_import_share_USA", "US non-allied imports"), ("non_allied_import_share_JPN", "JP non-allied imports"),
-    ("top_country_mine", "top miner"), ("top_share_mine", "top mine share"),
-    ("top_country_processing", "top processor"), ("top_share_processing", "top processing share"),
+    ("top_share_mine", "leading miner"), ("top_share_processing", "leading processor"),
 )
+PERCENT_COLUMNS = {"nir_USA", "nir_JPN", "non_allied_import_share_USA", "non_allied_import_share_JPN",
+                   "top_share_mine", "top_share_processing"}
 
 
 def spark_stage(row: dict) -> str:
@@ -135,6 +136,7 @@ def overview(request: Request) -> Response:
         rows.append({**r, "_spark": sparkline_values(ctx, r["commodity"], group), "_spark_stage": group})
     cols = [(k, label) for k, label in WATCH_COLUMNS if assessed and k in assessed["columns"]]
     return page(request, "overview.html", "overview", {"rows": rows, "columns": cols, "assessed": assessed is not None,
+                                                       "percent": PERCENT_COLUMNS,
                                                        "years": list(SPARK_YEARS)})
 
 

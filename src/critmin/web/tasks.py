@@ -152,6 +152,15 @@ def stockpile_task(ctx: WebContext, req: Any, source_run: str | None) -> Task:
         progress(0.05, "scenarios: " + (f"stored run {source_run}" if source_run else f"sampling {req.runs} runs"))
         sample = inputs.sample_for(ctx.wh, runs=req.runs, random_state=req.seed, run_id=source_run,
                                    commodities=req.commodities, partners=partners)
+        not_planned: dict[str, str] = {}
+        if req.commodities is None:
+            # by default plan every sampled commodity that can be valued; the others are
+            # reported (never silently dropped)
+            not_planned = {c: "no reference price in the disruption market, so no loss per ton"
+                           for c, p in zip(sample.commodities, sample.price_usd_per_t, strict=True)
+                           if not (np.isfinite(p) and p > 0)}
+            if not_planned:
+                sample = inputs.subset_sample(sample, [c for c in sample.commodities if c not in not_planned])
         progress(0.3, "loss per unmet ton from the assessment")
         ev: dict[str, float] = {}
         if not req.loss_multiple or "*" not in req.loss_multiple:
@@ -172,7 +181,7 @@ def stockpile_task(ctx: WebContext, req: Any, source_run: str | None) -> Task:
                 for name, e in (("coordinated", coo), ("independent", ind))
             },
             "frontier": front,
-            "loss_multiple": mult, "loss_multiple_source": mult_source,
+            "loss_multiple": mult, "loss_multiple_source": mult_source, "not_planned": not_planned,
             "sample": {"run_id": sample.run_id, "seed": sample.seed, "scenarios": sample.n_scenarios,
                        "commodities": list(sample.commodities)},
         })

@@ -9,12 +9,14 @@ document.addEventListener("DOMContentLoaded", () => {
   const fmt = (v, d = 1) => v === null || v === undefined ? "–" : (+v).toFixed(d);
 
   function show(job) {
-    const r = job.result, rows = r.results || [];
+    const r = job.result;
+    const rows = [...(r.results || [])].sort((a, b) => (b.mean_shortfall_pct ?? -1) - (a.mean_shortfall_pct ?? -1));
     document.getElementById("results").hidden = false;
     document.getElementById("restitle").textContent = `Result: ${r.scenario} · ${r.runs} run(s)` + (r.seed !== null ? ` · seed ${r.seed}` : "") + ` · job ${job.job_id}`;
     const tb = document.querySelector("#resulttable tbody");
     tb.innerHTML = rows.map(x => `<tr><td>${x.commodity}</td><td>${x.consumer}</td><td class="num">${fmt(x.mean_shortfall_t, 0)}</td><td class="num">${fmt(x.mean_shortfall_pct)}</td><td class="num">${fmt(x.cvar95_pct)}</td><td class="num">${fmt(x.p_shortfall_gt_10pct, 3)}</td><td class="num">${fmt(x.mean_price_change_pct)}</td></tr>`).join("");
-    const lay = (t, x) => ({ title: { text: t }, xaxis: { title: { text: x } }, margin: { l: 50, r: 10, t: 40, b: 50 }, legend: { orientation: "h" }, barmode: "overlay" });
+    const lay = (t, x) => ({ title: { text: t }, xaxis: { title: { text: x } }, yaxis: { type: "log", title: { text: "probability (log)" } },
+      margin: { l: 60, r: 10, t: 60, b: 50 }, legend: { orientation: "h", y: 1.12 }, barmode: "overlay" });
     if (r.distributions) {
       const top = [...rows].filter(x => x.mean_shortfall_pct !== null).sort((a, b) => b.mean_shortfall_pct - a.mean_shortfall_pct).slice(0, 4).map(x => `${x.commodity}/${x.consumer}`);
       const hs = r.distributions.shortfall_pct.filter(h => h.edges && top.includes(`${h.commodity}/${h.consumer}`));

@@ -23,9 +23,12 @@ document.addEventListener("DOMContentLoaded", () => {
       document.getElementById("planresult").hidden = false;
       document.getElementById("coo").innerHTML = summary(r.side_by_side.coordinated);
       document.getElementById("ind").innerHTML = summary(r.side_by_side.independent);
+      const skipped = Object.entries(r.not_planned || {});
+      document.getElementById("skipped").textContent = skipped.length ? `Not planned: ${skipped.map(([c, why]) => `${c} (${why})`).join("; ")}` : "";
       const voc = r.plan.value_of_coordination;
       document.getElementById("coo").insertAdjacentHTML("beforeend", `<p>Value of coordination: <b>US$ ${m(voc.usd)} m</b>${voc.pct !== null ? ` (${voc.pct.toFixed(1)}%)` : ""}</p>`);
-      document.querySelector("#targets tbody").innerHTML = r.plan.targets.map(t => `<tr><td>${t.commodity}</td><td>${t.partner}</td><td class="num">${t.stock_t.toFixed(1)}</td><td class="num">${t.days_of_cover === null ? "–" : t.days_of_cover.toFixed(0)}</td><td class="num">${m(t.cost_usd)}</td><td class="num">${t.expected_shortfall_t.toFixed(1)}</td><td class="num">${t.expected_shortfall_without_t.toFixed(1)}</td></tr>`).join("");
+      const targets = [...r.plan.targets].sort((a, b) => b.stock_t - a.stock_t || b.expected_shortfall_without_t - a.expected_shortfall_without_t);
+      document.querySelector("#targets tbody").innerHTML = targets.map(t => `<tr><td>${t.commodity}</td><td>${t.partner}</td><td class="num">${t.stock_t.toFixed(1)}</td><td class="num">${t.days_of_cover === null ? "–" : t.days_of_cover.toFixed(0)}</td><td class="num">${m(t.cost_usd)}</td><td class="num">${t.expected_shortfall_t.toFixed(1)}</td><td class="num">${t.expected_shortfall_without_t.toFixed(1)}</td></tr>`).join("");
       const modes = [...new Set(r.frontier.map(f => f.mode))];
       Plotly.newPlot("frontier", modes.map(md => { const f = r.frontier.filter(x => x.mode === md); return { type: "scatter", mode: "lines+markers", name: md, x: f.map(x => x.total_budget_usd / 1e6), y: f.map(x => x.expected_loss / 1e6) }; }),
         { xaxis: { title: { text: "total budget (US$ m)" } }, yaxis: { title: { text: "expected loss (US$ m)" }, rangemode: "tozero" }, margin: { l: 60, r: 10, t: 10, b: 50 }, legend: { orientation: "h" } }, critmin.PLOTLY_CONFIG);

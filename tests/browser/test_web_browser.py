@@ -1,0 +1,109 @@
+"""The dashboard in a real browser (Debian's chromium through Playwright), on the real data."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_web_support import PASSWORD, USERS
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page, base: str, role: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", USERS[role])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_login_overview_and_commodity_page(live_server, page, shot):
+    base, _ = live_server
+    page.goto(f"{base}/")
+    assert "/login" in page.url  # not logged in: sent to the login form
+    shot(page, "01_login")
+    log_in(page, base, "us-analyst")
+    rows = page.locator("#watchlist tbody tr")
+    assert rows.count() >= 10
+    page.wait_for_selector("#watchlist [data-spark] svg polyline", state="attached")
+    # sortable: clicking the commodity header orders the names
+    page.click("#watchlist thead th:nth-child(2)")
+    names = page.locator("#watchlist tbody tr td:nth-child(2)").all_inner_texts()
+    assert names == sorted(names, key=str.lower)
+    shot(page, "02_overview")
+    page.goto(f"{base}/commodity/rare_earths")
+    page.wait_for_selector("#map.js-plotly-plot path.choroplethlocation", state="attached", timeout=20000)
+    assert page.locator("#map path.choroplethlocation").count() >= 5  # countries drawn offline
+    page.wait_for_selector("#trend.js-plotly-plot .scatterlayer .trace", state="attached")
+    assert page.locator("#production tbody tr").count() >= 5
+    page.locator("#production a.provlink").first.click()
+    page.wait_for_selector("#prov[open]")
+    assert "U.S. Geological Survey" in page.locator("#prov-body").inner_text()
+    shot(page, "03_commodity_rare_earths")
+    page.keyboard.press("Escape")
+    page.goto(f"{base}/commodity/copper")
+    page.select_option("#selector select[name=stage]", "processing")
+    page.wait_for_url("**stage=processing**")
+    assert page.locator("#map path.choroplethlocation").count() >= 1
+    assert not page.errors, page.errors
+
+
+def test_run_a_scenario_and_see_the_result(live_server, page, shot):
+    base, _ = live_server
+    log_in(page, base, "jp-analyst")
+    page.goto(f"{base}/scenarios")
+    page.select_option("#lib", "cn_gallium_germanium_licensing_2023")
+    page.click("#runone")
+    page.wait_for_function("!document.querySelector('#results').hidden || document.querySelector('#err').textContent",
+                           timeout=120000)
+    assert page.locator("#results").is_visible(), page.locator("#err").inner_text()
+    assert page.locator("#resulttable tbody tr").count() >= 2
+    page.wait_for_selector("#chart-short.js-plotly-plot")
+    shot(page, "04_scenario_result")
+    page.fill("#mcruns", "500")
+    page.click("#runmc")
+    page.wait_for_function("document.querySelector('#restitle').textContent.includes('500 run')", timeout=300000)
+    page.wait_for_selector("#chart-price.js-plotly-plot .bars", state="attached")
+    shot(page, "05_monte_carlo_result")
+    assert not page.errors, page.errors
+
+
+def test_run_a_stockpile_plan(live_server, page, shot):
+    base, _ = live_server
+    log_in(page, base, "us-analyst")
+    page.goto(f"{base}/stockpile")
+    page.fill("#planform input[name=runs]", "200")
+    page.fill("#planform input[name=lossmult]", "3")
+    page.click("#planrun")
+    page.wait_for_function("!document.querySelector('#planresult').hidden || document.querySelector('#err').textContent",
+                           timeout=300000)
+    assert page.locator("#planresult").is_visible(), page.locator("#err").inner_text()
+    assert "Value of coordination" in page.locator("#coo").inner_text()
+    assert page.locator("#ind .kpi").count() == 1
+    assert page.locator("#targets tbody tr").count() >= 2
+    page.wait_for_selector("#frontier.js-plotly-plot .scatterlayer .trace", state="attached")
+    shot(page, "06_stockpile_plan")
+    assert not page.errors, page.errors
+
+
+def test_jp_user_cannot_see_a_us_only_project(live_server, page, shot):
+    base, _ = live_server
+    log_in(page, base, "jp-analyst")
+    page.goto(f"{base}/projects")
+    page.wait_for_selector("#projects tbody tr")
+    text = page.locator("#projects").inner_text()
+    assert "P-NYR-HOBART" in text  # JP-only project: visible to JP
+    assert "P-USAR-STILLWATER" not in text and "P-WWR-KELLYTON" not in text
+    assert "P-USAR-STILLWATER" not in page.content()  # not in the map data either
+    shot(page, "07_projects_jp")
+    resp = page.goto(f"{base}/projects/P-USAR-STILLWATER")
+    assert resp.status == 404
+    api = page.request.get(f"{base}/api/projects/P-USAR-STILLWATER")
+    assert api.status == 404
+    shot(page, "08_us_project_404_for_jp")
+    page.goto(f"{base}/deposits")
+    page.wait_for_selector("#dmap.js-plotly-plot")
+    shot(page, "09_deposits")
+    page.goto(f"{base}/data")
+    shot(page, "10_data_status")
+    assert not page.errors, page.errors
