@@ -25,6 +25,14 @@ class WarehouseNotImported(RuntimeError):
     pass
 
 
+#: Window ordering that picks the newest release (vintage) for each commodity and year. Every
+#: dataset of that release counts: World Mining Data splits one commodity over several sheets
+#: (clays = Bentonite + Kaolin, coal = three sheets), so ranking by dataset id would keep only
+#: one of them. The only same-release duplicates are the MCS 2024 salient files that hold world
+#: data as published (ingest.usgs_salient.MISFILED); they rank after the world file itself.
+_NEWEST_RELEASE_FIRST = "ORDER BY d.vintage DESC, contains(d.key, '_salient_')"
+
+
 class Warehouse:
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else paths.resolve_db_path()
@@ -130,7 +138,7 @@ class Warehouse:
         WITH rows AS (
           SELECT p.*, d.vintage, d.key,
                  dense_rank() OVER (PARTITION BY p.commodity_id, p.year, p.source
-                                    ORDER BY d.vintage DESC, d.dataset_id DESC) AS _rk
+                                    {_NEWEST_RELEASE_FIRST}) AS _rk
           FROM production p JOIN current_dataset d USING (dataset_id)
           WHERE {' AND '.join(where)}
         )
@@ -158,7 +166,7 @@ class Warehouse:
             params.append(int(year))
         return self.query(
             f"""WITH rows AS (SELECT r.*, d.vintage, dense_rank() OVER (PARTITION BY r.commodity_id, r.year
-                    ORDER BY d.vintage DESC, d.dataset_id DESC) AS _rk
+                    {_NEWEST_RELEASE_FIRST}) AS _rk
                  FROM reserves r JOIN current_dataset d USING (dataset_id) WHERE {' AND '.join(where)})
                 SELECT * EXCLUDE (_rk) FROM rows WHERE _rk = 1
                 ORDER BY commodity_id, year, aggregate NULLS FIRST, quantity DESC NULLS LAST""",
@@ -181,7 +189,7 @@ class Warehouse:
             params.append(int(year))
         return self.query(
             f"""WITH rows AS (SELECT s.*, d.vintage, dense_rank() OVER (PARTITION BY s.commodity_id, s.year
-                    ORDER BY d.vintage DESC, d.dataset_id DESC) AS _rk
+                    {_NEWEST_RELEASE_FIRST}) AS _rk
                  FROM us_salient s JOIN current_dataset d USING (dataset_id) WHERE {' AND '.join(where)})
                 SELECT commodity_id, year, variable, category, quantity, unit, flag, bound_lo, bound_hi,
                        value_raw, unit_raw, vintage, dataset_id, source_line
