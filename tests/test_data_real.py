@@ -94,6 +94,28 @@ def test_rare_earth_share_of_china(warehouse) -> None:
     assert chn["share_basis"] == "world_total"
 
 
+def test_all_sheets_of_one_release_count(warehouse) -> None:
+    """World Mining Data splits clays over two sheets (Bentonite, Kaolin): both are the newest
+    release for the year, so production() returns both, not just the sheet imported last."""
+    df = warehouse.production("clays", source="WMD", year=2020)
+    assert set(df["product"]) >= {"Bentonite", "Kaolin (China-Clay)"}
+    assert df["dataset_id"].nunique() >= 2
+
+
+def test_misfiled_duplicate_does_not_double_rows(warehouse) -> None:
+    """MCS 2024's mcs2024-cobal_salient.csv holds the world table again (as published); the
+    2022 cobalt rows come once, from the world file."""
+    df = warehouse.production("cobalt", stage="mine", year=2022)
+    assert not df.duplicated(["country_iso3", "aggregate", "product"]).any()
+    paths_ = warehouse.query(
+        f"SELECT DISTINCT source_path FROM dataset WHERE dataset_id IN ({','.join(map(str, df['dataset_id'].unique()))})"
+    )["source_path"].tolist()
+    assert paths_ == ["usgs_mcs2024/world_data/mcs2024-cobal_world.csv"]
+    # MCS 2024, Cobalt: Congo (Kinshasa) 2022 mine production 144,000 t (as revised in that edition)
+    cod = df[df["country_iso3"] == "COD"]
+    assert cod["quantity"].tolist() == [144_000]
+
+
 def test_aggregates_are_flagged_never_countries(warehouse) -> None:
     bad = warehouse.query(
         """SELECT count(*) AS n FROM production
