@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pycountry
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from critmin.data.errors import ImportFault, UnknownCommodity, UnknownCountry
 from critmin.data.ingest.base import country_fields, resolve_country
@@ -329,3 +331,27 @@ def test_value_column_names(name: str, kind: str, sub: str | None, unit: str, es
 @pytest.mark.parametrize("name", ["Prod_bananas_2023", "Production_2023", "Prod_t_20x3", "Reserves"])
 def test_unknown_value_column_names(name: str) -> None:
     assert parse_value_column(name) is None
+
+
+def test_every_iso_name_resolves_to_itself() -> None:
+    """No alias or footnote heuristic (e.g. the trailing 'e' of 'Russiae') hijacks a real
+    ISO 3166 name: every name, official name and common name maps to its own code."""
+    wrong = []
+    for c in pycountry.countries:
+        for attr in ("name", "official_name", "common_name"):
+            name = getattr(c, attr, None)
+            if name and resolve_country(name)[0] != c.alpha_3:
+                wrong.append((name, c.alpha_3, resolve_country(name)))
+    assert wrong == []
+
+
+@given(
+    st.sampled_from(["World total (rounded)", "World total", "Other countries", "Other Countries"]),
+    st.text(alphabet=" \u00a0", max_size=3),
+    st.text(alphabet=" \u00a0", max_size=3),
+    st.sampled_from([str.lower, str.upper, str.title, lambda s: s]),
+)
+def test_aggregates_in_any_case_and_padding(text: str, pre: str, post: str, case) -> None:
+    iso3, agg, _ = resolve_country(pre + case(text) + post)
+    assert iso3 is None
+    assert agg == ("world" if text.lower().startswith("world") else "other")
