@@ -29,6 +29,7 @@ CHILD = textwrap.dedent(
     from critmin.data.warehouse import Warehouse
 
     pause_after = int(sys.argv[3])
+    big = sys.argv[4] == "big"
     original = importer._insert
     calls = 0
 
@@ -37,6 +38,12 @@ CHILD = textwrap.dedent(
         original(con, table, df)
         calls += 1
         if calls == pause_after:
+            if big:  # as a large import would: enough rows that DuckDB writes row groups to the file
+                con.execute(
+                    "INSERT INTO governance (dataset_id, source_line, source, country_iso3, country_raw, year,"
+                    " dimension, measure, value, value_raw) SELECT 999, i + 2, 'WGI', 'JPN', 'Japan', 2000 + i % 20,"
+                    " 'CC', 'EST', i, CAST(i AS VARCHAR) FROM range(1500000) t(i)"
+                )
             print("ready", table, flush=True)
             time.sleep(600)
 
@@ -80,21 +87,26 @@ def _changed_data(tmp_path: Path) -> Path:
 # SIGKILL
 
 
-@pytest.mark.parametrize("pause_after", [1, 3])
-def test_sigkill_mid_transaction_leaves_the_database_as_it_was(good_db: Path, tmp_path: Path, pause_after: int) -> None:
+@pytest.mark.parametrize(("pause_after", "size"), [(1, "small"), (3, "small"), (1, "big")])
+def test_sigkill_mid_transaction_leaves_the_database_as_it_was(
+    good_db: Path, tmp_path: Path, pause_after: int, size: str
+) -> None:
     data = _changed_data(tmp_path)
     before = db_snapshot(good_db)
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(good_db), str(data), str(pause_after)],
+        [sys.executable, str(script), str(good_db), str(data), str(pause_after), size],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
     )
     try:
         assert proc.stdout is not None
+        size_before = good_db.stat().st_size
         line = proc.stdout.readline()  # blocks until the child is inside the transaction
         assert line.startswith("ready"), (line, proc.stderr.read() if proc.poll() is not None else "")
         time.sleep(0.2)  # let DuckDB do whatever it does with the pending writes
+        if size == "big":  # uncommitted row groups did reach the file: the kill really is mid-write
+            assert good_db.stat().st_size > size_before
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
