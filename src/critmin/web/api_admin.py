@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from critmin.web import audit, auth
 from critmin.web.access import current
 from critmin.web.context import ctx_of
+from critmin.web.models import ERRORS
 
-router = APIRouter(prefix="/api", tags=["admin"])
+router = APIRouter(prefix="/api", tags=["admin"], responses=ERRORS)
 
 
 class AuditEntry(BaseModel):
@@ -56,7 +57,9 @@ def audit_log(
     return AuditPage(chain_ok=ok, chain_message=msg, entries=[AuditEntry(**r) for r in rows])
 
 
-@router.get("/audit/export")
+@router.get("/audit/export", response_class=Response, responses={200: {
+    "description": "The audit log as a file", "content": {"text/csv": {"schema": {"type": "string"}},
+                                                          "application/json": {"schema": {"type": "array"}}}}})
 def audit_export(
     request: Request,
     principal: Annotated[auth.Principal, Depends(current)],

@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 from critmin.data.errors import UnknownCommodity
 from critmin.web.context import WebContext, ctx_of
 from critmin.web.convert import jsonable, records
-from critmin.web.models import Table
+from critmin.web.models import ERRORS, ErrorDetail, Table
 
-router = APIRouter(prefix="/api", tags=["data"])
+router = APIRouter(prefix="/api", tags=["data"], responses=ERRORS)
 
 CommodityPath = Annotated[str, Path(min_length=1, max_length=64, description="Commodity id or name")]
 Year = Annotated[int | None, Query(ge=1900, le=2100)]
@@ -167,7 +167,7 @@ def assessment_rows(ctx: WebContext) -> dict[str, Any] | None:
     return ctx.cached(("assess",), compute)
 
 
-@router.get("/assess", response_model=Table)
+@router.get("/assess", response_model=Table, responses={503: {"model": ErrorDetail, "description": "The risk engine is not available"}})
 def get_assess(request: Request) -> dict[str, Any]:
     """The joint US-Japan watchlist: one row per commodity, sorted by the joint score."""
     out = assessment_rows(ctx_of(request))

@@ -19,9 +19,9 @@ from critmin.web.access import current
 from critmin.web.auth import Principal
 from critmin.web.context import WebContext, ctx_of
 from critmin.web.convert import jsonable
-from critmin.web.models import Job, JobCreated
+from critmin.web.models import ERRORS, Job, JobCreated
 
-router = APIRouter(prefix="/api", tags=["projects"])
+router = APIRouter(prefix="/api", tags=["projects"], responses=ERRORS)
 
 ProjectId = Annotated[str, Path(min_length=1, max_length=64)]
 

@@ -16,10 +16,10 @@ from pydantic import BaseModel, Field, model_validator
 from critmin.web.access import current
 from critmin.web.auth import Principal
 from critmin.web.context import ctx_of
-from critmin.web.models import Job, JobCreated, JobList
+from critmin.web.models import ERRORS, Job, JobCreated, JobList
 from critmin.web.runs import start_job, visible_job
 
-router = APIRouter(prefix="/api", tags=["runs"])
+router = APIRouter(prefix="/api", tags=["runs"], responses=ERRORS)
 JobId = Annotated[str, Path(min_length=1, max_length=64)]
 VisibilityField = Field(default=None, pattern="^(US|JP|joint)$",
                         description="Who may read the result (default: your government)")

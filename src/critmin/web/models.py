@@ -49,3 +49,22 @@ class Table(BaseModel):
     model_config = ConfigDict(extra="allow")
     columns: list[str]
     rows: list[dict[str, Any]]
+
+
+class ErrorDetail(BaseModel):
+    """An error: a message, or (validation errors) a list of {loc, msg, type}."""
+
+    detail: str | list[dict[str, Any]]
+
+
+def _err(text: str) -> dict[str, Any]:
+    return {"model": ErrorDetail, "description": text}
+
+
+#: error answers every API route may give (documented in the OpenAPI schema)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _err("Not authenticated (no session, or an unknown or revoked bearer token)"),
+    403: _err("The role may not do this, or the CSRF token is missing or wrong"),
+    404: _err("No such record, or a record the caller may not see (the two are not distinguished)"),
+    422: _err("The request is invalid; the message names the field and what was expected"),
+}

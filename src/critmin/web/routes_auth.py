@@ -12,7 +12,7 @@ from critmin import settings
 from critmin.web import auth
 from critmin.web.access import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current
 from critmin.web.context import ctx_of
-from critmin.web.models import Me
+from critmin.web.models import ERRORS, Me
 from critmin.web.templating import templates
 
 router = APIRouter()
@@ -82,7 +82,7 @@ def logout(request: Request) -> Response:
     return resp
 
 
-@router.get("/api/me", response_model=Me, tags=["auth"])
+@router.get("/api/me", response_model=Me, tags=["auth"], responses={401: ERRORS[401]})
 def me(principal: Annotated[auth.Principal, Depends(current)]) -> Me:
     """The authenticated user, role, government and what they may see."""
     return Me(
