@@ -28,9 +28,13 @@ class WarehouseNotImported(RuntimeError):
 #: Window ordering that picks the newest release (vintage) for each commodity and year. Every
 #: dataset of that release counts: World Mining Data splits one commodity over several sheets
 #: (clays = Bentonite + Kaolin, coal = three sheets), so ranking by dataset id would keep only
-#: one of them. The only same-release duplicates are the MCS 2024 salient files that hold world
-#: data as published (ingest.usgs_salient.MISFILED); they rank after the world file itself.
-_NEWEST_RELEASE_FIRST = "ORDER BY d.vintage DESC, contains(d.key, '_salient_')"
+#: one of them.
+_NEWEST_RELEASE_FIRST = "ORDER BY d.vintage DESC"
+#: The MCS 2024 salient files that hold world data as published (ingest.usgs_salient.MISFILED)
+#: repeat the world file of the same release, and mcs2024-cobal_salient.csv labels the 2022/2023
+#: figures as 2021/2022. Their rows stay in the tables (traceable) but never answer a query:
+#: production and reserves rows from a salient-file dataset are exactly these.
+_NOT_MISFILED = "NOT contains(d.key, '_salient_')"
 
 
 class Warehouse:
@@ -116,7 +120,7 @@ class Warehouse:
         (extraction, processing). For each year the newest release that reports it is used.
         """
         cid = self.resolve_commodity(commodity)
-        where = ["p.commodity_id = ?", "p.source = ?", "p.measure = ?"]
+        where = ["p.commodity_id = ?", "p.source = ?", "p.measure = ?", _NOT_MISFILED]
         params: list[Any] = [cid, source, measure]
         if stage is not None:
             if stage in ("extraction",):
@@ -154,7 +158,7 @@ class Warehouse:
         return self.query(sql, params)
 
     def reserves(self, commodity: str | None = None, country: str | None = None, year: int | None = None) -> pd.DataFrame:
-        where, params = ["1=1"], []
+        where, params = ["1=1", _NOT_MISFILED], []
         if commodity is not None:
             where.append("r.commodity_id = ?")
             params.append(self.resolve_commodity(commodity))
