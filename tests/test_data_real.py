@@ -116,6 +116,22 @@ def test_misfiled_duplicate_does_not_double_rows(warehouse) -> None:
     assert cod["quantity"].tolist() == [144_000]
 
 
+def test_misfiled_file_with_shifted_years_never_answers(warehouse) -> None:
+    """mcs2024-cobal_salient.csv repeats the MCS 2024 world table but labels its 2022/2023
+    columns Prod_t_est_2021/Prod_t_est_2022 (as published). Its '2021' (= 2022's 144,000 t for
+    Congo (Kinshasa)) must not shadow the MCS 2023 figures for 2021: Congo (Kinshasa) 119,000 t,
+    world 165,000 t (mcs2023-cobal_world.csv, checked by eye)."""
+    df = warehouse.production("cobalt", stage="mine", year=2021)
+    assert df[df["country_iso3"] == "COD"]["quantity"].tolist() == [119_000]
+    assert df[df["aggregate"] == "world"]["quantity"].tolist() == [165_000]
+    assert set(df["vintage"]) == {"MCS2023"}
+    res = warehouse.reserves("cobalt", year=2023)
+    keys = warehouse.query(
+        f"SELECT DISTINCT key FROM dataset WHERE dataset_id IN ({','.join(map(str, res['dataset_id'].unique()))})"
+    )["key"].tolist()
+    assert keys == ["usgs_mcs2024_world_cobal"]
+
+
 def test_aggregates_are_flagged_never_countries(warehouse) -> None:
     bad = warehouse.query(
         """SELECT count(*) AS n FROM production
