@@ -213,11 +213,11 @@ def test_every_alias_maps_to_one_commodity() -> None:
     ("type_raw", "stage", "group", "measure", "product"),
     [
         ("Mine production, rare-earth-oxide equivalent", "mine", "extraction", "production", "rare-earth-oxide equivalent"),
-        ("Mine production, cobalt content, estimated", "mine", "extraction", "production", "cobalt content, estimated"),
+        ("Mine production, cobalt content, estimated", "mine", "extraction", "production", "cobalt content"),  # "estimated" qualifies the number
         ("Mine production, recoverable copper content", "mine", "extraction", "production", "recoverable copper content"),
         ("Mine poduction, Kaolin", "mine", "extraction", "production", "kaolin"),  # USGS typo
         ("mine production, gold content", "mine", "extraction", "production", "gold content"),
-        ("Mine production", "mine", "extraction", "production", "mine production"),
+        ("Mine production", "mine", "extraction", "production", "(stage only)"),  # stages.GENERIC_PRODUCT
         ("Refinery production, copper", "refinery", "processing", "production", "copper"),
         ("Primary and secondary refinery production", "refinery", "processing", "production", "primary and secondary refinery production"),
         ("Smelter production, aluminum", "smelter", "processing", "production", "aluminum"),
@@ -226,7 +226,7 @@ def test_every_alias_maps_to_one_commodity() -> None:
         ("Primary production", "processing", "processing", "production", "primary production"),  # gallium
         ("Sponge Metal Production", "processing", "processing", "production", "sponge metal production"),
         ("Plant capacity, fused aluminum oxide", "plant", "processing", "capacity", "fused aluminum oxide"),
-        ("Clinker capacity, estimated", "plant", "processing", "capacity", "clinker capacity, estimated"),
+        ("Clinker capacity, estimated", "plant", "processing", "capacity", "clinker capacity"),
         ("Soda ash, natural, mine production", "mine", "extraction", "production", "soda ash, natural, mine production"),
         ("Production, Synthetic", "plant", "processing", "production", "synthetic"),
         ("Production, helium gas content", "mine", "extraction", "production", "helium gas content"),

@@ -360,12 +360,9 @@ def test_cli_import_with_missing_data_dir(tmp_path: Path) -> None:
 # known issue, reported to the lead
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MCS 2025 gives the US cobalt row TYPE 'Mine production, estimated' while every other "
-    "row says 'Mine production, cobalt content, estimated'; the product differs, so the US row "
-    "gets a share of 100% of its own one-row group instead of 300/290,000",
-)
+# MCS 2025 gives the US cobalt row TYPE 'Mine production, estimated' while every other row says
+# 'Mine production, cobalt content, estimated'; stages.fill_generic_products puts it in the same
+# product group, so its share is taken of the world total.
 def test_us_cobalt_share_uses_the_world_total(warehouse) -> None:
     df = calc_shares(warehouse.production("cobalt", stage="mine", year=2024))
     usa = df[df["country_iso3"] == "USA"].iloc[0]

@@ -172,6 +172,7 @@ def parse_mcs2025(spec: DatasetSpec) -> Frames:
             if res_unit_text != unit_text:
                 note = "; ".join(x for x in (note, f"reserve unit '{res_unit_text}' (stated in RESERVE_NOTES), not UNIT_MEAS '{unit_text}'") if x)
             res.append(_res_row(line, cid, craw.strip(), iso3, r[ix["COUNTRY"]].strip(), agg, type_raw, 2024, p, raw, unit, factor, res_unit_text, note))
+    stages.fill_generic_products(prod)
     return {"production": prod, "reserves": res}
 
 
@@ -271,4 +272,5 @@ def parse_per_commodity(spec: DatasetSpec) -> Frames:
             row = _prod_row(spec, line, cid, type_raw, iso3, country_raw, agg, i, dec["year"], dec["est"], p, raw, unit, factor, h, note or None)
             row["type_raw"] = type_raw
             prod.append(row)
+    stages.fill_generic_products(prod)
     return {"production": prod, "reserves": res}

@@ -41,6 +41,9 @@ _RULES: list[tuple[str, str, str]] = [
      r"production, helium", "processing", "production"),
 ]
 
+#: product of a TYPE that names only the stage ('Mine production, estimated')
+GENERIC_PRODUCT = "(stage only)"
+
 EXTRACTION_ANYWAY = {"boron all types", "production, bromine content, estimated", "production, helium gas content"}
 
 
@@ -59,7 +62,9 @@ def classify(type_raw: str) -> StageInfo | None:
                 "",
                 t,
             ).strip(" .,")
-            return StageInfo(stage, group, measure, product or t)
+            # 'estimated' qualifies the number, not the product
+            product = re.sub(r",?\s*estimated$", "", product).strip(" .,")
+            return StageInfo(stage, group, measure, product or GENERIC_PRODUCT)
     return None
 
 
@@ -67,3 +72,20 @@ def classify_column(col: str) -> StageInfo:
     """Stage of an MCS 2023/2024 per-commodity file from its Type cell text."""
     info = classify(col)
     return info if info else StageInfo("processing", "processing", "production", col)
+
+
+def fill_generic_products(rows: list[dict]) -> None:
+    """Rows whose TYPE names only the stage take the product of the other rows of the same
+    commodity, stage and measure when there is exactly one (MCS 2025 cobalt: the US row says
+    'Mine production, estimated', the others 'Mine production, cobalt content, estimated');
+    the rule is noted on each row it changes."""
+    products: dict[tuple, set[str]] = {}
+    for r in rows:
+        if r["product"] != GENERIC_PRODUCT:
+            products.setdefault((r["commodity_id"], r["stage"], r["measure"]), set()).add(r["product"])
+    for r in rows:
+        if r["product"] == GENERIC_PRODUCT:
+            others = products.get((r["commodity_id"], r["stage"], r["measure"]), set())
+            if len(others) == 1:
+                r["product"] = next(iter(others))
+                r["note"] = "; ".join(x for x in (r.get("note"), f"TYPE names no product; the only product of this stage, '{r['product']}', applied") if x)
