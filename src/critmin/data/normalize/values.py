@@ -27,10 +27,11 @@ _NUM = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+"
 _NUM_RE = re.compile(rf"^({_NUM})$")
 _BOUND_RE = re.compile(rf"^(>=|<=|>|<|≥|≤)\s*({_NUM})\s*%?$")
 _RANGE_RE = re.compile(rf"^({_NUM})\s*(?:-|–|—|to)\s*({_NUM})$")
-# footnote marks after a number: letters ('2,500e', '1,234a'), asterisks, or a numbered mark in
-# parentheses ('5,000 (3)'). A bare trailing digit is NOT a footnote: '1,2345' is ambiguous
-# (12,345 with a misplaced comma, or 1,234 with footnote 5) and must be an error, not a guess.
-_FOOT_RE = re.compile(rf"^({_NUM})\s*(?:\(([a-zA-Z*]{{1,3}}|\d{{1,2}})\)|[a-zA-Z]{{1,3}}|\*+)$")
+# footnote marks after a number: one lower-case letter flattened onto it ('2,500e', '1,234a'),
+# asterisks, or a mark in parentheses ('5,000 (3)', '70 (a)'). Not footnotes, and so errors:
+# a bare trailing digit ('1,2345' is 12,345 with a misplaced comma or 1,234 with footnote 5)
+# and a word after a space ('100 kg', '5 Mt': a unit that differs from the column's).
+_FOOT_RE = re.compile(rf"^({_NUM})(?:\s*\(([a-zA-Z*]{{1,3}}|\d{{1,2}})\)|[a-z]|\s*\*+)$")
 _PCT_RE = re.compile(rf"^({_NUM})\s*%$")
 
 EXPECTED = "a number or a USGS code (W, NA, E, XX, —, >N, <N, N-M)"
