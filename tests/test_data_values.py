@@ -166,6 +166,7 @@ def test_malformed_thousands_separators_are_rejected(raw: str) -> None:
     [
         ("2,500e", 2500.0, "footnote"),  # superscript e (estimated) flattened after the number
         ("5,000 (3)", 5000.0, "footnote"),  # numbered footnote in parentheses
+        ("70 (a)", 70.0, "footnote"),
         ("12*", 12.0, "footnote"),
         ("1,234a", 1234.0, "footnote"),
         ("e3,900", 3900.0, "estimated"),  # MCS 2023 world files: 'e' before the number
@@ -210,6 +211,12 @@ def test_real_phrases(raw: str, flag: str) -> None:
     p = parse_value(raw)
     assert p is not None
     assert (p.value, p.flag) == (None, flag)
+
+
+@pytest.mark.parametrize("raw", ["100 kg", "5 Mt", "1,200 tons", "3 ABC"])
+def test_a_unit_in_the_cell_is_not_a_footnote(raw: str) -> None:
+    # '100 kg' in a metric-ton column would silently become 100 t if read as '100' + footnote
+    assert parse_value(raw) is None
 
 
 @pytest.mark.parametrize("raw", ["abc", "N", "NaN", "inf", "-inf", "1 2 3", "W W", "about 5", ">", "<", "e"])
