@@ -118,3 +118,20 @@ def test_year_argument_and_unknown_commodity(warehouse):
     assert m.not_computable["unobtainium"].startswith("not computable: ")
     ref = reference_market(warehouse, ["nickel", "unobtainium"], year=2022)
     assert_markets_equal(m, ref)
+
+
+@pytest.mark.parametrize("cid", ["cobalt", "rare_earths", "nickel", "gallium", "copper"])
+def test_batched_production_rows_equal_the_warehouse_api(warehouse, cid):
+    # the one-query production selection follows Warehouse.production (newest release, misfiled
+    # salient-file rows excluded), for every source and stage group
+    batched = inputs._production_all(warehouse)
+    cols = ["country_iso3", "stage", "product", "year", "quantity", "unit"]
+    for source in ("USGS", "WMD"):
+        api = warehouse.production(cid, source=source)
+        api = api[api["aggregate"].isna() & api["country_iso3"].notna() & api["quantity"].notna()
+                  & api["unit"].isin(list(inputs.MASS_TO_T))]
+        got = pd.concat([g for (c, s, _), g in batched.items() if c == cid and s == source] or [api.iloc[:0]])
+
+        def norm(df):
+            return df[cols].sort_values(cols, kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(norm(got), norm(api), check_dtype=False)

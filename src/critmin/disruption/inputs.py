@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from critmin.data.warehouse import _NEWEST_RELEASE_FIRST, _NOT_MISFILED
 from critmin.disruption.market import CommodityMarket, Market
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,14 @@ def _to_t(q: pd.Series, unit: pd.Series) -> pd.Series:
     return q * unit.map(MASS_TO_T)
 
 
-_PRODUCTION_SQL = """
+# The newest-release rule and the exclusion of misfiled files are the Warehouse API's
+# (``Warehouse.production`` / ``us_salient``), shared here so the batched queries cannot drift.
+_PRODUCTION_SQL = f"""
 WITH rows AS (
   SELECT p.*, dense_rank() OVER (PARTITION BY p.commodity_id, p.year, p.source
-                                 ORDER BY d.vintage DESC, d.dataset_id DESC) AS _rk
+                                 {_NEWEST_RELEASE_FIRST}) AS _rk
   FROM production p JOIN current_dataset d USING (dataset_id)
-  WHERE p.measure = 'production')
+  WHERE p.measure = 'production' AND {_NOT_MISFILED})
 SELECT commodity_id, source, country_iso3, stage, stage_group, product, year, quantity, unit, dataset_id
 FROM rows WHERE _rk = 1 AND aggregate IS NULL AND country_iso3 IS NOT NULL AND quantity IS NOT NULL
 """
@@ -134,10 +137,10 @@ def _baci_all(wh: Any, consumers: tuple[str, ...]) -> dict[str, dict[str, pd.Dat
     return out
 
 
-_SALIENT_SQL = """
+_SALIENT_SQL = f"""
 WITH rows AS (
   SELECT s.*, dense_rank() OVER (PARTITION BY s.commodity_id, s.category, s.year
-                                 ORDER BY d.vintage DESC, d.dataset_id DESC) AS _rk
+                                 {_NEWEST_RELEASE_FIRST}) AS _rk
   FROM us_salient s JOIN current_dataset d USING (dataset_id)
   WHERE s.category IN ('consumption', 'price'))
 SELECT commodity_id, category, year, variable, quantity, unit
