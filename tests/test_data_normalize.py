@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pycountry
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from critmin.data.errors import ImportFault, UnknownCommodity, UnknownCountry
@@ -345,6 +345,7 @@ def test_every_iso_name_resolves_to_itself() -> None:
     assert wrong == []
 
 
+@settings(deadline=None)  # pandas / first-use catalogue loading can be slow on a busy CI machine
 @given(
     st.sampled_from(["World total (rounded)", "World total", "Other countries", "Other Countries"]),
     st.text(alphabet=" \u00a0", max_size=3),
