@@ -12,7 +12,9 @@ Per hazard pair h = (commodity, country, stage) (a producer with at least
 * severity (export cut) ~ Beta(severity_alpha, severity_beta); duration in months ~
   ceil(LogNormal(log(duration_median), duration_sigma)); start month ~ Uniform{1..T}.
 
-Sampled events target all importers. Random numbers come from one ``SeedSequence`` child stream
+An event recorded at a stage the simulator does not model for its commodity counts at the
+commodity's supply stage (the hazard is per country and commodity). Sampled events target all
+importers. Random numbers come from one ``SeedSequence`` child stream
 per block of ``disruption.mc.block_size`` runs (spawn key = block index), so run ``r`` always
 sees the same draws whatever the batch size or number of workers.
 """
@@ -107,6 +109,17 @@ def build_hazard(
     min_share = float(settings.get("disruption.hazard.min_share"))
     eff_year = pd.to_numeric(hist["effective"].str[:4], errors="coerce")
     hist = hist[(eff_year >= y0) & (eff_year <= y1)]
+    # The hazard is per (country, commodity): an event recorded at a stage the simulator does not
+    # model for that commodity (e.g. China's rare-earth processing controls, while rare earths are
+    # supplied at the mine stage) counts at the commodity's supply stage instead of being lost.
+    modelled = {
+        cid: {cm.stage} | ({"mine"} if cm.stage == "processing" and len(cm.mine_producers) else set())
+        for cid, cm in market.commodities.items()
+    }
+    hist = hist.assign(stage=[
+        s if cid not in modelled or s in modelled[cid] else market.commodities[cid].stage
+        for cid, s in zip(hist["commodity_id"], hist["stage"], strict=True)
+    ])
     counts = hist.groupby(["commodity_id", "country_iso3", "stage"])["event_id"].nunique().to_dict()
     pairs: list[tuple[str, str, str]] = []
     for cid, cm in market.commodities.items():
