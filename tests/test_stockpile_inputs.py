@@ -52,13 +52,12 @@ def test_solver_infeasibility_is_traced_to_the_input():
 
 
 def test_solver_unboundedness_is_traced_to_the_input():
-    # A negative loss per ton rewards unmet shortfall: the LP is unbounded (u has no upper
-    # bound once we drop the one set by the builder); the error names the commodity.
-    p = hand_problem().with_(loss_usd_per_t=np.array([400.0, -1.0]))
-    built = build_lp(p)
-    built.col_upper[built.index.o_u: built.index.o_u + 2 * built.index.n_active] = np.inf
-    with pytest.raises(StockpileSolveError, match=r"loss_usd_per_t.*\[B\]"):
-        solve_lp(make_highs(built), p)
+    # A negative holding cost (e.g. a negative storage-cost setting) with no budget limit
+    # rewards holding ever more stock: the LP is unbounded; the error names the input.
+    p = hand_problem().with_(holding_usd_per_t_yr=np.array([10.0, -1.0]),
+                             budgets_usd=np.array([np.inf, np.inf]))
+    with pytest.raises(StockpileSolveError, match=r"holding_usd_per_t_yr.*\[B\]"):
+        solve_lp(make_highs(build_lp(p)), p)
 
 
 def test_loss_multiples_precedence_and_missing():

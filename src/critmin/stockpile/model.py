@@ -6,7 +6,10 @@ checked) -> :func:`read_back` (arrays with named dimensions).
 
 Notation (see docs/stockpile.md for the full formulation): commodities c, partners k,
 scenarios s with probability w_s, shortfall d_sck. First stage x_ck >= 0 (t held).
-Second stage per scenario: release r_sck, unmet u_sck, transfers y_scl on links l = (i -> j).
+Second stage per scenario: release r_sck and transfers y_scl on links l = (i -> j); the unmet
+shortfall u_sck = d_sck - r_sck - sum_{l -> k} y_scl >= 0 is substituted out (its loss
+l_c * d_sck becomes a constant: the objective offset and the CVaR rows' right-hand side), which
+removes a third of the second-stage columns and, in independent mode, every cover row.
 CVaR (Rockafellar & Uryasev 2000) by eta_g and z_sg >= L_sg - eta_g, one loss group g for the
 joint loss (coordinated) or one per partner (independent).
 
@@ -42,7 +45,6 @@ class VariableIndex:
     links: tuple[tuple[int, int], ...]  # (from, to) partner pairs, transfers only
     n_group: int
     o_r: int
-    o_u: int
     o_y: int
     o_eta: int
     o_z: int
@@ -71,6 +73,7 @@ class BuiltLP:
     budget_rows: dict[int, int]  # partner -> row
     joint_row: int | None
     row_families: dict[str, tuple[int, int]]  # name -> (first row, n rows)
+    offset: float = 0.0  # constant E[sum l d] of the objective (u substituted out)
     build_seconds: float = 0.0
 
 
@@ -96,12 +99,11 @@ def define_variables(p: StockpileProblem) -> VariableIndex:
     G = 1 if p.mode == "coordinated" else K
     has_cvar = p.risk_aversion > 0
     o_r = C * K
-    o_u = o_r + A * K
-    o_y = o_u + A * K
+    o_y = o_r + A * K
     o_eta = o_y + A * len(links)
     o_z = o_eta + (G if has_cvar else 0)
     n_col = o_z + (S * G if has_cvar else 0)
-    return VariableIndex(C, K, S, s_a, c_a, links, G, o_r, o_u, o_y, o_eta, o_z, n_col, has_cvar)
+    return VariableIndex(C, K, S, s_a, c_a, links, G, o_r, o_y, o_eta, o_z, n_col, has_cvar)
 
 
 class _Rows:
@@ -150,13 +152,15 @@ def build_lp(p: StockpileProblem) -> BuiltLP:
     cost[: C * K] = np.repeat(p.holding_usd_per_t_yr, K)
     if p.fixed_stock_t is not None:
         lo[: C * K] = hi[: C * K] = p.fixed_stock_t.ravel()
-    cost[ix.o_u + ak] = (w_a[:, None] * p.loss_usd_per_t[c_a][:, None]).repeat(K, 1).ravel()
+    loss_a = p.loss_usd_per_t[c_a]  # [A]
+    # u = d - r - y_in: each released ton saves l, each lent ton saves l - tau
+    cost[ix.o_r + ak] = -(w_a * loss_a).repeat(K)
     hi[ix.o_r + ak] = d_a.ravel()
-    hi[ix.o_u + ak] = d_a.ravel()
+    offset = float(np.sum(w_a[:, None] * loss_a[:, None] * d_a))
     L = len(ix.links)
     for li, (_i, j) in enumerate(ix.links):
         cols = ix.o_y + np.arange(A) * L + li
-        cost[cols] = w_a * p.transfer_cost_usd_per_t[c_a]
+        cost[cols] = -w_a * (loss_a - p.transfer_cost_usd_per_t[c_a])
         hi[cols] = p.transfer_cover * d_a[:, j]
     if ix.has_cvar:
         cost[ix.o_eta : ix.o_eta + ix.n_group] = p.risk_aversion
@@ -177,12 +181,12 @@ def build_lp(p: StockpileProblem) -> BuiltLP:
         joint_row = R.family("budget[joint]", np.array([-INF]), np.array([p.joint_budget_usd]))
         R.add(np.full(C * K, joint_row), np.arange(C * K), np.repeat(unit_cost, K))
 
-    # balance: r + u + sum_{l: to=k} y >= d
-    r0 = R.family("balance", d_a.ravel(), np.full(A * K, INF))
-    R.add(r0 + ak, ix.o_r + ak, 1.0)
-    R.add(r0 + ak, ix.o_u + ak, 1.0)
-    for li, (_i, j) in enumerate(ix.links):
-        R.add(r0 + np.arange(A) * K + j, ix.o_y + np.arange(A) * L + li, 1.0)
+    if L:
+        # cover (u >= 0): r + sum_{l: to=k} y <= d; without transfers the bound r <= d says it
+        r0 = R.family("cover", np.full(A * K, -INF), d_a.ravel())
+        R.add(r0 + ak, ix.o_r + ak, 1.0)
+        for li, (_i, j) in enumerate(ix.links):
+            R.add(r0 + np.arange(A) * K + j, ix.o_y + np.arange(A) * L + li, 1.0)
     # stock: r + sum_{l: from=k} y - x <= 0
     r0 = R.family("stock", np.full(A * K, -INF), np.zeros(A * K))
     R.add(r0 + ak, ix.o_r + ak, 1.0)
@@ -201,17 +205,21 @@ def build_lp(p: StockpileProblem) -> BuiltLP:
         for li, (_i, j) in enumerate(ix.links):
             R.add(r0 + np.arange(A) * K + j, ix.o_y + np.arange(A) * L + li, 1.0)
     if ix.has_cvar:
-        # z_sg + eta_g - L_sg >= 0, L_sg = sum l u + sum tau y over the group's partners
+        # z_sg + eta_g >= L_sg with L_sg = sum l (d - r - y_in) + sum tau y over the group:
+        # z_sg + eta_g + sum l r + sum (l - tau) y >= sum l d  (y counted in the recipient's
+        # group for l, in the sender's for tau; G = 1 whenever there are transfers)
         G = ix.n_group
-        r0 = R.family("cvar", np.zeros(S * G), np.full(S * G, INF))
+        g_of_k = np.zeros(K, dtype=np.int64) if G == 1 else np.arange(K)
+        rhs = np.zeros(S * G)
+        np.add.at(rhs, s_a[a_of] * G + g_of_k[k_of], (loss_a[:, None] * d_a).ravel())
+        r0 = R.family("cvar", rhs, np.full(S * G, INF))
         sg = np.arange(S * G)
         R.add(r0 + sg, ix.o_z + sg, 1.0)
         R.add(r0 + sg, ix.o_eta + sg % G, 1.0)
-        g_of_k = np.zeros(K, dtype=np.int64) if G == 1 else np.arange(K)
-        R.add(r0 + s_a[a_of] * G + g_of_k[k_of], ix.o_u + ak, -p.loss_usd_per_t[c_a[a_of]])
-        for li, (i, _j) in enumerate(ix.links):
-            R.add(r0 + s_a * G + g_of_k[i], ix.o_y + np.arange(A) * L + li,
-                  -p.transfer_cost_usd_per_t[c_a])
+        R.add(r0 + s_a[a_of] * G + g_of_k[k_of], ix.o_r + ak, loss_a[a_of])
+        for li, (_i, _j) in enumerate(ix.links):
+            R.add(r0 + s_a * G, ix.o_y + np.arange(A) * L + li,
+                  loss_a - p.transfer_cost_usd_per_t[c_a])
 
     rows = np.concatenate(R.rows) if R.rows else np.zeros(0, dtype=np.int64)
     cols = np.concatenate(R.cols) if R.cols else np.zeros(0, dtype=np.int64)
@@ -221,7 +229,7 @@ def build_lp(p: StockpileProblem) -> BuiltLP:
     built = BuiltLP(
         index=ix, col_cost=cost, col_lower=lo, col_upper=hi,
         row_lower=np.concatenate(R.lower), row_upper=np.concatenate(R.upper), matrix=matrix,
-        budget_rows=budget_rows, joint_row=joint_row, row_families=R.families,
+        budget_rows=budget_rows, joint_row=joint_row, row_families=R.families, offset=offset,
     )
     built.build_seconds = time.perf_counter() - t0
     log.info("stockpile LP built: %d columns, %d rows, %d non-zeros in %.2fs",
@@ -239,7 +247,7 @@ def make_highs(built: BuiltLP, time_limit_s: float | None = None, solver: str = 
     m = built.matrix
     status = h.passModel(
         int(m.shape[1]), int(m.shape[0]), int(m.nnz), int(highspy.MatrixFormat.kColwise),
-        int(highspy.ObjSense.kMinimize), 0.0,
+        int(highspy.ObjSense.kMinimize), float(built.offset),
         built.col_cost, built.col_lower, built.col_upper, built.row_lower, built.row_upper,
         m.indptr[:-1].astype(np.int32), m.indices.astype(np.int32), m.data.astype(float),
         np.zeros(m.shape[1], dtype=np.int32),  # integrality: all continuous
@@ -314,17 +322,16 @@ def read_back(p: StockpileProblem, built: BuiltLP, raw: RawSolution) -> SecondSt
     if p.fixed_stock_t is not None:
         x = p.fixed_stock_t.astype(float).copy()
     r = np.zeros((S, C, K))
-    u = np.zeros((S, C, K))
     sent = np.zeros((S, C, K))
     recv = np.zeros((S, C, K))
     r[ix.s_a, ix.c_a, :] = v[ix.o_r : ix.o_r + A * K].reshape(A, K)
-    u[ix.s_a, ix.c_a, :] = v[ix.o_u : ix.o_u + A * K].reshape(A, K)
     L = len(ix.links)
     if L:
         y = v[ix.o_y : ix.o_y + A * L].reshape(A, L)
         for li, (i, j) in enumerate(ix.links):
             sent[ix.s_a, ix.c_a, i] += y[:, li]
             recv[ix.s_a, ix.c_a, j] += y[:, li]
+    u = np.maximum(p.shortfall_t - r - recv, 0.0)  # the substituted-out unmet shortfall
     dual = np.zeros(K)
     for k, row in built.budget_rows.items():
         dual[k] = raw.row_dual[row]
