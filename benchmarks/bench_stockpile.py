@@ -4,7 +4,9 @@ Target (issue 5): every commodity in the warehouse, 2 partners, 2,000 scenarios,
 most 60 s median on the 2-core machine, with model building at most 25 % of the total.
 Reference: the same model written in Pyomo (algebraic, rule-based), solved by the same HiGHS
 through Pyomo's ``appsi_highs`` interface. Both runs print build / solve / total times and
-the objective side by side (objectives must agree).
+the objective side by side (objectives must agree). The Pyomo model is written in the natural
+form, with the unmet shortfall u as a variable; ours substitutes u out (docs/stockpile.md), so
+the solve columns compare formulations as well as interfaces.
 
 Usage::
 

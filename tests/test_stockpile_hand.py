@@ -198,3 +198,18 @@ def test_calc_cvar_by_hand(alpha, expected):
     losses = np.array([100.0, 0.0, 1000.0])  # unsorted on purpose
     w = np.array([0.3, 0.5, 0.2])
     assert calc_cvar(losses, w, alpha) == pytest.approx(expected)
+
+
+def test_joint_budget_by_hand():
+    # Same example with a joint budget of 2,000 $ (USA 2,500, JPN 0). Coordinated greedy with
+    # 2,000 $: A to 10 t (1,100), B to 4 t (880), A with the last 20 $: 20/110 = 2/11 t more.
+    # The USA row is slack (dual 0); the joint row has dual -7/11 (A's second segment).
+    # One more dollar for JPN (its row and the joint row): JPN's first t of B is worth
+    # 180/220 = 9/11 per $; the JPN row alone is worth 9/11 - 7/11 = 2/11 (it can only shift
+    # joint money away from USA A). Reported marginal value = -(dual_k + dual_joint).
+    p = hand_problem(joint_budget_usd=2000.0)
+    ev = optimise(p)
+    np.testing.assert_allclose(ev.stock_t, [[112 / 11, 0.0], [4.0, 0.0]], atol=1e-7)
+    assert ev.cost_usd.sum() == pytest.approx(2000.0)
+    np.testing.assert_allclose(ev.marginal_value[0], [7 / 11, 9 / 11], atol=1e-9)
+    assert plan(p).to_dict()["budgets"] == {"USA": 2500.0, "JPN": 0.0, "joint": 2000.0}

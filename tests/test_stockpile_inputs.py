@@ -121,3 +121,11 @@ def test_frontier_data_and_html(tmp_path):
     out = write_frontier_html(df, tmp_path / "f.html")
     html = out.read_text()
     assert "<script src=\"http" not in html and "plotly" in html.lower()
+
+
+def test_days_rule_scope():
+    p = hand_problem()
+    # only B in scope: A holds nothing; B 60 days (USA 73 t/yr -> 12 t; JPN 50 t/yr -> 60/365*50)
+    np.testing.assert_allclose(days_stock(p, scope=["B"]), [[0, 0], [12.0, 50 * 60 / 365]])
+    # a high-risk commodity outside the scope still gets its 180 days
+    np.testing.assert_allclose(days_stock(p, ["A"], scope=["B"])[0], [180.0, 100 * 180 / 365])

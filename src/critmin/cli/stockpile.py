@@ -166,7 +166,8 @@ def register(app: typer.Typer) -> None:
             base = None
             if baselines:
                 high = [c for c in inputs.high_risk_for(wh, p.partners) if c in p.commodities]
-                base = comparison_table(p, policy_baselines(p, high))
+                base = comparison_table(
+                    p, policy_baselines(p, high, scope=inputs.critical_commodities(wh)))
             wh.close()
             df = frontier(p, np.linspace(0.0, max_scale, points))
         except (StockpileInputError, StockpileSolveError, ValueError, KeyError) as e:
@@ -191,6 +192,8 @@ def register(app: typer.Typer) -> None:
         fixed: Annotated[str | None, typer.Option(
             "--fixed", help="A user stock in t, e.g. gallium:USA=50,gallium:JPN=20.")] = None,
         sharing: Annotated[bool, typer.Option("--sharing/--no-sharing", help="Let baselines use the sharing rule.")] = False,
+        scope: Annotated[str, typer.Option(
+            "--scope", help="Commodities the days rules cover: 'critical' (2022 US list), 'all', or a list.")] = "critical",
         runs: Runs = 2000, seed: Seed = 0, run_id: RunId = None, commodities: Commodities = None,
         loss_multiple: LossMult = None, params: Params = None, as_json: AsJson = False,
     ) -> None:
@@ -207,6 +210,8 @@ def register(app: typer.Typer) -> None:
             hr = _list(high_risk)
             if hr is None:
                 hr = [c for c in inputs.high_risk_for(wh, p.partners) if c in p.commodities]
+            rule_scope = (inputs.critical_commodities(wh) if scope == "critical"
+                          else None if scope == "all" else _list(scope))
             wh.close()
             user = None
             if fixed:
@@ -217,7 +222,8 @@ def register(app: typer.Typer) -> None:
                     c, k = key.split(":", 1)
                     user[(c, k)] = t
             result = plan(p)
-            evs = [result.coordinated, result.independent, *policy_baselines(p, hr, user, sharing=sharing)]
+            evs = [result.coordinated, result.independent,
+                   *policy_baselines(p, hr, user, sharing=sharing, scope=rule_scope)]
             table = comparison_table(p, evs)
         except (StockpileInputError, StockpileSolveError, ValueError, KeyError) as e:
             raise fail(str(e)) from None

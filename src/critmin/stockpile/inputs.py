@@ -122,6 +122,15 @@ def high_risk_for(wh: Any, partners: Iterable[str], top_n: int | None = None) ->
     return high_risk_commodities(wh, tuple(partners), top_n=top_n)
 
 
+def critical_commodities(wh: Any) -> list[str]:
+    """Commodities on the 2022 US critical-minerals list (warehouse table ``commodity``): the
+    default scope of the days-of-consumption baselines (JOGMEC stockpiles rare metals only)."""
+    rows = wh.con.execute(
+        "SELECT commodity_id FROM commodity WHERE critical_2022 ORDER BY commodity_id"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def plannable(
     sample: ShortfallSample,
     economic_vulnerability: Mapping[str, float] | None,

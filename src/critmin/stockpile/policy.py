@@ -24,20 +24,28 @@ from critmin.stockpile.problem import StockpileInputError, StockpileProblem
 
 
 def days_stock(p: StockpileProblem, high_risk: Iterable[str] = (), *, days: float | None = None,
-               high_risk_days: float | None = None) -> np.ndarray:
-    """Stock ``[commodity, partner]`` of the days-of-consumption rule."""
+               high_risk_days: float | None = None, scope: Iterable[str] | None = None) -> np.ndarray:
+    """Stock ``[commodity, partner]`` of the days-of-consumption rule.
+
+    ``scope``: the commodities the rule covers (JOGMEC stockpiles rare metals, not cement);
+    the others hold 0 t. ``None`` = every commodity of the problem.
+    """
     days = float(settings.get("stockpile.policy_days") if days is None else days)
     hr_days = float(
         settings.get("stockpile.high_risk_days") if high_risk_days is None else high_risk_days
     )
     high_risk = list(high_risk)
+    scope_set = set(p.commodities) if scope is None else set(scope)
     unknown = [c for c in high_risk if c not in p.commodities]
     if unknown:
         raise StockpileInputError(
             "high_risk", f"commodities {unknown} are not in the sample ({len(p.commodities)} "
             f"commodities: {', '.join(p.commodities[:10])}{', ...' if len(p.commodities) > 10 else ''})"
         )
-    per_c = np.array([hr_days if c in high_risk else days for c in p.commodities])
+    per_c = np.array([
+        (hr_days if c in high_risk else days) if (c in scope_set or c in high_risk) else 0.0
+        for c in p.commodities
+    ])
     return calc_policy_stock(p.consumption_t, per_c)
 
 
@@ -61,14 +69,20 @@ def policy_baselines(
     fixed_stock: Mapping[tuple[str, str], float] | None = None,
     *,
     sharing: bool = False,
+    scope: Iterable[str] | None = None,
 ) -> list[Evaluation]:
-    """Evaluate the rule-based baselines (and a user stock, if given) on ``p``'s scenarios."""
+    """Evaluate the rule-based baselines (and a user stock, if given) on ``p``'s scenarios.
+
+    ``scope`` limits the days rules to those commodities (plus the high-risk ones); see
+    :func:`days_stock`.
+    """
     high_risk = list(high_risk)
+    scope = None if scope is None else [c for c in scope if c in p.commodities]
     d60 = int(settings.get("stockpile.policy_days"))
     d180 = int(settings.get("stockpile.high_risk_days"))
-    out = [evaluate_stock(p, days_stock(p), f"{d60} days", sharing=sharing)]
-    out.append(evaluate_stock(p, days_stock(p, high_risk), f"{d60}/{d180} days (high-risk)",
-                              sharing=sharing))
+    out = [evaluate_stock(p, days_stock(p, scope=scope), f"{d60} days", sharing=sharing)]
+    out.append(evaluate_stock(p, days_stock(p, high_risk, scope=scope),
+                              f"{d60}/{d180} days (high-risk)", sharing=sharing))
     if fixed_stock is not None:
         out.append(evaluate_stock(p, fixed_stock_array(p, fixed_stock), "fixed (user)",
                                   sharing=sharing))
