@@ -152,8 +152,8 @@ def test_revoked_token_is_refused(app_client):
     c, db, app = app_client
     tok = db.tokens["us-analyst"]
     assert c.get("/api/me", headers=bearer(tok)).status_code == 200
-    with app.state.ctx.db.cursor() as con:
-        auth.revoke_tokens(con, USERS["us-analyst"])
+    r = c.post(f"/api/users/{USERS['us-analyst']}/revoke", headers=bearer(db.tokens["joint-admin"]))
+    assert r.json()["revoked"] == 1
     r = c.get("/api/me", headers=bearer(tok))
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
 
@@ -234,3 +234,17 @@ def test_first_start_creates_one_admin_with_a_generated_password(web_db_template
     con = duckdb.connect(str(db))
     assert auth.check_password(con, "admin", pw1).role.is_admin
     con.close()
+
+
+def test_admin_creates_user_and_token_through_the_api(app_client):
+    c, db, app = app_client
+    admin = bearer(db.tokens["joint-admin"])
+    r = c.post("/api/users", json={"name": "eve", "role": "jp-analyst"}, headers=admin)
+    assert r.status_code == 201 and len(r.json()["secret"]) >= 20
+    assert c.post("/api/users", json={"name": "eve", "role": "viewer"}, headers=admin).status_code == 422
+    assert login(c, "eve", r.json()["secret"]).status_code == 303
+    tok = c.post("/api/users/eve/tokens", headers=admin).json()["secret"]
+    assert c.get("/api/me", headers=bearer(tok)).json()["name"] == "eve"
+    assert c.post("/api/users/nobody/tokens", headers=admin).status_code == 404
+    assert c.post("/api/users", json={"name": "x", "role": "viewer"},
+                  headers=bearer(db.tokens["us-analyst"])).status_code == 403

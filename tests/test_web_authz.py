@@ -99,6 +99,10 @@ EXAMPLES: dict[tuple[str, str], Example | None] = {
     ("GET", "/api/audit"): lambda v, i: Req("GET", "/api/audit?limit=5"),
     ("GET", "/api/audit/export"): lambda v, i: Req("GET", "/api/audit/export?format=json"),
     ("GET", "/api/users"): lambda v, i: Req("GET", "/api/users"),
+    ("POST", "/api/users"): lambda v, i: Req("POST", "/api/users", json={"name": "new-user", "role": "viewer"}),
+    ("POST", "/api/users/{name}/tokens"): lambda v, i: Req("POST", "/api/users/ann-us/tokens"),
+    # revoking the viewer's tokens would break later rows of the matrix: revoke a fresh user
+    ("POST", "/api/users/{name}/revoke"): lambda v, i: Req("POST", "/api/users/new-user/revoke"),
     ("GET", "/"): lambda v, i: Req("GET", "/"),
     ("GET", "/commodity/{commodity}"): lambda v, i: Req("GET", "/commodity/cobalt"),
     ("GET", "/scenarios"): lambda v, i: Req("GET", "/scenarios"),

@@ -72,6 +72,10 @@ def prepare_database(db: Path, data_dir_flag: str | None, echo=typer.echo) -> st
             data_dir = paths.resolve_data_dir(data_dir_flag)
             echo(f"First start: importing the data in {data_dir} into {db} (this takes a while) ...")
             report = import_all(con, data_dir)
+            if not report.added:
+                from critmin.cli.main import fail
+
+                raise fail(f"no dataset found to import under {data_dir}")
             echo(f"Imported {len(report.added)} datasets, {report.rows} rows in {report.seconds:.0f} s.")
         if auth.count_users(con) == 0:
             password = auth.generate_password()
@@ -131,11 +135,12 @@ def users_add(
     con = _connect(ctx.obj.db_path())
     try:
         auth.add_user(con, name, role, password)
+        _audit(con, "user.add", name, "ok", {"role": role})
     except auth.AuthError as exc:
         _audit(con, "user.add", name, "refused", {"role": role, "reason": str(exc)})
         raise fail(str(exc)) from None
-    _audit(con, "user.add", name, "ok", {"role": role})
-    con.close()
+    finally:
+        con.close()
     typer.echo(f"user {name!r} ({role}) created")
     if not password_stdin:
         typer.echo(f"password (shown once): {password}")
@@ -150,10 +155,11 @@ def users_token(ctx: typer.Context, name: str) -> None:
     con = _connect(ctx.obj.db_path())
     try:
         token = auth.create_token(con, name)
+        _audit(con, "token.create", name, "ok", {"token_id": token.split("_")[1]})
     except auth.AuthError as exc:
         raise fail(str(exc)) from None
-    _audit(con, "token.create", name, "ok", {"token_id": token.split("_")[1]})
-    con.close()
+    finally:
+        con.close()
     typer.echo(token)
 
 
@@ -170,10 +176,11 @@ def users_revoke(
     con = _connect(ctx.obj.db_path())
     try:
         n = auth.revoke_tokens(con, name, token_id)
+        _audit(con, "token.revoke", name, "ok", {"revoked": n, "token_id": token_id})
     except auth.AuthError as exc:
         raise fail(str(exc)) from None
-    _audit(con, "token.revoke", name, "ok", {"revoked": n, "token_id": token_id})
-    con.close()
+    finally:
+        con.close()
     typer.echo(f"revoked {n} token(s) of {name!r}")
 
 
@@ -189,6 +196,8 @@ def users_list(ctx: typer.Context) -> None:
         from critmin.cli.main import fail
 
         raise fail(f"no users table in {ctx.obj.db_path()}: {exc}") from None
+    finally:
+        con.close()
     for r in rows:
         typer.echo(f"{r['name']:<20} {r['role']:<12} tokens={r['active_tokens']}"
                    f"{'  DISABLED' if r['disabled'] else ''}")
@@ -207,9 +216,11 @@ def audit_export(
     if format not in ("csv", "json"):
         raise fail(f"--format {format!r}: expected csv or json")
     con = _connect(ctx.obj.db_path(), read_only=True)
-    ok, msg = audit.verify_chain(con)
-    text = audit.export(con, format)
-    con.close()
+    try:
+        ok, msg = audit.verify_chain(con)
+        text = audit.export(con, format)
+    finally:
+        con.close()
     if output:
         output.write_text(text)
     else:

@@ -78,6 +78,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/audit"): Rule(ADMIN),
     ("GET", "/api/audit/export"): Rule(ADMIN),
     ("GET", "/api/users"): Rule(ADMIN),
+    ("POST", "/api/users"): Rule(ADMIN, write=True),
+    ("POST", "/api/users/{name}/tokens"): Rule(ADMIN, write=True),
+    ("POST", "/api/users/{name}/revoke"): Rule(ADMIN, write=True),
     # pages
     ("GET", "/"): READ,
     ("GET", "/commodity/{commodity}"): READ,
@@ -105,18 +108,21 @@ def rule_for(method: str, path: str) -> Rule | None:
 def resolve_principal(request: Request) -> Principal | None:
     ctx = request.app.state.ctx
     header = request.headers.get("authorization", "")
-    with ctx.db.cursor() as con:
-        if header.lower().startswith("bearer "):
-            p = principal_from_token(con, header[7:].strip())
-            if p is None:
-                raise HTTPException(
-                    401, "bearer token unknown or revoked", {"WWW-Authenticate": "Bearer"}
-                )
-            return p
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            return principal_from_session(con, cookie)
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+        p = ctx.auth_cache.get(("token", token), lambda: _lookup(ctx, principal_from_token, token))
+        if p is None:
+            raise HTTPException(401, "bearer token unknown or revoked", {"WWW-Authenticate": "Bearer"})
+        return p
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return ctx.auth_cache.get(("session", cookie), lambda: _lookup(ctx, principal_from_session, cookie))
     return None
+
+
+def _lookup(ctx, fn, secret: str) -> Principal | None:
+    with ctx.db.cursor() as con:
+        return fn(con, secret)
 
 
 async def _csrf_ok(request: Request, expected: str | None) -> bool:

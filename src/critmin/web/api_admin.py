@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from critmin.web import audit, auth
 from critmin.web.access import current
@@ -82,3 +82,66 @@ def users(request: Request) -> list[UserInfo]:
     with ctx_of(request).db.cursor() as con:
         rows = auth.list_users(con)
     return [UserInfo(**{**r, "created_at": r["created_at"].isoformat()}) for r in rows]
+
+
+class NewUser(BaseModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    role: Literal["us-analyst", "jp-analyst", "joint-admin", "viewer"]
+
+
+class Secret(BaseModel):
+    """A secret shown once (only its hash is stored)."""
+
+    name: str
+    secret: str
+
+
+class Revoked(BaseModel):
+    name: str
+    revoked: int
+
+
+def _user_or_404(con, name: str) -> None:
+    if auth.get_user(con, name) is None:
+        raise HTTPException(404, f"no user {name!r}")
+
+
+@router.post("/users", response_model=Secret, status_code=201)
+def add_user(request: Request, principal: Annotated[auth.Principal, Depends(current)], new: NewUser) -> Secret:
+    """Create a user with a generated password, returned once (``critmin users add`` while the
+    server holds the database)."""
+    ctx = ctx_of(request)
+    password = auth.generate_password()
+    try:
+        with ctx.db.cursor() as con, ctx.db.lock:
+            auth.add_user(con, new.name, new.role, password)
+    except auth.AuthError as exc:
+        ctx.audit(request, principal, "user.add", "refused", target=new.name, detail={"reason": str(exc)})
+        raise HTTPException(422, str(exc)) from None
+    ctx.audit(request, principal, "user.add", "ok", target=new.name, detail={"role": new.role})
+    return Secret(name=new.name, secret=password)
+
+
+@router.post("/users/{name}/tokens", response_model=Secret, status_code=201)
+def new_token(request: Request, principal: Annotated[auth.Principal, Depends(current)],
+              name: Annotated[str, Path(max_length=64)]) -> Secret:
+    """A new bearer token for the user, returned once (``critmin users token``)."""
+    ctx = ctx_of(request)
+    with ctx.db.cursor() as con:
+        _user_or_404(con, name)
+        token = auth.create_token(con, name)
+    ctx.audit(request, principal, "token.create", "ok", target=name, detail={"token_id": token.split("_")[1]})
+    return Secret(name=name, secret=token)
+
+
+@router.post("/users/{name}/revoke", response_model=Revoked)
+def revoke(request: Request, principal: Annotated[auth.Principal, Depends(current)],
+           name: Annotated[str, Path(max_length=64)]) -> Revoked:
+    """Revoke all of the user's bearer tokens; effective immediately."""
+    ctx = ctx_of(request)
+    with ctx.db.cursor() as con:
+        _user_or_404(con, name)
+        n = auth.revoke_tokens(con, name)
+    ctx.auth_cache.clear()
+    ctx.audit(request, principal, "token.revoke", "ok", target=name, detail={"revoked": n})
+    return Revoked(name=name, revoked=n)

@@ -3,18 +3,63 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Request
 
+from critmin import settings
 from critmin.web import audit
 from critmin.web.auth import Principal
 from critmin.web.jobs import JobRunner
 from critmin.web.store import Database
 
 T = TypeVar("T")
+
+settings.register(
+    "web.auth_cache_s",
+    2.0,
+    "Seconds a checked token or session is trusted before it is looked up again (logout and "
+    "revocation through the server clear it at once).",
+    "",
+)
+settings.register(
+    "web.data_version_ttl_s",
+    5.0,
+    "How long the server trusts its last look at the dataset table before checking for a new "
+    "import (cached results are keyed by the data version).",
+    "",
+)
+
+
+class AuthCache:
+    """Short-lived memo of credential -> principal (keys are the secrets' SHA-256)."""
+
+    def __init__(self) -> None:
+        self._d: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], lookup: Callable[[], Any]) -> Any:
+        import hashlib
+
+        k = (key[0], hashlib.sha256(key[1].encode()).hexdigest())
+        now = time.monotonic()
+        with self._lock:
+            hit = self._d.get(k)
+        if hit is not None and now - hit[0] < float(settings.get("web.auth_cache_s")):
+            return hit[1]
+        value = lookup()
+        with self._lock:
+            if len(self._d) > 10_000:
+                self._d.clear()
+            self._d[k] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._d.clear()
 
 
 class WebContext:
@@ -29,16 +74,26 @@ class WebContext:
         self._cache: dict[tuple, Any] = {}
         self._cache_lock = threading.Lock()
         self._key_locks: dict[tuple, threading.Lock] = {}
+        self._version: tuple[float, tuple] | None = None
+        self.auth_cache = AuthCache()
 
 
     def data_version(self) -> tuple:
-        """Changes whenever data is (re-)imported: the key of every cached computation."""
+        """Changes whenever data is (re-)imported: the key of every cached computation.
+
+        Read from the ``dataset`` table at most every ``web.data_version_ttl_s`` seconds.
+        """
+        now = time.monotonic()
+        cached = self._version
+        if cached is not None and now - cached[0] < float(settings.get("web.data_version_ttl_s")):
+            return cached[1]
         with self.db.cursor() as con:
             try:
-                row = con.execute("SELECT count(*), max(imported_at) FROM dataset").fetchone()
+                row = tuple(con.execute("SELECT count(*), max(imported_at) FROM dataset").fetchone())
             except Exception:  # noqa: BLE001 - no dataset table yet: nothing imported
-                return (0, None)
-        return tuple(row)
+                row = (0, None)
+        self._version = (now, row)
+        return row
 
     def cached(self, key: tuple, compute: Callable[[], T]) -> T:
         """Memoise ``compute()`` under ``key`` + the data version; one computation at a time per key."""

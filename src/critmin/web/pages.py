@@ -3,10 +3,12 @@ browser with the vendored plotly.js from data embedded in the page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from critmin.web.templating import templates
 
@@ -67,13 +69,16 @@ def commodity_page(request: Request, commodity: str, stage: str = "mine", year: 
     from critmin.web.api_data import commodity_list
 
     name = next((c["name"] for c in commodity_list(ctx) if c["commodity_id"] == cid), cid)
-    exposure = commodity_exposure(ctx, cid)
-    table = sorted((r for r in rows if r["year"] == year), key=lambda r: (r["aggregate"] is not None, -(r["quantity"] or 0)))
+
+    def body() -> dict[str, Any]:
+        table = sorted((r for r in rows if r["year"] == year),
+                       key=lambda r: (r["aggregate"] is not None, -(r["quantity"] or 0)))
+        return {"cid": cid, "name": name, "stage": stage, "stages": stages, "year": year, "years": years,
+                "map": views.map_data(rows, year) if year else None, "trend": views.trend_data(rows),
+                "table": table, "exposure": commodity_exposure(ctx, cid)}
+
     return page(request, "commodity.html", "overview", {
-        "cid": cid, "name": name, "stage": stage, "stages": stages, "year": year, "years": years,
-        "map": views.map_data(rows, year) if year else None, "trend": views.trend_data(rows),
-        "table": table, "exposure": exposure,
-    })
+        "name": name, "body": fragment(ctx, (cid, stage, year), "_commodity_body.html", body)})
 
 
 def commodity_exposure(ctx, cid: str) -> dict | None:
@@ -130,14 +135,23 @@ def overview(request: Request) -> Response:
 
     ctx = ctx_of(request)
     assessed = assessment_rows(ctx)
-    rows = []
-    for r in assessed["rows"] if assessed else []:
-        group = spark_stage(r)
-        rows.append({**r, "_spark": sparkline_values(ctx, r["commodity"], group), "_spark_stage": group})
-    cols = [(k, label) for k, label in WATCH_COLUMNS if assessed and k in assessed["columns"]]
-    return page(request, "overview.html", "overview", {"rows": rows, "columns": cols, "assessed": assessed is not None,
-                                                       "percent": PERCENT_COLUMNS,
-                                                       "years": list(SPARK_YEARS)})
+
+    def table() -> dict[str, Any]:
+        rows = []
+        for r in assessed["rows"] if assessed else []:
+            group = spark_stage(r)
+            rows.append({**r, "_spark": sparkline_values(ctx, r["commodity"], group), "_spark_stage": group})
+        cols = [(k, label) for k, label in WATCH_COLUMNS if assessed and k in assessed["columns"]]
+        return {"rows": rows, "columns": cols, "percent": PERCENT_COLUMNS, "years": list(SPARK_YEARS)}
+
+    return page(request, "overview.html", "overview", {
+        "assessed": assessed is not None, "years": list(SPARK_YEARS),
+        "table": fragment(ctx, (), "_watchlist.html", table) if assessed else ""})
+
+
+def fragment(ctx, key: tuple, name: str, context: Callable[[], dict[str, Any]]) -> Markup:
+    """A rendered template fragment without per-user content, cached per data version."""
+    return ctx.cached(("fragment", name, *key), lambda: Markup(templates.get_template(name).render(context())))
 
 
 @router.get("/projects", response_class=HTMLResponse)

@@ -76,6 +76,7 @@ def logout(request: Request) -> Response:
     if cookie:
         with ctx.db.cursor() as con:
             auth.end_session(con, cookie)
+        ctx.auth_cache.clear()
     ctx.audit(request, principal, "logout", "ok")
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE)
