@@ -6,6 +6,8 @@
   high-risk by the assessment (the list is an input);
 * ``fixed``: any stock the user supplies, per commodity and partner.
 
+The days rules apply to a scope of commodities (by default, in the CLI, the 2022 US critical
+minerals list: JOGMEC holds rare metals, not bulk materials); high-risk ones are always covered.
 Each is scored by the joint measure of :mod:`critmin.stockpile.plan`, without transfers
 (today's practice has no sharing agreement) unless ``sharing=True``.
 """
