@@ -8,13 +8,13 @@ import pytest
 from critmin.data.crosscheck import OXIDE_TO_ELEMENT, calc_crosscheck, crosscheck
 
 # IUPAC 2021 standard atomic weights
-LI, NB, TA, O = 6.94, 92.906, 180.95, 15.999
+LI, NB, TA, OX = 6.94, 92.906, 180.95, 15.999
 
 
 def test_oxide_factors_from_atomic_masses() -> None:
-    assert OXIDE_TO_ELEMENT["Lithium (Li2O)"] == pytest.approx(2 * LI / (2 * LI + O), abs=5e-4)
-    assert OXIDE_TO_ELEMENT["Niobium (Nb2O5)"] == pytest.approx(2 * NB / (2 * NB + 5 * O), abs=5e-4)
-    assert OXIDE_TO_ELEMENT["Tantalum (Ta2O5)"] == pytest.approx(2 * TA / (2 * TA + 5 * O), abs=5e-4)
+    assert OXIDE_TO_ELEMENT["Lithium (Li2O)"] == pytest.approx(2 * LI / (2 * LI + OX), abs=5e-4)
+    assert OXIDE_TO_ELEMENT["Niobium (Nb2O5)"] == pytest.approx(2 * NB / (2 * NB + 5 * OX), abs=5e-4)
+    assert OXIDE_TO_ELEMENT["Tantalum (Ta2O5)"] == pytest.approx(2 * TA / (2 * TA + 5 * OX), abs=5e-4)
 
 
 def _rows(source: str, product: str, vals: dict[str, float]) -> pd.DataFrame:

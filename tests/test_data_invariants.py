@@ -40,12 +40,6 @@ def test_country_shares_are_fractions(answers: pd.DataFrame) -> None:
     assert (countries["share"] >= 0).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MCS 2025 soda ash: the US row's TYPE is 'Soda ash, natural, mine production', the "
-    "others' 'Mine production, natural', so the US (12,000 of 24,000 kt natural in 2024) falls "
-    "out of the product group that holds the world total",
-)
 def test_countries_add_up_to_the_world_total(answers: pd.DataFrame) -> None:
     """Countries + 'Other countries' = the rounded world total, within USGS rounding (±10 %)."""
     bad = []
@@ -60,12 +54,6 @@ def test_countries_add_up_to_the_world_total(answers: pd.DataFrame) -> None:
     assert bad == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MCS 2025 titanium mineral concentrates: 'World total (ilmenite and rutile, rounded)' "
-    "carries the ilmenite TYPE, so the ilmenite group has two world totals (8,900 and 9,400 t in "
-    "2024) and its shares are taken of whichever comes first",
-)
 def test_one_world_total_per_product(answers: pd.DataFrame) -> None:
     world = answers[answers["aggregate"] == "world"]
     counts = world.groupby(["commodity_id", "stage", "product", "measure", "year"]).size()

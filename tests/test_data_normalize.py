@@ -227,7 +227,7 @@ def test_every_alias_maps_to_one_commodity() -> None:
         ("Sponge Metal Production", "processing", "processing", "production", "sponge metal production"),
         ("Plant capacity, fused aluminum oxide", "plant", "processing", "capacity", "fused aluminum oxide"),
         ("Clinker capacity, estimated", "plant", "processing", "capacity", "clinker capacity"),
-        ("Soda ash, natural, mine production", "mine", "extraction", "production", "soda ash, natural, mine production"),
+        ("Soda ash, natural, mine production", "mine", "extraction", "production", "natural"),  # same product as "Mine production, natural"
         ("Production, Synthetic", "plant", "processing", "production", "synthetic"),
         ("Production, helium gas content", "mine", "extraction", "production", "helium gas content"),
         ("Reserves, recoverable ore", "mine", "extraction", "reserves", "reserves, recoverable ore"),

@@ -86,6 +86,17 @@ def _res_row(line, commodity_id, commodity_raw, iso3, country_raw, agg, type_raw
     }
 
 
+def _world_total_scope(info: stages.StageInfo, agg: str | None, country_raw: str, note: str | None):
+    """A world-total row that names its own scope ('World total (ilmenite and rutile, rounded)')
+    is the total of that scope, not of the TYPE's product: it gets the scope as its product."""
+    m = re.search(r"\(([^)]*)\)", country_raw) if agg == "world" else None
+    scope = ", ".join(x.strip() for x in m.group(1).split(",") if x.strip() and "rounded" not in x) if m else ""
+    if not scope or scope.lower() in info.product.lower():
+        return info, note
+    new = stages.StageInfo(info.stage, info.stage_group, info.measure, scope.lower())
+    return new, "; ".join(x for x in (note, f"world total of '{scope}' (named in the country cell), not of '{info.product}'") if x)
+
+
 def _commodity_for_type(commodity_id: str, type_raw: str) -> str:
     """Split the Platinum-group row family by metal (TYPE names the content)."""
     if commodity_id == "pgm":
@@ -144,6 +155,7 @@ def parse_mcs2025(spec: DatasetSpec) -> Frames:
         info = stages.classify(type_raw)
         if info is None:
             raise ImportFault(spec.relpath, line, "TYPE", type_raw, "a production, capacity or reserves type")
+        info, unit_note = _world_total_scope(info, agg, r[ix["COUNTRY"]], unit_note)
         cells = [("PROD_2023", 2023, False, "PROD_NOTES"), ("PROD_EST_ 2024", 2024, True, "PROD_NOTES"),
                  ("CAP_2023", 2023, False, "CAP_NOTES"), ("CAP_EST_ 2024", 2024, True, "CAP_NOTES")]
         for col, year, est, note_col in cells:

@@ -64,6 +64,10 @@ def classify(type_raw: str) -> StageInfo | None:
             ).strip(" .,")
             # 'estimated' qualifies the number, not the product
             product = re.sub(r",?\s*estimated$", "", product).strip(" .,")
+            # MCS 2025 soda ash: 'Soda ash, natural, mine production' = 'Mine production, natural'
+            m = re.match(r"^soda ash, (natural|synthetic)(, mine production)?$", product)
+            if m:
+                product = m.group(1)
             return StageInfo(stage, group, measure, product or GENERIC_PRODUCT)
     return None
 
