@@ -16,13 +16,18 @@ from critmin import settings
 from critmin.stockpile.calc import calc_unmet_without_transfers
 from critmin.stockpile.model import build_lp, make_highs, read_back, solve_lp
 from critmin.stockpile.plan import Evaluation, _score
-from critmin.stockpile.problem import StockpileInputError, StockpileProblem, validate_problem
+from critmin.stockpile.problem import (
+    Mode,
+    StockpileInputError,
+    StockpileProblem,
+    validate_problem,
+)
 
 
 def frontier(
     p: StockpileProblem,
-    scales: Sequence[float],
-    modes: Sequence[str] = ("coordinated", "independent"),
+    scales: Sequence[float] | np.ndarray,
+    modes: Sequence[Mode] = ("coordinated", "independent"),
 ) -> pd.DataFrame:
     """Optimal plan at budgets ``scale * p.budgets_usd`` (and joint budget) for each scale.
 

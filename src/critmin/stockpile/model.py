@@ -174,7 +174,7 @@ def build_lp(p: StockpileProblem) -> BuiltLP:
     if p.fixed_stock_t is None:
         for k in np.flatnonzero(np.isfinite(p.budgets_usd)):
             r0 = R.family(f"budget[{p.partners[k]}]", np.array([-INF]), p.budgets_usd[[k]])
-            R.add(np.full(C, r0), ix.x(np.arange(C), k), unit_cost)
+            R.add(np.full(C, r0), ix.x(np.arange(C), int(k)), unit_cost)
             budget_rows[int(k)] = r0
     joint_row = None
     if p.fixed_stock_t is None and np.isfinite(p.joint_budget_usd):
