@@ -248,3 +248,22 @@ def test_admin_creates_user_and_token_through_the_api(app_client):
     assert c.post("/api/users/nobody/tokens", headers=admin).status_code == 404
     assert c.post("/api/users", json={"name": "x", "role": "viewer"},
                   headers=bearer(db.tokens["us-analyst"])).status_code == 403
+
+
+@pytest.mark.slow
+def test_portfolio_run_of_a_jp_analyst_never_contains_us_only_projects(app_client):
+    from test_web_support import PROJECTS
+
+    c, db, app = app_client
+    r = c.post("/api/projects/selection", json={"budget_usd": {"USA": 2e9, "JPN": 1e9}},
+               headers=bearer(db.tokens["jp-analyst"]))
+    assert r.status_code == 202, r.text
+    job = app.state.ctx.jobs.wait(r.json()["job_id"], 600)
+    assert job["status"] == "done", job["error"]
+    text = json.dumps(job["result"])
+    assert PROJECTS["JP"] in text and PROJECTS["joint"] in text
+    assert PROJECTS["US"] not in text and "P-WWR-KELLYTON" not in text
+    # the result is JP-only: invisible to the US analyst, visible to the admin
+    url = f"/api/projects/selection/{job['job_id']}"
+    assert c.get(url, headers=bearer(db.tokens["us-analyst"])).status_code == 404
+    assert c.get(url, headers=bearer(db.tokens["joint-admin"])).status_code == 200

@@ -24,8 +24,11 @@ document.addEventListener("DOMContentLoaded", () => {
       if (job.status !== "done") throw new Error(job.error || job.status);
       const sel = job.result.selection;
       const chosen = sel.selected || sel.portfolio || [];
-      out.innerHTML = `<h3>Selected (${chosen.length})</h3><table class="data" id="selected"><thead><tr><th>project</th><th>option</th><th class="num">US cost</th><th class="num">JP cost</th></tr></thead><tbody>` +
-        chosen.map(s => `<tr><td>${s.project || s.id || s}</td><td>${s.option || ""}</td><td class="num">${s.cost && s.cost.USA ? (s.cost.USA / 1e6).toFixed(0) + " m" : ""}</td><td class="num">${s.cost && s.cost.JPN ? (s.cost.JPN / 1e6).toFixed(0) + " m" : ""}</td></tr>`).join("") +
+      const m = v => v === null || v === undefined ? "–" : (v / 1e6).toFixed(0);
+      const used = sel.budget_used || {};
+      out.innerHTML = `<h3>Selected (${chosen.length}) · value US$ ${m(sel.risk_reduction)} m · budget used USA ${m(used.USA)} m, JPN ${m(used.JPN)} m</h3>` +
+        `<table class="data" id="selected"><thead><tr><th>project</th><th>commodity</th><th>financing</th><th class="num">value (US$ m)</th><th class="num">US cost (US$ m)</th><th class="num">JP cost (US$ m)</th></tr></thead><tbody>` +
+        chosen.map(s => `<tr><td><a href="/projects/${s.project}">${s.project}</a></td><td>${s.commodity} · ${s.stage}</td><td>${s.option}</td><td class="num">${m(s.value_usd)}</td><td class="num">${m((s.cost_usd || {}).USA)}</td><td class="num">${m((s.cost_usd || {}).JPN)}</td></tr>`).join("") +
         `</tbody></table><h3>Excluded (${(sel.excluded || []).length})</h3><ul>` + (sel.excluded || []).map(e => `<li>${e.project}: ${e.reason}</li>`).join("") + "</ul>";
     } catch (e) { out.innerHTML = `<p class="error">${e.message}</p>`; }
     document.getElementById("selrun").disabled = false;
