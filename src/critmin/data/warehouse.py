@@ -35,6 +35,9 @@ _NEWEST_RELEASE_FIRST = "ORDER BY d.vintage DESC"
 #: figures as 2021/2022. Their rows stay in the tables (traceable) but never answer a query:
 #: production and reserves rows from a salient-file dataset are exactly these.
 _NOT_MISFILED = "NOT contains(d.key, '_salient_')"
+#: public names for other packages that write their own SQL on production/reserves
+NEWEST_RELEASE_FIRST = _NEWEST_RELEASE_FIRST
+NOT_MISFILED = _NOT_MISFILED
 
 
 class Warehouse:

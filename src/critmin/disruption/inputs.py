@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from critmin.data.warehouse import _NEWEST_RELEASE_FIRST, _NOT_MISFILED
+from critmin.data.warehouse import NEWEST_RELEASE_FIRST as _NEWEST_RELEASE_FIRST
+from critmin.data.warehouse import NOT_MISFILED as _NOT_MISFILED
 from critmin.disruption.market import CommodityMarket, Market
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from critmin.data.warehouse import NEWEST_RELEASE_FIRST, NOT_MISFILED
+
 log = logging.getLogger(__name__)
 
 __all__ = ["RiskInputs", "load_inputs"]
@@ -64,9 +66,9 @@ def load_production(wh: Any) -> pd.DataFrame:
         WITH rows AS (
           SELECT p.*, d.vintage,
                  dense_rank() OVER (PARTITION BY p.commodity_id, p.year
-                                    ORDER BY d.vintage DESC, d.dataset_id DESC) AS _rk
+                                    """ + NEWEST_RELEASE_FIRST + """) AS _rk
           FROM production p JOIN current_dataset d USING (dataset_id)
-          WHERE p.source = 'USGS' AND p.measure = 'production'
+          WHERE p.source = 'USGS' AND p.measure = 'production' AND """ + NOT_MISFILED + """
         )
         SELECT commodity_id, country_iso3, aggregate, stage, stage_group, product, year,
                quantity, unit, flag, value_raw, vintage, dataset_id, source_line
@@ -83,8 +85,8 @@ def load_reserves(wh: Any) -> pd.DataFrame:
         """
         WITH rows AS (
           SELECT r.*, d.vintage, dense_rank() OVER (PARTITION BY r.commodity_id, r.year
-                 ORDER BY d.vintage DESC, d.dataset_id DESC) AS _rk
-          FROM reserves r JOIN current_dataset d USING (dataset_id))
+                 """ + NEWEST_RELEASE_FIRST + """) AS _rk
+          FROM reserves r JOIN current_dataset d USING (dataset_id) WHERE """ + NOT_MISFILED + """)
         SELECT commodity_id, country_iso3, aggregate, type_raw, year, quantity, unit, flag,
                vintage, dataset_id
         FROM rows WHERE _rk = 1
