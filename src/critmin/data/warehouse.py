@@ -161,7 +161,8 @@ class Warehouse:
         return self.query(sql, params)
 
     def reserves(self, commodity: str | None = None, country: str | None = None, year: int | None = None) -> pd.DataFrame:
-        where, params = ["1=1", _NOT_MISFILED], []
+        where: list[str] = ["1=1", _NOT_MISFILED]
+        params: list[object] = []
         if commodity is not None:
             where.append("r.commodity_id = ?")
             params.append(self.resolve_commodity(commodity))
@@ -183,7 +184,8 @@ class Warehouse:
     def us_salient(
         self, commodity: str | None = None, variable: str | None = None, year: int | None = None, category: str | None = None
     ) -> pd.DataFrame:
-        where, params = ["1=1"], []
+        where: list[str] = ["1=1"]
+        params: list[object] = []
         if commodity is not None:
             where.append("s.commodity_id = ?")
             params.append(self.resolve_commodity(commodity))
@@ -216,7 +218,8 @@ class Warehouse:
         """Flows in which ``reporter`` is the importer or the exporter, seen from the reporter
         (``flow`` = 'import' or 'export', ``partner_iso3`` the other side; 'WLD' = world)."""
         rep = self.resolve_country(reporter)
-        where, params = ["(t.importer_iso3 = ? OR t.exporter_iso3 = ?)"], [rep, rep]
+        where: list[str] = ["(t.importer_iso3 = ? OR t.exporter_iso3 = ?)"]
+        params: list[object] = [rep, rep]
         if partner is not None:
             p = "WLD" if partner.upper() in ("WLD", "WORLD") else self.resolve_country(partner)
             where.append("(CASE WHEN t.importer_iso3 = ? THEN t.exporter_iso3 ELSE t.importer_iso3 END) = ?")
@@ -246,7 +249,8 @@ class Warehouse:
         self, country: str | None = None, year: int | None = None, dimension: str | None = None,
         measure: str = "EST", source: str = "WGI",
     ) -> pd.DataFrame:
-        where, params = ["g.measure = ?", "g.source = ?"], [measure, source]
+        where: list[str] = ["g.measure = ?", "g.source = ?"]
+        params: list[object] = [measure, source]
         if country is not None:
             where.append("g.country_iso3 = ?")
             params.append(self.resolve_country(country))
@@ -272,7 +276,8 @@ class Warehouse:
         layer: str | None = None,
     ) -> pd.DataFrame:
         """Deposits; ``bbox`` = (min_lon, min_lat, max_lon, max_lat)."""
-        where, params = ["1=1"], []
+        where: list[str] = ["1=1"]
+        params: list[object] = []
         if commodity is not None:
             where.append("list_contains(x.commodity_ids, ?)")
             params.append(self.resolve_commodity(commodity))
@@ -295,7 +300,8 @@ class Warehouse:
     def prices(
         self, series: str | None = None, start: str | None = None, end: str | None = None, *, commodity: str | None = None
     ) -> pd.DataFrame:
-        where, params = ["1=1"], []
+        where: list[str] = ["1=1"]
+        params: list[object] = []
         if series is not None:
             where.append("p.series = ?")
             params.append(series)
