@@ -96,9 +96,8 @@ def _problem(ctx: typer.Context, budget: str, joint_budget: str | None, mode: st
                                commodities=_list(commodities), partners=partners)
     ev = {} if "*" in overrides else inputs.economic_vulnerability_for(wh)
     sample, mult, _src, excluded = inputs.plannable(sample, ev, overrides)
-    horizon = float(sample.meta.get("horizon_months", 12)) if isinstance(sample.meta, dict) else 12.0
-    p = make_problem(sample, budgets, mult, par, mode=mode, joint_budget_usd=joint,  # type: ignore[arg-type]
-                     horizon_months=horizon)
+    # ShortfallSample holds annual shortfalls, so the transfer lead time is a share of 12 months
+    p = make_problem(sample, budgets, mult, par, mode=mode, joint_budget_usd=joint)  # type: ignore[arg-type]
     return p, excluded, wh
 
 
