@@ -180,8 +180,8 @@ def import_all(
             # commodity and stage of every new trade row from the HS map (exact code first, then HS-4)
             con.execute(
                 """UPDATE trade SET commodity_id = m.commodity_id, stage_group = m.stage_group
-                   FROM hs_map m WHERE trade.dataset_id >= ? AND trade.commodity_id IS NULL
-                   AND trade.hs_code = m.hs_code""",
+                   FROM hs_map m WHERE trade.dataset_id >= ? AND trade.source <> 'BACI'
+                   AND trade.commodity_id IS NULL AND trade.hs_code = m.hs_code""",
                 [first_new],
             )
         con.execute("COMMIT")
