@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -87,6 +88,7 @@ def read_csv(
     Trailing empty columns (USGS files end in runs of commas) are dropped; wholly empty rows
     are skipped. A missing required column raises :class:`ImportFault` naming it.
     """
+    opener: Callable[[], IO[str]]
     if encoding == "utf-8/cp1252":
         # files that are UTF-8 with stray Windows-1252 bytes (e.g. 0x92 for a right quote)
         import io

@@ -10,6 +10,7 @@ sulfate') stay only in the raw text. GMRAP's ``-9999`` means missing and becomes
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from critmin.data.errors import ImportFault
@@ -108,15 +109,28 @@ def _f(raw: str) -> float | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """CSV column of each deposit field in one layer (``status`` None: the layer has no status column)."""
+
+    name: str
+    country: str
+    lat: str
+    lon: str
+    comm: str
+    type: str
+    status: str | None
+
+
 LAYOUT = {
-    "PP1802": {"name": "DEPOSIT_NAME", "country": "LOCATION", "lat": "LATITUDE", "lon": "LONGITUDE", "comm": "CRITICAL_MINERAL",
-               "type": "DEPOSIT_TYPE", "status": None},
-    "MAJOR": {"name": "dep_name", "country": "country", "lat": "latitude", "lon": "longitude", "comm": "commodity",
-              "type": "dep_type", "status": None},
-    "GMRAP_PORPHYRY": {"name": "name", "country": "country", "lat": "latitude", "lon": "longitude", "comm": "comm_major",
-                       "type": "dep_type", "status": "dev_status"},
-    "GMRAP_SEDCU": {"name": "name", "country": "country", "lat": "latitude", "lon": "longitude", "comm": "comm_major",
-                    "type": "dep_type", "status": "sitestatus"},
+    "PP1802": _Layout(name="DEPOSIT_NAME", country="LOCATION", lat="LATITUDE", lon="LONGITUDE", comm="CRITICAL_MINERAL",
+                      type="DEPOSIT_TYPE", status=None),
+    "MAJOR": _Layout(name="dep_name", country="country", lat="latitude", lon="longitude", comm="commodity",
+                     type="dep_type", status=None),
+    "GMRAP_PORPHYRY": _Layout(name="name", country="country", lat="latitude", lon="longitude", comm="comm_major",
+                              type="dep_type", status="dev_status"),
+    "GMRAP_SEDCU": _Layout(name="name", country="country", lat="latitude", lon="longitude", comm="comm_major",
+                           type="dep_type", status="sitestatus"),
 }
 ELEMENTS = {"cu": "copper", "mo": "molybdenum", "au": "gold", "ag": "silver", "co": "cobalt", "zn": "zinc", "pb": "lead",
             "re": "rhenium", "u": "uranium", "ni": "nickel", "fe": "iron_ore", "pge": "pgm", "ge": "germanium", "ga": "gallium",
@@ -128,17 +142,20 @@ def parse_deposits(spec: DatasetSpec) -> Frames:
     lay = LAYOUT[layer]
     # the MRDS/GMRAP CSVs are UTF-8 with stray Windows-1252 bytes (as published)
     t = read_csv(spec.path, spec.relpath, encoding="utf-8/cp1252")
-    cols = {k: (t.col(v) if v else None) for k, v in lay.items()}
+    name_ix, country_ix, lat_ix, lon_ix, comm_ix, type_ix = (
+        t.col(c) for c in (lay.name, lay.country, lay.lat, lay.lon, lay.comm, lay.type)
+    )
+    status_ix = t.col(lay.status) if lay.status else None
     out = []
     for line, r in t.iter():
-        craw = r[cols["country"]].strip()  # type: ignore[index]
+        craw = r[country_ix].strip()
         iso3 = agg = None
         if craw:
             try:
                 iso3, agg, _ = resolve_country(craw.rstrip("?"))
             except KeyError:
-                raise ImportFault(spec.relpath, line, lay["country"], craw, "a country name known to critmin") from None
-        comm = r[cols["comm"]].strip()  # type: ignore[index]
+                raise ImportFault(spec.relpath, line, lay.country, craw, "a country name known to critmin") from None
+        comm = r[comm_ix].strip()
         if layer.startswith("GMRAP"):
             ids = [ELEMENTS[e.strip().lower()] for e in comm.split(",") if e.strip().lower() in ELEMENTS] or ["copper"]
         else:
@@ -148,13 +165,13 @@ def parse_deposits(spec: DatasetSpec) -> Frames:
             g = [f"{k}={r[t.col(k)]}" for k in ("cu_pct", "mo_pct", "co_pct", "au_g_t", "ag_g_t") if k in t.header and _f(r[t.col(k)]) is not None]
             grade = ";".join(g) or None
         out.append({
-            "dataset_id": None, "source_line": line, "layer": layer, "name": r[cols["name"]].strip() or None,  # type: ignore[index]
+            "dataset_id": None, "source_line": line, "layer": layer, "name": r[name_ix].strip() or None,
             "country_iso3": iso3, "country_raw": craw or None, "aggregate": agg,
-            "latitude": _coord(spec, line, lay["lat"], r[cols["lat"]], -90, 90),  # type: ignore[index]
-            "longitude": _coord(spec, line, lay["lon"], r[cols["lon"]], -180, 180),  # type: ignore[index]
+            "latitude": _coord(spec, line, lay.lat, r[lat_ix], -90, 90),
+            "longitude": _coord(spec, line, lay.lon, r[lon_ix], -180, 180),
             "commodity_ids": ids, "commodity_raw": comm or None,
-            "deposit_type": r[cols["type"]].strip() or None if cols["type"] is not None else None,  # type: ignore[index]
-            "status": r[cols["status"]].strip() or None if cols["status"] is not None else None,  # type: ignore[index]
+            "deposit_type": r[type_ix].strip() or None,
+            "status": r[status_ix].strip() or None if status_ix is not None else None,
             "tonnage_mt": _f(r[t.col("tonnage_mt")]) if "tonnage_mt" in t.header else None, "grade": grade,
         })
     return {"deposit": out}

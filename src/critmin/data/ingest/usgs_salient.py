@@ -124,7 +124,8 @@ def parse_salient(spec: DatasetSpec) -> Frames:
     t = _read(spec)
     ci, yi = t.col("Commodity"), t.col("Year")
     code = re.search(r"mcs20\d\d-([a-z-]+)_salient", spec.path.name, re.I).group(1).lower()  # type: ignore[union-attr]
-    sal, prices = [], []
+    sal: list[dict[str, object]] = []
+    prices: list[dict[str, object]] = []
     for line, r in t.iter():
         craw = r[ci].strip()
         cid = commodities.resolve_or_none(craw) or commodities.resolve_or_none(code)
@@ -149,7 +150,7 @@ def parse_salient(spec: DatasetSpec) -> Frames:
                 })
                 continue
             p = parse_cell(spec.relpath, line, var, raw)
-            row = {
+            row: dict[str, object] = {
                 "dataset_id": None, "source_line": line, "commodity_id": cid, "commodity_raw": craw, "year": year,
                 "variable": var, "category": cat, "quantity": p.value, "unit": unit, "flag": p.flag,
                 "bound_lo": p.lo, "bound_hi": p.hi, "value_raw": raw, "unit_raw": var,

@@ -259,7 +259,7 @@ def parse_per_commodity(spec: DatasetSpec) -> Frames:
             info = file_type
         if info is None:
             raise ImportFault(spec.relpath, line, "Type", type_raw, "a production, capacity or reserves type")
-        pnote = next((r[note_ix[k]].strip() for k in ("Prod_notes", "Prod_note") if note_ix[k] is not None), "") or None
+        pnote = next((r[ix].strip() for ix in (note_ix["Prod_notes"], note_ix["Prod_note"]) if ix is not None), "") or None
         if qual:
             pnote = "; ".join(x for x in (pnote, f"country qualifier: {qual}") if x)
         for j, h, dec in value_cols:
