@@ -109,16 +109,17 @@ class JobRunner:
             log.exception("job %s failed", job_id)
             text, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
         with self.db.cursor() as con:
-            con.execute(
-                "UPDATE web_job SET status = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END,"
-                " result = ?, error = ?, finished_at = ?, message = ? WHERE job_id = ?",
-                [status, status, text, error, _now(), status, job_id],
-            )
+            # audit first, so that whoever sees the job finished also finds its audit entry
             with self.db.lock:
                 audit.record(
                     con, actor=owner, role=role, action=f"{kind}.finish", target=job_id,
                     outcome=status, detail={"error": error} if error else None,
                 )
+            con.execute(
+                "UPDATE web_job SET status = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END,"
+                " result = ?, error = ?, finished_at = ?, message = ? WHERE job_id = ?",
+                [status, status, text, error, _now(), status, job_id],
+            )
         with self._done:
             self._done.notify_all()
 
