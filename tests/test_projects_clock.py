@@ -75,6 +75,19 @@ def test_what_if_moves_only_open_permitting():
     assert w["total_reduction_t"] == pytest.approx(250.0)
 
 
+def test_what_if_needs_start_year_and_capacity_of_projects_online():
+    mine = projects()["T-JOINT-MINE"]
+    no_start = mine.model_copy(update={"first_production_year": None})
+    with pytest.raises(ValueError, match="'T-JOINT-MINE': first_production_year is not stated"):
+        what_if_permitting([no_start], 6, _model, range(2026, 2031))
+    no_cap = mine.model_copy(update={"capacity_tpy": None})
+    with pytest.raises(ValueError, match="'T-JOINT-MINE': capacity_tpy is not stated"):
+        what_if_permitting([no_cap], 6, _model, range(2026, 2031))
+    # not online within the years asked: its capacity is never needed
+    w = what_if_permitting([no_cap], 6, _model, range(2020, 2024))
+    assert w["total_reduction_t"] == 0.0
+
+
 def test_clock_report_without_selection_and_with_saved_one():
     reg = Registry.open(duckdb.connect(), seed_path=SEED)
     rep = clock_report(None, reg, "US", D(2026, 1, 10))

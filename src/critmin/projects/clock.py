@@ -156,8 +156,11 @@ def calc_shortfall_path(
             for p in projects:
                 if p.commodity_id == c:
                     f = online_fraction(starts[p.id], y)
-                    if f > 0 and p.capacity_tpy > 0:
-                        add[p.host_country_iso3] = add.get(p.host_country_iso3, 0.0) + f * p.capacity_tpy
+                    if f > 0:
+                        if p.capacity_tpy is None:
+                            raise ValueError(f"project {p.id!r}: capacity_tpy is not stated; the shortfall path needs it")
+                        if p.capacity_tpy > 0:
+                            add[p.host_country_iso3] = add.get(p.host_country_iso3, 0.0) + f * p.capacity_tpy
             key = (c, tuple(sorted(add.items())))
             if key not in cache:
                 cache[key] = float(shortfall_model(c, add or None))
@@ -171,7 +174,11 @@ def what_if_permitting(
     """Effect of cutting permitting by ``months`` on the projected shortfall (module docstring)."""
     if months < 0:
         raise ValueError(f"months: expected >= 0, got {months}")
-    base = {p.id: float(p.first_production_year) for p in projects}
+    base: dict[str, float] = {}
+    for p in projects:
+        if p.first_production_year is None:
+            raise ValueError(f"project {p.id!r}: first_production_year is not stated; the what-if needs it")
+        base[p.id] = float(p.first_production_year)
     cut = dict(base)
     rows = []
     for p in projects:

@@ -18,6 +18,7 @@ validated by :class:`critmin.projects.models.Project`; writing an identical reco
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import logging
@@ -171,7 +172,7 @@ class Registry:
             raise RegistryError(f"no project with id {project_id!r} visible to viewer {viewer}")
         return Project.model_validate(json.loads(row[0]))
 
-    def history(self, project_id: str, viewer: str) -> list[dict[str, Any]]:
+    def history(self, project_id: str, viewer: str) -> builtins.list[dict[str, Any]]:
         """All versions the viewer may see (a version is visible if its own record is)."""
         rows = self.con.execute(
             "SELECT version, valid_from, author, action, visibility, record, note FROM project_version "
@@ -229,7 +230,7 @@ class Registry:
         viewer: str,
         note: str | None = None,
         now: dt.datetime | None = None,
-    ) -> dict[str, list[str]]:
+    ) -> dict[str, builtins.list[str]]:
         """Write several records in one transaction (all or nothing).
 
         Returns ``{"created": [...], "updated": [...], "unchanged": [...]}`` (project ids).

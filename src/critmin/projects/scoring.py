@@ -199,9 +199,12 @@ def score_project(
     inputs: dict[str, Any] = {"cost_lines": lines, "capacity_tpy": project.capacity_tpy, "params": asdict(params)}
     if project.capacity_tpy is None:
         return _not_computable(project, usa, jpn, "capacity_tpy not stated in the sources", inputs)
-    if start_year is None and project.first_production_year is None:
+    if start_year is not None:
+        start = float(start_year)
+    elif project.first_production_year is not None:
+        start = float(project.first_production_year)
+    else:
         return _not_computable(project, usa, jpn, "first_production_year not stated in the sources", inputs)
-    start = float(project.first_production_year if start_year is None else start_year)  # type: ignore[arg-type]
     inputs["start_year"] = start
     if ctx is None:
         return _not_computable(

@@ -182,8 +182,10 @@ def build_model(pr: SelectionProblem, families_off: frozenset[str] = frozenset()
     if "depends" not in families_off:
         for a, b in pr.depends:
             add_row("depends", f"{a}->{b}", proj(idx[a]) + proj(idx[b], -1.0), -np.inf, 0.0)
-    r, k, v = (np.array(x) for x in zip(*data, strict=True)) if data else (np.array([], int),) * 2 + (np.array([]),)
-    A = sp.csr_matrix((v.astype(float), (r.astype(int), k.astype(int))), shape=(len(rows), len(cols)))
+    row_ix = np.array([t[0] for t in data], dtype=int)
+    col_ix = np.array([t[1] for t in data], dtype=int)
+    val = np.array([t[2] for t in data], dtype=float)
+    A = sp.csr_matrix((val, (row_ix, col_ix)), shape=(len(rows), len(cols)))
     obj = np.array([pr.candidates[i].value_usd for i, _ in cols], dtype=float)
     return Model(cols, obj, A, np.array(lo, float), np.array(hi, float), rows)
 
