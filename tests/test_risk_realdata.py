@@ -171,3 +171,19 @@ def test_cli_json_and_csv(real_db_path, tmp_path):
     assert data[0]["rank"] == 1 and out_csv.exists()
     bad = CliRunner().invoke(app, ["--db", str(real_db_path), "assess", "--for", "XX"])
     assert bad.exit_code != 0 and "XX" in bad.output
+
+
+def test_us_nir_links_to_its_published_cell(warehouse):
+    """Every US NIR taken from one MCS cell carries (dataset_id, source_line) of that cell."""
+    w = api.assess(warehouse, ("USA", "JPN"), 2024)
+    linked = w[w["nir_ref_USA"].notna()]
+    assert len(linked) >= 20
+    for r in linked.itertuples():
+        did, line = r.nir_ref_USA
+        cell = warehouse.query(
+            "SELECT value_raw FROM us_salient WHERE dataset_id = ? AND source_line = ? AND variable LIKE '%NIR%' "
+            "UNION ALL SELECT value_raw FROM mcs_trend WHERE dataset_id = ? AND source_line = ? "
+            "AND (field LIKE 'Net_Import%')",
+            [did, line, did, line],
+        )
+        assert r.nir_text_USA in set(cell["value_raw"].str.strip()), (r.commodity, did, line)

@@ -402,6 +402,7 @@ def _watchlist_frame(records: list[dict[str, Any]], cons: tuple[str, ...]) -> pd
             nir = r["exposure"][k]["net_import_reliance"]
             row[f"nir_{k}"] = nir["usable"] if nir else None
             row[f"nir_text_{k}"] = nir["text"] if nir else None
+            row[f"nir_ref_{k}"] = tuple(nir["ref"]) if nir and nir.get("ref") else None
             row[f"non_allied_import_share_{k}"] = r["exposure"][k]["non_allied_import_share"]
         for st in ("mine", "processing"):
             s = r["stages"].get(st) or {}

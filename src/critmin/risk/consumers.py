@@ -98,7 +98,8 @@ def us_nir(
         if not hit.empty:
             r = hit.iloc[0]
             src = f"{r['vintage']} salient {r['variable']}"
-            n = nir_from_mcs(r["quantity"], r["flag"], r["bound_lo"], r["bound_hi"], r["value_raw"], src)
+            n = nir_from_mcs(r["quantity"], r["flag"], r["bound_lo"], r["bound_hi"], r["value_raw"], src,
+                             (int(r["dataset_id"]), int(r["source_line"])))
             if n.usable is not None or n.flag == "E":
                 return n, {int(r["dataset_id"])}, None
     if not nir_trend.empty:
@@ -108,7 +109,8 @@ def us_nir(
             if not hit.empty:
                 r = hit.iloc[0]
                 src = f"{r['vintage']} {table} {r['field']}"
-                n = nir_from_mcs(r["quantity"], r["flag"], r["bound_lo"], r["bound_hi"], r["value_raw"], src)
+                n = nir_from_mcs(r["quantity"], r["flag"], r["bound_lo"], r["bound_hi"], r["value_raw"], src,
+                                 (int(r["dataset_id"]), int(r["source_line"])))
                 if n.usable is not None or n.flag == "E":
                     return n, {int(r["dataset_id"])}, None
     return None, set(), f"net_import_reliance: no MCS NIR for {commodity} {year}"

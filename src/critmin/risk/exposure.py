@@ -45,6 +45,8 @@ class NIR:
     hi: float | None
     text: str
     source: str
+    #: (dataset_id, source_line) of the published cell, where the value is one cell
+    ref: tuple[int, int] | None = None
 
     @property
     def usable(self) -> float | None:
@@ -71,6 +73,7 @@ def nir_from_mcs(
     bound_hi: float | None,
     value_raw: str,
     source: str,
+    ref: tuple[int, int] | None = None,
 ) -> NIR:
     """A US NIR from an MCS cell (salient ``NIR_pct``, T5 or Fig2), percent -> fraction.
 
@@ -85,17 +88,17 @@ def nir_from_mcs(
     q = _pct(quantity)
     f = None if flag is None or (isinstance(flag, float) and math.isnan(flag)) else str(flag)
     if text.upper() == "E" or f == "E":
-        return NIR(None, "E", None, 0.0, text or "E", source)
+        return NIR(None, "E", None, 0.0, text or "E", source, ref)
     if q is not None and f in (None, "estimated", "footnote"):
-        return NIR(q, None, None, None, text, source)
+        return NIR(q, None, None, None, text, source, ref)
     lo, hi = _pct(bound_lo), _pct(bound_hi)
     if f == ">" or (text.startswith(">") and lo is not None):
-        return NIR(None, ">", lo, 1.0, text, source)
+        return NIR(None, ">", lo, 1.0, text, source, ref)
     if f == "<" or (text.startswith("<") and hi is not None):
-        return NIR(None, "<", 0.0, hi, text, source)
+        return NIR(None, "<", 0.0, hi, text, source, ref)
     if q is not None:
-        return NIR(q, f, lo, hi, text, source)
-    return NIR(None, f or "NA", lo, hi, text, source)
+        return NIR(q, f, lo, hi, text, source, ref)
+    return NIR(None, f or "NA", lo, hi, text, source, ref)
 
 
 def calc_net_import_reliance(
