@@ -206,7 +206,7 @@ def simulate(
             keep_f *= 1.0 - a[:, h, :, None] * comp.feed[h][None, None, :]
     kk = keep_x * keep_f[:, :, None, :]
     loss = ((1.0 - kk) * comp.F_nd).sum(-1) + (1.0 - keep_f) @ comp.F_d.T  # [run, month, importer] annual rate
-    restricting = (keep_x < 1.0).any(axis=2)  # [run, month, producer]
+    restricting: np.ndarray = np.any(keep_x < 1.0, axis=2)  # [run, month, producer]
     redirect = np.zeros_like(loss)
     cap = np.zeros((n, T))
     if comp.has_targeted:

@@ -76,7 +76,8 @@ def save_run(
             )
         if arrays is not None:
             buf = io.BytesIO()
-            np.savez_compressed(buf, **arrays)
+            # numpy's stub types **kwds together with its allow_pickle: bool keyword; our keys are array names
+            np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
             con.execute("INSERT INTO sim_sample VALUES (?, ?)", [run_id, buf.getvalue()])
         con.execute("COMMIT")
     except Exception:
