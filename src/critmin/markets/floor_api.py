@@ -179,7 +179,9 @@ def evaluate_floor(
         from critmin.markets import floor_disruption as fd
 
         baseline = calc_floor_summary(price_paths, contract, fdr)
-        seed = random_state if isinstance(random_state, int) else seed_entropy(rng)
+        if random_state is None:  # rejected at the top already; this narrows the type
+            raise ValueError("--paths disruption needs an explicit seed (random_state)")
+        seed = random_state if isinstance(random_state, int) else seed_entropy(random_state)
         pcp = fd.disruption_responses(wh, wh.resolve_commodity(commodity), runs, years, seed, run_id)
         price_paths = calc_shocked_paths(price_paths, pcp.price_change_pct)
         assumptions += fd.assumptions(pcp, run_id)
