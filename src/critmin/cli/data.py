@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
     try:
         from critmin.cli.fetch import register_fetch
     except ImportError:  # fetch command not present in this build
-        register_fetch = None
-    if register_fetch is not None:
+        pass
+    else:
         register_fetch(data_app)
     app.add_typer(data_app, name="data")
