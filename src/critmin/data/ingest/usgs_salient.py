@@ -46,15 +46,18 @@ UNITS = {
     "t": "t", "kt": "kt", "mmt": "Mt", "mt": "Mt", "kg": "kg", "g": "kg?", "pct": "%", "num": "count", "mcm": "million m3",
     "cm": "m3", "dt": "USD/t", "dkg": "USD/kg", "ctslb": "USc/lb", "dlb": "USD/lb", "dg": "USD/g", "dto": "USD/troy oz",
     "dtoz": "USD/troy oz", "dst": "USD/short ton", "df": "USD/flask", "mdol": "million USD", "index": "index",
-    "ct": "carat", "mct": "million carats", "kct": "thousand carats",
+    "ct": "carat", "mct": "million carats", "kct": "thousand carats", "dct": "USD/carat",
 }
-_SUFFIX_RE = re.compile(r"(?:_|(?<=[a-z]))(kt|mmt|mt|kg|t|g|pct|num|mcm|cm|dt|dkg|ctslb|dlb|dg|dtoz|dto|dst|df|mdol|index|mct|kct|ct)$", re.I)
+_SUFFIX_RE = re.compile(r"(?:_|(?<=[a-z]))(kt|mmt|mt|kg|t|g|pct|num|mcm|cm|dt|dkg|ctslb|dlb|dg|dtoz|dto|dst|df|mdol|index|mct|kct|dct|ct)$", re.I)
 
 
 def decode_variable(name: str) -> tuple[str, str | None]:
     """(category, unit) of a salient variable name."""
     low = name.lower()
     cat = next((c for rx, c in CATEGORY if re.match(rx, low)), "other")
+    if cat == "other" and "_" in low:  # product-prefixed names: 'Bauxite_NIR_pct', 'Alumina_Imports_kt'
+        rest = low.split("_", 1)[1]
+        cat = next((c for rx, c in CATEGORY if re.match(rx, rest)), "other")
     m = _SUFFIX_RE.search(name)
     unit = UNITS.get(m.group(1).lower()) if m else None
     if unit == "kg?":  # 'Exports_g' in the MCS 2024 gallium file: grams or a truncated 'kg' — keep unknown
@@ -123,7 +126,10 @@ def _read(spec: DatasetSpec) -> CsvTable:
 def parse_salient(spec: DatasetSpec) -> Frames:
     t = _read(spec)
     ci, yi = t.col("Commodity"), t.col("Year")
-    code = re.search(r"mcs20\d\d-([a-z-]+)_salient", spec.path.name, re.I).group(1).lower()  # type: ignore[union-attr]
+    m = re.search(r"mcs20\d\d-([a-z-]+)_salient", spec.path.name, re.I)
+    if m is None:
+        raise ImportFault(spec.relpath, None, None, spec.path.name, "a file name like 'mcs20NN-<commodity>_salient.csv'")
+    code = m.group(1).lower()
     sal: list[dict[str, object]] = []
     prices: list[dict[str, object]] = []
     for line, r in t.iter():
