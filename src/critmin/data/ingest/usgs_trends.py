@@ -54,9 +54,7 @@ def parse_trend(spec: DatasetSpec) -> Frames:
     t = read_csv(spec.path, spec.relpath)
     tid = spec.options["table_id"]
     ccol = next((c for c in COMMODITY_COLS if c in t.header), None)
-    if ccol is None:
-        t.col("Commodity")  # raises ImportFault naming the missing column
-    ci = t.col(ccol)  # type: ignore[arg-type]
+    ci = t.col(ccol or "Commodity")  # no commodity column: raises ImportFault naming 'Commodity'
     yi = t.header.index("Year") if "Year" in t.header else None
     out = []
     for line, r in t.iter():

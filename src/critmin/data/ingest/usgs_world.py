@@ -225,7 +225,10 @@ def parse_per_commodity(spec: DatasetSpec) -> Frames:
         t.header = header
     for col in ("Country", "Type"):
         t.col(col)
-    code = re.search(r"mcs20\d\d-([a-z-]+)_(?:world|salient)", spec.path.name, re.I).group(1).lower()  # type: ignore[union-attr]
+    m = re.search(r"mcs20\d\d-([a-z-]+)_(?:world|salient)", spec.path.name, re.I)
+    if m is None:
+        raise ImportFault(spec.relpath, None, None, spec.path.name, "a file name like 'mcs20NN-<commodity>_world.csv'")
+    code = m.group(1).lower()
     try:
         file_cid = commodities.resolve(code)
     except KeyError:
