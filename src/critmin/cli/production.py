@@ -66,7 +66,7 @@ def _num(x: object) -> float | None:
     if x is None:
         return None
     try:
-        f = float(x)  # type: ignore[arg-type]
+        f = float(x)  # type: ignore[arg-type]  # any DataFrame cell; what float() rejects is caught below
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) else f

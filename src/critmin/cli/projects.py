@@ -323,7 +323,7 @@ def register(app: typer.Typer) -> None:
                 raise ValueError(f"--bbox {bbox!r}: expected WEST,SOUTH,EAST,NORTH")
             wh = ctx.obj.open_warehouse(read_only=True)
             with wh:
-                df = query_deposits(wh, commodity, country, layer or None, box, centre, radius_km)  # type: ignore[arg-type]
+                df = query_deposits(wh, commodity, country, layer or None, box, centre, radius_km)
         except ValueError as exc:
             raise fail(str(exc)) from None
         df = deposit_rows_for_output(df)

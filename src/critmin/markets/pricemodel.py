@@ -131,7 +131,7 @@ def _iso(v: object) -> str:
     if isinstance(v, pd.Timestamp):
         return v.date().isoformat()
     if hasattr(v, "isoformat"):
-        return v.isoformat()  # type: ignore[no-any-return]
+        return v.isoformat()
     return str(v)
 
 
