@@ -122,10 +122,7 @@ def crosscheck_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    try:
-        from critmin.cli.fetch import register_fetch
-    except ImportError:  # fetch command not present in this build
-        pass
-    else:
-        register_fetch(data_app)
+    from critmin.cli.fetch import register_fetch
+
+    register_fetch(data_app)
     app.add_typer(data_app, name="data")
