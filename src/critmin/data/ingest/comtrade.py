@@ -185,41 +185,42 @@ def _month(spec: DatasetSpec, line: int, raw: str) -> date:
     return date(int(m.group(1)), int(m.group(2)), 1)
 
 
+def _china_export_row(spec: DatasetSpec, line: int, r: list[str], ix: dict[str, int], hs_code: str,
+                      commodity_id: str | None, stage_group: str | None) -> dict[str, object]:
+    """One monthly China → partner export row (values US$, quantities kg → t)."""
+    d = _month(spec, line, r[ix["period_dt"]])
+    val, qty = _num(r[ix["val"]]), _num(r[ix["qty"]])
+    return {
+        "dataset_id": None, "source_line": line, "source": "CHINA_EXPORTS", "year": d.year, "month": d.month,
+        "exporter_iso3": "CHN", "importer_iso3": _partner(spec, line, r[ix["partner_name"]]), "reporter_iso3": "CHN",
+        "flow": "X", "hs_code": hs_code, "commodity_id": commodity_id, "stage_group": stage_group,
+        "value_usd": val, "qty_t": None if qty is None else qty / 1000.0, "value_raw": r[ix["val"]],
+        "qty_raw": r[ix["qty"]], "unit_raw": "USD;kg",
+        "flag": "value_missing" if val is None else ("qty_missing" if qty is None else None),
+    }
+
+
 def parse_china_groups(spec: DatasetSpec) -> Frames:
-    t = read_csv(spec.path, spec.relpath, required=("period_dt", "val", "qty", "broad_group", "partner_name"))
-    pi, vi, qi, gi, ni = (t.col(c) for c in ("period_dt", "val", "qty", "broad_group", "partner_name"))
+    cols = ("period_dt", "val", "qty", "broad_group", "partner_name")
+    t = read_csv(spec.path, spec.relpath, required=cols)
+    ix = {c: t.col(c) for c in cols}
     out = []
     for line, r in t.iter():
-        d = _month(spec, line, r[pi])
-        group = r[gi].strip()
+        group = r[ix["broad_group"]].strip()
         if group not in CHINA_GROUP:
             raise ImportFault(spec.relpath, line, "broad_group", group, f"one of {sorted(CHINA_GROUP)}")
-        val, qty = _num(r[vi]), _num(r[qi])
-        out.append({
-            "dataset_id": None, "source_line": line, "source": "CHINA_EXPORTS", "year": d.year, "month": d.month,
-            "exporter_iso3": "CHN", "importer_iso3": _partner(spec, line, r[ni]), "reporter_iso3": "CHN", "flow": "X",
-            "hs_code": f"GROUP:{group}", "commodity_id": CHINA_GROUP[group], "stage_group": "processing",
-            "value_usd": val, "qty_t": None if qty is None else qty / 1000.0, "value_raw": r[vi], "qty_raw": r[qi],
-            "unit_raw": "USD;kg", "flag": None if (val is not None and qty is not None) else "qty_missing",
-        })
+        out.append(_china_export_row(spec, line, r, ix, f"GROUP:{group}", CHINA_GROUP[group], "processing"))
     return {"trade": out}
 
 
 def parse_china_hs6(spec: DatasetSpec) -> Frames:
-    t = read_csv(spec.path, spec.relpath, required=("period_dt", "partner_name", "hs6", "val", "qty"))
-    pi, ni, hi, vi, qi = (t.col(c) for c in ("period_dt", "partner_name", "hs6", "val", "qty"))
+    cols = ("period_dt", "partner_name", "hs6", "val", "qty")
+    t = read_csv(spec.path, spec.relpath, required=cols)
+    ix = {c: t.col(c) for c in cols}
     out = []
     for line, r in t.iter():
-        d = _month(spec, line, r[pi])
-        hs = r[hi].strip()
+        hs = r[ix["hs6"]].strip()
         if not re.fullmatch(r"\d{6}", hs):
             raise ImportFault(spec.relpath, line, "hs6", hs, "a six-digit HS code")
-        val, qty = _num(r[vi]), _num(r[qi])
-        out.append({
-            "dataset_id": None, "source_line": line, "source": "CHINA_EXPORTS", "year": d.year, "month": d.month,
-            "exporter_iso3": "CHN", "importer_iso3": _partner(spec, line, r[ni]), "reporter_iso3": "CHN", "flow": "X",
-            "hs_code": hs, "commodity_id": None, "stage_group": None,
-            "value_usd": val, "qty_t": None if qty is None else qty / 1000.0, "value_raw": r[vi], "qty_raw": r[qi],
-            "unit_raw": "USD;kg", "flag": None if (val is not None and qty is not None) else "qty_missing",
-        })
+        out.append(_china_export_row(spec, line, r, ix, hs, None, None))
     return {"trade": out}
