@@ -153,8 +153,16 @@ def list_users(con: duckdb.DuckDBPyConnection) -> list[dict]:
     ]
 
 
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
+    """The value of a ``SELECT count(*) ...`` query (an aggregate always returns one row)."""
+    row = con.execute(sql, params or []).fetchone()
+    if row is None:
+        raise RuntimeError(f"count query returned no row: {sql}")
+    return int(row[0])
+
+
 def count_users(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute("SELECT count(*) FROM web_user").fetchone()[0])
+    return _count(con, "SELECT count(*) FROM web_user")
 
 
 def check_password(con: duckdb.DuckDBPyConnection, name: str, password: str) -> Principal | None:
@@ -172,7 +180,7 @@ def check_password(con: duckdb.DuckDBPyConnection, name: str, password: str) -> 
         ok = row is not None and not row[2]
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
-    if not ok:
+    if not ok or row is None:  # ok already implies a row; the check also tells the type checker
         return None
     return Principal(name, ROLES[row[0]], via="password")
 
@@ -204,13 +212,14 @@ def revoke_tokens(con: duckdb.DuckDBPyConnection, name: str, token_id: str | Non
     if token_id is not None:
         sql += " AND token_id = ?"
         args.append(token_id)
-    before = con.execute(
+    before = _count(
+        con,
         "SELECT count(*) FROM web_token WHERE user_name = ? AND revoked_at IS NULL"
         + (" AND token_id = ?" if token_id else ""),
         [name] + ([token_id] if token_id else []),
-    ).fetchone()[0]
+    )
     con.execute(sql, args)
-    return int(before)
+    return before
 
 
 def principal_from_token(con: duckdb.DuckDBPyConnection, token: str) -> Principal | None:

@@ -89,9 +89,12 @@ class WebContext:
             return cached[1]
         with self.db.cursor() as con:
             try:
-                row = tuple(con.execute("SELECT count(*), max(imported_at) FROM dataset").fetchone())
+                fetched = con.execute("SELECT count(*), max(imported_at) FROM dataset").fetchone()
             except Exception:  # noqa: BLE001 - no dataset table yet: nothing imported
-                row = (0, None)
+                fetched = (0, None)
+        if fetched is None:  # an aggregate without GROUP BY always returns one row
+            raise RuntimeError("SELECT count(*), max(imported_at) FROM dataset returned no row")
+        row = tuple(fetched)
         self._version = (now, row)
         return row
 

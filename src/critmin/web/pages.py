@@ -3,7 +3,7 @@ browser with the vendored plotly.js from data embedded in the page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,7 +22,9 @@ def page(request: Request, name: str, active: str, context: dict[str, Any] | Non
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 
-def render_error(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+def render_error(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     titles = {401: "Login required", 403: "Not allowed", 404: "Not found", 422: "Invalid request"}
     resp = page(request, "error.html", "", {"status": status, "title": titles.get(status, "Error"),
                                             "message": message}, status_code=status)

@@ -59,13 +59,13 @@ def login(
     with ctx.db.cursor() as con:
         cookie, _csrf = auth.create_session(con, principal.name)
     ctx.audit(request, principal, "login", "ok", detail={"via": "password"})
-    resp = RedirectResponse(_safe_next(next), status_code=303)
-    resp.set_cookie(
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    redirect.set_cookie(
         SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=request.url.scheme == "https",
         max_age=int(float(settings.get("web.session_hours")) * 3600),
     )
-    resp.delete_cookie(LOGIN_CSRF_COOKIE)
-    return resp
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE)
+    return redirect
 
 
 @router.post("/logout", include_in_schema=False)
