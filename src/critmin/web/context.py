@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import duckdb
 from fastapi import Request
 
 from critmin import settings
@@ -90,7 +91,7 @@ class WebContext:
         with self.db.cursor() as con:
             try:
                 fetched = con.execute("SELECT count(*), max(imported_at) FROM dataset").fetchone()
-            except Exception:  # noqa: BLE001 - no dataset table yet: nothing imported
+            except duckdb.CatalogException:  # no dataset table yet: nothing imported
                 fetched = (0, None)
         if fetched is None:  # an aggregate without GROUP BY always returns one row
             raise RuntimeError("SELECT count(*), max(imported_at) FROM dataset returned no row")
