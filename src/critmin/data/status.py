@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
+
 from critmin.data.schema import TABLES
 from critmin.data.warehouse import Warehouse
 
@@ -14,7 +16,7 @@ def status(wh: Warehouse) -> dict[str, Any]:
     for name in TABLES:
         try:
             tables[name] = int(wh.query(f"SELECT count(*) AS n FROM {name}")["n"].iloc[0])
-        except Exception:  # table not created yet
+        except duckdb.CatalogException:  # table not created yet (a read-only DB from an older schema)
             tables[name] = 0
     ds["source"] = ds["source_path"].str.split("/").str[0].str.split("#").str[0]
     sources = []
