@@ -2,7 +2,8 @@
 
 The reference below is the previous data access, kept only here: one
 ``Warehouse.us_salient(commodity, category=...)`` call per commodity and category, one
-``Warehouse.trade(consumer, source='BACI')`` call per consumer, filtered in pandas. Both feed
+``Warehouse.trade(consumer, source='BACI')`` call per consumer (and one per consumer and
+Comtrade fallback source), filtered in pandas. Both feed
 the same market-building rules, so equal Markets mean the batched SQL selects the same rows
 (newest release per commodity, category and year; the same BACI rows in the same order).
 """
@@ -16,6 +17,7 @@ import pytest
 from critmin.disruption import inputs
 from critmin.disruption.api import load_market
 from critmin.disruption.market import Market
+from critmin.risk.tradefallback import fallback_cells
 
 SAMPLE = ["gallium", "rare_earths", "cobalt", "nickel", "platinum", "graphite", "lithium", "copper", "tungsten",
           "palladium"]
@@ -26,6 +28,16 @@ def _reference_baci(wh, consumer: str) -> dict[str, pd.DataFrame]:
     df = df[df["commodity_id"].notna() & df["partner_iso3"].notna() & (df["partner_iso3"] != "WLD")
             & (df["partner_iso3"] != consumer)]
     return {c: g for c, g in df.groupby("commodity_id")}
+
+
+def _reference_fallback(wh, consumers) -> dict:
+    frames = []
+    for c in consumers:
+        for src in ("COMTRADE_JPN2020", "COMTRADE_CMM", "COMTRADE_QUAD"):
+            df = wh.trade(c, source=src)
+            df = df[df["month"].isna() & df["commodity_id"].notna()]
+            frames.append(df.assign(consumer=c).rename(columns={"partner_iso3": "partner", "hs_code": "hs_codes"}))
+    return fallback_cells(pd.concat(frames, ignore_index=True))[0]
 
 
 def _reference_salient(wh, cids) -> dict[tuple[str, str], pd.DataFrame]:
@@ -47,10 +59,11 @@ def reference_market(wh, commodities, consumers=("USA", "JPN"), year=None) -> Ma
     baci = {c: _reference_baci(wh, c) for c in consumers}
     prod_rows = inputs._production_all(wh)
     salient = _reference_salient(wh, commodities)
+    fallback = _reference_fallback(wh, consumers)
     out, bad = {}, {}
     for cid in commodities:
         try:
-            out[cid] = inputs._commodity(cid, tuple(consumers), year, baci, prod_rows, salient)
+            out[cid] = inputs._commodity(cid, tuple(consumers), year, baci, prod_rows, salient, fallback)
         except (LookupError, ValueError) as e:
             bad[cid] = f"not computable: {e}"
     return Market(tuple(consumers), out, year, bad, {"governance": inputs._governance(wh)})

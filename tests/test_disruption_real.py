@@ -40,8 +40,10 @@ def test_real_market_matches_usgs_figures(market):
     assert ga.stage == "processing"
     share = ga.production_t[ga.producers.index("CHN")] / ga.production_t.sum()
     assert share > 0.95
-    # gallium has no BACI HS code: proxy shares flagged, Japan's consumption not computable
-    assert all(ga.proxy_trade_shares) and "JPN" in ga.demand_unknown
+    # gallium has no BACI HS code: the US (whose Comtrade extract names China only) gets proxy
+    # shares, flagged; Japan's come from COMTRADE_JPN2020 (imports only: consumption not computable)
+    assert ga.proxy_trade_shares == (True, False) and "JPN" in ga.demand_unknown
+    assert ga.provenance["trade"]["JPN"]["source"] == "COMTRADE_JPN2020"
     # Indonesia is the largest nickel mine producer (MCS 2025: 2.2 Mt of 3.7 Mt in 2024e)
     ni = market.commodities["nickel"]
     assert ni.producers[int(np.argmax(ni.production_t))] == "IDN"

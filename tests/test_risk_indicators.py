@@ -229,7 +229,7 @@ def test_new_producer_no_larger_than_average_never_raises_hhi(q, frac):
     # (H' <= H  <=>  s_new (1 - H) <= 2H, and s_new <= 1/n <= H).
     h0 = calc_hhi(calc_shares(q).shares.values())
     q2 = dict(q)
-    q2["NEW"] = frac * sum(q.values()) / len(q)
+    q2["NEW0"] = frac * sum(q.values()) / len(q)  # 4 letters: cannot collide with the 3-letter keys
     h1 = calc_hhi(calc_shares(q2).shares.values())
     assert h1 <= h0 + 1e-6
 

@@ -9,11 +9,15 @@ Per commodity (details and caveats in ``docs/disruption.md``):
 * supply stage: processing if processing production exists, else mine;
 * import shares: CEPII BACI bilateral imports (t) of the consumer, latest BACI year, HS codes
   mapped to the commodity at the supply stage (the other stage if only that one is traded,
-  with a note); world production shares if the consumer has no BACI rows (``proxy_trade_shares``);
+  with a note); where BACI has no import rows for the consumer, a UN Comtrade extract with a
+  partner breakdown (``risk.trade_fallback_sources``, :mod:`critmin.risk.tradefallback`; e.g.
+  ``COMTRADE_JPN2020`` for Japan's gallium), stated in the notes and in
+  ``provenance['trade'][consumer]['source']``; else world production shares (``proxy_trade_shares``);
 * consumption: USA = USGS salient apparent consumption (``Consump_*``, latest year with a
   number); other consumers (JPN: no mine output) = BACI net imports + own production at the
   supply stage. A US commodity without a usable salient figure falls back to the same net-import
-  method, with a note;
+  method, with a note. The Comtrade extracts hold imports only: a consumer whose shares come
+  from one has its consumption reported as not computable;
 * price: median of the commodity's USGS salient ``Price_*`` series in their latest year,
   converted to US$/t (conversion table :data:`PRICE_TO_USD_PER_T`); NaN + note where none.
 """
@@ -32,9 +36,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from critmin import settings
 from critmin.data.warehouse import NEWEST_RELEASE_FIRST as _NEWEST_RELEASE_FIRST
 from critmin.data.warehouse import NOT_MISFILED as _NOT_MISFILED
 from critmin.disruption.market import CommodityMarket, Market
+from critmin.risk.tradefallback import FallbackCell, fallback_cells, pick
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +144,32 @@ def _baci_all(wh: Any, consumers: tuple[str, ...]) -> dict[str, dict[str, pd.Dat
     return out
 
 
+_COMTRADE_SQL = """
+SELECT t.source, t.year, c.consumer, t.commodity_id, t.value_usd, t.qty_t, t.hs_code AS hs_codes, t.dataset_id,
+       CASE WHEN t.importer_iso3 = c.iso3 THEN t.exporter_iso3 ELSE t.importer_iso3 END AS partner,
+       CASE WHEN t.importer_iso3 = c.iso3 THEN 'import' ELSE 'export' END AS flow
+FROM trade t JOIN current_dataset d USING (dataset_id)
+     JOIN (SELECT unnest(?::VARCHAR[]) AS consumer, unnest(?::VARCHAR[]) AS iso3) c
+       ON (t.importer_iso3 = c.iso3 OR t.exporter_iso3 = c.iso3)
+WHERE list_contains(?::VARCHAR[], t.source) AND t.commodity_id IS NOT NULL AND t.month IS NULL
+ORDER BY t.source, t.year, c.consumer, t.commodity_id, t.hs_code, partner, t.source_line
+"""
+
+
+def _fallback_all(wh: Any, consumers: tuple[str, ...]) -> dict[tuple[str, str], list[FallbackCell]]:
+    """Accepted fallback (UN Comtrade) import cells per (consumer, commodity), newest first
+    (:func:`critmin.risk.tradefallback.fallback_cells`)."""
+    sources = list(settings.get("risk.trade_fallback_sources"))
+    if not sources:
+        return {}
+    iso = [wh.resolve_country(c) for c in consumers]
+    df = wh.query(_COMTRADE_SQL, [list(consumers), iso, sources])
+    cells, reasons = fallback_cells(df)
+    for (c, cid), r in reasons.items():
+        log.info("%s %s: Comtrade fallback rejected: %s", c, cid, "; ".join(r))
+    return cells
+
+
 _SALIENT_SQL = f"""
 WITH rows AS (
   SELECT s.*, dense_rank() OVER (PARTITION BY s.commodity_id, s.category, s.year
@@ -196,7 +228,8 @@ def _price(salient: dict[tuple[str, str], pd.DataFrame], cid: str) -> tuple[floa
 
 
 def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: dict[str, dict[str, pd.DataFrame]],
-               prod_rows: dict, salient: dict[tuple[str, str], pd.DataFrame]) -> CommodityMarket:
+               prod_rows: dict, salient: dict[tuple[str, str], pd.DataFrame],
+               fallback: dict[tuple[str, str], list[FallbackCell]] | None = None) -> CommodityMarket:
     mine, mine_meta = _production(prod_rows, cid, "extraction", year)
     proc, proc_meta = _production(prod_rows, cid, "processing", year)
     if mine.empty and proc.empty:
@@ -226,12 +259,26 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: dic
             s = s[s > 0]
             exp_y = used[(used["flow"] == "export") & (used["year"] == y)]
             net = float(imp_y["qty_t"].sum() - exp_y["qty_t"].sum())
-            trade_meta[c] = {"year": y, "basis": col, "partners": len(s), "net_imports_t": net}
+            trade_meta[c] = {"source": "BACI", "year": y, "basis": col, "partners": len(s), "net_imports_t": net}
         else:
             s, net = pd.Series(dtype=float), None
+        fb_used = False
+        if s.empty:
+            fb = pick((fallback or {}).get((c, cid)), None if year is None else int(year),
+                      int(settings.get("risk.fallback_max_lag_years")))
+            if fb is not None:
+                col = "qty_t" if fb.value_noqty == 0 and fb.import_qty else "value_usd"
+                s = pd.Series(fb.import_qty if col == "qty_t" else fb.import_value, dtype=float)
+                s = s[s > 0]
+                note = fb.note(c, cid) + ("" if col == "qty_t" else "; value basis (tonnage missing for some partners)")
+                trade_meta[c] = {"source": fb.source, "year": fb.year, "basis": col, "partners": len(s),
+                                 "net_imports_t": None, "note": note}
+                notes.append(note)
+                fb_used = True
         if s.empty:
             s = prod.drop(c, errors="ignore")
             proxy.append(True)
+            trade_meta[c] = {"source": "world production shares (proxy: no BACI or Comtrade partner data)"}
         else:
             proxy.append(False)
         shares[c] = s / s.sum()
@@ -246,7 +293,9 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: dic
         if net is None:
             demand[c] = 0.0
             unknown.append(c)
-            notes.append(f"{c}: consumption not computable (no salient series and no BACI trade); "
+            why = (f"{trade_meta[c]['source']} {trade_meta[c]['year']} has imports only, no exports"
+                   if fb_used else "no salient series and no BACI trade")
+            notes.append(f"{c}: consumption not computable ({why}); "
                          "modelled as 0 t, results for this consumer are reported as not computable")
             continue
         demand[c] = max(net, 0.0) + own
@@ -300,6 +349,8 @@ SELECT count(*), coalesce(max(dataset_id), 0), CAST(max(imported_at) AS VARCHAR)
 FROM dataset
 """
 _CACHE_SIZE = 4
+_FALLBACK_SETTINGS = ("risk.trade_fallback_sources", "risk.fallback_min_partner_coverage",
+                      "risk.fallback_max_lag_years")
 _cache_lock = threading.Lock()
 #: (db path, dataset fingerprint, consumers) -> fetched warehouse inputs; LRU, newest last
 _input_cache: OrderedDict[tuple, _Inputs] = OrderedDict()
@@ -314,6 +365,7 @@ class _Inputs:
     salient: dict[tuple[str, str], pd.DataFrame]
     governance: dict[str, float]
     all_ids: list[str]
+    fallback: dict[tuple[str, str], list[FallbackCell]]
     built: dict[tuple[str, int | None], CommodityMarket | str] = field(default_factory=dict)
 
 
@@ -332,14 +384,14 @@ def _fingerprint(wh: Any) -> tuple | None:
 
 def _fetch(wh: Any, consumers: tuple[str, ...]) -> _Inputs:
     return _Inputs(_baci_all(wh, consumers), _production_all(wh), _salient_all(wh), _governance(wh),
-                   _all_commodities(wh))
+                   _all_commodities(wh), _fallback_all(wh, consumers))
 
 
 def _inputs(wh: Any, consumers: tuple[str, ...], cache: bool) -> _Inputs:
     fp = _fingerprint(wh) if cache else None
     if fp is None:
         return _fetch(wh, consumers)
-    key = (*fp, consumers)
+    key = (*fp, consumers, *(repr(settings.get(n)) for n in _FALLBACK_SETTINGS))
     with _cache_lock:
         hit = _input_cache.get(key)
         if hit is not None:
@@ -363,8 +415,8 @@ def market_from_warehouse(wh: Any, commodities=None, consumers=("USA", "JPN"), y
                           cache: bool = True) -> Market:
     """Build a :class:`Market`; commodities that cannot be built are listed with the reason.
 
-    The warehouse rows are read with four set-based queries (production, BACI trade of all
-    consumers, USGS salient consumption and prices, WGI). With ``cache`` they and the commodity
+    The warehouse rows are read with five set-based queries (production, BACI trade of all
+    consumers, the Comtrade fallback extracts, USGS salient consumption and prices, WGI). With ``cache`` they and the commodity
     markets built from them are kept per warehouse contents (file + imported datasets, see
     :func:`_fingerprint`), so a second call on an unchanged warehouse does no SQL beyond the
     fingerprint; callers get deep copies, never the cached objects.
@@ -379,7 +431,7 @@ def market_from_warehouse(wh: Any, commodities=None, consumers=("USA", "JPN"), y
         res = inp.built.get(key)
         if res is None:
             try:
-                res = _commodity(cid, consumers, year, inp.baci, inp.prod_rows, inp.salient)
+                res = _commodity(cid, consumers, year, inp.baci, inp.prod_rows, inp.salient, inp.fallback)
             except (LookupError, ValueError) as e:
                 res = f"not computable: {e}"
                 log.info("%s: %s", cid, res)

@@ -32,6 +32,7 @@ from critmin.risk.indices import (
 from critmin.risk.loaders import RiskInputs, fingerprint, load_inputs
 from critmin.risk.stages import StageData, concentration_frame, selected_rows, wgi_by_year
 from critmin.risk.substitution import substitution_index
+from critmin.risk.tradefallback import FallbackCell, fallback_cells
 from critmin.risk.vulnerability import calc_economic_vulnerability, calc_price_volatility
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,9 @@ class _Prepared:
     #: (consumer, commodity, year) -> analysis stage -> (quantity, unit, raw text)
     own_production: dict[tuple[str, str, int], dict[str, tuple[float | None, str, str]]]
     trade: TradeIndex
+    #: (consumer, commodity) -> accepted fallback (Comtrade) cells, and rejection reasons
+    trade_fallback: dict[tuple[str, str], list[FallbackCell]]
+    fallback_reasons: dict[tuple[str, str], list[str]]
     #: commodity -> series -> year -> price
     prices: dict[str, dict[str, dict[int, float]]]
     price_ids: dict[str, set[int]]
@@ -123,7 +127,9 @@ _LOCK = threading.Lock()
 def _prepare(wh: Any, consumers: tuple[str, ...], allied: frozenset[str]) -> _Prepared:
     key = (fingerprint(wh), consumers, tuple(sorted(allied)),
            tuple(settings.get(n) for n in ("risk.stages", "risk.processing_stage_preference",
-                                           "risk.wgi_max_lag_years")))
+                                           "risk.wgi_max_lag_years", "risk.trade_sources",
+                                           "risk.trade_fallback_sources",
+                                           "risk.fallback_min_partner_coverage")))
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
@@ -147,7 +153,8 @@ def _prepare(wh: Any, consumers: tuple[str, ...], allied: frozenset[str]) -> _Pr
     def _split(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
         return {str(k): g for k, g in df.groupby("commodity_id")} if not df.empty else {}
 
-    prep = _Prepared(inputs, sd, own, build_trade_index(inputs.trade), prices, price_ids,
+    fb_cells, fb_reasons = fallback_cells(inputs.trade)
+    prep = _Prepared(inputs, sd, own, build_trade_index(inputs.trade), fb_cells, fb_reasons, prices, price_ids,
                      _split(inputs.nir_salient), _split(inputs.nir_trend))
     with _LOCK:
         if len(_CACHE) > 8:
@@ -190,7 +197,9 @@ def _eol_rir(recycling: pd.DataFrame) -> dict[str, tuple[float, int]]:
 def _exposure_for(prep: _Prepared, consumer: str, cid: str, year: int, allied: frozenset[str],
                   wgi_unit: dict[str, float] | None) -> Exposure:
     ex = trade_exposure(prep.trade.get((consumer, cid)), prep.own_production.get((consumer, cid, year), {}),
-                        consumer, cid, year, allied, wgi_unit, want_nir=consumer != "USA")
+                        consumer, cid, year, allied, wgi_unit, want_nir=consumer != "USA",
+                        fallback=prep.trade_fallback.get((consumer, cid)),
+                        fallback_reasons=prep.fallback_reasons.get((consumer, cid)))
     if consumer == "USA":
         from critmin.risk.consumers import NIR_VARIABLE
 
@@ -340,6 +349,7 @@ def run(wh: Any, consumers: Any = None, year: int = 2024,
             n = ex.nir
             exp_rows.append({
                 "commodity_id": cid, "consumer": k, "year": year, "trade_year": ex.trade_year,
+                "trade_source": ex.trade_source,
                 "nir": n.value if n else None, "nir_flag": n.flag if n else None,
                 "nir_lo": n.lo if n else None, "nir_hi": n.hi if n else None,
                 "nir_text": n.text if n else None, "nir_source": n.source if n else None,

@@ -8,6 +8,10 @@ functions of :mod:`critmin.risk.exposure`).
   from the USGS world tables; the highest stage-group value is reported.
 * Import shares (by value, all HS codes of the commodity): import HHI, non-allied share,
   import-weighted supplier governance risk.
+* Where BACI has no flows for a consumer and commodity in the year window, the UN Comtrade
+  extracts with a partner breakdown are used instead (:mod:`critmin.risk.tradefallback`); the
+  source, year and caveats are stated in ``missing`` and ``Exposure.trade_source``. The
+  extracts hold imports only, so a computed NIR stays not computable from them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from critmin.risk.exposure import (
     calc_supplier_governance_risk,
     nir_from_mcs,
 )
+from critmin.risk.tradefallback import FallbackCell, pick
 
 settings.register(
     "risk.trade_sources",
@@ -78,6 +83,8 @@ class Exposure:
     non_allied_import_share: float | None = None
     supplier_governance_risk: float | None = None
     trade_year: int | None = None
+    #: source of the import shares ('BACI', a Comtrade extract, or None)
+    trade_source: str | None = None
     missing: list[str] = field(default_factory=list)
     dataset_ids: set[int] = field(default_factory=set)
 
@@ -128,6 +135,7 @@ class TradeCell:
     value: dict[tuple[str, str], float] = field(default_factory=dict)
     value_noqty: dict[tuple[str, str], float] = field(default_factory=dict)
     dataset_ids: set[int] = field(default_factory=set)
+    source: str = "BACI"
 
 
 #: (consumer, commodity) -> year -> cell
@@ -144,7 +152,7 @@ def build_trade_index(trade: pd.DataFrame) -> TradeIndex:
     t = trade[trade["source"].isin(sources) & trade["partner"].notna() & (trade["partner"] != "WLD")
               & (trade["partner"] != trade["consumer"])]
     for r in t.itertuples(index=False):
-        cell = idx.setdefault((r.consumer, r.commodity_id), {}).setdefault(int(r.year), TradeCell())
+        cell = idx.setdefault((r.consumer, r.commodity_id), {}).setdefault(int(r.year), TradeCell(source=str(r.source)))
         stage = "mine" if r.stage_group == "extraction" else "processing"
         v, q, vn = float(r.value_usd), float(r.qty_t), float(r.value_noqty)
         if r.flow == "import":
@@ -184,6 +192,8 @@ def trade_exposure(
     allied: frozenset[str],
     wgi_unit: dict[str, float] | None,
     want_nir: bool,
+    fallback: list[FallbackCell] | None = None,
+    fallback_reasons: list[str] | None = None,
 ) -> Exposure:
     """Import-based exposure of one consumer to one commodity (see module doc).
 
@@ -192,16 +202,24 @@ def trade_exposure(
     ex = Exposure(consumer, commodity)
     sources = "/".join(settings.get("risk.trade_sources"))
     lag = int(settings.get("risk.trade_max_lag_years"))
-    if not cells:
-        ex.missing.append(f"{consumer} trade: no {sources} flows for {commodity}")
-        return ex
-    years = [y for y in cells if year - lag <= y <= year]
+    years = [y for y in (cells or {}) if year - lag <= y <= year]
     if not years:
-        ex.missing.append(f"{consumer} trade: no {sources} flows for {commodity} within {lag} year(s) of {year}")
+        why = (f"{consumer} trade: no {sources} flows for {commodity}" if not cells
+               else f"{consumer} trade: no {sources} flows for {commodity} within {lag} year(s) of {year}")
+        fb = pick(fallback, year, int(settings.get("risk.fallback_max_lag_years")))
+        if fb is None:
+            ex.missing.append(why)
+            if fallback_reasons:
+                ex.missing.append(f"{consumer} {commodity}: Comtrade fallback rejected: "
+                                  + "; ".join(sorted(fallback_reasons)))
+            return ex
+        ex.missing.append(why + "; " + fb.note(consumer, commodity))
+        _fallback_exposure(ex, fb, allied, wgi_unit, want_nir)
         return ex
     ty = max(years)
-    cell = cells[ty]
+    cell = cells[ty]  # type: ignore[index]
     ex.trade_year = ty
+    ex.trade_source = cell.source
     ex.dataset_ids |= cell.dataset_ids
     if sum(cell.import_value.values()) > 0:
         ex.import_shares = calc_import_shares(cell.import_value)
@@ -216,6 +234,20 @@ def trade_exposure(
     if want_nir:
         _computed_nir(ex, cell, production)
     return ex
+
+
+def _fallback_exposure(ex: Exposure, fb: FallbackCell, allied: frozenset[str],
+                       wgi_unit: dict[str, float] | None, want_nir: bool) -> None:
+    """Import-share indicators from a fallback extract (see :mod:`critmin.risk.tradefallback`)."""
+    ex.trade_year, ex.trade_source = fb.year, fb.source
+    ex.dataset_ids |= set(fb.dataset_ids)
+    ex.import_shares = calc_import_shares(fb.import_value)
+    ex.import_hhi = calc_import_hhi(ex.import_shares)
+    ex.non_allied_import_share = calc_non_allied_share(ex.import_shares, allied)
+    _governance(ex, wgi_unit)
+    if want_nir and not fb.has_exports:
+        ex.missing.append(f"{ex.consumer} net_import_reliance: not computable from {fb.source} "
+                          f"{fb.year} (imports only, no exports)")
 
 
 def _governance(ex: Exposure, wgi_unit: dict[str, float] | None) -> None:
@@ -257,7 +289,7 @@ def _computed_nir(ex: Exposure, cell: TradeCell, production: dict[str, tuple[flo
         if p is None:
             reasons.append(f"{stage}: {note}")
             continue
-        src = f"BACI {ex.trade_year} {stage} tonnages; USGS production" + (f" ({note})" if note else "")
+        src = f"{cell.source} {ex.trade_year} {stage} tonnages; USGS production" + (f" ({note})" if note else "")
         if p + m - x <= 0:
             n = NIR(None, "E", None, 0.0, f"E (P={p:g} t, M={m:g} t, X={x:g} t)", src)
         else:

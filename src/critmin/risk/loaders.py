@@ -148,7 +148,7 @@ def load_trade(wh: Any, consumers: tuple[str, ...]) -> pd.DataFrame:
     """Annual trade flows of the consumers since :data:`TRADE_FIRST_YEAR`, summed per source,
     year, commodity, stage group, consumer, partner and flow (seen from the consumer):
     value_usd, qty_t (flows with a quantity), value_noqty (value of flows without one),
-    dataset_id. Partners 'WLD' (world aggregates) are kept; callers drop them for shares."""
+    dataset_id, hs_codes (';'-joined). Partners 'WLD' (world aggregates) are kept; callers drop them for shares."""
     if not consumers:
         return pd.DataFrame()
     marks = ", ".join("?" for _ in consumers)
@@ -156,14 +156,14 @@ def load_trade(wh: Any, consumers: tuple[str, ...]) -> pd.DataFrame:
         wh,
         f"""
         WITH f AS (
-          SELECT t.source, t.year, t.commodity_id, t.stage_group, t.dataset_id,
+          SELECT t.source, t.year, t.commodity_id, t.stage_group, t.dataset_id, t.hs_code,
                  t.importer_iso3 AS consumer, t.exporter_iso3 AS partner, 'import' AS flow,
                  t.value_usd, t.qty_t
           FROM trade t JOIN current_dataset d USING (dataset_id)
           WHERE t.importer_iso3 IN ({marks}) AND t.commodity_id IS NOT NULL AND t.month IS NULL
             AND t.year >= {TRADE_FIRST_YEAR}
           UNION ALL
-          SELECT t.source, t.year, t.commodity_id, t.stage_group, t.dataset_id,
+          SELECT t.source, t.year, t.commodity_id, t.stage_group, t.dataset_id, t.hs_code,
                  t.exporter_iso3 AS consumer, t.importer_iso3 AS partner, 'export' AS flow,
                  t.value_usd, t.qty_t
           FROM trade t JOIN current_dataset d USING (dataset_id)
@@ -173,7 +173,8 @@ def load_trade(wh: Any, consumers: tuple[str, ...]) -> pd.DataFrame:
         SELECT source, year, commodity_id, stage_group, consumer, partner, flow, dataset_id,
                coalesce(sum(value_usd), 0) AS value_usd,
                coalesce(sum(qty_t), 0) AS qty_t,
-               coalesce(sum(value_usd) FILTER (WHERE qty_t IS NULL), 0) AS value_noqty
+               coalesce(sum(value_usd) FILTER (WHERE qty_t IS NULL), 0) AS value_noqty,
+               string_agg(DISTINCT hs_code, ';' ORDER BY hs_code) AS hs_codes
         FROM f GROUP BY ALL
         """,
         list(consumers) + list(consumers),
