@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -377,7 +378,7 @@ def _fingerprint(wh: Any) -> tuple | None:
         return None
     try:
         row = wh.con.execute(_FINGERPRINT_SQL).fetchone()
-    except Exception:  # no dataset table: nothing imported, nothing to cache
+    except duckdb.CatalogException:  # no dataset table: nothing imported, nothing to cache
         return None
     return (str(Path(path).resolve()), *row)
 

@@ -15,6 +15,7 @@ import json
 import uuid
 from typing import Any
 
+import duckdb
 import numpy as np
 
 DDL = [
@@ -90,7 +91,7 @@ def read_run(con: Any, run_id: str) -> tuple[dict, dict[str, np.ndarray] | None]
     """The ``sim_run`` row (spec and market_meta decoded) and the stored arrays (or None)."""
     try:
         cur = con.execute("SELECT * FROM sim_run WHERE run_id = ?", [run_id])
-    except Exception as e:  # table missing: no run was ever stored in this DB
+    except duckdb.CatalogException as e:  # table missing: no run was ever stored in this DB
         raise KeyError(f"no simulation run {run_id!r} in this warehouse ({e.__class__.__name__})") from None
     row = cur.fetchone()
     if row is None:
