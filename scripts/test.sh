@@ -5,4 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if [ -f scripts/install_browser.sh ]; then bash scripts/install_browser.sh; fi
 mkdir -p artifacts
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# DuckDB's Python binding (nanobind) prints reference-leak notices at interpreter exit, after
+# pytest's summary; they are noise (exit codes are unaffected), so pytest's summary stays the
+# last line. pipefail keeps pytest's exit code.
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@" 2>&1 \
+  | grep -v -E '^nanobind: |^ - leaked |^ - \.\.\. skipped remainder|^See https://nanobind'
