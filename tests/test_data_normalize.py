@@ -356,3 +356,14 @@ def test_aggregates_in_any_case_and_padding(text: str, pre: str, post: str, case
     iso3, agg, _ = resolve_country(pre + case(text) + post)
     assert iso3 is None
     assert agg == ("world" if text.lower().startswith("world") else "other")
+
+
+def test_warehouse_country_codes_are_validated() -> None:
+    from critmin.data.errors import UnknownCountry
+    from critmin.data.warehouse import Warehouse
+
+    assert Warehouse.resolve_country("JPN") == "JPN"
+    assert Warehouse.resolve_country("XKX") == "XKX"  # Kosovo: World Bank code, in the alias table
+    assert Warehouse.resolve_country("Korea, Republic of") == "KOR"
+    with pytest.raises(UnknownCountry, match="XYZ"):
+        Warehouse.resolve_country("XYZ")  # an unknown code is an error, not an empty result

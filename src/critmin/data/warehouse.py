@@ -93,7 +93,9 @@ class Warehouse:
     def resolve_country(text: str) -> str:
         t = text.strip()
         if len(t) == 3 and t.isupper() and t.isalpha():
-            return t
+            if countries.is_known_iso3(t):
+                return t
+            raise UnknownCountry(f"unknown country code {text!r}: not ISO 3166 alpha-3 nor in catalog/country_aliases.csv")
         try:
             return countries.to_iso3(t)
         except KeyError:

@@ -81,6 +81,11 @@ def to_iso3(text: str) -> str:
     raise UnknownCountry(f"unknown country {text!r}: add it to critmin/data/catalog/country_aliases.csv")
 
 
+def is_known_iso3(code: str) -> bool:
+    """An ISO 3166 alpha-3 code, or a non-ISO code the alias table maps to (XKX, ANT, SCG)."""
+    return code in _aliases().values() or code.lower() in _iso_index() and _iso_index()[code.lower()] == code
+
+
 def numeric_to_iso3(code: str | int) -> str | None:
     """ISO 3166 numeric (as in BACI/Comtrade) to alpha-3; None when not a current code."""
     return _numeric_index().get(f"{int(code):03d}")
