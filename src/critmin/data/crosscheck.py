@@ -62,17 +62,8 @@ def calc_crosscheck(usgs: pd.DataFrame, wmd: pd.DataFrame, tolerance: float) -> 
 
 
 def crosscheck(wh, year: int | None = None, tolerance: float | None = None) -> pd.DataFrame:  # noqa: ANN001
-    """USGS vs WMD for every commodity both sources cover."""
+    """USGS vs WMD for every commodity both sources cover (two warehouse queries in all)."""
     tol = settings.get("crosscheck.tolerance") if tolerance is None else tolerance
-    both = wh.query(
-        "SELECT DISTINCT a.commodity_id FROM production a JOIN production b USING (commodity_id) "
-        "WHERE a.source = 'USGS' AND b.source = 'WMD' ORDER BY 1"
-    )["commodity_id"].tolist()
-    parts = []
-    for cid in both:
-        u = wh.production(cid, year=year, source="USGS", include_aggregates=False)
-        w = wh.production(cid, year=year, source="WMD", include_aggregates=False)
-        r = calc_crosscheck(u, w, tol)
-        if len(r):
-            parts.append(r)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    u = wh.production(None, year=year, source="USGS", include_aggregates=False)
+    w = wh.production(None, year=year, source="WMD", include_aggregates=False)
+    return calc_crosscheck(u, w, tol)

@@ -110,7 +110,7 @@ class Warehouse:
     # -- facts ----------------------------------------------------------------------------
     def production(
         self,
-        commodity: str,
+        commodity: str | None,
         stage: str | None = None,
         year: int | None = None,
         *,
@@ -119,14 +119,16 @@ class Warehouse:
         vintage: str | None = None,
         include_aggregates: bool = True,
     ) -> pd.DataFrame:
-        """Production by country for one commodity.
+        """Production by country for one commodity (``None``: every commodity).
 
         ``stage`` is a stage (mine, refinery, smelter, plant, processing) or a stage group
         (extraction, processing). For each year the newest release that reports it is used.
         """
-        cid = self.resolve_commodity(commodity)
-        where = ["p.commodity_id = ?", "p.source = ?", "p.measure = ?", _NOT_MISFILED]
-        params: list[Any] = [cid, source, measure]
+        where = ["p.source = ?", "p.measure = ?", _NOT_MISFILED]
+        params: list[Any] = [source, measure]
+        if commodity is not None:
+            where.insert(0, "p.commodity_id = ?")
+            params.insert(0, self.resolve_commodity(commodity))
         if stage is not None:
             if stage in ("extraction",):
                 where.append("p.stage_group = 'extraction'")
