@@ -115,7 +115,6 @@ def import_all(
     *,
     progress: Progress | None = None,
     only: Callable[[base.DatasetSpec], bool] | None = None,
-    _after_parse: Callable[[], None] | None = None,
 ) -> ImportReport:
     """Import everything under ``data_dir`` not yet in the warehouse. All or nothing."""
     t0 = time.perf_counter()
@@ -128,8 +127,6 @@ def import_all(
     todo = [s for s in specs if (s.relpath, shas[s.relpath]) not in existing]
     report.skipped = len(specs) - len(todo)
     parsed = parse_all(todo, progress)
-    if _after_parse:
-        _after_parse()  # test hook (kill-mid-import tests)
     now = datetime.now(UTC).replace(tzinfo=None)
     con.execute("BEGIN TRANSACTION")
     try:
