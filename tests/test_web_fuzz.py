@@ -75,3 +75,14 @@ def test_api_conforms_to_its_schema(fuzz_app):
             failures.append(f"{op.method.upper()} {op.path}: {exc}"[:2000])
     assert n_ops >= 20
     assert not failures, "\n\n".join(failures)
+
+
+def test_unknown_country_code_is_a_404_not_a_server_error(fuzz_app):
+    """Found by the fuzzer: a well-formed but unknown ISO3 code ('AAA') on /api/deposits."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(fuzz_app) as client:
+        h = {"Authorization": f"Bearer {fuzz_app.state.token}"}
+        r = client.get("/api/deposits?country=AAA", headers=h)
+        assert r.status_code == 404 and "AAA" in r.text
+        assert client.get("/api/deposits?country=JPN&limit=5", headers=h).status_code == 200

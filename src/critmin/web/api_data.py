@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from critmin.data.errors import UnknownCommodity
+from critmin.data.errors import UnknownCommodity, UnknownCountry
 from critmin.web.context import WebContext, ctx_of
 from critmin.web.convert import jsonable, records
 from critmin.web.models import ERRORS, ErrorDetail, Table
@@ -84,6 +84,13 @@ def commodity_or_404(ctx: WebContext, text: str) -> str:
     try:
         return ctx.wh.resolve_commodity(text)
     except UnknownCommodity as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def country_or_404(ctx: WebContext, text: str) -> str:
+    try:
+        return ctx.wh.resolve_country(text)
+    except UnknownCountry as exc:
         raise HTTPException(404, str(exc)) from None
 
 
@@ -199,6 +206,7 @@ def get_deposits(
 
     ctx = ctx_of(request)
     cid = commodity_or_404(ctx, commodity) if commodity else None
+    country = country_or_404(ctx, country) if country else None
     box = (west, south, east, north)
     if any(v is not None for v in box) and not all(v is not None for v in box):
         raise HTTPException(422, "bbox: give all of west, south, east, north or none")
