@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from critmin.data.tradefallback import fallback_cells
 from critmin.disruption import inputs
 from critmin.disruption.api import load_market
 from critmin.disruption.market import Market
-from critmin.risk.tradefallback import fallback_cells
 
 SAMPLE = ["gallium", "rare_earths", "cobalt", "nickel", "platinum", "graphite", "lithium", "copper", "tungsten",
           "palladium"]

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from critmin.data.supply import calc_shares
 from critmin.risk.concentration import (
     calc_concentration,
     calc_group_share,
@@ -15,7 +16,6 @@ from critmin.risk.concentration import (
     calc_hhi_wgi,
     calc_leading,
     calc_reserve_life,
-    calc_shares,
     calc_top_n_share,
 )
 from critmin.risk.exposure import (

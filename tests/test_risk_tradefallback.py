@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
+from critmin.data.tradefallback import fallback_cells, pick
 from critmin.risk import api
-from critmin.risk.tradefallback import fallback_cells, pick
 
 
 def _flows(rows):

@@ -19,28 +19,20 @@ import pandas as pd
 from critmin.data import paths
 from critmin.data.errors import UnknownCommodity, UnknownCountry
 from critmin.data.normalize import commodities, countries
+from critmin.data.reads import NEWEST_RELEASE_FIRST, NOT_MISFILED, BatchReads
 
 
 class WarehouseNotImported(RuntimeError):
     pass
 
 
-#: Window ordering that picks the newest release (vintage) for each commodity and year. Every
-#: dataset of that release counts: World Mining Data splits one commodity over several sheets
-#: (clays = Bentonite + Kaolin, coal = three sheets), so ranking by dataset id would keep only
-#: one of them.
-_NEWEST_RELEASE_FIRST = "ORDER BY d.vintage DESC"
-#: The MCS 2024 salient files that hold world data as published (ingest.usgs_salient.MISFILED)
-#: repeat the world file of the same release, and mcs2024-cobal_salient.csv labels the 2022/2023
-#: figures as 2021/2022. Their rows stay in the tables (traceable) but never answer a query:
-#: production and reserves rows from a salient-file dataset are exactly these.
-_NOT_MISFILED = "NOT contains(d.key, '_salient_')"
-#: public names for other packages that write their own SQL on production/reserves
-NEWEST_RELEASE_FIRST = _NEWEST_RELEASE_FIRST
-NOT_MISFILED = _NOT_MISFILED
+_NEWEST_RELEASE_FIRST = NEWEST_RELEASE_FIRST
+_NOT_MISFILED = NOT_MISFILED
 
 
-class Warehouse:
+class Warehouse(BatchReads):
+    """The DuckDB warehouse: per-commodity reads here, batched reads in :class:`BatchReads`."""
+
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else paths.resolve_db_path()
         if read_only and not self.path.exists():

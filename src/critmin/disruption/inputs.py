@@ -10,7 +10,7 @@ Per commodity (details and caveats in ``docs/disruption.md``):
 * import shares: CEPII BACI bilateral imports (t) of the consumer, latest BACI year, HS codes
   mapped to the commodity at the supply stage (the other stage if only that one is traded,
   with a note); where BACI has no import rows for the consumer, a UN Comtrade extract with a
-  partner breakdown (``risk.trade_fallback_sources``, :mod:`critmin.risk.tradefallback`; e.g.
+  partner breakdown (``risk.trade_fallback_sources``, :mod:`critmin.data.tradefallback`; e.g.
   ``COMTRADE_JPN2020`` for Japan's gallium), stated in the notes and in
   ``provenance['trade'][consumer]['source']``; else world production shares (``proxy_trade_shares``);
 * consumption: USA = USGS salient apparent consumption (``Consump_*``, latest year with a
@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 
 from critmin import settings
+from critmin.data.tradefallback import FallbackCell, fallback_cells, pick
 from critmin.data.warehouse import NEWEST_RELEASE_FIRST as _NEWEST_RELEASE_FIRST
 from critmin.data.warehouse import NOT_MISFILED as _NOT_MISFILED
 from critmin.disruption.market import CommodityMarket, Market
-from critmin.risk.tradefallback import FallbackCell, fallback_cells, pick
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ ORDER BY t.source, t.year, c.consumer, t.commodity_id, t.hs_code, partner, t.sou
 
 def _fallback_all(wh: Any, consumers: tuple[str, ...]) -> dict[tuple[str, str], list[FallbackCell]]:
     """Accepted fallback (UN Comtrade) import cells per (consumer, commodity), newest first
-    (:func:`critmin.risk.tradefallback.fallback_cells`)."""
+    (:func:`critmin.data.tradefallback.fallback_cells`)."""
     sources = list(settings.get("risk.trade_fallback_sources"))
     if not sources:
         return {}

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from critmin import settings
+from critmin.data.tradefallback import FallbackCell, fallback_cells
 from critmin.risk import params
 from critmin.risk.alliances import allied_iso3
 from critmin.risk.consumers import Exposure, TradeIndex, build_trade_index, trade_exposure, us_nir
@@ -32,7 +33,6 @@ from critmin.risk.indices import (
 from critmin.risk.loaders import RiskInputs, fingerprint, load_inputs
 from critmin.risk.stages import StageData, concentration_frame, selected_rows, wgi_by_year
 from critmin.risk.substitution import substitution_index
-from critmin.risk.tradefallback import FallbackCell, fallback_cells
 from critmin.risk.vulnerability import calc_economic_vulnerability, calc_price_volatility
 
 log = logging.getLogger(__name__)

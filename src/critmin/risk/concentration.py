@@ -2,7 +2,7 @@
 
 Pure functions on plain mappings (country ISO3 -> quantity or share). No I/O.
 
-Shares are fractions 0-1 of a *denominator* chosen by :func:`calc_shares`: the published
+Shares are fractions 0-1 of a *denominator* chosen by :func:`critmin.data.supply.calc_shares`: the published
 world total where the source gives one (USGS "World total (rounded)"), otherwise the sum of
 the country rows plus the "Other countries" aggregate. Aggregate rows never enter the HHI as
 if they were a country: the residual share of unnamed producers is reported separately
@@ -16,6 +16,10 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+# Shares and the world-total rounding tolerance are data/'s (critmin.data.supply, the one owner
+# of supply at a stage); the indicators here take Shares.
+from critmin.data.supply import WORLD_TOTAL_ROUNDING, Shares
+
 __all__ = [
     "ConcentrationResult",
     "Shares",
@@ -25,84 +29,12 @@ __all__ = [
     "calc_hhi_wgi",
     "calc_leading",
     "calc_reserve_life",
-    "calc_shares",
     "calc_top_n_share",
 ]
 
 #: HHI upper bound on the 0-10,000 scale (one producer with 100 %).
 HHI_MAX = 10_000.0
 
-
-@dataclass(frozen=True)
-class Shares:
-    """Country shares of a world total.
-
-    ``shares`` maps ISO3 -> fraction of ``denominator``; ``basis`` says which denominator was
-    used (``'world_total'`` or ``'sum_of_rows'``); ``residual_share`` is the part of the
-    denominator not attributed to a named country (``Other countries``, withheld values,
-    rounding), ``>= 0`` up to rounding of the published world total.
-    """
-
-    shares: dict[str, float]
-    denominator: float
-    basis: str
-    residual_share: float
-    notes: tuple[str, ...] = ()
-
-
-#: USGS rounds world totals to two significant digits, so the country rows may exceed the
-#: published total by up to 5 % (e.g. 1,045 rounded to 1,000).
-WORLD_TOTAL_ROUNDING = 0.05
-
-
-def calc_shares(
-    quantities: Mapping[str, float],
-    world_total: float | None = None,
-    other: float | None = None,
-    rounding_tolerance: float = WORLD_TOTAL_ROUNDING,
-) -> Shares:
-    """Country shares of world production.
-
-    Formula: ``s_c = q_c / D`` with ``D`` = published world total when given, else
-    ``D = Σ_c q_c + q_other``. A published total is used as long as the country rows do not
-    exceed it by more than ``rounding_tolerance`` (its two-significant-digit rounding; the
-    shares may then sum to slightly above 1, as in the MCS's own percentages); beyond that
-    the total is inconsistent with the rows and ``D = Σ_c q_c`` (with a note).
-
-    Source: USGS MCS world tables (shares as in MCS T5 ``Leading_source_precent_world`` =
-    leading-country production / world total).
-
-    Countries with a zero quantity are kept with share 0. Raises ``ValueError`` for a negative
-    or non-finite quantity, or when the denominator is not positive.
-    """
-    for c, q in quantities.items():
-        if not math.isfinite(q) or q < 0:
-            raise ValueError(f"quantity for {c!r} must be a finite number >= 0, got {q!r}")
-    if other is not None and (not math.isfinite(other) or other < 0):
-        raise ValueError(f"'other countries' quantity must be finite and >= 0, got {other!r}")
-    notes: list[str] = []
-    if world_total is not None:
-        if not math.isfinite(world_total) or world_total <= 0:
-            raise ValueError(f"world total must be a finite number > 0, got {world_total!r}")
-        denom, basis = float(world_total), "world_total"
-        listed = float(sum(quantities.values()))
-        if listed > denom * (1.0 + rounding_tolerance):
-            # a rounded world total can undershoot the sum of the country rows
-            notes.append(
-                f"countries sum to {listed:g}, more than the published world total {denom:g} "
-                "allows for rounding: shares taken of the country sum"
-            )
-            denom, basis = listed, "sum_of_rows"
-    else:
-        denom = float(sum(quantities.values()) + (other or 0.0))
-        basis = "sum_of_rows"
-        if denom <= 0:
-            raise ValueError("no positive production: the shares are undefined")
-        if other is None:
-            notes.append("no world total and no 'Other countries' row: shares of listed countries")
-    shares = {c: q / denom for c, q in quantities.items()}
-    residual = 1.0 - sum(shares.values())
-    return Shares(shares, denom, basis, residual, tuple(notes))
 
 
 def calc_hhi(shares: Iterable[float]) -> float:

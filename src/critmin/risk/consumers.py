@@ -9,7 +9,7 @@ functions of :mod:`critmin.risk.exposure`).
 * Import shares (by value, all HS codes of the commodity): import HHI, non-allied share,
   import-weighted supplier governance risk.
 * Where BACI has no flows for a consumer and commodity in the year window, the UN Comtrade
-  extracts with a partner breakdown are used instead (:mod:`critmin.risk.tradefallback`); the
+  extracts with a partner breakdown are used instead (:mod:`critmin.data.tradefallback`); the
   source, year and caveats are stated in ``missing`` and ``Exposure.trade_source``. The
   extracts hold imports only, so a computed NIR stays not computable from them.
 """
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from critmin import settings
+from critmin.data.tradefallback import FallbackCell, pick
 from critmin.risk import params  # noqa: F401
 from critmin.risk.exposure import (
     NIR,
@@ -31,7 +32,6 @@ from critmin.risk.exposure import (
     calc_supplier_governance_risk,
     nir_from_mcs,
 )
-from critmin.risk.tradefallback import FallbackCell, pick
 
 settings.register(
     "risk.trade_sources",
@@ -238,7 +238,7 @@ def trade_exposure(
 
 def _fallback_exposure(ex: Exposure, fb: FallbackCell, allied: frozenset[str],
                        wgi_unit: dict[str, float] | None, want_nir: bool) -> None:
-    """Import-share indicators from a fallback extract (see :mod:`critmin.risk.tradefallback`)."""
+    """Import-share indicators from a fallback extract (see :mod:`critmin.data.tradefallback`)."""
     ex.trade_year, ex.trade_source = fb.year, fb.source
     ex.dataset_ids |= set(fb.dataset_ids)
     ex.import_shares = calc_import_shares(fb.import_value)

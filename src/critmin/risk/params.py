@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 from critmin import settings
+from critmin.data.partners import CONSUMERS  # noqa: F401  (registered in data/)
+from critmin.data.supply import PROCESSING_PREFERENCE, STAGES  # noqa: F401
 
 ALLIANCES = settings.register(
     "risk.alliances",
     ("MSP", "EU"),
     "Alliances whose members count as 'allied' (union), from src/critmin/risk/data/alliances.csv.",
     "Minerals Security Partnership members (U.S. Department of State, 2022-2024) plus the EU-27.",
-)
-STAGES = settings.register(
-    "risk.stages",
-    ("mine", "processing"),
-    "Analysis stages for concentration: 'mine' = stage_group extraction, 'processing' = "
-    "stage_group processing (refinery/smelter/plant production).",
-    "JRC (2017) assesses supply risk at the extraction and the processing stage.",
-)
-PROCESSING_PREFERENCE = settings.register(
-    "risk.processing_stage_preference",
-    ("refinery", "smelter", "processing", "plant"),
-    "When a commodity has several processing stages in one year, the first of these that "
-    "has country data is used for the 'processing' stage.",
-    "Project choice: refined metal is the form traded and stockpiled (USGS MCS refinery rows).",
 )
 WGI_MAX_LAG = settings.register(
     "risk.wgi_max_lag_years",
@@ -37,12 +25,6 @@ TRADE_MAX_LAG = settings.register(
     "Use trade flows of the newest year at most this many years before the assessment year "
     "(the year used is reported).",
     "Project choice; CEPII BACI is published with a lag of about one year.",
-)
-CONSUMERS = settings.register(
-    "risk.consumers",
-    ("USA", "JPN"),
-    "Default consumer countries of the assessment.",
-    "US-Japan critical-minerals framework, 2025-10-28.",
 )
 JOINT_CONSUMER_WEIGHTS = settings.register(
     "risk.joint.consumer_weights",

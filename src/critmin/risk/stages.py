@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from critmin import settings
+from critmin.data.supply import calc_shares
 from critmin.risk import params  # noqa: F401
 from critmin.risk.concentration import (
     Shares,
     calc_concentration,
     calc_reserve_life,
-    calc_shares,
 )
 from critmin.risk.governance import wgi_table
 

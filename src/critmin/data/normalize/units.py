@@ -51,3 +51,43 @@ def to_commodity_unit(base_unit: str, factor: float, trade_unit: str) -> tuple[s
     if base_unit == "kg" and trade_unit == "t":
         return "t", factor / 1e3
     return base_unit, factor
+
+
+# --- normalised units -> metric tons / US$ per metric ton --------------------------------------
+# The one unit table of critmin for quantities already normalised by the importer (the
+# ``unit`` columns of the warehouse) and for price units. "Mt" is the SI symbol for a million
+# metric tons; "t" is one metric ton. The World Bank's "$/mt" means US$ per *metric ton*: it is
+# spelled "USD/t" here so that no spelling of "mt" means two things.
+
+#: normalised mass unit -> factor to metric tons
+MASS_TO_T: dict[str, float] = {"t": 1.0, "kg": 1e-3, "kt": 1e3, "Mt": 1e6, "g": 1e-6}
+
+#: price unit -> factor to US$ per metric ton (1 lb = 0.45359237 kg; 1 troy oz = 31.1034768 g;
+#: 1 short ton = 907.18474 kg; 1 flask of mercury = 34.473 kg; 1 dry metric ton unit (dmtu) =
+#: 10 kg of contained metal)
+PRICE_TO_USD_PER_T: dict[str, float] = {
+    "USD/t": 1.0,
+    "USD/kg": 1e3,
+    "USD/g": 1e6,
+    "USD/lb": 1e3 / 0.45359237,
+    "USc/lb": 10.0 / 0.45359237,
+    "USD/troy oz": 1e6 / 31.1034768,
+    "USD/short ton": 1e3 / 907.18474,
+    "USD/flask": 1e3 / 34.473,
+}
+
+
+def mass_to_t(unit: str) -> float:
+    """Factor from a normalised mass unit to metric tons; ``KeyError`` naming the unit."""
+    try:
+        return MASS_TO_T[unit]
+    except KeyError:
+        raise KeyError(f"unit {unit!r} is not a mass unit (expected one of {sorted(MASS_TO_T)})") from None
+
+
+def price_to_usd_per_t(unit: str) -> float:
+    """Factor from a price unit to US$/t; ``KeyError`` naming the unit."""
+    try:
+        return PRICE_TO_USD_PER_T[unit]
+    except KeyError:
+        raise KeyError(f"price unit {unit!r} not convertible (expected one of {sorted(PRICE_TO_USD_PER_T)})") from None

@@ -1,0 +1,472 @@
+"""Supply at a stage: the one place that decides which production rows answer
+"who supplies commodity X at stage S in year Y, and with what share".
+
+Every consumer (the watchlist, the disruption market, project scoring, the commodity page, the
+CLI) calls :func:`select_stage` (or :func:`select_stages` for all commodities at once), so they
+cannot give two answers to one question. The choices, and why they were made, are recorded on
+the returned :class:`StageSupply` (``choices``):
+
+* **stage**: ``mine`` = USGS stage ``mine``; ``processing`` = the first stage of the setting
+  ``risk.processing_stage_preference`` that has a country figure in that source and year;
+  any other value is a source stage taken as is (``refinery``, ``smelter``, ``plant``, ...);
+* **source**: the first of ``data.supply_sources`` (USGS MCS, then World Mining Data) with a
+  country figure at that stage and year; with no year, the newest year of the first source that
+  has any;
+* **product**: within a stage, one product (USGS TYPE remainder): the one with a published world
+  total, then the most country figures, then a ``content`` basis; shares are never mixed across
+  products such as ilmenite and rutile;
+* **world total**: the published world total (the smallest one not below 98 % of the country
+  sum when a product carries several), else the country sum plus ``Other countries``
+  (:func:`calc_shares`).
+
+Pure functions on DataFrames with the columns of ``Warehouse.production``; no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from critmin import settings
+from critmin.data.normalize.units import MASS_TO_T
+
+__all__ = [
+    "NoStageSupply",
+    "Shares",
+    "StageSupply",
+    "WORLD_TOTAL_ROUNDING",
+    "calc_shares",
+    "production_with_shares",
+    "select_stage",
+    "select_stages",
+    "stage_rows",
+]
+
+STAGES = settings.register(
+    "risk.stages",
+    ("mine", "processing"),
+    "Analysis stages for concentration: 'mine' = stage_group extraction, 'processing' = "
+    "stage_group processing (refinery/smelter/plant production).",
+    "JRC (2017) assesses supply risk at the extraction and the processing stage.",
+)
+PROCESSING_PREFERENCE = settings.register(
+    "risk.processing_stage_preference",
+    ("refinery", "smelter", "processing", "plant"),
+    "When a commodity has several processing stages in one year, the first of these that "
+    "has country data is used for the 'processing' stage.",
+    "Project choice: refined metal is the form traded and stockpiled (USGS MCS refinery rows).",
+)
+SUPPLY_SOURCES = settings.register(
+    "data.supply_sources",
+    ("USGS", "WMD"),
+    "Production sources for supply at a stage, in order: the first with a country figure at "
+    "that stage and year answers (the source used is reported).",
+    "USGS Mineral Commodity Summaries are the backbone; World Mining Data (BMLRT Austria) "
+    "covers stages and commodities the MCS world tables do not.",
+)
+
+#: the analysis stages and the source stages they stand for
+ANALYSIS_STAGES = ("mine", "processing")
+
+
+class NoStageSupply(LookupError):
+    """No production figure for a commodity at a stage (and year): the reason is the message."""
+
+
+@dataclass(frozen=True)
+class Shares:
+    """Country shares of a world total.
+
+    ``shares`` maps ISO3 -> fraction of ``denominator``; ``basis`` says which denominator was
+    used (``'world_total'`` or ``'sum_of_rows'``); ``residual_share`` is the part of the
+    denominator not attributed to a named country (``Other countries``, withheld values,
+    rounding), ``>= 0`` up to rounding of the published world total.
+    """
+
+    shares: dict[str, float]
+    denominator: float
+    basis: str
+    residual_share: float
+    notes: tuple[str, ...] = ()
+
+
+#: USGS rounds world totals to two significant digits, so the country rows may exceed the
+#: published total by up to 5 % (e.g. 1,045 rounded to 1,000).
+WORLD_TOTAL_ROUNDING = 0.05
+
+
+def calc_shares(
+    quantities: Mapping[str, float],
+    world_total: float | None = None,
+    other: float | None = None,
+    rounding_tolerance: float = WORLD_TOTAL_ROUNDING,
+) -> Shares:
+    """Country shares of world production.
+
+    Formula: ``s_c = q_c / D`` with ``D`` = published world total when given, else
+    ``D = Σ_c q_c + q_other``. A published total is used as long as the country rows do not
+    exceed it by more than ``rounding_tolerance`` (its two-significant-digit rounding; the
+    shares may then sum to slightly above 1, as in the MCS's own percentages); beyond that
+    the total is inconsistent with the rows and ``D = Σ_c q_c`` (with a note).
+
+    Source: USGS MCS world tables (shares as in MCS T5 ``Leading_source_precent_world`` =
+    leading-country production / world total).
+
+    Countries with a zero quantity are kept with share 0. Raises ``ValueError`` for a negative
+    or non-finite quantity, or when the denominator is not positive.
+    """
+    for c, q in quantities.items():
+        if not math.isfinite(q) or q < 0:
+            raise ValueError(f"quantity for {c!r} must be a finite number >= 0, got {q!r}")
+    if other is not None and (not math.isfinite(other) or other < 0):
+        raise ValueError(f"'other countries' quantity must be finite and >= 0, got {other!r}")
+    notes: list[str] = []
+    if world_total is not None:
+        if not math.isfinite(world_total) or world_total <= 0:
+            raise ValueError(f"world total must be a finite number > 0, got {world_total!r}")
+        denom, basis = float(world_total), "world_total"
+        listed = float(sum(quantities.values()))
+        if listed > denom * (1.0 + rounding_tolerance):
+            # a rounded world total can undershoot the sum of the country rows
+            notes.append(
+                f"countries sum to {listed:g}, more than the published world total {denom:g} "
+                "allows for rounding: shares taken of the country sum"
+            )
+            denom, basis = listed, "sum_of_rows"
+    else:
+        denom = float(sum(quantities.values()) + (other or 0.0))
+        basis = "sum_of_rows"
+        if denom <= 0:
+            raise ValueError("no positive production: the shares are undefined")
+        if other is None:
+            notes.append("no world total and no 'Other countries' row: shares of listed countries")
+    shares = {c: q / denom for c, q in quantities.items()}
+    residual = 1.0 - sum(shares.values())
+    return Shares(shares, denom, basis, residual, tuple(notes))
+
+
+
+@dataclass(frozen=True)
+class StageSupply:
+    """Supply of one commodity at one stage in one year, and how it was chosen."""
+
+    commodity_id: str
+    stage: str  #: the stage asked for ('mine', 'processing' or a source stage)
+    source_stage: str  #: the stage of the rows used
+    product: str  #: the product (USGS TYPE remainder), '' if none
+    year: int
+    source: str  #: 'USGS' or 'WMD'
+    unit: str | None
+    vintage: str | None
+    quantities: dict[str, float]  #: ISO3 -> quantity in ``unit`` (countries with a figure)
+    other: float | None  #: the 'Other countries' aggregate, where published
+    world_total: float | None  #: the published world total used, if any
+    shares: Shares | None  #: None when the shares are not computable (reason in ``missing``)
+    dataset_ids: tuple[int, ...]
+    choices: tuple[str, ...]  #: which stage, source, product and total were chosen, and why
+    missing: tuple[str, ...] = ()  #: withheld figures and other gaps, as sentences
+    positions: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """The production rows used (the chosen stage, source, year and product, with the
+        world and 'Other countries' aggregates)."""
+        return self.frame.iloc[list(self.positions)]
+
+    @property
+    def leading(self) -> tuple[str | None, float | None]:
+        """The largest producer and its share (``None`` when not computable)."""
+        if self.shares is None or not self.shares.shares:
+            return None, None
+        iso, share = max(self.shares.shares.items(), key=lambda kv: (kv[1], kv[0]))
+        return iso, share
+
+    @property
+    def share_basis(self) -> str | None:
+        return None if self.shares is None else self.shares.basis
+
+    @property
+    def to_t(self) -> float:
+        """Factor from ``unit`` to metric tons; raises :class:`NoStageSupply` for a unit that
+        is not a mass (carats, cubic metres)."""
+        f = MASS_TO_T.get(str(self.unit))
+        if f is None:
+            raise NoStageSupply(f"{self.commodity_id} {self.stage} {self.year}: production is in "
+                                f"{self.unit!r}, not a mass unit")
+        return f
+
+    def quantities_t(self) -> dict[str, float]:
+        """Country quantities in metric tons."""
+        f = self.to_t
+        return {c: q * f for c, q in self.quantities.items()}
+
+    @property
+    def denominator_t(self) -> float | None:
+        """The shares' denominator (world total) in metric tons."""
+        return None if self.shares is None else self.shares.denominator * self.to_t
+
+    def summary(self) -> dict[str, object]:
+        """JSON-ready description: what was used, the leading producer and why."""
+        iso, share = self.leading
+        return {
+            "commodity_id": self.commodity_id, "stage": self.stage, "source_stage": self.source_stage,
+            "product": self.product, "year": self.year, "source": self.source, "unit": self.unit,
+            "vintage": self.vintage, "world_total": None if self.shares is None else self.shares.denominator,
+            "share_basis": self.share_basis, "leading_country_iso3": iso, "leading_share": share,
+            "dataset_ids": list(self.dataset_ids), "choices": list(self.choices), "missing": list(self.missing),
+        }
+
+
+def stage_rows(production: pd.DataFrame, stage: str, preference: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows that can stand for ``stage``, with a column ``analysis_stage`` = ``stage``.
+
+    ``mine`` takes source stage ``mine``; ``processing`` takes the processing-group rows of the
+    stages in ``preference`` (default: setting ``risk.processing_stage_preference``), keeping per
+    (commodity, source, year) only the first preferred stage that has a country figure; any other
+    ``stage`` is matched literally.
+    """
+    if production.empty:
+        return production.assign(analysis_stage=pd.Series(dtype=str))
+    if stage == "mine":
+        return production[production["stage"] == "mine"].assign(analysis_stage="mine")
+    if stage != "processing":
+        return production[production["stage"] == stage].assign(analysis_stage=stage)
+    pref = list(preference if preference is not None else settings.get("risk.processing_stage_preference"))
+    p = production[(production["stage_group"] == "processing") & production["stage"].isin(pref)]
+    if p.empty:
+        return p.assign(analysis_stage="processing")
+    has = p[p["aggregate"].isna() & p["quantity"].notna() & p["country_iso3"].notna()]
+    present = has.groupby(["commodity_id", "source", "year"])["stage"].agg(set)
+    rank = {s: i for i, s in enumerate(pref)}
+    chosen = {k: min(v, key=rank.__getitem__) for k, v in present.items()}
+    key = pd.Series(list(zip(p["commodity_id"], p["source"], p["year"], strict=True)), index=p.index)
+    keep = [chosen.get(k) == s for k, s in zip(key, p["stage"], strict=True)]
+    return p[keep].assign(analysis_stage="processing")
+
+
+class _Cols:
+    """Column arrays of a production frame, for fast per-group work (pandas per-group
+    indexing costs milliseconds; the assessment builds several hundred groups)."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df
+
+        def get(col: str) -> np.ndarray:
+            return df[col].to_numpy(dtype=object) if col in df else np.full(len(df), None, dtype=object)
+
+        self.product = np.array(["" if _na(v) else str(v) for v in get("product")], dtype=object)
+        self.aggregate = get("aggregate")
+        self.country = get("country_iso3")
+        self.quantity = pd.to_numeric(df["quantity"], errors="coerce").to_numpy(dtype=float) if len(df) else np.array([])
+        self.stage = get("stage")
+        self.unit = get("unit")
+        self.vintage = get("vintage")
+        self.flag = get("flag")
+        self.value_raw = get("value_raw")
+        self.dataset_id = get("dataset_id")
+
+
+def _na(v: object) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _pick_product(c: _Cols, idx: np.ndarray) -> tuple[str, np.ndarray, str]:
+    best_key: tuple[bool, int, bool] | None = None
+    best: tuple[str, np.ndarray] | None = None
+    products = sorted(set(c.product[idx]))
+    for prod in products:
+        pi = idx[c.product[idx] == prod]
+        agg, cty, q = c.aggregate[pi], c.country[pi], c.quantity[pi]
+        is_country = np.array([_na(a) and not _na(k) for a, k in zip(agg, cty, strict=True)], dtype=bool)
+        has_world = bool(np.any((agg == "world") & ~np.isnan(q)))
+        key = (has_world, int(np.sum(is_country & ~np.isnan(q))), "content" in prod)
+        if best_key is None or key > best_key:
+            best_key, best = key, (prod, pi)
+    assert best is not None and best_key is not None
+    why = (f"product {best[0]!r} of {len(products)}: "
+           + ("has a world total, " if best_key[0] else "no product has a world total, ")
+           + f"{best_key[1]} country figures" + (", content basis" if best_key[2] else ""))
+    return best[0], best[1], why
+
+
+def _world_total_of(world: list[float], country_sum: float) -> tuple[float | None, str]:
+    w = [x for x in world if x > 0]
+    if not w:
+        return None, "no published world total: country sum plus 'Other countries'"
+    ok = [x for x in w if x >= 0.98 * country_sum]
+    if len(w) == 1:
+        return w[0], "published world total"
+    if ok:
+        return min(ok), f"smallest of {len(w)} published world totals not below the country sum"
+    return max(w), f"largest of {len(w)} published world totals (all below the country sum)"
+
+
+def _build(c: _Cols, cid: str, stage: str, year: int, source: str, idx: np.ndarray,
+           choices: list[str]) -> StageSupply:
+    product, pi, why = _pick_product(c, idx)
+    choices = [*choices, why]
+    q: dict[str, float] = {}
+    missing: list[str] = []
+    other: float | None = None
+    world: list[float] = []
+    for i in pi:
+        agg, cty, qty = c.aggregate[i], c.country[i], c.quantity[i]
+        if _na(agg) and not _na(cty):
+            if math.isnan(qty):
+                missing.append(f"{stage} {year}: {cty} production is '{c.value_raw[i]}' (flag {c.flag[i]})")
+            else:
+                q[str(cty)] = q.get(str(cty), 0.0) + float(qty)
+        elif agg == "other" and not math.isnan(qty):
+            other = (other or 0.0) + float(qty)
+        elif agg == "world" and not math.isnan(qty):
+            world.append(float(qty))
+    total, why_total = _world_total_of(world, sum(q.values()))
+    choices.append(why_total)
+    shares: Shares | None = None
+    if not any(v > 0 for v in q.values()):
+        missing.append(f"{stage} {year}: no country with a production figure")
+    else:
+        try:
+            shares = calc_shares(q, world_total=total, other=other)
+        except ValueError as e:
+            missing.append(f"{stage} {year}: shares not computable: {e}")
+    units = [u for u in c.unit[pi] if not _na(u)]
+    vint = [v for v in c.vintage[pi] if not _na(v)]
+    return StageSupply(
+        commodity_id=cid, stage=stage, source_stage=str(c.stage[pi[0]]), product=product,
+        year=int(year), source=source, unit=str(units[0]) if units else None,
+        vintage=str(vint[0]) if vint else None, quantities=q, other=other, world_total=total,
+        shares=shares, dataset_ids=tuple(sorted({int(d) for d in c.dataset_id[pi]})),
+        choices=tuple(choices), missing=tuple(missing), positions=tuple(int(i) for i in pi), frame=c.df,
+    )
+
+
+def _figures(c: _Cols) -> np.ndarray:
+    """Country rows with a number."""
+    return np.array([_na(a) and not _na(k) for a, k in zip(c.aggregate, c.country, strict=True)],
+                    dtype=bool) & ~np.isnan(c.quantity)
+
+
+def _choices(stage: str, source_stage: str, src: str, srcs: Sequence[str], year: int, newest: bool) -> list[str]:
+    earlier = list(srcs[: list(srcs).index(src)]) if src in srcs else []
+    return [f"stage {stage}: source stage {source_stage}",
+            f"source {src}" + (f" ({', '.join(earlier)} has no country figure there)" if earlier else ""),
+            f"year {year}" + (" (the newest with a country figure)" if newest else "")]
+
+
+def select_stage(
+    production: pd.DataFrame,
+    commodity: str,
+    stage: str,
+    year: int | None = None,
+    *,
+    sources: Sequence[str] | None = None,
+    preference: Sequence[str] | None = None,
+) -> StageSupply:
+    """Supply of ``commodity`` at ``stage`` in ``year`` (``None``: the newest year).
+
+    ``production`` holds ``Warehouse.production``/``production_all`` rows (other commodities
+    are ignored). Raises :class:`NoStageSupply` with the reason when no source has a country
+    figure there.
+    """
+    srcs = tuple(sources if sources is not None else settings.get("data.supply_sources"))
+    rows = stage_rows(production[production["commodity_id"] == commodity], stage, preference)
+    c = _Cols(rows)
+    fig = _figures(c)
+    years = rows["year"].to_numpy()
+    src_col = rows["source"].to_numpy(dtype=object)
+    for src in srcs:
+        sel = fig & (src_col == src)
+        if year is not None:
+            sel &= years == int(year)
+        if not sel.any():
+            continue
+        y = int(years[sel].max())
+        idx = np.flatnonzero((src_col == src) & (years == y))
+        choices = _choices(stage, str(c.stage[idx[0]]), src, srcs, y, year is None)
+        return _build(c, commodity, stage, y, src, idx, choices)
+    when = f" in {year}" if year is not None else ""
+    have = sorted({int(v) for v in years[fig]})
+    hint = f"; years with figures: {have[0]}-{have[-1]}" if have else ""
+    raise NoStageSupply(f"no {stage} production of {commodity}{when} by country in {', '.join(srcs)}{hint}")
+
+
+def select_stages(
+    production: pd.DataFrame,
+    stages: Iterable[str] | None = None,
+    *,
+    sources: Sequence[str] | None = None,
+    preference: Sequence[str] | None = None,
+) -> dict[tuple[str, str, int], StageSupply]:
+    """:func:`select_stage` for every commodity, stage and year that has rows, in one pass:
+    ``{(commodity, stage, year): StageSupply}``. A (commodity, stage, year) whose rows have no
+    country figure is kept, with ``shares`` None and the reason in ``missing``; its source is
+    then the first source that has rows."""
+    srcs = tuple(sources if sources is not None else settings.get("data.supply_sources"))
+    out: dict[tuple[str, str, int], StageSupply] = {}
+    if production.empty:
+        return out
+    for stage in tuple(stages if stages is not None else settings.get("risk.stages")):
+        rows = stage_rows(production, stage, preference)
+        rows = rows[rows["source"].isin(srcs)]
+        if rows.empty:
+            continue
+        c = _Cols(rows)
+        fig = _figures(c)
+        groups: dict[tuple[str, int], dict[str, list[int]]] = {}
+        figs: set[tuple[str, int, str]] = set()
+        for i, (cid, y, src) in enumerate(zip(rows["commodity_id"], rows["year"], rows["source"], strict=True)):
+            groups.setdefault((str(cid), int(y)), {}).setdefault(str(src), []).append(i)
+            if fig[i]:
+                figs.add((str(cid), int(y), str(src)))
+        for (cid, y) in sorted(groups):
+            by_src = groups[(cid, y)]
+            present = [s for s in srcs if (cid, y, s) in figs]
+            src = present[0] if present else next(s for s in srcs if s in by_src)
+            idx = np.array(by_src[src])
+            out[(cid, stage, y)] = _build(c, cid, stage, y, src, idx,
+                                          _choices(stage, str(c.stage[idx[0]]), src, srcs, y, False))
+    return out
+
+
+def production_with_shares(production: pd.DataFrame, stage: str | None = None,
+                           preference: Sequence[str] | None = None) -> pd.DataFrame:
+    """``Warehouse.production`` rows with ``share``, ``share_basis`` and ``selected``.
+
+    Each (source, stage, product, year) group gets its shares from :func:`calc_shares` with the
+    world-total rule of :func:`select_stage`; ``selected`` marks the rows of the product that
+    :func:`select_stage` uses for the analysis stage (``mine`` or ``processing``) of that year, so
+    a page showing "the leading producer" shows the same one as every other part of critmin.
+    Rows without a figure get no share; ``share_basis`` then carries ``+incomplete``.
+    """
+    out = production.copy()
+    out["share"] = float("nan")
+    out["share_basis"] = None
+    out["selected"] = False
+    if out.empty:
+        return out
+    keys = ["source", "stage", "product", "year"]
+    for _, g in out.groupby([out[k].fillna("") for k in keys], sort=False):
+        countries = g[g["aggregate"].isna() & g["country_iso3"].notna()]
+        q = countries[countries["quantity"].notna()].groupby("country_iso3")["quantity"].sum()
+        other_rows = g.loc[(g["aggregate"] == "other") & g["quantity"].notna(), "quantity"]
+        wq = g.loc[(g["aggregate"] == "world") & g["quantity"].notna(), "quantity"].astype(float).tolist()
+        world, _ = _world_total_of(wq, float(q.sum()))
+        try:
+            sh = calc_shares({str(k): float(v) for k, v in q.items()}, world_total=world,
+                             other=float(other_rows.sum()) if not other_rows.empty else None)
+        except ValueError:
+            continue
+        basis = sh.basis + ("+incomplete" if countries["quantity"].isna().any() else "")
+        out.loc[g.index, "share"] = g["quantity"].astype(float) / sh.denominator
+        out.loc[g.index, "share_basis"] = basis
+    stages = [stage] if stage in ANALYSIS_STAGES else list(ANALYSIS_STAGES)
+    for st in stages:
+        for sup in select_stages(production, [st], preference=preference).values():
+            out.loc[sup.rows.index, "selected"] = True
+    return out
