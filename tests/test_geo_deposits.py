@@ -1,4 +1,6 @@
-"""Geo: haversine against hand-computed references, radius/bbox queries, GeoJSON, gaps."""
+"""Geo: haversine against hand-computed references, radius/bbox queries, GeoJSON.
+
+(The exploration-gap ranking is a projects capability: tests/test_projects_gaps.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from hypothesis import strategies as st
 
 from critmin.geo.deposits import filter_bbox, filter_radius
 from critmin.geo.distance import calc_bbox_around, calc_haversine_km
-from critmin.geo.gaps import calc_exploration_gaps
 from critmin.geo.geojson import to_feature_collection
 
 R = 6371.0088
@@ -68,20 +69,3 @@ def test_geojson_is_rfc7946_lon_lat():
     assert fc["features"][0]["geometry"] == {"type": "Point", "coordinates": [-115.5, 35.5]}
     assert fc["features"][1]["geometry"] is None  # no coordinates: kept, not dropped
     assert fc["features"][0]["properties"] == {"name": "a", "commodity_ids": ["rare_earths"]}
-
-
-def test_exploration_gaps_ranked_by_watchlist():
-    deps = pd.DataFrame(
-        {
-            "layer": ["PP1802", "PP1802", "MAJOR", "PP1802", "PP1802"],
-            "country_iso3": ["AUS", "AUS", "CAN", "CHN", "USA"],
-            "commodity_ids": [["gallium"], ["gallium", "rare_earths"], ["rare_earths"], ["gallium"], ["cobalt"]],
-        }
-    )
-    watch = pd.DataFrame({"commodity_id": ["rare_earths", "gallium"], "joint_score": [0.9, 0.8]})
-    out = calc_exploration_gaps(deps, [("rare_earths", "CAN")], frozenset({"AUS", "CAN", "USA"}), watch)
-    rows = list(zip(out["commodity_id"], out["country_iso3"], out["n_deposits"], strict=True))
-    # CAN rare earths has a project; CHN not allied; cobalt off the watchlist goes last
-    assert rows == [("rare_earths", "AUS", 1), ("gallium", "AUS", 2), ("cobalt", "USA", 1)]
-    assert out["watchlist_rank"].isna().tolist() == [False, False, True]
-    assert out.loc[0, "projects_elsewhere"] == 1

@@ -283,7 +283,7 @@ def register(app: typer.Typer) -> None:
     def gaps_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: AsJson = False) -> None:
         """Exploration gaps: allied deposits with no registered project, by watchlist rank."""
         from critmin.cli.main import fail
-        from critmin.geo.api import exploration_gaps
+        from critmin.projects.gaps import exploration_gaps
 
         wh, reg = _registry(ctx)
         with wh:

@@ -9,11 +9,11 @@ by commodity, country and layer are done by the warehouse; the bounding box and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from critmin.data.warehouse import Warehouse
 from critmin.geo.distance import calc_bbox_around, calc_haversine_km
 
 BBox = tuple[float, float, float, float]  # west, south, east, north (degrees)
@@ -50,7 +50,7 @@ def filter_radius(df: pd.DataFrame, lat: float, lon: float, radius_km: float) ->
 
 
 def query_deposits(
-    wh: Any,
+    wh: Warehouse,
     commodity: str | None = None,
     country: str | None = None,
     layers: Sequence[str] | None = None,

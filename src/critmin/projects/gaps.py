@@ -1,12 +1,25 @@
 """Exploration gaps: commodities with known deposits in allied countries but no registered
-project there, ranked by the joint watchlist (``critmin.risk.api.assess``)."""
+project there, ranked by the joint watchlist (``critmin.risk.api.assess``).
+
+:func:`calc_exploration_gaps` is the pure ranking; :func:`exploration_gaps` wires it to the
+warehouse's deposits, the registry's projects, the alliance table and the assessment of the
+partners (``risk.consumers``). It lives in projects/ because it ranks what the registry lacks;
+geo/ only answers deposit queries and depends on nothing above data/.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from critmin.data.partners import partners
+from critmin.projects.models import Project
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
 
 
 def calc_exploration_gaps(
@@ -58,3 +71,18 @@ def calc_exploration_gaps(
         kind="stable",
     )
     return g[["commodity_id", "watchlist_rank", "joint_score", "country_iso3", "n_deposits", "layers", "projects_elsewhere"]].reset_index(drop=True)
+
+
+def exploration_gaps(wh: Warehouse, projects: Sequence[Project], year: int = 2024) -> pd.DataFrame:
+    """Allied countries with deposits of a commodity but no registered project for it there,
+    ranked by the joint watchlist of the partners (:func:`critmin.risk.api.assess`)."""
+    from critmin.risk.alliances import allied_iso3
+    from critmin.risk.api import assess
+
+    deposits = wh.deposits()
+    if deposits.empty:
+        raise ValueError("the warehouse has no deposits (import the USGS deposit layers first)")
+    watchlist = assess(wh, consumers=partners(), year=year)
+    return calc_exploration_gaps(
+        deposits, [(p.commodity_id, p.host_country_iso3) for p in projects], allied_iso3(), watchlist
+    )
