@@ -3,7 +3,10 @@
 1. Discover datasets (one per file, sheet or SQLite table) from the source modules.
 2. Skip those already imported with the same path and sha256 (idempotent); a changed file
    is a new vintage and is added beside the old one.
-3. Parse everything first. Any fault aborts before the database is touched.
+3. Parse everything first. Any fault aborts before the database is touched. What a parser
+   leaves out on purpose (a note text standing where a country should be) it returns under
+   :data:`~critmin.data.ingest.base.NOT_IMPORTED` with the reason; it is logged and listed in
+   :attr:`ImportReport.not_imported`, never dropped silently.
 4. Write reference tables, ``dataset`` rows and all fact rows in ONE DuckDB transaction. A
    failure (or a SIGKILL) before COMMIT leaves the database exactly as it was.
 """
@@ -39,16 +42,30 @@ class ImportReport:
     rows: int = 0
     seconds: float = 0.0
     missing_sources: list[str] = field(default_factory=list)
+    #: values a parser skipped on purpose: {"source_path", "ref", "line", "reason"}
+    not_imported: list[dict] = field(default_factory=list)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for t in TABLES.values():
         con.execute(t.ddl())
+        _add_optional_columns(con, t.name)
     con.execute(
         """CREATE OR REPLACE VIEW current_dataset AS
            SELECT * FROM dataset d WHERE dataset_id = (
              SELECT max(dataset_id) FROM dataset d2 WHERE d2.key = d.key)"""
     )
+
+
+def _add_optional_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """A warehouse made before an optional column existed gets it (NULL in the old rows)."""
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()",
+        [table],
+    ).fetchall()}
+    for c in TABLES[table].columns:
+        if c.optional and c.name not in have:
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{c.name}" {c.type}')
 
 
 def _existing(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
@@ -65,8 +82,21 @@ def _check_columns(spec: base.DatasetSpec, table: str, rows: list[dict] | pd.Dat
     if isinstance(rows, base.SqlRows):
         return
     have = list(rows.columns) if isinstance(rows, pd.DataFrame) else (list(rows[0]) if rows else want)
-    if sorted(have) != sorted(want):
+    # optional columns (schema.Column.optional) may be left out; they are NULL then
+    if len(set(have)) != len(have) or not set(TABLES[table].required_names) <= set(have) <= set(want):
         raise ImportFault(spec.relpath, None, None, f"columns {have}", f"columns {want} for table {table!r}")
+
+
+def _with_optional(table: str, rows: list[dict] | pd.DataFrame) -> list[dict] | pd.DataFrame:
+    """Fill the optional columns a parser left out with NULL."""
+    optional = [c.name for c in TABLES[table].columns if c.optional]
+    if isinstance(rows, pd.DataFrame):
+        missing = [c for c in optional if c not in rows.columns]
+        return rows.assign(**{c: pd.Series([None] * len(rows), index=rows.index, dtype=object) for c in missing}) if missing else rows
+    for r in rows:
+        for c in optional:
+            r.setdefault(c, None)
+    return rows
 
 
 def _unreadable_errors() -> tuple[type[BaseException], ...]:
@@ -102,7 +132,8 @@ def parse_all(specs: list[base.DatasetSpec], progress: Progress | None = None) -
     for i, spec in enumerate(specs):
         frames = _parse_one(spec)
         for table, df in frames.items():
-            _check_columns(spec, table, df)
+            if table != base.NOT_IMPORTED:
+                _check_columns(spec, table, df)
         out.append((spec, frames))
         if progress:
             progress("parse", i + 1, len(specs))
@@ -142,6 +173,14 @@ def import_all(
             next_id += 1
             n = 0
             for table, rows in frames.items():
+                if table == base.NOT_IMPORTED:
+                    for item in rows:
+                        rec = {"source_path": spec.relpath, **item}
+                        report.not_imported.append(rec)
+                        log.info("%s: not imported: %s (line %s): %s", spec.relpath, rec.get("ref"), rec.get("line"), rec.get("reason"))
+                    continue
+                if not isinstance(rows, base.SqlRows):
+                    rows = _with_optional(table, rows)
                 if isinstance(rows, base.SqlRows):
                     sql_rows.append((table, did, rows))
                 elif isinstance(rows, pd.DataFrame):

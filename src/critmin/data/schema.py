@@ -15,6 +15,12 @@ Conventions
   never turned into a silent zero. See :mod:`critmin.data.normalize.values`.
 * Countries are ISO 3166-1 alpha-3 (``country_iso3``). Aggregate rows (world totals,
   "Other countries", groups) have ``country_iso3`` NULL and ``aggregate`` set.
+* Sources without lines (JSON) keep the JSON path of every value in ``source_ref``;
+  ``source_line`` is then the physical line of the value in the (pretty-printed) file.
+* A column marked ``optional`` may be left out by a parser (it is NULL then) and is added to
+  an existing warehouse by ``ALTER TABLE ... ADD COLUMN`` (see ``importer.ensure_schema``), so
+  a new provenance column does not touch the other parsers or older databases. Optional
+  columns are always nullable and go at the end of their table.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ class Column:
     description: str
     unit: str = ""
     nullable: bool = True
+    #: parsers may leave the column out (NULL); added to older warehouses by ALTER TABLE
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,11 @@ class Table:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def required_names(self) -> list[str]:
+        """Columns every parser must give (all but the optional ones)."""
+        return [c.name for c in self.columns if not c.optional]
+
     def ddl(self) -> str:
         cols = [
             f'"{c.name}" {c.type}{"" if c.nullable else " NOT NULL"}' for c in self.columns
@@ -57,9 +70,21 @@ def _c(name: str, type_: str, description: str, unit: str = "", nullable: bool =
     return Column(name, type_, description, unit, nullable)
 
 
+def _optional(name: str, type_: str, description: str, unit: str = "") -> Column:
+    return Column(name, type_, description, unit, nullable=True, optional=True)
+
+
+#: JSON path of the value, for sources without lines (IEA JSON); NULL for line-based sources
+SOURCE_REF = _optional(
+    "source_ref", "VARCHAR",
+    "Optional: JSON path of the value (e.g. 'supply.Cobalt.refining.countries.China.2024') for sources "
+    "without lines; NULL for line-based sources",
+)
+
+
 PROVENANCE = (
     _c("dataset_id", "INTEGER", "Dataset the row was imported from (dataset.dataset_id)", nullable=False),
-    _c("source_line", "INTEGER", "1-based line (or sheet row / SQLite rowid) in the source", nullable=False),
+    _c("source_line", "INTEGER", "1-based line (or sheet row / SQLite rowid; for JSON the line of the value) in the source", nullable=False),
 )
 
 VALUE = (
@@ -154,10 +179,11 @@ COUNTRY_TABLE = _register(
 PRODUCTION = _register(
     Table(
         "production",
-        "Production and capacity by commodity, country, stage and year (USGS MCS, World Mining Data).",
+        "Production and capacity by commodity, country, stage and year (USGS MCS, World Mining Data, "
+        "IEA Critical Minerals Data Explorer).",
         PROVENANCE
         + (
-            _c("source", "VARCHAR", "'USGS' or 'WMD'", nullable=False),
+            _c("source", "VARCHAR", "'USGS', 'WMD' or 'IEA'", nullable=False),
             _c("commodity_id", "VARCHAR", "Canonical commodity id", nullable=False),
             _c("commodity_raw", "VARCHAR", "Commodity text as found"),
         )
@@ -165,14 +191,14 @@ PRODUCTION = _register(
         + (
             _c("stage", "VARCHAR", "mine, refinery, smelter, plant, processing, capacity_*", nullable=False),
             _c("stage_group", "VARCHAR", "'extraction' or 'processing'", nullable=False),
-            _c("measure", "VARCHAR", "'production' or 'capacity'", nullable=False),
+            _c("measure", "VARCHAR", "'production' or 'capacity'; IEA projections: 'outlook_base_case'", nullable=False),
             _c("product", "VARCHAR", "What is measured within the stage (e.g. 'rare-earth-oxide equivalent'); shares are computed within one product"),
             _c("type_raw", "VARCHAR", "The source's TYPE text (or column/sheet name)"),
             _c("year", "INTEGER", "Calendar year", nullable=False),
             _c("estimated", "BOOLEAN", "Column or cell marked as an estimate"),
         )
         + VALUE
-        + (_c("note", "VARCHAR", "Footnote text from the source"),),
+        + (_c("note", "VARCHAR", "Footnote text from the source"), SOURCE_REF),
     )
 )
 
@@ -355,6 +381,34 @@ HS_MAP = _register(
             _c("source", "VARCHAR", "Where the mapping comes from"),
         ),
         fact=False,
+    )
+)
+
+
+DEMAND_OUTLOOK = _register(
+    Table(
+        "demand_outlook",
+        "Mineral demand, observed and by scenario, by sector or technology (IEA Critical Minerals Data "
+        "Explorer). One row per JSON value; sections overlap (see docs/data.md), so filter on section.",
+        PROVENANCE
+        + (
+            _c("source_ref", "VARCHAR", "JSON path of the value, e.g. 'totalDemand.Lithium.totalDemand.STEPS.2030'", nullable=False),
+            _c("source", "VARCHAR", "'IEA'", nullable=False),
+            _c("section", "VARCHAR", "Top-level key: 'totalDemand', 'cleantechByMineral', 'cleantechByTech', 'byTechnology'", nullable=False),
+            _c("commodity_id", "VARCHAR", "Canonical commodity id; NULL when the catalogue has none (mineral_flag says why)"),
+            _c("mineral_raw", "VARCHAR", "Mineral name as found ('Neodymium', 'PGMs', 'Total solar PV', ...)", nullable=False),
+            _c("element", "VARCHAR", "Chemical symbol when the row is one element of a group ('Nd' of rare_earths), else NULL"),
+            _c("mineral_flag", "VARCHAR", "NULL when mapped; 'no_catalogue_id' (kept, commodity_id NULL) or 'not_a_mineral' (a technology total)"),
+            _c("scenario", "VARCHAR", "'observed' (the base year) or 'STEPS', 'APS', 'NZE'", nullable=False),
+            _c("year", "INTEGER", "Calendar year", nullable=False),
+            _c("sector_or_technology", "VARCHAR", "Clean-energy sector or technology as found; NULL for mineral totals"),
+            _c("measure", "VARCHAR", "'total_demand', 'total_clean', 'other_uses', 'clean_tech', 'clean_share', 'technology_total'", nullable=False),
+            _c("quantity", "DOUBLE", "Value in unit (kt converted to t)", "see unit"),
+            _c("unit", "VARCHAR", "'t', or 'fraction' (0-1) for clean_share", nullable=False),
+            _c("value_raw", "VARCHAR", "The JSON number exactly as written in the file", nullable=False),
+            _c("unit_raw", "VARCHAR", "Unit of the source value: 'kt' (stated by the source, not in the file) or 'fraction'"),
+            _c("note", "VARCHAR", "What the row is, where the source says more (e.g. which elements a total covers)"),
+        ),
     )
 )
 

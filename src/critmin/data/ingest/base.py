@@ -26,6 +26,9 @@ from critmin.data.normalize import countries, values
 
 #: table name -> rows (list of dicts with the table's columns), a DataFrame, or SqlRows
 Frames = dict[str, "list[dict] | pd.DataFrame | SqlRows"]
+#: reserved Frames key: values skipped on purpose, as dicts {"ref", "line", "reason"}; the
+#: importer logs them and lists them in ImportReport.not_imported (never written as rows)
+NOT_IMPORTED = "_not_imported"
 
 
 @dataclass(frozen=True)
