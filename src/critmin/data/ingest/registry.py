@@ -17,6 +17,7 @@ SOURCES: list[tuple[str, tuple[str, ...]]] = [
     ("critmin.data.ingest.deposits", ("usgs_pp1802_critmin", "usgs_major_deposits", "usgs_gmrap_copper")),
     ("critmin.data.ingest.misc", ("misc_derived", "usgs_ds140")),
     ("critmin.data.ingest.geopolrisk", ()),
+    ("critmin.data.ingest.iea", ("iea_cmde_2025",)),
 ]
 
 
