@@ -49,7 +49,6 @@ def test_registry_seeds_in_the_warehouse(warehouse_rw_path):
 
 
 def test_scoring_on_real_data(warehouse):
-    pytest.importorskip("critmin.disruption.inputs", reason="disruption market loader not written yet")
     from critmin.projects.api import score_with_warehouse
     from critmin.projects.io import read_records
     from critmin.projects.registry import default_seed_path
@@ -64,7 +63,6 @@ def test_scoring_on_real_data(warehouse):
 def test_processing_project_without_processing_data_uses_market_stage_explicitly(warehouse):
     """USGS publishes no rare-earth separation output by country; a separation project is scored
     on the simulator's market stage, and the substitution is written into its inputs."""
-    pytest.importorskip("critmin.disruption.inputs")
     from critmin.projects.api import score_with_warehouse
     from critmin.projects.io import read_records
     from critmin.projects.registry import default_seed_path
