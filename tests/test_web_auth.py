@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from critmin.web import audit, auth
 from critmin.web.store import ensure_tables
-from test_web_support import PASSWORD, USERS, bearer, csrf_of, login, web_db, web_db_template  # noqa: F401
+from web_support import PASSWORD, USERS, bearer, csrf_of, login, web_db, web_db_template  # noqa: F401
 
 
 @pytest.fixture()
@@ -252,7 +252,7 @@ def test_admin_creates_user_and_token_through_the_api(app_client):
 
 @pytest.mark.slow
 def test_portfolio_run_of_a_jp_analyst_never_contains_us_only_projects(app_client):
-    from test_web_support import PROJECTS
+    from web_support import PROJECTS
 
     c, db, app = app_client
     r = c.post("/api/projects/selection", json={"budget_usd": {"USA": 2e9, "JPN": 1e9}},

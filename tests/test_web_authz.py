@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from critmin.web.access import RULES
-from test_web_support import PROJECTS, bearer, web_db, web_db_template  # noqa: F401
+from web_support import PROJECTS, bearer, web_db, web_db_template  # noqa: F401
 
 ROLE_OWN = {"us-analyst": "US", "jp-analyst": "JP", "joint-admin": "US", "viewer": "joint"}
 ROLE_OTHER = {"us-analyst": "JP", "jp-analyst": "US", "viewer": "US"}  # joint-admin sees everything
@@ -242,7 +242,7 @@ def test_authorisation_matrix(client):
 
 
 def test_csrf_required_for_session_writes(client):
-    from test_web_support import USERS, csrf_of, login
+    from web_support import USERS, csrf_of, login
 
     c, db = client
     assert login(c, USERS["us-analyst"]).status_code == 303

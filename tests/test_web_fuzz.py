@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from test_web_support import bearer, make_web_db
+from web_support import bearer, make_web_db
 
 FUZZ_EXAMPLES = 25
 

@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_web_support import web_db, web_db_template  # noqa: E402, F401
+from web_support import web_db, web_db_template  # noqa: E402, F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

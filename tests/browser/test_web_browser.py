@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_web_support import PASSWORD, USERS
+from web_support import PASSWORD, USERS
 
 pytestmark = pytest.mark.browser
 
