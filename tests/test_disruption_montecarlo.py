@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,24 +137,29 @@ def test_hazard_counts_history_per_pair():
 
 
 def test_store_and_load_run_roundtrip(tmp_path):
-    from critmin.disruption.cli_support import run_and_store_monte_carlo
+    from critmin.data.warehouse import Warehouse
+    from critmin.disruption.runs import run_and_store_monte_carlo
+    from critmin.disruption.store import list_runs
 
     m = synthetic_market()
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-
-    class WH:  # the API needs only .con
-        pass
-
-    wh = WH()
-    wh.con = con
-    out = run_and_store_monte_carlo(wh, m, runs=1500, seed=3)
-    s = api.load_run(wh, out["run_id"])
-    direct = api.sample_shortfalls(m, 1500, 3)
-    assert np.array_equal(s.shortfall_t, direct.shortfall_t)
-    assert s.seed == 3 and s.n_scenarios == 1500
-    assert s.meta["spec"]["runs"] == 1500
-    with pytest.raises(KeyError):
-        api.load_run(wh, "nope")
+    wh = Warehouse(tmp_path / "w.duckdb")
+    try:
+        # the workflow writes through the connection it is given: here a cursor, as a web job does
+        cur = wh.con.cursor()
+        out = run_and_store_monte_carlo(cur, m, runs=1500, seed=3)
+        cur.close()
+        assert [r["run_id"] for r in list_runs(wh.con)] == [out["run_id"]]
+        s = api.load_run(wh, out["run_id"])
+        direct = api.sample_shortfalls(m, 1500, 3)
+        assert np.array_equal(s.shortfall_t, direct.shortfall_t)
+        assert s.seed == 3 and s.n_scenarios == 1500
+        assert s.meta["spec"]["runs"] == 1500
+        assert "run_id" not in run_and_store_monte_carlo(wh.con, m, runs=10, seed=3, store=False)
+        assert len(list_runs(wh.con)) == 1
+        with pytest.raises(KeyError):
+            api.load_run(wh, "nope")
+    finally:
+        wh.close()
 
 
 def test_expected_joint_shortfall_capacity_reduces_shortfall():

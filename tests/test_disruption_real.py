@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from critmin.disruption import api
-from critmin.disruption.cli_support import run_and_store_scenario
 from critmin.disruption.deterministic import run_scenario
+from critmin.disruption.runs import run_and_store_scenario
 from critmin.disruption.scenario import load_scenario
 
 SCEN = Path(__file__).resolve().parents[1] / "scenarios"
@@ -106,7 +106,7 @@ def test_scenario_run_is_stored(warehouse_rw_path):
     try:
         sc = load_scenario(SCEN / "idn_nickel_ore_ban_2020.toml")
         m = api.load_market(wh, ["nickel"])
-        doc = run_and_store_scenario(wh, m, sc)
+        doc = run_and_store_scenario(wh.con, m, sc)
         assert any(r["run_id"] == doc["run_id"] for r in list_runs(wh.con))
     finally:
         wh.close()

@@ -76,13 +76,13 @@ def test_frontier_html_on_real_data(real_db_path, tmp_path):
 def test_plan_from_stored_run_matches_api(warehouse_rw_path):
     from critmin.data.warehouse import Warehouse
     from critmin.disruption import api
-    from critmin.disruption.cli_support import run_and_store_monte_carlo
+    from critmin.disruption.runs import run_and_store_monte_carlo
     from critmin.stockpile import inputs
     from critmin.stockpile.plan import make_problem, plan
 
     wh = Warehouse(warehouse_rw_path)
     try:
-        run_id = run_and_store_monte_carlo(wh, api.load_market(wh), runs=200, seed=11)["run_id"]
+        run_id = run_and_store_monte_carlo(wh.con, api.load_market(wh), runs=200, seed=11)["run_id"]
     finally:
         wh.close()
     r = runner.invoke(app, ["--db", str(warehouse_rw_path), "stockpile", "plan", "--budget",

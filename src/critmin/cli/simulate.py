@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         """Simulate export restrictions: US/JPN shortfalls (t, %, US$) and price changes."""
         from critmin.cli.main import fail
         from critmin.disruption.api import load_market
-        from critmin.disruption.cli_support import run_and_store_scenario
+        from critmin.disruption.runs import run_and_store_scenario
         from critmin.disruption.scenario import ScenarioError, load_scenario
 
         if monte_carlo == (scenario is not None):
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
             wh = state.open_warehouse(read_only=no_store)
             try:
                 market = load_market(wh, sorted({e.commodity for e in sc.events}) or None, tuple(sc.consumers))
-                doc = run_and_store_scenario(wh, market, sc, store=not no_store)
+                doc = run_and_store_scenario(wh.con, market, sc, store=not no_store)
             except (KeyError, LookupError, ValueError) as e:
                 raise fail(str(e)) from None
             finally:
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _run_mc(wh, market, runs, seed, horizon, scheduler, workers, store, as_json):
-    from critmin.disruption.cli_support import run_and_store_monte_carlo
+    from critmin.disruption.runs import run_and_store_monte_carlo
 
     if sys.stderr.isatty():
         from rich.progress import Progress
@@ -77,10 +77,10 @@ def _run_mc(wh, market, runs, seed, horizon, scheduler, workers, store, as_json)
         with Progress(transient=True) as prog:
             task = prog.add_task("Monte Carlo", total=runs)
             return run_and_store_monte_carlo(
-                wh, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler, workers=workers,
+                wh.con, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler, workers=workers,
                 progress=lambda done, n: prog.update(task, completed=done), store=store,
             )
-    return run_and_store_monte_carlo(wh, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler,
+    return run_and_store_monte_carlo(wh.con, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler,
                                      workers=workers, store=store)
 
 

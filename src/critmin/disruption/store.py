@@ -36,14 +36,14 @@ _RESULT_COLS = ("mean_shortfall_t", "mean_shortfall_pct", "var95_pct", "cvar95_p
                 "p_shortfall_gt_10pct", "mean_price_change_pct", "shortfall_usd", "proxy_trade_shares")
 
 
-def ensure_tables(con: Any) -> None:
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the simulation tables if they do not exist (idempotent)."""
     for stmt in DDL:
         con.execute(stmt)
 
 
 def save_run(
-    con: Any,
+    con: duckdb.DuckDBPyConnection,
     *,
     kind: str,
     name: str,
@@ -87,7 +87,7 @@ def save_run(
     return run_id
 
 
-def read_run(con: Any, run_id: str) -> tuple[dict, dict[str, np.ndarray] | None]:
+def read_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[dict[str, Any], dict[str, np.ndarray] | None]:
     """The ``sim_run`` row (spec and market_meta decoded) and the stored arrays (or None)."""
     try:
         cur = con.execute("SELECT * FROM sim_run WHERE run_id = ?", [run_id])
@@ -107,7 +107,8 @@ def read_run(con: Any, run_id: str) -> tuple[dict, dict[str, np.ndarray] | None]
     return info, arrays
 
 
-def list_runs(con: Any) -> list[dict]:
+def list_runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Stored runs, oldest first (id, kind, name, created_at, seed, runs, horizon_months)."""
     ensure_tables(con)
     cur = con.execute("SELECT run_id, kind, name, created_at, seed, runs, horizon_months FROM sim_run ORDER BY created_at")
     cols = [d[0] for d in cur.description]

@@ -1,7 +1,7 @@
 """The work behind the run endpoints: wiring of the disruption and stockpile libraries.
 
 Each ``*_task`` returns ``fn(progress) -> dict`` for :class:`critmin.web.jobs.JobRunner`. The
-calculations are the libraries' (``critmin.disruption.cli_support``, ``critmin.stockpile``);
+calculations are the libraries' (``critmin.disruption.runs``, ``critmin.stockpile``);
 here they are only called in order, with progress, and their output is shaped for the charts
 (histograms are a presentation of the stored sample, not a new statistic).
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -73,14 +72,14 @@ def resolve_scenario(name: str | None, spec: dict[str, Any] | None):
 
 
 def _store(ctx: WebContext) -> Any:
-    """What the disruption store needs (``.con``): a cursor of its own for this job."""
-    return SimpleNamespace(con=ctx.db.con.cursor())
+    """The connection the disruption run store writes through: a cursor of its own for this job."""
+    return ctx.db.con.cursor()
 
 
 def scenario_task(ctx: WebContext, scenario: Any) -> Task:
     def run(progress: Callable[[float, str], None]) -> dict[str, Any]:
         from critmin.disruption.api import load_market
-        from critmin.disruption.cli_support import run_and_store_scenario
+        from critmin.disruption.runs import run_and_store_scenario
 
         commodities = sorted({e.commodity for e in scenario.events})
         progress(0.1, f"loading the market for {', '.join(commodities) or 'no commodity'}")
@@ -90,7 +89,7 @@ def scenario_task(ctx: WebContext, scenario: Any) -> Task:
         try:
             doc = run_and_store_scenario(store, market, scenario)
         finally:
-            store.con.close()
+            store.close()
         return jsonable({"kind": "scenario", "sim_run_id": doc.get("run_id"), **doc,
                          "spec": scenario.to_spec()})
 
@@ -100,7 +99,7 @@ def scenario_task(ctx: WebContext, scenario: Any) -> Task:
 def monte_carlo_task(ctx: WebContext, runs: int, seed: int, horizon: int, commodities: list[str] | None) -> Task:
     def run(progress: Callable[[float, str], None]) -> dict[str, Any]:
         from critmin.disruption.api import load_market, load_run
-        from critmin.disruption.cli_support import run_and_store_monte_carlo
+        from critmin.disruption.runs import run_and_store_monte_carlo
 
         progress(0.02, "loading the market")
         market = load_market(ctx.wh, commodities=commodities, consumers=("USA", "JPN"))
@@ -111,7 +110,7 @@ def monte_carlo_task(ctx: WebContext, runs: int, seed: int, horizon: int, commod
                 progress=lambda done, total: progress(0.05 + 0.85 * done / total, f"{done:,} / {total:,} runs"),
             )
         finally:
-            store.con.close()
+            store.close()
         progress(0.95, "summarising")
         sample = load_run(ctx.wh, doc["run_id"])
         return jsonable({"kind": "monte_carlo", "sim_run_id": doc["run_id"], **doc,

@@ -1,10 +1,17 @@
-"""Run-and-store workflows behind ``critmin simulate`` (no presentation here)."""
+"""Run-and-store workflows: one scenario run or one Monte Carlo run, summarised and stored.
+
+The one workflow per use case behind ``critmin simulate`` and the dashboard's simulation jobs
+(no presentation here). Each takes the connection of the run store explicitly (``con``: the
+warehouse DuckDB connection, ``Warehouse.con``, or a cursor of it for a worker thread); the runs
+go to the disruption package's own tables (:mod:`critmin.disruption.store`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+import duckdb
 import numpy as np
 
 from critmin import settings
@@ -17,7 +24,8 @@ from critmin.disruption.stats import summarise
 from critmin.disruption.store import save_run
 
 
-def market_meta(market: Market) -> dict:
+def market_meta(market: Market) -> dict[str, Any]:
+    """What a stored run records of its market (to rebuild and check it later)."""
     return {
         "year": market.year,
         "consumers": list(market.consumers),
@@ -28,12 +36,12 @@ def market_meta(market: Market) -> dict:
     }
 
 
-def _hazard_settings() -> dict:
+def _hazard_settings() -> dict[str, Any]:
     return {s.name: settings.get(s.name) for s in settings.all_settings() if s.name.startswith("disruption.")}
 
 
 def run_and_store_monte_carlo(
-    wh: Any,
+    con: duckdb.DuckDBPyConnection,
     market: Market,
     *,
     runs: int,
@@ -43,8 +51,9 @@ def run_and_store_monte_carlo(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     store: bool = True,
-) -> dict:
-    """Monte Carlo, summary and (optionally) storage; returns the issue-4 JSON document."""
+) -> dict[str, Any]:
+    """Monte Carlo, summary and (with ``store``) storage through ``con``; returns the JSON
+    document (``scenario``, ``runs``, ``seed``, ``results`` and, when stored, ``run_id``)."""
     res = run_monte_carlo(market, runs, seed, horizon, scheduler=scheduler, workers=workers, progress=progress)
     proxy = {
         (c, k): bool(market.commodities[c].proxy_trade_shares[i])
@@ -63,7 +72,7 @@ def run_and_store_monte_carlo(
             r["price_note"] = market.commodities[r["commodity"]].price_note or "no price"
     spec = {"kind": "monte_carlo", "runs": runs, "seed": seed, "horizon_months": horizon,
             "settings": _hazard_settings(), "hazard_missing_wgi": res.meta.get("hazard_missing_wgi", [])}
-    doc = {"scenario": "monte-carlo", "runs": runs, "seed": seed, "results": rows}
+    doc: dict[str, Any] = {"scenario": "monte-carlo", "runs": runs, "seed": seed, "results": rows}
     if store:
         sample = sample_from_result(market, res)
         arrays = {
@@ -72,20 +81,22 @@ def run_and_store_monte_carlo(
             "price_usd_per_t": sample.price_usd_per_t, "price_change_pct": sample.price_change_pct,
             "weights": sample.weights, "occurred": res.occurred, "pair_labels": np.array(res.pair_labels),
         }
-        doc["run_id"] = save_run(wh.con, kind="monte_carlo", name="monte-carlo", seed=seed, runs=runs,
+        doc["run_id"] = save_run(con, kind="monte_carlo", name="monte-carlo", seed=seed, runs=runs,
                                  horizon=horizon, spec=spec, market_meta=market_meta(market), results=rows,
                                  arrays=arrays)
     return doc
 
 
-def run_and_store_scenario(wh: Any, market: Market, scenario: Scenario, *, store: bool = True) -> dict:
-    """One deterministic scenario; returns the JSON document (same keys as Monte Carlo)."""
+def run_and_store_scenario(con: duckdb.DuckDBPyConnection, market: Market, scenario: Scenario, *,
+                           store: bool = True) -> dict[str, Any]:
+    """One deterministic scenario, stored through ``con`` (with ``store``); returns the JSON
+    document (same keys as Monte Carlo)."""
     out = run_scenario(market, scenario)
     rows = outcome_rows(market, out)
-    doc = {"scenario": scenario.name, "runs": 1, "seed": None, "horizon_months": scenario.horizon_months,
+    doc: dict[str, Any] = {"scenario": scenario.name, "runs": 1, "seed": None, "horizon_months": scenario.horizon_months,
            "results": rows}
     if store:
-        doc["run_id"] = save_run(wh.con, kind="scenario", name=scenario.name, seed=None, runs=1,
+        doc["run_id"] = save_run(con, kind="scenario", name=scenario.name, seed=None, runs=1,
                                  horizon=scenario.horizon_months, spec=scenario.to_spec(),
                                  market_meta=market_meta(market), results=rows)
     return doc
