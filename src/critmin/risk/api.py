@@ -1,10 +1,11 @@
 """The risk assessment API: concentration by stage and year, consumer exposure, composite
 indices and the joint US-Japan watchlist.
 
-``assess(wh, consumers=("USA", "JPN"), year=2024)`` returns the watchlist (one row per
-commodity, sorted by ``joint_score``); :func:`run` returns everything (:class:`Assessment`)
-including the JSON records of ``critmin assess --json``. Inputs are read once per warehouse
-content (cached by the dataset fingerprint), so repeated calls are fast.
+``assess(wh, consumers=None, year=2024)`` returns the watchlist (one row per commodity,
+sorted by ``joint_score``; consumers default to the partners of the setting ``risk.consumers``);
+:func:`run` returns everything (:class:`Assessment`) including the JSON records of
+``critmin assess --json``. Inputs are read once per warehouse content (cached by
+``Warehouse.fingerprint()``), so repeated calls are fast.
 """
 
 from __future__ import annotations
@@ -12,16 +13,28 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from critmin import settings
+from critmin.data.partners import nir_source, partners
 from critmin.data.tradefallback import FallbackCell, fallback_cells
 from critmin.risk import params
 from critmin.risk.alliances import allied_iso3
-from critmin.risk.consumers import Exposure, TradeIndex, build_trade_index, trade_exposure, us_nir
+from critmin.risk.consumers import (
+    NIR_VARIABLE,
+    Exposure,
+    NIRCell,
+    OwnProduction,
+    TradeIndex,
+    build_trade_index,
+    nir_cells,
+    trade_exposure,
+    us_nir,
+)
 from critmin.risk.indices import (
     IndexValue,
     calc_disruption_potential,
@@ -30,10 +43,13 @@ from critmin.risk.indices import (
     calc_usgs_supply_risk,
     not_computable,
 )
-from critmin.risk.loaders import RiskInputs, fingerprint, load_inputs
-from critmin.risk.stages import StageData, concentration_frame, selected_rows, wgi_by_year
+from critmin.risk.loaders import RiskInputs, load_inputs
+from critmin.risk.stages import StageData, WGIYear, concentration_frame, selected_rows, wgi_by_year
 from critmin.risk.substitution import substitution_index
 from critmin.risk.vulnerability import calc_economic_vulnerability, calc_price_volatility
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +88,11 @@ class Assessment:
     records: list[dict[str, Any]]
 
 
-_ISO2 = {"US": "USA", "JP": "JPN"}
+#: consumers as accepted by the API: ``"US,JP"``, a sequence of ISO3/ISO2 codes, or None
+Consumers = str | Sequence[str] | None
 
 
-def normalize_consumers(codes: Any) -> tuple[str, ...]:
+def normalize_consumers(codes: str | Sequence[str]) -> tuple[str, ...]:
     """ISO3 codes from ISO3/ISO2 codes (``"US,JP"`` or a sequence); unknown -> ValueError."""
     import pycountry
 
@@ -85,9 +102,7 @@ def normalize_consumers(codes: Any) -> tuple[str, ...]:
         c = str(raw).strip().upper()
         if not c:
             continue
-        if c in _ISO2:
-            c = _ISO2[c]
-        elif len(c) == 2:
+        if len(c) == 2:
             hit = pycountry.countries.get(alpha_2=c)
             if hit is None:
                 raise ValueError(f"consumer {raw!r}: not an ISO 3166 country code")
@@ -107,7 +122,7 @@ class _Prepared:
     inputs: RiskInputs
     stage_data: StageData
     #: (consumer, commodity, year) -> analysis stage -> (quantity, unit, raw text)
-    own_production: dict[tuple[str, str, int], dict[str, tuple[float | None, str, str]]]
+    own_production: dict[tuple[str, str, int], dict[str, OwnProduction]]
     trade: TradeIndex
     #: (consumer, commodity) -> accepted fallback (Comtrade) cells, and rejection reasons
     trade_fallback: dict[tuple[str, str], list[FallbackCell]]
@@ -115,52 +130,66 @@ class _Prepared:
     #: commodity -> series -> year -> price
     prices: dict[str, dict[str, dict[int, float]]]
     price_ids: dict[str, set[int]]
-    nir_salient: dict[str, pd.DataFrame]
-    nir_trend: dict[str, pd.DataFrame]
+    #: (commodity, year) -> the NIR cells of the MCS salient / T5 and Fig2 tables
+    nir_salient: dict[tuple[str, int], list[NIRCell]]
+    nir_trend: dict[tuple[str, int], list[NIRCell]]
 
 
 _CACHE: dict[tuple[Any, ...], _Prepared] = {}
-_EMPTY = pd.DataFrame()
 _LOCK = threading.Lock()
 
 
-def _prepare(wh: Any, consumers: tuple[str, ...], allied: frozenset[str]) -> _Prepared:
-    key = (fingerprint(wh), consumers, tuple(sorted(allied)),
-           tuple(settings.get(n) for n in ("risk.stages", "risk.processing_stage_preference",
-                                           "risk.wgi_max_lag_years", "risk.trade_sources",
-                                           "risk.trade_fallback_sources",
-                                           "risk.fallback_min_partner_coverage")))
+#: settings read while preparing the cached inputs (part of the cache key)
+_PREPARE_SETTINGS = ("data.supply_sources", "risk.stages", "risk.processing_stage_preference",
+                     "risk.wgi_max_lag_years", "risk.trade_sources", "risk.trade_fallback_sources",
+                     "risk.fallback_min_partner_coverage")
+
+
+def _prepare(wh: Warehouse, consumers: tuple[str, ...], allied: frozenset[str]) -> _Prepared:
+    key = (wh.fingerprint(), consumers, tuple(sorted(allied)),
+           tuple(settings.get(n) for n in _PREPARE_SETTINGS))
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
     inputs = load_inputs(wh, consumers)
     sd = concentration_frame(inputs.production, inputs.reserves, inputs.governance, allied)
-    own: dict[tuple[str, str, int], dict[str, tuple[float | None, str, str]]] = {}
-    if not sd.frame.empty:
-        rows = selected_rows(inputs.production, sd.frame)
-        rows = rows[rows["country_iso3"].isin(consumers) & rows["aggregate"].isna()]
-        for (c, cid, y, st), g in rows.groupby(["country_iso3", "commodity_id", "year", "analysis_stage"]):
-            q = g["quantity"].dropna()
-            own.setdefault((str(c), str(cid), int(y)), {})[str(st)] = (
-                float(q.sum()) if not q.empty else None, str(g["unit"].iloc[0]), str(g["value_raw"].iloc[0]))
+    own = _own_production(sd, consumers)
     prices: dict[str, dict[str, dict[int, float]]] = {}
     price_ids: dict[str, set[int]] = {}
     for r in inputs.prices.itertuples(index=False):
         prices.setdefault(r.commodity_id, {}).setdefault(r.series, {})[int(r.year)] = float(r.quantity)
         price_ids.setdefault(r.commodity_id, set()).add(int(r.dataset_id))
 
-    def _split(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-        return {str(k): g for k, g in df.groupby("commodity_id")} if not df.empty else {}
-
     fb_cells, fb_reasons = fallback_cells(inputs.trade)
     prep = _Prepared(inputs, sd, own, build_trade_index(inputs.trade), fb_cells, fb_reasons, prices, price_ids,
-                     _split(inputs.nir_salient), _split(inputs.nir_trend))
+                     nir_cells(inputs.nir_salient), nir_cells(inputs.nir_trend))
     with _LOCK:
         if len(_CACHE) > 8:
             _CACHE.clear()
         _CACHE[key] = prep
     return prep
+
+
+def _own_production(sd: StageData, consumers: tuple[str, ...]) -> dict[tuple[str, str, int], dict[str, OwnProduction]]:
+    """(consumer, commodity, year) -> analysis stage -> the consumer's production there, from the
+    rows that answer supply at that stage; a consumer the answering source does not list gets
+    ``listed=False`` (nil production, noted by the computed NIR)."""
+    own: dict[tuple[str, str, int], dict[str, OwnProduction]] = {}
+    if sd.frame.empty:
+        return own
+    rows = selected_rows(sd)
+    rows = rows[rows["country_iso3"].isin(consumers) & rows["aggregate"].isna()]
+    for (c, cid, y, st), g in rows.groupby(["country_iso3", "commodity_id", "year", "analysis_stage"]):
+        q = g["quantity"].dropna()
+        own.setdefault((str(c), str(cid), int(y)), {})[str(st)] = OwnProduction(
+            float(q.sum()) if not q.empty else None, str(g["unit"].iloc[0]), str(g["value_raw"].iloc[0]),
+            str(g["source"].iloc[0]))
+    for (cid, st, y), sup in sd.supplies.items():
+        for c in consumers:
+            own.setdefault((c, cid, y), {}).setdefault(
+                st, OwnProduction(0.0, str(sup.unit), "", sup.source, listed=False))
+    return own
 
 
 # -- pieces ------------------------------------------------------------------------------------
@@ -196,29 +225,28 @@ def _eol_rir(recycling: pd.DataFrame) -> dict[str, tuple[float, int]]:
 
 def _exposure_for(prep: _Prepared, consumer: str, cid: str, year: int, allied: frozenset[str],
                   wgi_unit: dict[str, float] | None) -> Exposure:
+    published = nir_source(consumer) == "USGS_MCS"
     ex = trade_exposure(prep.trade.get((consumer, cid)), prep.own_production.get((consumer, cid, year), {}),
-                        consumer, cid, year, allied, wgi_unit, want_nir=consumer != "USA",
+                        consumer, cid, year, allied, wgi_unit, want_nir=not published,
                         fallback=prep.trade_fallback.get((consumer, cid)),
                         fallback_reasons=prep.fallback_reasons.get((consumer, cid)))
-    if consumer == "USA":
-        from critmin.risk.consumers import NIR_VARIABLE
-
+    if published:  # the consumer's NIR is the one the MCS publishes (setting risk.nir_source)
         sal = NIR_VARIABLE.get(cid, (cid, ""))[0]
-        n, ids, reason = us_nir(prep.nir_salient.get(sal, _EMPTY), prep.nir_trend.get(cid, _EMPTY), cid, year)
+        n, ids, reason = us_nir(prep.nir_salient.get((sal, year), []), prep.nir_trend.get((cid, year), []), cid, year)
         if n is not None:
             ex.nir, ex.nir_stage = n, None
             ex.dataset_ids |= ids
         else:
-            ex.missing.append(f"USA {reason}")
+            ex.missing.append(f"{consumer} {reason}")
     return ex
 
 
 def _indices_for(cid: str, year: int, consumers: tuple[str, ...], prep: _Prepared,
-                 exps: dict[str, Exposure], wgi: Any, ev: tuple[float | None, str | None, set[int]] | None,
+                 exps: dict[str, Exposure], wgi: WGIYear | None, ev: tuple[float | None, str | None, set[int]] | None,
                  rir: tuple[float, int] | None, si: dict[str, Any] | None) -> list[dict[str, Any]]:
     out = []
     stage_shares = {st: prep.stage_data.shares[(cid, st, year)]
-                    for st in ("mine", "processing") if (cid, st, year) in prep.stage_data.shares}
+                    for st in settings.get("risk.stages") if (cid, st, year) in prep.stage_data.shares}
     for k in consumers:
         ex = exps[k]
         ir = ex.nir.usable if ex.nir is not None else None
@@ -309,10 +337,11 @@ def _clean(v: Any) -> Any:
 
 
 # -- public API ---------------------------------------------------------------------------
-def run(wh: Any, consumers: Any = None, year: int = 2024,
+def run(wh: Warehouse, consumers: Consumers = None, year: int = 2024,
         alliances: tuple[str, ...] | None = None) -> Assessment:
-    """The full assessment for ``year`` (concentration for every year is in ``.stages``)."""
-    cons = normalize_consumers(consumers if consumers is not None else settings.get("risk.consumers"))
+    """The full assessment for ``year`` (concentration for every year is in ``.stages``);
+    ``consumers`` None: the partners of the setting ``risk.consumers``."""
+    cons = normalize_consumers(consumers if consumers is not None else partners())
     allied = allied_iso3(alliances)
     prep = _prepare(wh, cons, allied)
     frame = prep.stage_data.frame
@@ -414,7 +443,7 @@ def _watchlist_frame(records: list[dict[str, Any]], cons: tuple[str, ...]) -> pd
             row[f"nir_text_{k}"] = nir["text"] if nir else None
             row[f"nir_ref_{k}"] = tuple(nir["ref"]) if nir and nir.get("ref") else None
             row[f"non_allied_import_share_{k}"] = r["exposure"][k]["non_allied_import_share"]
-        for st in ("mine", "processing"):
+        for st in settings.get("risk.stages"):
             s = r["stages"].get(st) or {}
             row[f"top_country_{st}"] = s.get("top_country_iso3")
             row[f"top_share_{st}"] = s.get("top_share")
@@ -429,16 +458,17 @@ def _watchlist_frame(records: list[dict[str, Any]], cons: tuple[str, ...]) -> pd
     return df
 
 
-def assess(wh: Any, consumers: Any = ("USA", "JPN"), year: int = 2024) -> pd.DataFrame:
+def assess(wh: Warehouse, consumers: Consumers = None, year: int = 2024) -> pd.DataFrame:
     """The joint watchlist: one row per commodity, sorted by ``joint_score`` (highest first;
     commodities whose score is not computable last, with ``rank`` NA)."""
     return run(wh, consumers, year).watchlist
 
 
-def concentration_history(wh: Any, commodity: str | None = None, stage: str | None = None,
+def concentration_history(wh: Warehouse, commodity: str | None = None, stage: str | None = None,
                           alliances: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Concentration indicators for every year in the warehouse (newest release per year)."""
-    prep = _prepare(wh, normalize_consumers(settings.get("risk.consumers")), allied_iso3(alliances))
+    """Concentration indicators for every year in the warehouse (newest release per year;
+    column ``source`` names the source that answered, ``choices`` why)."""
+    prep = _prepare(wh, normalize_consumers(partners()), allied_iso3(alliances))
     f = prep.stage_data.frame
     if commodity is not None:
         f = f[f["commodity_id"] == wh.resolve_commodity(commodity)]
@@ -447,9 +477,9 @@ def concentration_history(wh: Any, commodity: str | None = None, stage: str | No
     return f.sort_values(["commodity_id", "stage", "year"]).reset_index(drop=True)
 
 
-def economic_vulnerability(wh: Any, year: int = 2024) -> pd.DataFrame:
+def economic_vulnerability(wh: Warehouse, year: int = 2024) -> pd.DataFrame:
     """Economic-vulnerability factor (0-1) per commodity; ``reason`` says why it is missing."""
-    prep = _prepare(wh, normalize_consumers(settings.get("risk.consumers")), allied_iso3())
+    prep = _prepare(wh, normalize_consumers(partners()), allied_iso3())
     evs = _ev_table(prep, year)
     cids = sorted(set(prep.stage_data.frame["commodity_id"]))
     return pd.DataFrame([
@@ -459,7 +489,7 @@ def economic_vulnerability(wh: Any, year: int = 2024) -> pd.DataFrame:
     ])
 
 
-def high_risk_commodities(wh: Any, consumers: Any = ("USA", "JPN"), year: int = 2024,
+def high_risk_commodities(wh: Warehouse, consumers: Consumers = None, year: int = 2024,
                           top_n: int | None = None) -> list[str]:
     """The top ``top_n`` (setting ``risk.high_risk_top_n``) commodities of the watchlist."""
     n = int(settings.get("risk.high_risk_top_n") if top_n is None else top_n)

@@ -5,7 +5,8 @@ functions of :mod:`critmin.risk.exposure`).
   MCS T5 / Fig2 value for that year; codes ``E``, ``>x``, ``<x`` stay explicit.
 * Any other consumer (and the US when MCS has no NIR): from trade, per stage group,
   ``(M - X) / (P + M - X)`` with tonnages from CEPII BACI and the consumer's own production
-  from the USGS world tables; the highest stage-group value is reported.
+  from the rows that answer supply at that stage (:func:`critmin.data.supply.select_stages`:
+  the USGS world tables, else World Mining Data); the highest stage-group value is reported.
 * Import shares (by value, all HS codes of the commodity): import HHI, non-allied share,
   import-weighted supplier governance risk.
 * Where BACI has no flows for a consumer and commodity in the year window, the UN Comtrade
@@ -16,11 +17,14 @@ functions of :mod:`critmin.risk.exposure`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from critmin import settings
+from critmin.data.normalize.units import MASS_TO_T
 from critmin.data.tradefallback import FallbackCell, pick
 from critmin.risk import params  # noqa: F401
 from critmin.risk.exposure import (
@@ -89,37 +93,55 @@ class Exposure:
     dataset_ids: set[int] = field(default_factory=set)
 
 
+#: one NIR cell of the MCS (a row of ``Warehouse.nir_salient`` or ``Warehouse.nir_trend`` as a dict)
+NIRCell = Mapping[str, Any]
+
+
+def nir_cells(df: pd.DataFrame) -> dict[tuple[str, int], list[NIRCell]]:
+    """NIR cells by (commodity, year), in the frame's order (for :func:`us_nir`)."""
+    out: dict[tuple[str, int], list[NIRCell]] = {}
+    if df.empty:
+        return out
+    for r in df.to_dict("records"):
+        out.setdefault((str(r["commodity_id"]), int(r["year"])), []).append(r)
+    return out
+
+
+def _mcs_nir(r: NIRCell, src: str) -> NIR:
+    return nir_from_mcs(r["quantity"], r["flag"], r["bound_lo"], r["bound_hi"], r["value_raw"], src,
+                        (int(r["dataset_id"]), int(r["source_line"])))
+
+
 def us_nir(
-    nir_salient: pd.DataFrame, nir_trend: pd.DataFrame, commodity: str, year: int
+    nir_salient: Sequence[NIRCell], nir_trend: Sequence[NIRCell], commodity: str, year: int
 ) -> tuple[NIR | None, set[int], str | None]:
-    """The MCS net import reliance of the US for a commodity and year (or the reason)."""
-    if not nir_salient.empty:
-        sal_c, var = NIR_VARIABLE.get(commodity, (commodity, ""))
-        s = nir_salient[(nir_salient["commodity_id"] == sal_c) & (nir_salient["year"] == year)]
-        hit = s[s["variable"] == var] if var else s.iloc[0:0]
-        for plain in PLAIN_NIR:
-            if hit.empty and sal_c == commodity:
-                hit = s[s["variable"] == plain]
-        if hit.empty and sal_c == commodity and s["variable"].nunique() == 1:
-            hit = s
-        if not hit.empty:
-            r = hit.iloc[0]
-            src = f"{r['vintage']} salient {r['variable']}"
-            n = nir_from_mcs(r["quantity"], r["flag"], r["bound_lo"], r["bound_hi"], r["value_raw"], src,
-                             (int(r["dataset_id"]), int(r["source_line"])))
+    """The MCS net import reliance of the US for a commodity and year (or the reason).
+
+    ``nir_salient``/``nir_trend``: cells of :meth:`Warehouse.nir_salient`/``nir_trend`` (see
+    :func:`nir_cells`); the salient cell of ``NIR_VARIABLE`` (else a plain NIR column, else the
+    only NIR variable) wins, then the newest T5, then Fig2 value."""
+    sal_c, var = NIR_VARIABLE.get(commodity, (commodity, ""))
+    s = [r for r in nir_salient if r["commodity_id"] == sal_c and r["year"] == year]
+    hit = [r for r in s if r["variable"] == var] if var else []
+    for plain in PLAIN_NIR:
+        if not hit and sal_c == commodity:
+            hit = [r for r in s if r["variable"] == plain]
+    if not hit and sal_c == commodity and len({r["variable"] for r in s}) == 1:
+        hit = s
+    if hit:
+        r = hit[0]
+        n = _mcs_nir(r, f"{r['vintage']} salient {r['variable']}")
+        if n.usable is not None or n.flag == "E":
+            return n, {int(r["dataset_id"])}, None
+    t = [r for r in nir_trend if r["commodity_id"] == commodity and r["year"] == year]
+    for table in ("T5", "Fig2"):
+        # newest release first; rows of one release keep their order
+        rows = sorted((r for r in t if r["table_id"] == table), key=lambda r: str(r["vintage"]), reverse=True)
+        if rows:
+            r = rows[0]
+            n = _mcs_nir(r, f"{r['vintage']} {table} {r['field']}")
             if n.usable is not None or n.flag == "E":
                 return n, {int(r["dataset_id"])}, None
-    if not nir_trend.empty:
-        t = nir_trend[(nir_trend["commodity_id"] == commodity) & (nir_trend["year"] == year)]
-        for table in ("T5", "Fig2"):
-            hit = t[t["table_id"] == table].sort_values("vintage", ascending=False)
-            if not hit.empty:
-                r = hit.iloc[0]
-                src = f"{r['vintage']} {table} {r['field']}"
-                n = nir_from_mcs(r["quantity"], r["flag"], r["bound_lo"], r["bound_hi"], r["value_raw"], src,
-                                 (int(r["dataset_id"]), int(r["source_line"])))
-                if n.usable is not None or n.flag == "E":
-                    return n, {int(r["dataset_id"])}, None
     return None, set(), f"net_import_reliance: no MCS NIR for {commodity} {year}"
 
 
@@ -167,25 +189,34 @@ def build_trade_index(trade: pd.DataFrame) -> TradeIndex:
     return idx
 
 
-def _consumer_production(
-    production: dict[str, tuple[float | None, str, str]], stage: str
-) -> tuple[float | None, str]:
-    """Consumer's production (t) at an analysis stage from ``stage -> (quantity, unit, raw)``."""
+class OwnProduction(NamedTuple):
+    """A consumer's production at an analysis stage, from the rows that answer supply there."""
+
+    quantity: float | None  #: None: the figure is coded (withheld, ...); see ``raw``
+    unit: str
+    raw: str  #: the value as published
+    source: str  #: 'USGS' or 'WMD'
+    listed: bool = True  #: False: the source lists other countries there, not this one (nil)
+
+
+def _consumer_production(production: dict[str, OwnProduction], stage: str) -> tuple[float | None, str]:
+    """Consumer's production (t) at an analysis stage, and a note when taken as nil or not usable."""
     if stage not in production:
-        return 0.0, "not listed by USGS: taken as nil production"
-    q, unit, raw = production[stage]
+        by = " or ".join(settings.get("data.supply_sources"))
+        return 0.0, f"no {stage} production listed by {by}: taken as nil production"
+    q, unit, raw, source, listed = production[stage]
+    if not listed:
+        return 0.0, f"not listed by {source}: taken as nil production"
     if q is None:
         return None, f"production coded '{raw}'"
-    if unit == "kg":
-        return q / 1000.0, ""
-    if unit == "t":
-        return q, ""
+    if unit in MASS_TO_T:
+        return q * MASS_TO_T[unit], ""
     return None, f"production unit {unit!r} is not a mass"
 
 
 def trade_exposure(
     cells: dict[int, TradeCell] | None,
-    production: dict[str, tuple[float | None, str, str]],
+    production: dict[str, OwnProduction],
     consumer: str,
     commodity: str,
     year: int,
@@ -197,8 +228,8 @@ def trade_exposure(
 ) -> Exposure:
     """Import-based exposure of one consumer to one commodity (see module doc).
 
-    ``production`` maps the consumer's analysis stages to (quantity, unit, raw text) for
-    ``year``."""
+    ``production`` maps the consumer's analysis stages to its production in ``year``; a stage
+    missing there counts as nil production (noted)."""
     ex = Exposure(consumer, commodity)
     sources = "/".join(settings.get("risk.trade_sources"))
     lag = int(settings.get("risk.trade_max_lag_years"))
@@ -271,7 +302,7 @@ def _governance(ex: Exposure, wgi_unit: dict[str, float] | None) -> None:
         )
 
 
-def _computed_nir(ex: Exposure, cell: TradeCell, production: dict[str, tuple[float | None, str, str]]) -> None:
+def _computed_nir(ex: Exposure, cell: TradeCell, production: dict[str, OwnProduction]) -> None:
     best: tuple[float, NIR, str] | None = None
     reasons: list[str] = []
     tol = float(settings.get("risk.max_uncovered_import_share"))
@@ -289,7 +320,8 @@ def _computed_nir(ex: Exposure, cell: TradeCell, production: dict[str, tuple[flo
         if p is None:
             reasons.append(f"{stage}: {note}")
             continue
-        src = f"{cell.source} {ex.trade_year} {stage} tonnages; USGS production" + (f" ({note})" if note else "")
+        own = production[stage].source if stage in production else "/".join(settings.get("data.supply_sources"))
+        src = f"{cell.source} {ex.trade_year} {stage} tonnages; {own} production" + (f" ({note})" if note else "")
         if p + m - x <= 0:
             n = NIR(None, "E", None, 0.0, f"E (P={p:g} t, M={m:g} t, X={x:g} t)", src)
         else:
