@@ -107,12 +107,13 @@ def test_watchlist_shape_and_order(result):
     assert recs, "empty watchlist"
     keys = {"commodity", "stages", "exposure", "indices", "rank", "missing", "sources"}
     stage_keys = {"hhi", "top_country_iso3", "top_share", "top3_share", "china_share",
-                  "allied_share", "hhi_wgi", "reserve_life_years"}
+                  "allied_share", "hhi_wgi", "reserve_life_years", "source"}
     exp_keys = {"net_import_reliance", "import_hhi", "non_allied_import_share", "supplier_governance_risk"}
     for r in recs:
         assert set(r) == keys
         for s in r["stages"].values():
             assert set(s) == stage_keys
+            assert s["source"] in ("USGS", "WMD")
             for k in ("top_share", "top3_share", "china_share", "allied_share"):
                 assert s[k] is None or 0 <= s[k] <= 1.05
         assert set(r["exposure"]) == {"USA", "JPN"}

@@ -148,3 +148,14 @@ def test_processing_stage_order_comes_from_the_setting(monkeypatch):
     row = concentration_frame(prod, pd.DataFrame(), pd.DataFrame(), frozenset()).frame.iloc[0]
     assert (row.stage, row.source_stage, row.top_country_iso3) == ("processing", "smelter", "BBB")
     assert row.top_share == pytest.approx(0.8)
+
+
+def test_consumer_weights_default_equal_and_overridable(monkeypatch):
+    from critmin.risk.params import consumer_weights
+
+    assert consumer_weights(("USA", "JPN", "KOR")) == {"USA": 1.0, "JPN": 1.0, "KOR": 1.0}
+    monkeypatch.setenv("CRITMIN_RISK_JOINT_CONSUMER_WEIGHTS", "USA=2")
+    assert consumer_weights(("USA", "JPN")) == {"USA": 2.0, "JPN": 1.0}
+    monkeypatch.setenv("CRITMIN_RISK_JOINT_CONSUMER_WEIGHTS", "USA:2")
+    with pytest.raises(ValueError, match="consumer_weights"):
+        consumer_weights(("USA",))

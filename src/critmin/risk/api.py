@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 STAGE_KEYS = ("hhi", "top_country_iso3", "top_share", "top3_share", "china_share",
-              "allied_share", "hhi_wgi", "reserve_life_years")
+              "allied_share", "hhi_wgi", "reserve_life_years", "source")
 EXPOSURE_KEYS = ("net_import_reliance", "import_hhi", "non_allied_import_share",
                  "supplier_governance_risk")
 
@@ -449,6 +449,7 @@ def _watchlist_frame(records: list[dict[str, Any]], cons: tuple[str, ...]) -> pd
             row[f"top_share_{st}"] = s.get("top_share")
             row[f"china_share_{st}"] = s.get("china_share")
             row[f"hhi_{st}"] = s.get("hhi")
+            row[f"source_{st}"] = s.get("source")
         row["missing"] = r["missing"]
         row["sources"] = r["sources"]
         rows.append(row)

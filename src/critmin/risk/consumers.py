@@ -165,7 +165,7 @@ TradeIndex = dict[tuple[str, str], dict[int, TradeCell]]
 
 
 def build_trade_index(trade: pd.DataFrame) -> TradeIndex:
-    """Index the aggregated trade frame (:func:`critmin.risk.loaders.load_trade`) for fast
+    """Index the aggregated trade frame (:meth:`critmin.data.reads.BatchReads.trade_for`) for fast
     look-ups; only the sources of ``risk.trade_sources`` are kept."""
     idx: TradeIndex = {}
     if trade.empty:

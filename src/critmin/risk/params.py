@@ -28,10 +28,10 @@ TRADE_MAX_LAG = settings.register(
 )
 JOINT_CONSUMER_WEIGHTS = settings.register(
     "risk.joint.consumer_weights",
-    ("USA=1", "JPN=1"),
-    "Relative weight of each consumer in the joint score (ISO3=weight); consumers not "
-    "listed get weight 1. Normalised over the consumers assessed.",
-    "Project choice: equal partners under the 2025-10-28 framework.",
+    (),
+    "Relative weight of each consumer in the joint score (ISO3=weight, e.g. USA=2); consumers "
+    "not listed get weight 1. Normalised over the consumers assessed.",
+    "Project choice: equal partners under the 2025-10-28 framework (every partner weight 1).",
 )
 JOINT_WEIGHT_USGS = settings.register(
     "risk.joint.weight_usgs",
