@@ -60,7 +60,7 @@ def bench_load_market(db: str, repeat: int) -> None:
     from test_disruption_inputs import assert_markets_equal, reference_market
 
     wh = Warehouse(db, read_only=True)
-    ids = inputs._all_commodities(wh)
+    ids = wh.production_commodities()
     load_market(wh, cache=False)  # warm DuckDB's pages and Python imports
     ref_med, ref_all = _median_time(lambda: reference_market(wh, ids), max(1, repeat // 2))
     new_med, new_all = _median_time(lambda: load_market(wh, cache=False), repeat)

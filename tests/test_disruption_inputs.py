@@ -1,11 +1,14 @@
-"""``load_market``'s set-based loader against the old per-commodity warehouse calls.
+"""``load_market``'s batched loader against the old per-commodity warehouse calls, and its
+production against the one owner of supply at a stage (``critmin.data.supply.select_stage``).
 
 The reference below is the previous data access, kept only here: one
+``Warehouse.production(commodity, source=...)`` call per commodity and supply source, one
 ``Warehouse.us_salient(commodity, category=...)`` call per commodity and category, one
 ``Warehouse.trade(consumer, source='BACI')`` call per consumer (and one per consumer and
-Comtrade fallback source), filtered in pandas. Both feed
-the same market-building rules, so equal Markets mean the batched SQL selects the same rows
-(newest release per commodity, category and year; the same BACI rows in the same order).
+Comtrade fallback source) and ``Warehouse.governance``, filtered in pandas. Both feed the same
+market-building rules, so equal Markets mean the batched warehouse reads
+(``production_all``, ``bilateral_flows``, ``salient_all``, ``governance_estimates``) select the
+same rows (newest release per commodity, source and year; the same BACI rows in the same order).
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from critmin import settings
+from critmin.data.errors import UnknownCommodity
+from critmin.data.partners import partners
+from critmin.data.supply import select_stage
 from critmin.data.tradefallback import fallback_cells
 from critmin.disruption import inputs
 from critmin.disruption.api import load_market
@@ -33,7 +40,7 @@ def _reference_baci(wh, consumer: str) -> dict[str, pd.DataFrame]:
 def _reference_fallback(wh, consumers) -> dict:
     frames = []
     for c in consumers:
-        for src in ("COMTRADE_JPN2020", "COMTRADE_CMM", "COMTRADE_QUAD"):
+        for src in settings.get("risk.trade_fallback_sources"):
             df = wh.trade(c, source=src)
             df = df[df["month"].isna() & df["commodity_id"].notna()]
             frames.append(df.assign(consumer=c).rename(columns={"partner_iso3": "partner", "hs_code": "hs_codes"}))
@@ -54,19 +61,40 @@ def _reference_salient(wh, cids) -> dict[tuple[str, str], pd.DataFrame]:
     return out
 
 
-def reference_market(wh, commodities, consumers=("USA", "JPN"), year=None) -> Market:
-    """The old slow path: per-consumer trade calls and per-commodity salient calls."""
+def _reference_production(wh, cids) -> dict[str, pd.DataFrame]:
+    out = {}
+    for cid in cids:
+        try:
+            out[cid] = pd.concat([wh.production(cid, source=s) for s in settings.get("data.supply_sources")],
+                                 ignore_index=True)
+        except UnknownCommodity:  # no rows: the loader reports 'no production by country'
+            continue
+    return out
+
+
+def _reference_governance(wh) -> dict[str, float]:
+    g = wh.governance(measure="EST", source="WGI")
+    if g.empty:
+        g = wh.governance(measure="EST", source="GPR_WGI")
+    g = g[g["country_iso3"].notna() & g["value"].notna()]
+    y = int(g["year"].max())
+    return g[g["year"] == y].groupby("country_iso3")["value"].mean().to_dict()
+
+
+def reference_market(wh, commodities, consumers=None, year=None) -> Market:
+    """The old slow path: per-consumer trade calls, per-commodity production and salient calls."""
+    consumers = tuple(consumers) if consumers is not None else partners()
     baci = {c: _reference_baci(wh, c) for c in consumers}
-    prod_rows = inputs._production_all(wh)
+    prod = _reference_production(wh, commodities)
     salient = _reference_salient(wh, commodities)
     fallback = _reference_fallback(wh, consumers)
     out, bad = {}, {}
     for cid in commodities:
         try:
-            out[cid] = inputs._commodity(cid, tuple(consumers), year, baci, prod_rows, salient, fallback)
+            out[cid] = inputs._commodity(cid, consumers, year, baci, prod, salient, fallback)
         except (LookupError, ValueError) as e:
             bad[cid] = f"not computable: {e}"
-    return Market(tuple(consumers), out, year, bad, {"governance": inputs._governance(wh)})
+    return Market(consumers, out, year, bad, {"governance": _reference_governance(wh)})
 
 
 def assert_markets_equal(a: Market, b: Market) -> None:
@@ -91,6 +119,14 @@ def test_batched_loader_equals_per_commodity_reference(warehouse, consumers):
     assert_markets_equal(fast, ref)
 
 
+def test_consumers_default_to_the_partners(warehouse, monkeypatch):
+    assert load_market(warehouse, ["cobalt"], cache=False).consumers == partners() == ("USA", "JPN")
+    monkeypatch.setenv("CRITMIN_RISK_CONSUMERS", "JPN,KOR")
+    m = load_market(warehouse, ["cobalt"])
+    assert m.consumers == ("JPN", "KOR")
+    assert_markets_equal(m, reference_market(warehouse, ["cobalt"]))
+
+
 def test_batched_salient_rows_equal_the_warehouse_api(warehouse):
     # every commodity, both categories: the one-query selection equals Warehouse.us_salient
     batched = inputs._salient_all(warehouse)
@@ -112,7 +148,7 @@ def test_batched_salient_rows_equal_the_warehouse_api(warehouse):
     assert n > 50
 
 
-def test_cache_returns_equal_copies_and_follows_the_contents(warehouse):
+def test_cache_returns_equal_copies_and_follows_the_contents(warehouse, monkeypatch):
     inputs.clear_cache()
     a = load_market(warehouse, ["gallium", "cobalt"])
     b = load_market(warehouse, ["gallium", "cobalt"])
@@ -122,7 +158,11 @@ def test_cache_returns_equal_copies_and_follows_the_contents(warehouse):
     c = load_market(warehouse, ["gallium"])
     assert c.commodities["gallium"].production_t.sum() > 0
     assert_markets_equal(c, load_market(warehouse, ["gallium"], cache=False))
-    assert inputs._fingerprint(warehouse) is not None
+    # a setting that changes the choice of supply is part of the key: WMD only, not the cached USGS market
+    monkeypatch.setenv("CRITMIN_DATA_SUPPLY_SOURCES", "WMD")
+    w = load_market(warehouse, ["cobalt"])
+    assert w.commodities["cobalt"].provenance["production"]["source"] == "WMD"
+    assert a.commodities["cobalt"].provenance["production"]["source"] == "USGS"
 
 
 def test_year_argument_and_unknown_commodity(warehouse):
@@ -133,18 +173,49 @@ def test_year_argument_and_unknown_commodity(warehouse):
     assert_markets_equal(m, ref)
 
 
-@pytest.mark.parametrize("cid", ["cobalt", "rare_earths", "nickel", "gallium", "copper"])
-def test_batched_production_rows_equal_the_warehouse_api(warehouse, cid):
-    # the one-query production selection follows Warehouse.production (newest release, misfiled
-    # salient-file rows excluded), for every source and stage group
-    batched = inputs._production_all(warehouse)
-    cols = ["country_iso3", "stage", "product", "year", "quantity", "unit"]
-    for source in ("USGS", "WMD"):
-        api = warehouse.production(cid, source=source)
-        api = api[api["aggregate"].isna() & api["country_iso3"].notna() & api["quantity"].notna()
-                  & api["unit"].isin(list(inputs.MASS_TO_T))]
-        got = pd.concat([g for (c, s, _), g in batched.items() if c == cid and s == source] or [api.iloc[:0]])
+@pytest.mark.parametrize("year", [None, 2022, 2023])
+@pytest.mark.parametrize("cid", ["cobalt", "rare_earths", "nickel", "gallium", "copper", "lithium", "graphite"])
+def test_market_production_is_supply_at_the_stage(warehouse, cid, year):
+    # the simulator's production is select_stage's at the market stage, in tonnes, and its
+    # provenance reports the same leading country and share as the watchlist
+    cm = load_market(warehouse, [cid], year=year).commodities[cid]
+    sup = select_stage(warehouse.production_of(cid), cid, cm.stage, year)
+    want = {c: q for c, q in sup.quantities_t().items() if q > 0}
+    got = {p: q for p, q in zip(cm.producers, cm.production_t.tolist(), strict=True) if q > 0}
+    assert got == pytest.approx(want, rel=1e-12)
+    prov = cm.provenance["production"]
+    assert (prov["leading_country_iso3"], prov["leading_share"]) == sup.leading
+    assert (prov["source"], prov["year"], prov["product"], prov["stage"]) == (
+        sup.source, sup.year, sup.product, sup.source_stage)
+    assert prov["analysis_stage"] == cm.stage and prov["choices"] == list(sup.choices)
+    if year is not None:
+        assert prov["year"] == year
+    if cm.mine_producers:  # the mine feed (processing markets) is the mine stage's supply
+        assert cm.stage == "processing"
+        mine = select_stage(warehouse.production_of(cid), cid, "mine", year)
+        assert dict(zip(cm.mine_producers, cm.mine_production_t.tolist(), strict=True)) == pytest.approx(
+            {c: q for c, q in mine.quantities_t().items() if q > 0}, rel=1e-12)
+        assert cm.provenance["mine_production"]["leading_country_iso3"] == mine.leading[0]
 
-        def norm(df):
-            return df[cols].sort_values(cols, kind="stable").reset_index(drop=True)
-        pd.testing.assert_frame_equal(norm(got), norm(api), check_dtype=False)
+
+def test_units_in_tonnes_and_non_mass_not_computable(warehouse):
+    m = load_market(warehouse, ["gallium", "helium", "diamond_industrial"], cache=False)
+    # USGS reports gallium in kg: 2024 Chinese primary gallium 750 t (MCS 2025) = 750,000 kg
+    ga = m.commodities["gallium"]
+    prov = ga.provenance["production"]
+    assert prov["unit"] == "kg" and ga.production_t[ga.producers.index("CHN")] == pytest.approx(750.0, rel=0.2)
+    assert "production is in 'm3', not a mass unit" in m.not_computable["helium"]
+    assert "production is in 'carat', not a mass unit" in m.not_computable["diamond_industrial"]
+
+
+def test_consumption_source_is_a_setting(warehouse, monkeypatch):
+    us = load_market(warehouse, ["cobalt"], cache=False).commodities["cobalt"]
+    assert us.provenance["trade"]["USA"]["consumption"].startswith("USGS salient ")
+    assert us.provenance["trade"]["JPN"]["consumption"] == "BACI net imports + own production"
+    monkeypatch.setenv("CRITMIN_DISRUPTION_CONSUMPTION_SOURCE", "JPN=USGS_MCS")
+    sw = load_market(warehouse, ["cobalt"]).commodities["cobalt"]
+    assert sw.provenance["trade"]["USA"]["consumption"] == "BACI net imports + own production"
+    assert sw.provenance["trade"]["JPN"]["consumption"] == us.provenance["trade"]["USA"]["consumption"]
+    net = sw.provenance["trade"]["USA"]["net_imports_t"]
+    own = dict(zip(sw.producers, sw.production_t.tolist(), strict=True)).get("USA", 0.0)
+    assert sw.demand_t[0] == pytest.approx(max(net, 0.0) + own)

@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,20 +29,24 @@ from critmin.disruption.pricepaths import (
 )
 from critmin.disruption.sample import ShortfallSample
 
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
+
 __all__ = ["load_market", "sample_shortfalls", "load_run", "expected_joint_shortfall", "sample_from_result",
            "price_change_paths", "load_run_price_change_paths", "PriceChangePaths"]
 
 
-def load_market(wh: Any, commodities: list[str] | tuple[str, ...] | None = None,
-                consumers: tuple[str, ...] = ("USA", "JPN"), year: int | None = None, *,
+def load_market(wh: Warehouse, commodities: Sequence[str] | None = None,
+                consumers: Sequence[str] | None = None, year: int | None = None, *,
                 cache: bool = True) -> Market:
     """Build the simulator's market from the warehouse (see ``critmin.disruption.inputs``).
 
-    With ``cache`` (default) the warehouse rows are cached per warehouse contents (file and
-    imported datasets), so repeated calls on an unchanged warehouse are cheap."""
+    ``consumers`` default to the partners (setting ``risk.consumers``). With ``cache``
+    (default) the warehouse rows are cached per warehouse contents (``Warehouse.fingerprint()``),
+    so repeated calls on an unchanged warehouse are cheap."""
     from critmin.disruption.inputs import market_from_warehouse
 
-    return market_from_warehouse(wh, commodities=commodities, consumers=tuple(consumers), year=year, cache=cache)
+    return market_from_warehouse(wh, commodities=commodities, consumers=consumers, year=year, cache=cache)
 
 
 def sample_from_result(market: Market, res: MCResult, run_id: str | None = None) -> ShortfallSample:
@@ -72,7 +78,7 @@ def sample_shortfalls(market: Market, runs: int, random_state: int | np.random.G
     return sample_from_result(market, res)
 
 
-def load_run(wh: Any, run_id: str) -> ShortfallSample:
+def load_run(wh: Warehouse, run_id: str) -> ShortfallSample:
     """A stored Monte Carlo run (``critmin simulate --monte-carlo``) as a ShortfallSample."""
     from critmin.disruption.store import read_run
 
@@ -130,7 +136,7 @@ def _with_capacity(cm: CommodityMarket, additions: dict[str, float], params: Mod
 
 def expected_joint_shortfall(market: Market, commodity: str, capacity_additions: dict[str, float] | None,
                              runs: int, random_state: int | np.random.Generator) -> float:
-    """Expected annual shortfall of ``commodity`` summed over the market's consumers (US+JPN) in
+    """Expected annual shortfall of ``commodity`` summed over the market's consumers (the partners) in
     t, with ``capacity_additions`` (t/yr per host ISO3). The hazard model is that of the full
     market and the random stream is the same with and without additions (common random numbers),
     so differences between calls with the same seed measure the effect of the capacity alone.
@@ -167,7 +173,7 @@ def price_change_paths(market: Market, commodity: str, paths: int, years: int,
 _REPRO_CHECK_RUNS = 8192
 
 
-def load_run_price_change_paths(wh: Any, run_id: str, commodity: str, paths: int, years: int) -> PriceChangePaths:
+def load_run_price_change_paths(wh: Warehouse, run_id: str, commodity: str, paths: int, years: int) -> PriceChangePaths:
     """:func:`price_change_paths` for the runs of a stored Monte Carlo run (its seed, market and
     settings): path ``i``, year ``y`` is stored run ``i * years + y``, so the run needs at least
     ``paths * years`` runs of 12 months. The events are re-drawn from the stored seed (the store
@@ -187,8 +193,9 @@ def load_run_price_change_paths(wh: Any, run_id: str, commodity: str, paths: int
     if int(info["runs"]) < need:
         raise ValueError(f"run {run_id!r} has {info['runs']} runs; {paths} paths x {years} years need {need} "
                          "(one run per path and contract year): store a larger run or use fewer paths")
+    # the run stored its settings as JSON (tuples as lists): compare in that form
     changed = {k: (v, settings.get(k)) for k, v in info["spec"].get("settings", {}).items()
-               if settings.get(k) != v}
+               if json.loads(json.dumps(settings.get(k))) != v}
     if changed:
         raise ValueError(f"run {run_id!r} was made with other settings (stored, now): {changed}")
     mm = info["market_meta"]

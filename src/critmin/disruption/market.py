@@ -3,7 +3,7 @@
 Named dimensions (see ``docs/disruption.md``):
 
 * ``producer``: ISO3 countries supplying the commodity at its *supply stage* (``stage``);
-* ``consumer``: the modelled consumers (``USA``, ``JPN`` by default);
+* ``consumer``: the modelled consumers (the partners of setting ``risk.consumers`` by default);
 * ``mine_producer``: countries with mine production (used for the mine -> processing feed).
 
 A :class:`Market` holds the commodities that could be built and, separately, the commodities
@@ -138,14 +138,19 @@ def make_commodity_market(
     *,
     mine_production: dict[str, float] | None = None,
     price_usd_per_t: float = float("nan"),
-    consumers: tuple[str, ...] = ("USA", "JPN"),
+    consumers: tuple[str, ...] | None = None,
 ) -> CommodityMarket:
     """Build a :class:`CommodityMarket` from plain dicts (tests, examples, synthetic markets).
 
     Domestic supply of a consumer = min(own production, demand); import shares come from
     ``imports_from[consumer]`` (any positive weights, normalised), else world production shares
-    of the other producers (flagged ``proxy_trade_shares``).
+    of the other producers (flagged ``proxy_trade_shares``). ``consumers`` default to the
+    partners (setting ``risk.consumers``).
     """
+    if consumers is None:
+        from critmin.data import partners as _partners
+
+        consumers = _partners.partners()
     imports_from = imports_from or {}
     partners = {p for d in imports_from.values() for p in d}
     producers = tuple(sorted(set(production) | partners))
@@ -185,7 +190,8 @@ def make_commodity_market(
 
 
 def synthetic_market(consumers: tuple[str, ...] = ("USA", "JPN")) -> Market:
-    """A small hand-made market (not real data) for development, examples and tests."""
+    """A small hand-made market (not real data) for development, examples and tests. Its
+    demand and trade figures are written for the USA and Japan, hence the literal default."""
     cms = {
         "gallium": make_commodity_market(
             "gallium", "processing",

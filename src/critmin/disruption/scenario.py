@@ -5,7 +5,7 @@ Format (``docs/disruption.md``, ``scenarios/*.toml``)::
     name = "..."                # required
     description = "..."         # required
     horizon_months = 12         # default 12
-    consumers = ["USA", "JPN"]  # default
+    consumers = ["USA", "JPN"]  # default: the partners (setting risk.consumers)
     [[sources]]                 # at least one: title, url, as_of (ISO date)
     [[events]]                  # zero or more
     country = "CHN"; commodity = "gallium"; stage = "processing"; export_cut = 1.0
@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from critmin.data.normalize import commodities as _commodities
+from critmin.data.partners import partners
 
 ISO3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code, upper case")]
 
@@ -81,7 +82,7 @@ class Scenario(_Base):
     name: str = Field(min_length=1)
     description: str = Field(min_length=1)
     horizon_months: int = Field(default=12, ge=1, le=120)
-    consumers: tuple[ISO3, ...] = Field(default=("USA", "JPN"), min_length=1)
+    consumers: tuple[ISO3, ...] = Field(default_factory=partners, min_length=1)
     sources: tuple[Source, ...] = Field(min_length=1)
     events: tuple[Event, ...] = ()
     overrides: Overrides = Field(default_factory=Overrides)
