@@ -16,7 +16,8 @@ this checkout's ``src``. Every sample runs in its own subprocess with ``PYTHONPA
 tree (the child checks that ``critmin`` really comes from it); before and after alternate, so a
 busy machine slows both alike. Modules are imported before any clock starts. Only entry points
 that exist in both trees are called. The table gives the median over ``--runs`` samples of each
-side, the samples, and the after/before ratio (< 1: faster after); what each tree computed
+side, the after/before ratio of the medians (< 1: faster after), that of the minima (less
+sensitive to other load on a shared machine) and the samples; what each tree computed
 (commodities, watchlist rows, mean joint shortfall) is printed as well, so a difference in
 speed can be told from a difference in work.
 
@@ -159,12 +160,12 @@ def main() -> None:
 
     print(f"warehouse {a.db}; before = {trees['before']}, after = {trees['after']}; "
           f"median of {a.runs} process(es) per cell; monte carlo = {a.mc_runs:,} runs x {a.horizon} months")
-    print(f"{'measurement':<20} {'before':>11} {'after':>11} {'after/before':>13}   samples before | after")
+    print(f"{'measurement':<20} {'before':>11} {'after':>11} {'after/before':>13} {'(of minima)':>12}   samples before | after")
     for label, kind, key in MEASUREMENTS:
         b = [x[key] for x in answers["before"][kind]]
         f = [x[key] for x in answers["after"][kind]]
         mb, mf = statistics.median(b), statistics.median(f)
-        print(f"{label:<20} {_fmt(mb):>11} {_fmt(mf):>11} {mf / mb:>12.2f}x   "
+        print(f"{label:<20} {_fmt(mb):>11} {_fmt(mf):>11} {mf / mb:>12.2f}x {min(f) / min(b):>11.2f}x   "
               f"{', '.join(_fmt(x) for x in b)} | {', '.join(_fmt(x) for x in f)}")
     print(f"{'assess (cold)':<20} {_fmt(statistics.median(x['cold_s'] for x in answers['before']['assess'])):>11} "
           f"{_fmt(statistics.median(x['cold_s'] for x in answers['after']['assess'])):>11}   (first call, for reference)")
