@@ -8,21 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from critmin.cli.main import app
-from critmin.cli.stockpile import parse_amount, parse_pairs
 
 runner = CliRunner()
-
-
-def test_parse_amounts():
-    assert parse_amount("2.5B", "x") == 2.5e9
-    assert parse_amount("500M", "x") == 5e8
-    assert parse_amount("1_000k", "x") == 1e6
-    assert parse_amount("inf", "x") == float("inf")
-    assert parse_pairs("USA=2B, JPN=1.5e9", "--budget", amount=True) == {"USA": 2e9, "JPN": 1.5e9}
-    with pytest.raises(ValueError, match="--budget JPN: 'lots' is not an amount"):
-        parse_pairs("USA=1,JPN=lots", "--budget", amount=True)
-    with pytest.raises(ValueError, match="'USA' given twice"):
-        parse_pairs("USA=1,USA=2", "--budget", amount=True)
 
 
 def test_bad_budget_is_a_clear_cli_error(tmp_path):

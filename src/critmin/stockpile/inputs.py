@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from critmin import settings
+from critmin.data.partners import partners as configured_partners
 from critmin.disruption.sample import ShortfallSample
 from critmin.stockpile import config  # noqa: F401  (registers the settings)
 from critmin.stockpile.calc import calc_loss_multiple
 from critmin.stockpile.problem import StockpileInputError
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +107,7 @@ def economic_vulnerability_from_assessment(
             if pd.notna(v)}
 
 
-def economic_vulnerability_for(wh: Any) -> dict[str, float]:
+def economic_vulnerability_for(wh: Warehouse) -> dict[str, float]:
     """EV per commodity from the risk engine (``critmin.risk.api.economic_vulnerability``).
 
     Commodities without a value are left out; :func:`plannable` reports them.
@@ -115,20 +119,19 @@ def economic_vulnerability_for(wh: Any) -> dict[str, float]:
             if v is not None and pd.notna(v)}
 
 
-def high_risk_for(wh: Any, partners: Iterable[str], top_n: int | None = None) -> list[str]:
-    """High-risk commodities: the top of the joint watchlist (setting ``risk.high_risk_top_n``)."""
+def high_risk_for(wh: Warehouse, partners: Iterable[str] | None = None, top_n: int | None = None) -> list[str]:
+    """High-risk commodities: the top of the joint watchlist (setting ``risk.high_risk_top_n``)
+    for ``partners`` (default: setting ``risk.consumers``)."""
     from critmin.risk.api import high_risk_commodities
 
-    return high_risk_commodities(wh, tuple(partners), top_n=top_n)
+    cons = tuple(partners) if partners is not None else configured_partners()
+    return high_risk_commodities(wh, cons, top_n=top_n)
 
 
-def critical_commodities(wh: Any) -> list[str]:
-    """Commodities on the 2022 US critical-minerals list (warehouse table ``commodity``): the
+def critical_commodities(wh: Warehouse) -> list[str]:
+    """Commodities on the 2022 US critical-minerals list (:meth:`Warehouse.critical_2022`): the
     default scope of the days-of-consumption baselines (JOGMEC stockpiles rare metals only)."""
-    rows = wh.con.execute(
-        "SELECT commodity_id FROM commodity WHERE critical_2022 ORDER BY commodity_id"
-    ).fetchall()
-    return [str(r[0]) for r in rows]
+    return wh.critical_2022()
 
 
 def plannable(
@@ -168,16 +171,17 @@ def plannable(
 
 
 def sample_for(
-    wh: Any,
+    wh: Warehouse,
     *,
     runs: int,
     random_state: int,
     run_id: str | None = None,
     commodities: list[str] | None = None,
-    partners: tuple[str, ...] = ("USA", "JPN"),
+    partners: tuple[str, ...] | None = None,
     horizon_months: int = 12,
 ) -> ShortfallSample:
-    """Scenarios from the disruption API: a stored run, or ``runs`` sampled with the seed."""
+    """Scenarios from the disruption API: a stored run, or ``runs`` sampled with the seed for
+    ``partners`` (default: setting ``risk.consumers``)."""
     from critmin.disruption import api
 
     if run_id is not None:
@@ -187,7 +191,8 @@ def sample_for(
         return sample
     if runs <= 0:
         raise StockpileInputError("runs", f"{runs}; expected a positive number of scenarios")
-    market = api.load_market(wh, commodities=commodities, consumers=partners)
+    cons = tuple(partners) if partners is not None else configured_partners()
+    market = api.load_market(wh, commodities=commodities, consumers=cons)
     return api.sample_shortfalls(market, runs, random_state, horizon_months=horizon_months)
 
 

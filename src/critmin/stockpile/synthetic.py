@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from critmin.data.partners import partners as configured_partners
 from critmin.disruption.sample import ShortfallSample
 
 
 def synthetic_sample(
     n_commodities: int = 60,
     n_scenarios: int = 2000,
-    partners: tuple[str, ...] = ("USA", "JPN"),
+    partners: tuple[str, ...] | None = None,
     random_state: int | np.random.Generator | None = 0,
 ) -> ShortfallSample:
-    """A reproducible synthetic :class:`ShortfallSample` (same seed -> same sample)."""
+    """A reproducible synthetic :class:`ShortfallSample` (same seed -> same sample) for
+    ``partners`` (default: setting ``risk.consumers``)."""
+    if partners is None:
+        partners = configured_partners()
     rng = np.random.default_rng(random_state)
     C, K, S = n_commodities, len(partners), n_scenarios
     consumption = rng.lognormal(mean=np.log(5_000), sigma=1.5, size=(C, K))

@@ -8,16 +8,21 @@ to the caller's government unless started with ``visibility: "joint"``. The work
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
+from critmin.data.errors import UnknownCommodity
+from critmin.data.partners import partners
 from critmin.web.access import current
 from critmin.web.auth import Principal
 from critmin.web.context import ctx_of
 from critmin.web.models import ERRORS, Job, JobCreated, JobList
 from critmin.web.runs import start_job, visible_job
+
+if TYPE_CHECKING:
+    from critmin.stockpile.service import PlanRequest
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=ERRORS)
 JobId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -50,8 +55,9 @@ class SimulationRequest(BaseModel):
 
 
 class StockpileRequest(BaseModel):
-    budgets_usd: dict[Literal["USA", "JPN"], float] = Field(
-        description="Budget per partner in US$", examples=[{"USA": 5e8, "JPN": 3e8}]
+    budgets_usd: dict[str, float] = Field(
+        description="Budget per partner in US$ (partners: setting risk.consumers)",
+        examples=[{"USA": 5e8, "JPN": 3e8}],
     )
     joint_budget_usd: float | None = Field(default=None, ge=0)
     mode: Literal["coordinated", "independent"] = "coordinated"
@@ -66,12 +72,27 @@ class StockpileRequest(BaseModel):
 
     @model_validator(mode="after")
     def _finite(self) -> StockpileRequest:
+        known = partners()
         for k, v in self.budgets_usd.items():
+            if k not in known:
+                raise ValueError(f"budgets_usd.{k}: unknown partner; expected one of {list(known)}")
             if not (v >= 0 and v < float("inf")):
                 raise ValueError(f"budgets_usd.{k}: expected a finite amount >= 0, got {v}")
         if any(not (0 <= s <= 100) for s in self.frontier_scales):
             raise ValueError("frontier_scales: expected numbers in [0, 100]")
         return self
+
+    def plan_request(self, source_run: str | None, commodities: list[str] | None) -> PlanRequest:
+        """The request of the planning workflow (:func:`critmin.stockpile.service.plan`, the
+        one behind ``critmin stockpile plan``); ``source_run`` is the stored Monte Carlo run
+        of ``run_id``, ``commodities`` the resolved ids of ``commodities``."""
+        from critmin.stockpile.service import PlanRequest
+
+        return PlanRequest(
+            budgets_usd=dict(self.budgets_usd), mode=self.mode, joint_budget_usd=self.joint_budget_usd,
+            runs=self.runs, seed=self.seed, run_id=source_run, commodities=commodities,
+            loss_multiple=dict(self.loss_multiple or {}), frontier_scales=list(self.frontier_scales),
+        )
 
 
 class ScenarioInfo(BaseModel):
@@ -166,6 +187,10 @@ def start_plan(
         if job["visibility"] != "joint" and audience != job["visibility"]:
             raise HTTPException(422, f"a plan from {job['visibility']}-only run {req.run_id!r} must be "
                                      f"{job['visibility']}-only too")
-    fn = tasks.stockpile_task(ctx, req, source_run)
+    try:  # names are resolved here, once
+        commodities = None if req.commodities is None else [ctx.wh.resolve_commodity(c) for c in req.commodities]
+    except UnknownCommodity as exc:
+        raise HTTPException(422, f"commodities: {exc}") from None
+    fn = tasks.stockpile_task(ctx, req.plan_request(source_run, commodities))
     return start_job(ctx, request, principal, "stockpile", req.model_dump(exclude_none=True, exclude={"visibility"}),
                      req.seed, req.visibility, fn)

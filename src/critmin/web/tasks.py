@@ -1,7 +1,8 @@
 """The work behind the run endpoints: wiring of the disruption and stockpile libraries.
 
 Each ``*_task`` returns ``fn(progress) -> dict`` for :class:`critmin.web.jobs.JobRunner`. The
-calculations are the libraries' (``critmin.disruption.runs``, ``critmin.stockpile``);
+calculations are the libraries' (``critmin.disruption.runs``, the stockpile planning workflow
+``critmin.stockpile.service``);
 here they are only called in order, with progress, and their output is shaped for the charts
 (histograms are a presentation of the stored sample, not a new statistic).
 """
@@ -11,14 +12,18 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from critmin import settings
+from critmin.data.partners import partners
 from critmin.data.paths import REPO_ROOT
 from critmin.web.context import WebContext
 from critmin.web.convert import jsonable
+
+if TYPE_CHECKING:
+    from critmin.stockpile.service import PlanRequest
 
 settings.register(
     "web.scenario_dir",
@@ -102,7 +107,7 @@ def monte_carlo_task(ctx: WebContext, runs: int, seed: int, horizon: int, commod
         from critmin.disruption.runs import run_and_store_monte_carlo
 
         progress(0.02, "loading the market")
-        market = load_market(ctx.wh, commodities=commodities, consumers=("USA", "JPN"))
+        market = load_market(ctx.wh, commodities=commodities, consumers=partners())
         store = _store(ctx)
         try:
             doc = run_and_store_monte_carlo(
@@ -141,49 +146,16 @@ def distributions(sample: Any) -> dict[str, Any]:
     return out
 
 
-def stockpile_task(ctx: WebContext, req: Any, source_run: str | None) -> Task:
-    def run(progress: Callable[[float, str], None]) -> dict[str, Any]:
-        from critmin.stockpile import inputs
-        from critmin.stockpile.frontier import frontier
-        from critmin.stockpile.plan import make_problem, plan
+def stockpile_task(ctx: WebContext, req: PlanRequest) -> Task:
+    """The dashboard's planner: :func:`critmin.stockpile.service.plan`, the workflow behind
+    ``critmin stockpile plan`` (the economic vulnerability comes from this server's cache)."""
 
-        partners = ("USA", "JPN")
-        progress(0.05, "scenarios: " + (f"stored run {source_run}" if source_run else f"sampling {req.runs} runs"))
-        sample = inputs.sample_for(ctx.wh, runs=req.runs, random_state=req.seed, run_id=source_run,
-                                   commodities=req.commodities, partners=partners)
-        not_planned: dict[str, str] = {}
-        if req.commodities is None:
-            # by default plan every sampled commodity that can be valued; the others are
-            # reported (never silently dropped)
-            not_planned = {c: "no reference price in the disruption market, so no loss per ton"
-                           for c, p in zip(sample.commodities, sample.price_usd_per_t, strict=True)
-                           if not (np.isfinite(p) and p > 0)}
-            if not_planned:
-                sample = inputs.subset_sample(sample, [c for c in sample.commodities if c not in not_planned])
-        progress(0.3, "loss per unmet ton from the assessment")
-        ev: dict[str, float] = {}
-        if not req.loss_multiple or "*" not in req.loss_multiple:
-            ev = economic_vulnerability(ctx)
-        mult, mult_source = inputs.loss_multiples(sample.commodities, ev, req.loss_multiple)
-        p = make_problem(sample, req.budgets_usd, mult, mode=req.mode, joint_budget_usd=req.joint_budget_usd)
-        progress(0.4, "optimising coordinated and independent plans")
-        result = plan(p)
-        progress(0.7, "budget-loss frontier")
-        front = frontier(p, req.frontier_scales)
-        coo, ind = result.coordinated, result.independent
-        return jsonable({
-            "plan": result.to_dict(),
-            "side_by_side": {
-                name: {"objective": e.objective, "expected_loss": e.expected_loss, "cvar": e.cvar,
-                       "stock_t": {f"{c}/{k}": float(e.stock_t[i, j]) for i, c in enumerate(p.commodities)
-                                   for j, k in enumerate(p.partners)}}
-                for name, e in (("coordinated", coo), ("independent", ind))
-            },
-            "frontier": front,
-            "loss_multiple": mult, "loss_multiple_source": mult_source, "not_planned": not_planned,
-            "sample": {"run_id": sample.run_id, "seed": sample.seed, "scenarios": sample.n_scenarios,
-                       "commodities": list(sample.commodities)},
-        })
+    def run(progress: Callable[[float, str], None]) -> dict[str, Any]:
+        from critmin.stockpile import service
+
+        report = service.plan(ctx.wh, req, progress=progress,
+                              economic_vulnerability=lambda: economic_vulnerability(ctx))
+        return jsonable(report.to_dict())
 
     return run
 

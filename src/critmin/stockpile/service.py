@@ -1,0 +1,225 @@
+"""The stockpile planning workflow: one request in, one report out, for the CLI and the web.
+
+``critmin stockpile plan`` and the dashboard's planner (``POST /api/stockpile/plans``) both
+call :func:`plan`; ``stockpile frontier`` and ``stockpile compare`` build their programme with
+:func:`prepare`. So for the same :class:`PlanRequest` they sample the same scenarios, plan the
+same commodities (the others are listed in ``not_planned`` with the reason, never dropped
+silently) and return the same stocks.
+
+Steps (each a library call):
+
+1. scenarios: a stored Monte Carlo run (``run_id``) or ``runs`` sampled with ``seed`` from the
+   disruption simulator, for the budgeted partners (:func:`critmin.stockpile.inputs.sample_for`);
+2. what can be planned: a commodity needs a positive price and a loss multiple (an override or
+   the assessment's economic vulnerability) (:func:`critmin.stockpile.inputs.plannable`);
+3. the programme (:func:`critmin.stockpile.plan.make_problem`), the coordinated and
+   independent optima and the value of coordination (:func:`critmin.stockpile.plan.plan`);
+4. optionally the budget-loss frontier at ``frontier_scales`` x the budgets
+   (:func:`critmin.stockpile.frontier.frontier`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from critmin.data.normalize import commodities as commodity_names
+from critmin.data.partners import partners as configured_partners
+from critmin.disruption.sample import ShortfallSample
+from critmin.stockpile import inputs
+from critmin.stockpile.frontier import frontier
+from critmin.stockpile.plan import StockpileParams, StockpilePlan, make_problem
+from critmin.stockpile.plan import plan as solve_plan
+from critmin.stockpile.problem import Mode, StockpileInputError, StockpileProblem
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
+
+#: ``progress(fraction, message)``; fractions rise from 0 to 1
+Progress = Callable[[float, str], None]
+#: returns EV per commodity (the web passes its per-data-version cache of the same function)
+EVSource = Callable[[], Mapping[str, float]]
+
+MODES: tuple[Mode, ...] = ("coordinated", "independent")
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What to plan. Budgets in US$ per partner (``inf`` = no limit); partners must be among
+    the setting ``risk.consumers``; ``commodities`` ``None`` = every sampled commodity."""
+
+    budgets_usd: Mapping[str, float]
+    mode: Mode = "coordinated"
+    joint_budget_usd: float | None = None
+    runs: int = 2000
+    seed: int = 0
+    run_id: str | None = None  #: a stored Monte Carlo run (disruption store id) instead of sampling
+    commodities: Sequence[str] | None = None
+    loss_multiple: Mapping[str, float] = field(default_factory=dict)  #: overrides, '*' = all
+    params: Mapping[str, float] = field(default_factory=dict)  #: StockpileParams overrides
+    frontier_scales: Sequence[float] | None = None  #: None = no frontier
+    horizon_months: int = 12
+
+
+@dataclass(frozen=True)
+class SampleMeta:
+    """Where the scenarios came from."""
+
+    run_id: str | None
+    seed: int | None
+    scenarios: int
+    commodities: tuple[str, ...]  #: the planned commodities
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "seed": self.seed, "scenarios": self.scenarios,
+                "commodities": list(self.commodities)}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The programme of a request, before it is solved."""
+
+    problem: StockpileProblem
+    loss_multiple: dict[str, float]
+    loss_multiple_source: dict[str, str]
+    not_planned: dict[str, str]  #: commodity -> why it is not planned
+    sample: SampleMeta
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """The answer to a :class:`PlanRequest`."""
+
+    request: PlanRequest
+    plan: StockpilePlan
+    frontier: pd.DataFrame | None
+    loss_multiple: dict[str, float]
+    loss_multiple_source: dict[str, str]
+    not_planned: dict[str, str]
+    sample: SampleMeta
+
+    @property
+    def problem(self) -> StockpileProblem:
+        return self.plan.problem
+
+    def side_by_side(self) -> dict[str, dict[str, Any]]:
+        """Coordinated and independent optimum: objective, expected loss, CVaR, stock per
+        ``commodity/partner`` (t)."""
+        p = self.problem
+        return {
+            name: {"objective": e.objective, "expected_loss": e.expected_loss, "cvar": e.cvar,
+                   "stock_t": {f"{c}/{k}": float(e.stock_t[i, j]) for i, c in enumerate(p.commodities)
+                               for j, k in enumerate(p.partners)}}
+            for name, e in (("coordinated", self.plan.coordinated), ("independent", self.plan.independent))
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dashboard's plan result: ``plan`` (= ``critmin stockpile plan --json``),
+        ``side_by_side``, ``frontier`` (rows, or None), loss multiples and their sources,
+        ``not_planned`` and ``sample``. Values may still hold NaN (the web's ``jsonable``
+        writes them as null)."""
+        return {
+            "plan": self.plan.to_dict(),
+            "side_by_side": self.side_by_side(),
+            "frontier": None if self.frontier is None else self.frontier.to_dict(orient="records"),
+            "loss_multiple": dict(self.loss_multiple),
+            "loss_multiple_source": dict(self.loss_multiple_source),
+            "not_planned": dict(self.not_planned),
+            "sample": self.sample.to_dict(),
+        }
+
+
+def _note(progress: Progress | None, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(fraction, message)
+
+
+def request_partners(budgets_usd: Mapping[str, float]) -> tuple[str, ...]:
+    """The budgeted partners, in the order of ``risk.consumers`` (so that the same budgets
+    give the same programme however they were typed). Raises :class:`StockpileInputError`
+    (field ``budgets``) for an unknown partner, a NaN or a negative amount, or no budget."""
+    known = configured_partners()
+    if not budgets_usd:
+        raise StockpileInputError("budgets", f"no budget given; expected one per partner of {list(known)}, "
+                                             "e.g. USA=2B,JPN=1.5B")
+    for k, v in budgets_usd.items():
+        if k not in known:
+            raise StockpileInputError("budgets", f"unknown partner {k!r}; expected one of {list(known)}")
+        if not isinstance(v, (int, float)) or math.isnan(v) or v < 0:
+            raise StockpileInputError("budgets", f"{k}={v!r}; expected an amount >= 0 in US$ (inf = no limit)")
+    return tuple(k for k in known if k in budgets_usd)
+
+
+def _check(req: PlanRequest) -> None:
+    if req.mode not in MODES:
+        raise StockpileInputError("mode", f"{req.mode!r}; expected coordinated or independent")
+    if req.joint_budget_usd is not None and (math.isnan(req.joint_budget_usd) or req.joint_budget_usd < 0):
+        raise StockpileInputError("joint_budget", f"{req.joint_budget_usd!r}; expected an amount >= 0 in US$")
+    if req.run_id is None and req.runs <= 0:
+        raise StockpileInputError("runs", f"{req.runs}; expected a positive number of scenarios")
+    if req.frontier_scales is not None:
+        bad = [s for s in req.frontier_scales if not (math.isfinite(s) and s >= 0)]
+        if bad or not req.frontier_scales:
+            raise StockpileInputError("frontier_scales", f"{list(req.frontier_scales)!r}; expected finite numbers >= 0")
+
+
+def _resolve(names: Sequence[str] | None) -> list[str] | None:
+    return None if names is None else [commodity_names.resolve(c) for c in names]
+
+
+def prepare(wh: Warehouse, req: PlanRequest, *, progress: Progress | None = None,
+            economic_vulnerability: EVSource | None = None) -> Prepared:
+    """Scenarios, plannable commodities, loss multiples and the programme of ``req``.
+
+    Commodity names (``commodities``, ``loss_multiple`` keys) are resolved to ids here.
+    ``economic_vulnerability`` returns EV per commodity (default:
+    :func:`critmin.stockpile.inputs.economic_vulnerability_for`); it is not called when
+    ``loss_multiple`` has a ``'*'`` override.
+    """
+    _check(req)
+    partners = request_partners(req.budgets_usd)
+    params = StockpileParams.from_settings(**dict(req.params))
+    chosen = _resolve(req.commodities)
+    overrides = {k if k == inputs.ALL else commodity_names.resolve(k): float(v)
+                 for k, v in req.loss_multiple.items()}
+    _note(progress, 0.05, "scenarios: " + (f"stored run {req.run_id}" if req.run_id
+                                           else f"sampling {req.runs} runs"))
+    sample: ShortfallSample = inputs.sample_for(
+        wh, runs=req.runs, random_state=req.seed, run_id=req.run_id, commodities=chosen,
+        partners=partners, horizon_months=req.horizon_months)
+    if set(sample.consumers) != set(partners):
+        raise StockpileInputError("run_id", f"run {req.run_id!r} has partners {list(sample.consumers)}; "
+                                            f"the budgets are for {list(partners)}")
+    _note(progress, 0.3, "loss per unmet ton from the assessment")
+    ev: Mapping[str, float] = {}
+    if inputs.ALL not in overrides:
+        ev = economic_vulnerability() if economic_vulnerability is not None else inputs.economic_vulnerability_for(wh)
+    sample, mult, source, excluded = inputs.plannable(sample, ev, overrides)
+    budgets = {k: float(req.budgets_usd[k]) for k in partners}
+    problem = make_problem(sample, budgets, mult, params, mode=req.mode,
+                           joint_budget_usd=req.joint_budget_usd)
+    meta = SampleMeta(run_id=sample.run_id, seed=sample.seed, scenarios=sample.n_scenarios,
+                      commodities=tuple(sample.commodities))
+    return Prepared(problem, mult, source, excluded, meta)
+
+
+def plan(wh: Warehouse, req: PlanRequest, *, progress: Progress | None = None,
+         economic_vulnerability: EVSource | None = None) -> PlanReport:
+    """Plan stockpiles for ``req``: the coordinated and independent optima, the value of
+    coordination and (with ``frontier_scales``) the budget-loss frontier. Raises
+    :class:`~critmin.stockpile.problem.StockpileInputError` naming the field of a bad input,
+    :class:`~critmin.stockpile.problem.StockpileSolveError` if HiGHS fails."""
+    prep = prepare(wh, req, progress=progress, economic_vulnerability=economic_vulnerability)
+    _note(progress, 0.4, "optimising coordinated and independent plans")
+    result = solve_plan(prep.problem)
+    front = None
+    if req.frontier_scales is not None:
+        _note(progress, 0.7, "budget-loss frontier")
+        front = frontier(prep.problem, req.frontier_scales)
+    return PlanReport(request=req, plan=result, frontier=front, loss_multiple=prep.loss_multiple,
+                      loss_multiple_source=prep.loss_multiple_source, not_planned=prep.not_planned,
+                      sample=prep.sample)
