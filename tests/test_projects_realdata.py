@@ -73,3 +73,53 @@ def test_processing_project_without_processing_data_uses_market_stage_explicitly
     (s,) = score_with_warehouse(warehouse, seed)
     assert s.computable, s.reason
     assert "STAGE SUBSTITUTION" in str(s.inputs)
+
+
+@pytest.mark.parametrize(("cid", "group"), [
+    ("rare_earths", "extraction"), ("gallium", "processing"), ("cobalt", "extraction"), ("lithium", "extraction"),
+    ("graphite", "extraction"), ("nickel", "extraction"), ("antimony", "extraction"), ("copper", "processing"),
+])
+def test_concentration_shares_are_supply_at_the_stage(warehouse, cid, group):
+    """Project scoring's production shares are select_stage's: the leading producer and its share
+    are the watchlist's and the simulator's."""
+    from critmin.data.supply import select_stage
+    from critmin.projects.api import STAGE_OF_GROUP, production_by_country
+
+    by, unattributed, year, prov = production_by_country(warehouse, cid, group)
+    sup = select_stage(warehouse.production_of(cid), cid, STAGE_OF_GROUP[group])
+    total = sum(by.values()) + unattributed
+    shares = {c: q / total for c, q in by.items()}
+    assert shares == pytest.approx(sup.shares.shares, rel=1e-12)
+    lead = max(shares, key=lambda c: (shares[c], c))
+    assert lead == sup.leading[0] and shares[lead] == pytest.approx(sup.leading[1], rel=1e-12)
+    assert year == sup.year and f"leading {lead} " in prov
+
+
+def test_concentration_against_published_figures(warehouse):
+    from critmin.projects.api import NotComputable, production_by_country
+
+    # USGS MCS 2025: rare earths 2024, China 270,000 t of a world 390,000 t (REO); antimony 2024,
+    # China 60,000 t of 100,000 t: the world total is below the country sum (rounded), so the
+    # unattributed part is negative and China's share is the MCS's 60 %, not 60,000 / sum
+    by, u, year, _ = production_by_country(warehouse, "rare_earths", "extraction")
+    assert (year, by["CHN"], sum(by.values()) + u) == (2024, 270_000.0, 390_000.0)
+    by, u, year, _ = production_by_country(warehouse, "antimony", "extraction")
+    assert (year, by["CHN"], sum(by.values()) + u) == (2024, 60_000.0, 100_000.0) and u < 0
+    with pytest.raises(NotComputable, match="not a mass unit"):
+        production_by_country(warehouse, "diamond_industrial", "extraction")
+    with pytest.raises(NotComputable, match="no processing production of rare_earths"):
+        production_by_country(warehouse, "rare_earths", "processing")
+
+
+def test_score_inputs_carry_the_supply_choice(warehouse):
+    from critmin.projects.api import score_with_warehouse
+    from critmin.projects.io import read_records
+    from critmin.projects.registry import default_seed_path
+
+    seed = [p for p in read_records(default_seed_path()) if p.commodity_id == "rare_earths"
+            and p.stage_group == "extraction"][:1]
+    assert seed
+    (s,) = score_with_warehouse(warehouse, seed)
+    sup = s.inputs["market"]["supply"]
+    assert sup["leading_country_iso3"] == "CHN" and sup["stage"] == "mine" and sup["source"] == "USGS"
+    assert sup["leading_share"] == pytest.approx(270_000 / 390_000)

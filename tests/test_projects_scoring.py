@@ -108,3 +108,24 @@ def test_score_projects_orders_best_first():
     scored = [s.score_per_dollar for s in out if s.score_per_dollar is not None]
     assert scored == sorted(scored, reverse=True) and len(scored) == 3
     assert out[-1].score_per_dollar is None
+
+
+def test_each_request_is_charged_to_its_partners_budget():
+    from dataclasses import replace
+
+    from critmin.projects.models import FinancingRequest
+
+    p = parse_json(SEED.read_text())[0]  # loan 200M (USA)
+    jp = FinancingRequest.model_validate({"instrument": "grant", "partner": "JPN", "amount_usd": 5_000_000.0})
+    p2 = p.model_copy(update={"financing_requests": [*p.financing_requests, jp]})
+    ctx = CommodityContext("rare_earths", "extraction", 50_000.0, 10_000.0, {"CHN": 60.0, "AUS": 20.0},
+                           frozenset({"AUS"}), 2024)
+    s = score_project(p2, ctx, _model, ScoreParams(2026, 2030, 0.10, 1.0), F)
+    assert s.cost_by_partner == {"JPN": pytest.approx(5_000_000), "USA": pytest.approx(20_000_000)}
+    assert (s.cost_usa_usd, s.cost_jpn_usd) == (s.cost_by_partner["USA"], s.cost_by_partner["JPN"])
+    assert s.cost_total_usd == pytest.approx(25_000_000)
+    assert s.to_dict()["cost_total_usd"] == pytest.approx(25_000_000)
+    # a partner without a request still has its (zero) budget entry, for the selection's budget rows
+    one = score_project(p, ctx, _model, ScoreParams(2026, 2030, 0.10, 1.0), F)
+    assert one.cost_by_partner == {"JPN": 0.0, "USA": pytest.approx(20_000_000)}
+    assert replace(one, cost_by_partner={}).cost_total_usd == one.cost_total_usd

@@ -1,19 +1,25 @@
 """Wiring: the registry, scoring, selection and clock on the warehouse (I/O lives here).
 
 The pure functions are in :mod:`scoring`, :mod:`selection` and :mod:`clock`; this module
-fetches their inputs from the warehouse (production by country), the disruption simulator
-(market, expected joint shortfall) and the risk package (allied set).
+fetches their inputs from the warehouse (supply at the project's stage,
+:func:`critmin.data.supply.select_stage` via ``Warehouse.stage_supply``), the disruption
+simulator (market, expected joint shortfall) and the risk package (allied set).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
+import duckdb
 import numpy as np
 
 from critmin import settings
+from critmin.data.supply import NoStageSupply, StageSupply
+from critmin.disruption import api as disruption_api
+from critmin.disruption.market import Market
 from critmin.projects.costs import CostFactors
 from critmin.projects.models import Project
 from critmin.projects.registry import Registry
@@ -25,6 +31,9 @@ from critmin.projects.scoring import (
     score_projects,
 )
 from critmin.projects.selection import Candidate, Option, SelectionProblem, select
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -41,65 +50,65 @@ settings.register(
     "Any fixed seed; the framework's signature date.",
 )
 
-UNIT_TO_T = {"t": 1.0, "kg": 1e-3}
+#: a project's stage group -> the analysis stage of :func:`critmin.data.supply.select_stage`
+STAGE_OF_GROUP = {"extraction": "mine", "processing": "processing"}
 
 
 class NotComputable(ValueError):
     """An input that cannot be computed, with the reason."""
 
 
-def production_by_country(wh: Any, commodity: str, stage_group: str) -> tuple[dict[str, float], float, int, str]:
-    """Production by country (t) at a stage group for the latest year with data.
+def stage_supply(wh: Warehouse, commodity: str, stage_group: str) -> StageSupply:
+    """Supply of a commodity at a project's stage group, newest year
+    (:func:`critmin.data.supply.select_stage`: source, stage, product and world total chosen
+    there, the same as for the watchlist and the simulator); :class:`NotComputable` with the
+    reason where there is none, or none in a mass unit."""
+    stage = STAGE_OF_GROUP.get(stage_group)
+    if stage is None:
+        raise ValueError(f"stage_group: expected one of {sorted(STAGE_OF_GROUP)}, got {stage_group!r}")
+    try:
+        sup = wh.stage_supply(commodity, stage)
+        sup.quantities_t()  # a unit that is not a mass is not computable
+    except NoStageSupply as exc:
+        raise NotComputable(str(exc)) from None
+    if sup.shares is None:
+        raise NotComputable(f"{commodity} {stage} {sup.year}: shares not computable: " + "; ".join(sup.missing))
+    return sup
 
-    Where a stage group has several stages/products (e.g. refinery and smelter), the one with the
-    largest country total is used. Returns ``(by_country, unattributed_t, year, provenance)``;
-    ``unattributed_t`` is the world total minus the country sum (the "Other countries" part).
+
+def production_by_country(wh: Warehouse, commodity: str, stage_group: str) -> tuple[dict[str, float], float, int, str]:
+    """Production by country (t) at a stage group for the newest year with data (:func:`stage_supply`).
+
+    Returns ``(by_country, unattributed_t, year, provenance)``; ``unattributed_t`` is the shares'
+    denominator (the published world total, else the country sum plus "Other countries") minus
+    the country sum, so that ``q / (sum q + unattributed_t)`` are select_stage's shares. It is
+    slightly negative where the published world total is rounded below the country sum (USGS
+    rounds to two significant digits; select_stage keeps such a total within 5 %, and its shares
+    then sum to a little over 1, as the MCS's own percentages do).
     """
-    df = wh.production(commodity, stage=stage_group)
-    df = df[df["quantity"].notna()]
-    if df.empty:
-        raise NotComputable(f"no {stage_group} production of {commodity} in the warehouse")
-    bad = sorted(set(df["unit"]) - set(UNIT_TO_T))
-    if bad:
-        df = df[df["unit"].isin(list(UNIT_TO_T))]
-        if df.empty:
-            raise NotComputable(f"{commodity} {stage_group} production only in units {bad}, not mass")
-    df = df.assign(q_t=df["quantity"] * df["unit"].map(UNIT_TO_T))
-    countries = df[df["aggregate"].isna() & df["country_iso3"].notna()]
-    if countries.empty:
-        raise NotComputable(f"no country rows for {commodity} {stage_group} production")
-    year = int(countries["year"].max())
-    c = countries[countries["year"] == year]
-    key = c.groupby(["stage", "product"], dropna=False)["q_t"].sum().idxmax()
-    c = c[(c["stage"] == key[0]) & ((c["product"] == key[1]) if key[1] == key[1] else c["product"].isna())]
-    by = c.groupby("country_iso3")["q_t"].sum().to_dict()
-    w = df[(df["aggregate"] == "world") & (df["year"] == year) & (df["stage"] == key[0])]
-    world = float(w["q_t"].max()) if len(w) else float("nan")
-    unattributed = max(world - sum(by.values()), 0.0) if np.isfinite(world) else 0.0
-    datasets = sorted({int(x) for x in c["dataset_id"]})
-    prov = f"Warehouse.production({commodity!r}, {stage_group}) year {year} stage {key[0]}; datasets {datasets}"
-    return {k: float(v) for k, v in by.items()}, unattributed, year, prov
+    return _production(stage_supply(wh, commodity, stage_group), commodity)
 
 
-def _disruption_api() -> Any:
-    try:
-        from critmin.disruption import api
-    except ImportError as exc:  # the disruption helper's module
-        raise NotComputable(f"the disruption simulator API is not available: {exc}") from None
-    return api
+def _production(sup: StageSupply, commodity: str) -> tuple[dict[str, float], float, int, str]:
+    by = sup.quantities_t()
+    denom = sup.denominator_t
+    if denom is None:  # stage_supply refuses supply without shares
+        raise NotComputable(f"{commodity} {sup.stage} {sup.year}: no shares")
+    unattributed = denom - sum(by.values())
+    iso, share = sup.leading
+    prov = (f"select_stage({commodity!r}, {sup.stage!r}): {sup.source} {sup.year}, stage {sup.source_stage}, "
+            f"product {sup.product!r}, {sup.share_basis} {denom:g} t; leading {iso} {share or 0.0:.1%}; "
+            f"datasets {list(sup.dataset_ids)}")
+    return by, unattributed, sup.year, prov
 
 
-def load_market(wh: Any, commodities: Sequence[str]) -> Any:
-    """The disruption simulator's market for these commodities (explicit error if unavailable)."""
-    try:
-        return _disruption_api().load_market(wh, commodities=list(commodities))
-    except ImportError as exc:
-        raise NotComputable(f"the disruption market loader is not available: {exc}") from None
+def load_market(wh: Warehouse, commodities: Sequence[str]) -> Market:
+    """The disruption simulator's market for these commodities."""
+    return disruption_api.load_market(wh, commodities=list(commodities))
 
 
-def make_shortfall_model(market: Any, runs: int | None = None, random_state: int | None = None) -> ShortfallModel:
+def make_shortfall_model(market: Market, runs: int | None = None, random_state: int | None = None) -> ShortfallModel:
     """The simulator's expected joint shortfall as a :data:`ShortfallModel` (cached, common seed)."""
-    api = _disruption_api()
     runs = int(settings.get("projects.score.runs")) if runs is None else runs
     seed = int(settings.get("projects.score.random_state")) if random_state is None else random_state
     cache: dict[tuple[str, tuple[tuple[str, float], ...]], float] = {}
@@ -111,7 +120,8 @@ def make_shortfall_model(market: Any, runs: int | None = None, random_state: int
         key = (commodity, tuple(sorted((additions or {}).items())))
         if key not in cache:
             cache[key] = float(
-                api.expected_joint_shortfall(market, commodity, dict(additions) if additions else None, runs, seed)
+                disruption_api.expected_joint_shortfall(market, commodity, dict(additions) if additions else None,
+                                                        runs, seed)
             )
         return cache[key]
 
@@ -119,7 +129,7 @@ def make_shortfall_model(market: Any, runs: int | None = None, random_state: int
 
 
 def build_contexts(
-    wh: Any, projects: Sequence[Project], market: Any, allied: frozenset[str]
+    wh: Warehouse, projects: Sequence[Project], market: Market, allied: frozenset[str]
 ) -> tuple[dict[tuple[str, str], CommodityContext], dict[tuple[str, str], str]]:
     """Market inputs for each (commodity, stage group) of the projects, and what is missing."""
     out: dict[tuple[str, str], CommodityContext] = {}
@@ -132,7 +142,7 @@ def build_contexts(
             continue
         subst = None
         try:
-            by, other, year, prov = production_by_country(wh, com, sg)
+            sup = stage_supply(wh, com, sg)
         except NotComputable as exc:
             # The warehouse has no production at the project's own stage group (USGS publishes no
             # rare-earth separation or graphite anode output by country). The simulator supplies
@@ -143,12 +153,13 @@ def build_contexts(
                 missing[key] = str(exc)
                 continue
             try:
-                by, other, year, prov = production_by_country(wh, com, market_sg)
+                sup = stage_supply(wh, com, market_sg)
             except NotComputable as exc2:
                 missing[key] = f"{exc}; {exc2}"
                 continue
             subst = (f"STAGE SUBSTITUTION: {exc}; concentration measured at the simulator's market stage "
                      f"'{cm.stage}' instead")
+        by, other, year, prov = _production(sup, com)
         out[key] = CommodityContext(
             com, sg, float(cm.price_usd_per_t), float(np.sum(cm.demand_t)), by, allied, year, other,
             {"production": prov, "price": cm.price_note or "disruption market reference price",
@@ -156,12 +167,14 @@ def build_contexts(
              "market_stage": cm.stage, **{k: str(v) for k, v in cm.provenance.items()},
              # after the market's own keys, so neither is overwritten
              "concentration_production": prov, **({"stage_substitution": subst} if subst else {})},
+            sup.summary(),
         )
     return out, missing
 
 
 def score_with_warehouse(
-    wh: Any, projects: Sequence[Project], shortfall_model: ShortfallModel | None = None, market: Any = None
+    wh: Warehouse, projects: Sequence[Project], shortfall_model: ShortfallModel | None = None,
+    market: Market | None = None,
 ) -> list[ProjectScore]:
     """Score projects on the real data (disruption market, production, allied set)."""
     from critmin.risk.alliances import allied_iso3
@@ -179,8 +192,6 @@ def score_with_warehouse(
     for s in scores:
         k = (s.commodity_id, s.stage_group)
         if not s.computable and k in missing and s.reason and s.reason.startswith("no market data"):
-            from dataclasses import replace
-
             s = replace(s, reason=missing[k])
         fixed.append(s)
     return fixed
@@ -203,7 +214,7 @@ def candidates(projects: Sequence[Project], scores: Sequence[ProjectScore]) -> t
             out.append({"project": p.id, "reason": f"not scored: {s.reason}"})
         else:
             label = " + ".join(f"{r.instrument} {r.partner} US${r.amount_usd:,.0f}" for r in p.financing_requests)
-            opt = Option(label, {"USA": s.cost_usa_usd, "JPN": s.cost_jpn_usd}, tuple(sorted({str(r.instrument) for r in p.financing_requests})))
+            opt = Option(label, s.cost_by_partner, tuple(sorted({str(r.instrument) for r in p.financing_requests})))
             cands.append(Candidate(p.id, p.commodity_id, str(p.stage), float(s.value_usd), (opt,)))
     return cands, out
 
@@ -231,5 +242,5 @@ def select_portfolio(
     return res
 
 
-def open_registry(con: Any) -> Registry:
+def open_registry(con: duckdb.DuckDBPyConnection) -> Registry:
     return Registry.open(con)

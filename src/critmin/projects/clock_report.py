@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from critmin import settings
 from critmin.projects.clock import (
@@ -16,9 +16,12 @@ from critmin.projects.clock import (
 )
 from critmin.projects.registry import Registry
 
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
+
 
 def clock_report(
-    wh: Any,
+    wh: Warehouse,
     reg: Registry,
     viewer: str,
     today: dt.date,

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from critmin import settings
+from critmin.data.partners import partners
 from critmin.projects.costs import CostFactors, calc_instrument_cost
 from critmin.projects.models import Project
 from critmin.risk.concentration import calc_hhi
@@ -78,6 +79,9 @@ class CommodityContext:
     year: int
     unattributed_t: float = 0.0
     provenance: Mapping[str, str] = field(default_factory=dict)
+    #: ``StageSupply.summary()`` of the production used (leading country and share, world
+    #: total, source, year, product, choices): the same answer as the watchlist's
+    supply: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,10 +116,13 @@ class ProjectScore:
     cost_jpn_usd: float
     score_per_dollar: float | None
     inputs: dict[str, Any]
+    #: budget cost per funding partner (the partner of each financing request); the US and
+    #: Japan entries are also ``cost_usa_usd`` / ``cost_jpn_usd``
+    cost_by_partner: dict[str, float] = field(default_factory=dict)
 
     @property
     def cost_total_usd(self) -> float:
-        return self.cost_usa_usd + self.cost_jpn_usd
+        return sum(self.cost_by_partner.values()) if self.cost_by_partner else self.cost_usa_usd + self.cost_jpn_usd
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -148,7 +155,10 @@ def calc_non_allied_hhi(
     The Herfindahl-Hirschman index (Hirschman 1945; computed with
     :func:`critmin.risk.concentration.calc_hhi`, rescaled from 0-10,000 to 0-1) restricted to the
     non-allied producers' terms. ``u`` is production not attributed to a country (the source's
-    "Other countries" row): it counts in the total but is not one producer.
+    "Other countries" row): it counts in the total but is not one producer. With ``u`` = world
+    total minus the country sum (:func:`critmin.projects.api.production_by_country`) the shares
+    are those of :func:`critmin.data.supply.select_stage`; ``u`` is then slightly negative where
+    the published world total is rounded below the country sum.
     """
     total = sum(production_t.values()) + unattributed_t
     if not total > 0:
@@ -156,9 +166,10 @@ def calc_non_allied_hhi(
     return calc_hhi(q / total for c, q in production_t.items() if c not in allied) / 10_000.0
 
 
-def calc_project_costs(project: Project, factors: CostFactors) -> tuple[float, float, list[dict[str, Any]]]:
-    """(US cost, Japan cost, per-request lines) of a project's financing requests."""
-    usa = jpn = 0.0
+def calc_partner_costs(project: Project, factors: CostFactors) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """(budget cost per funding partner, per-request lines) of a project's financing requests:
+    each request is charged to the budget of its own ``partner``."""
+    costs: dict[str, float] = {}
     lines = []
     for r in project.financing_requests:
         if r.amount_usd is None:
@@ -167,18 +178,27 @@ def calc_project_costs(project: Project, factors: CostFactors) -> tuple[float, f
         lines.append(
             {"instrument": r.instrument, "partner": r.partner, "amount_usd": r.amount_usd, "cost_usd": cost, "formula": formula}
         )
-        if r.partner == "USA":
-            usa += cost
-        else:
-            jpn += cost
-    return usa, jpn, lines
+        costs[str(r.partner)] = costs.get(str(r.partner), 0.0) + cost
+    return costs, lines
 
 
-def _not_computable(p: Project, usa: float, jpn: float, reason: str, inputs: dict[str, Any]) -> ProjectScore:
+def calc_project_costs(project: Project, factors: CostFactors) -> tuple[float, float, list[dict[str, Any]]]:
+    """(US cost, Japan cost, per-request lines) of a project's financing requests
+    (:func:`calc_partner_costs`; the registry's partners are the US and Japan)."""
+    costs, lines = calc_partner_costs(project, factors)
+    return costs.get("USA", 0.0), costs.get("JPN", 0.0), lines
+
+
+def _not_computable(p: Project, costs: dict[str, float], reason: str, inputs: dict[str, Any]) -> ProjectScore:
     return ProjectScore(
         p.id, p.commodity_id, p.stage_group, p.host_country_iso3, False, reason,
-        None, None, None, usa, jpn, None, inputs,
+        None, None, None, *_usa_jpn(costs), None, inputs, costs,
     )
+
+
+def _usa_jpn(costs: Mapping[str, float]) -> tuple[float, float]:
+    nan = float("nan")
+    return (costs.get("USA", 0.0), costs.get("JPN", 0.0)) if costs else (nan, nan)
 
 
 def score_project(
@@ -192,23 +212,23 @@ def score_project(
 ) -> ProjectScore:
     """Score one project (see the module docstring for the formulae)."""
     try:
-        usa, jpn, lines = calc_project_costs(project, factors)
+        costs, lines = calc_partner_costs(project, factors)
     except ValueError as exc:
-        usa, jpn, lines = float("nan"), float("nan"), []
-        return _not_computable(project, usa, jpn, f"cost: {exc}", {"params": asdict(params)})
+        return _not_computable(project, {}, f"cost: {exc}", {"params": asdict(params)})
+    costs = {p: costs.get(p, 0.0) for p in sorted(set(costs) | set(partners()))}
     inputs: dict[str, Any] = {"cost_lines": lines, "capacity_tpy": project.capacity_tpy, "params": asdict(params)}
     if project.capacity_tpy is None:
-        return _not_computable(project, usa, jpn, "capacity_tpy not stated in the sources", inputs)
+        return _not_computable(project, costs, "capacity_tpy not stated in the sources", inputs)
     if start_year is not None:
         start = float(start_year)
     elif project.first_production_year is not None:
         start = float(project.first_production_year)
     else:
-        return _not_computable(project, usa, jpn, "first_production_year not stated in the sources", inputs)
+        return _not_computable(project, costs, "first_production_year not stated in the sources", inputs)
     inputs["start_year"] = start
     if ctx is None:
         return _not_computable(
-            project, usa, jpn,
+            project, costs,
             f"no market data for {project.commodity_id} at stage group {project.stage_group}", inputs,
         )
     inputs["market"] = {
@@ -216,9 +236,10 @@ def score_project(
         "joint_consumption_t": ctx.joint_consumption_t,
         "production_year": ctx.year,
         "provenance": dict(ctx.provenance),
+        "supply": dict(ctx.supply),
     }
     if not (ctx.price_usd_per_t > 0 and math.isfinite(ctx.price_usd_per_t)):
-        return _not_computable(project, usa, jpn, f"no reference price for {project.commodity_id}", inputs)
+        return _not_computable(project, costs, f"no reference price for {project.commodity_id}", inputs)
     try:
         cache = baseline_cache if baseline_cache is not None else {}
         if project.commodity_id not in cache:
@@ -226,14 +247,14 @@ def score_project(
         es0 = cache[project.commodity_id]
         es1 = float(shortfall_model(project.commodity_id, {project.host_country_iso3: project.capacity_tpy}))
     except (ValueError, KeyError, LookupError) as exc:
-        return _not_computable(project, usa, jpn, f"shortfall model: {exc}", inputs)
+        return _not_computable(project, costs, f"shortfall model: {exc}", inputs)
     try:
         hhi0 = calc_non_allied_hhi(ctx.production_t, ctx.allied, ctx.unattributed_t)
         q1 = dict(ctx.production_t)
         q1[project.host_country_iso3] = q1.get(project.host_country_iso3, 0.0) + project.capacity_tpy
         hhi1 = calc_non_allied_hhi(q1, ctx.allied, ctx.unattributed_t)
     except ValueError as exc:
-        return _not_computable(project, usa, jpn, f"concentration: {exc}", inputs)
+        return _not_computable(project, costs, f"concentration: {exc}", inputs)
     d = calc_online_factor(start, params.base_year, params.horizon_year, params.discount_rate)
     v_s = d * (es0 - es1) * ctx.price_usd_per_t
     v_c = d * params.concentration_weight * (hhi0 - hhi1) * ctx.joint_consumption_t * ctx.price_usd_per_t
@@ -250,16 +271,17 @@ def score_project(
             "host_allied": project.host_country_iso3 in ctx.allied,
         }
     )
-    total = usa + jpn
+    total = sum(costs.values())
+    usa, jpn = _usa_jpn(costs)
     if total <= 0:
         return ProjectScore(
             project.id, project.commodity_id, project.stage_group, project.host_country_iso3, False,
             "no financing request: no budget cost to score against",
-            value, v_s, v_c, usa, jpn, None, inputs,
+            value, v_s, v_c, usa, jpn, None, inputs, costs,
         )
     return ProjectScore(
         project.id, project.commodity_id, project.stage_group, project.host_country_iso3, True, None,
-        value, v_s, v_c, usa, jpn, value / total, inputs,
+        value, v_s, v_c, usa, jpn, value / total, inputs, costs,
     )
 
 

@@ -40,6 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from critmin import settings
+from critmin.data import partners as _partners
 
 settings.register(
     "projects.select.max_commodity_share",
@@ -67,7 +68,6 @@ settings.register(
 )
 
 TOL = 1e-6
-PARTNERS = ("USA", "JPN")
 
 
 class SelectionError(RuntimeError):
@@ -99,9 +99,11 @@ class SelectionProblem:
     min_per_commodity: Mapping[str, int] = field(default_factory=dict)
     exclusive: tuple[tuple[str, str], ...] = ()
     depends: tuple[tuple[str, str], ...] = ()  # (a, b): a only if b
+    #: the partners with a budget (default: setting ``risk.consumers``)
+    partners: tuple[str, ...] = field(default_factory=_partners.partners)
 
     def __post_init__(self) -> None:
-        for k in PARTNERS:
+        for k in self.partners:
             if k not in self.budget:
                 raise ValueError(f"budget: expected an amount for {k}")
             if not self.budget[k] >= 0:
@@ -153,7 +155,7 @@ def build_model(pr: SelectionProblem, families_off: frozenset[str] = frozenset()
     def proj(i: int, w: float = 1.0) -> list[tuple[int, float]]:
         return [(k, w) for k in col_of[i]]
 
-    for partner in PARTNERS:
+    for partner in pr.partners:
         if "budget" not in families_off:
             ent = [(k, pr.candidates[i].options[j].cost.get(partner, 0.0)) for k, (i, j) in enumerate(cols)]
             add_row("budget", partner, [e for e in ent if e[1]], -np.inf, pr.budget[partner])
@@ -162,7 +164,7 @@ def build_model(pr: SelectionProblem, families_off: frozenset[str] = frozenset()
             add_row("one_option", c.project_id, proj(i), -np.inf, 1.0)
     commodities = sorted({c.commodity_id for c in pr.candidates})
     if pr.max_commodity_share is not None and pr.max_commodity_share < 1 and "share_cap" not in families_off:
-        cap = pr.max_commodity_share * sum(pr.budget[p] for p in PARTNERS)
+        cap = pr.max_commodity_share * sum(pr.budget[p] for p in pr.partners)
         for com in commodities:
             ent = [
                 (k, sum(pr.candidates[i].options[j].cost.values()))
@@ -335,7 +337,7 @@ def shadow_prices(pr: SelectionProblem, m: Model, best: Solution) -> dict[str, d
     lp = solve(m, relax=True)
     delta_rel = float(settings.get("projects.select.shadow_delta"))
     out = {}
-    for partner in PARTNERS:
+    for partner in pr.partners:
         r = m.rows.index(("budget", partner))
         b = pr.budget[partner]
         d = delta_rel * b if b > 0 else 1.0
@@ -365,10 +367,10 @@ def select(pr: SelectionProblem, explain: bool = True) -> dict[str, Any]:
         )
     chosen = _portfolio(pr, m, best.x)
     selected = []
-    used = dict.fromkeys(PARTNERS, 0.0)
+    used = dict.fromkeys(pr.partners, 0.0)
     for i, j in sorted(chosen.items(), key=lambda t: pr.candidates[t[0]].project_id):
         c, o = pr.candidates[i], pr.candidates[i].options[j]
-        for p in PARTNERS:
+        for p in pr.partners:
             used[p] += o.cost.get(p, 0.0)
         selected.append(
             {
@@ -378,7 +380,7 @@ def select(pr: SelectionProblem, explain: bool = True) -> dict[str, Any]:
                 "commodity": c.commodity_id,
                 "stage": c.stage,
                 "value_usd": c.value_usd,
-                "cost_usd": {p: o.cost.get(p, 0.0) for p in PARTNERS},
+                "cost_usd": {p: o.cost.get(p, 0.0) for p in pr.partners},
             }
         )
     return {
