@@ -18,7 +18,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from critmin.cli.fetch import register_fetch
+from critmin.cli.fetch import register as register_fetch
 from critmin.data import fetch as F
 
 pytestmark = pytest.mark.network

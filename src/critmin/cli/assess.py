@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from critmin.cli.common import cli_warehouse, fail
+
+if TYPE_CHECKING:
+    from critmin.risk.api import Assessment
 
 
 def _fmt(v: object, pct: bool = False, nd: int = 2) -> str:
@@ -19,58 +24,50 @@ def _fmt(v: object, pct: bool = False, nd: int = 2) -> str:
     return str(v)
 
 
+def assess_cmd(
+    ctx: typer.Context,
+    consumers: Annotated[
+        str | None, typer.Option("--for", help="Consumer countries, ISO3 or ISO2, comma-separated "
+                                 "(e.g. USA,JPN or US,JP; default: setting risk.consumers).")
+    ] = None,
+    year: Annotated[int, typer.Option("--year", help="Assessment year.")] = 2024,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the watchlist as JSON.")] = False,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the watchlist table to this CSV file.")
+    ] = None,
+    alliance: Annotated[
+        str | None, typer.Option("--alliance", help="Allied set, e.g. 'MSP,EU' (default: setting risk.alliances).")
+    ] = None,
+    top: Annotated[int | None, typer.Option("--top", help="Show only the first N rows of the table.")] = None,
+) -> None:
+    """Rank commodities by joint supply risk for the consumers (the watchlist)."""
+    from critmin.data.partners import partners
+    from critmin.risk import api
+
+    try:
+        cons = api.normalize_consumers(consumers if consumers is not None else partners())
+    except ValueError as e:
+        raise fail(f"--for: {e}") from None
+    alliances = tuple(a.strip() for a in alliance.split(",") if a.strip()) if alliance else None
+    with cli_warehouse(ctx) as wh:
+        result = api.run(wh, cons, year, alliances=alliances)
+    if csv_path is not None:
+        df = result.watchlist.copy()
+        for col in ("missing", "sources"):
+            df[col] = df[col].map(lambda v: "; ".join(str(x) for x in v))
+        df.to_csv(csv_path, index=False)
+    if as_json:
+        typer.echo(json.dumps(result.records, indent=2, allow_nan=False))
+        return
+    _table(result, top)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``critmin assess`` to the root app."""
-
-    @app.command("assess")
-    def assess_cmd(
-        ctx: typer.Context,
-        consumers: Annotated[
-            str, typer.Option("--for", help="Consumer countries, ISO3 or ISO2, comma-separated (USA,JPN or US,JP).")
-        ] = "USA,JPN",
-        year: Annotated[int, typer.Option("--year", help="Assessment year.")] = 2024,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the watchlist as JSON.")] = False,
-        csv_path: Annotated[
-            Path | None, typer.Option("--csv", help="Also write the watchlist table to this CSV file.")
-        ] = None,
-        alliance: Annotated[
-            str | None, typer.Option("--alliance", help="Allied set, e.g. 'MSP,EU' (default: setting risk.alliances).")
-        ] = None,
-        top: Annotated[int | None, typer.Option("--top", help="Show only the first N rows of the table.")] = None,
-    ) -> None:
-        """Rank commodities by joint supply risk for the consumers (the watchlist)."""
-        from critmin.cli.main import fail
-        from critmin.risk import api
-
-        try:
-            cons = api.normalize_consumers(consumers)
-        except ValueError as e:
-            raise fail(f"--for: {e}") from None
-        alliances = tuple(a.strip() for a in alliance.split(",") if a.strip()) if alliance else None
-        try:
-            wh = ctx.obj.open_warehouse(read_only=True)
-        except Exception as e:  # noqa: BLE001 - the message names the cause
-            raise fail(str(e)) from None
-        try:
-            result = api.run(wh, cons, year, alliances=alliances)
-        except (ValueError, KeyError) as e:
-            raise fail(str(e)) from None
-        finally:
-            wh.close()
-        if csv_path is not None:
-            df = result.watchlist.copy()
-            for col in ("missing", "sources"):
-                df[col] = df[col].map(lambda v: "; ".join(str(x) for x in v))
-            df.to_csv(csv_path, index=False)
-        if as_json:
-            typer.echo(json.dumps(result.records, indent=2, allow_nan=False))
-            return
-        _table(result, top)
-
-    del assess_cmd
+    app.command("assess")(assess_cmd)
 
 
-def _table(result, top: int | None) -> None:  # noqa: ANN001 - Assessment
+def _table(result: Assessment, top: int | None) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from critmin.cli.main import fail
+from critmin.cli.common import cli_warehouse, fail, user_errors
+from critmin.cli.fetch import fetch_cmd
 
 data_app = typer.Typer(help="Import, inspect and fetch the raw data.", no_args_is_help=True)
 
@@ -23,24 +24,18 @@ def import_cmd(
     from critmin.data.errors import ImportFault
     from critmin.data.paths import DataDirNotFound
 
-    state = ctx.obj
-    try:
-        data_dir = state.data_dir()
-    except DataDirNotFound as e:
-        raise fail(str(e)) from None
-    wh = state.open_warehouse()
-    try:
-        with Progress(transient=True, disable=as_json) as prog:
-            task = prog.add_task("parsing", total=None)
+    with user_errors((DataDirNotFound,)):
+        data_dir = ctx.obj.data_dir()
+    with cli_warehouse(ctx, read_only=False) as wh, Progress(transient=True, disable=as_json) as prog:
+        task = prog.add_task("parsing", total=None)
 
-            def cb(what: str, done: int, total: int) -> None:
-                prog.update(task, description=what, completed=done, total=total)
+        def cb(what: str, done: int, total: int) -> None:
+            prog.update(task, description=what, completed=done, total=total)
 
+        try:
             report = wh.import_data(data_dir, progress=cb)
-    except ImportFault as e:
-        raise fail(f"import failed, nothing was written: {e}") from None
-    finally:
-        wh.close()
+        except ImportFault as e:
+            raise fail(f"import failed, nothing was written: {e}") from None
     if as_json:
         typer.echo(json.dumps({"added": report.added, "skipped": report.skipped, "rows": report.rows,
                                "seconds": round(report.seconds, 3), "missing_sources": report.missing_sources}, indent=2))
@@ -61,15 +56,8 @@ def status_cmd(
     """List imported datasets with their provenance (publisher, licence, vintage, sha256, rows)."""
     from critmin.data.status import status
 
-    state = ctx.obj
-    path = state.db_path()
-    if not path.exists():
-        raise fail(f"no warehouse at {path}; run `critmin data import` first")
-    wh = state.open_warehouse(read_only=True)
-    try:
+    with cli_warehouse(ctx) as wh:
         st = status(wh)
-    finally:
-        wh.close()
     if as_json:
         typer.echo(json.dumps(st, indent=2, default=str))
         return
@@ -99,11 +87,8 @@ def crosscheck_cmd(
     """Cross-check World Mining Data against USGS production; list pairs that disagree."""
     from critmin.data.crosscheck import crosscheck
 
-    wh = ctx.obj.open_warehouse(read_only=True)
-    try:
+    with cli_warehouse(ctx) as wh:
         df = crosscheck(wh, year=year, tolerance=tolerance)
-    finally:
-        wh.close()
     if df.empty:
         raise fail("no commodity/country/year is covered by both USGS and World Mining Data")
     view = df if show_all else df[df["disagrees"]]
@@ -121,8 +106,9 @@ def crosscheck_cmd(
     Console().print(t)
 
 
-def register(app: typer.Typer) -> None:
-    from critmin.cli.fetch import register_fetch
+data_app.command("fetch")(fetch_cmd)
 
-    register_fetch(data_app)
+
+def register(app: typer.Typer) -> None:
+    """Add ``critmin data ...`` (with ``data fetch``) to the root app."""
     app.add_typer(data_app, name="data")

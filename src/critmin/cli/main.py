@@ -1,9 +1,12 @@
 """The ``critmin`` console script (Typer).
 
 Global options ``--db`` and ``--data`` are resolved once into :class:`CLIState` (``ctx.obj``).
-Each capability contributes its commands from its own module in this package through a
-``register(app)`` function; the list is :data:`COMMAND_MODULES`. Heavy imports stay inside the
-command functions so that ``critmin --help`` starts fast.
+Each capability contributes its commands from its own module in this package (the list is
+:data:`COMMAND_MODULES`), all in one style: the commands are module-level functions (a group's
+are decorated on the module's own ``typer.Typer``), and ``register(app)`` only attaches them to
+the root app. Commands open the warehouse with ``with cli_warehouse(ctx) as wh:`` and parse
+money with ``parse_amount``/``parse_budgets`` (:mod:`critmin.cli.common`). Heavy imports stay
+inside the command functions so that ``critmin --help`` starts fast.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from critmin.data import paths
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
 
 COMMAND_MODULES = [
     "critmin.cli.data",
@@ -51,16 +57,10 @@ class CLIState:
     def data_dir(self) -> Path:
         return paths.resolve_data_dir(self.data)
 
-    def open_warehouse(self, read_only: bool = False):  # -> Warehouse
+    def open_warehouse(self, read_only: bool = False) -> Warehouse:
         from critmin.data.warehouse import Warehouse
 
         return Warehouse(self.db_path(), read_only=read_only)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print an error to stderr and return an Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 @app.callback()

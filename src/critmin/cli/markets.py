@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from critmin.cli.main import fail
+from critmin.cli.common import cli_warehouse
 
 markets_app = typer.Typer(
     help="Prices, trade unit values, unfair-trade signals and what a price floor costs.",
@@ -15,16 +15,7 @@ markets_app = typer.Typer(
 )
 
 
-def _open(ctx: typer.Context):
-    from critmin.data.warehouse import WarehouseNotImported
-
-    try:
-        return ctx.obj.open_warehouse(read_only=True)
-    except WarehouseNotImported as e:
-        raise fail(str(e)) from None
-
-
-def _dump(obj) -> str:
+def _dump(obj: object) -> str:
     return json.dumps(obj, indent=2, default=str, allow_nan=False)
 
 
@@ -36,15 +27,9 @@ def prices_cmd(
 ) -> None:
     """Price series for a commodity (Pink Sheet monthly, USGS salient annual) with units and sources."""
     from critmin.markets.api import prices, signals_to_records
-    from critmin.markets.errors import NotComputable
 
-    wh = _open(ctx)
-    try:
+    with cli_warehouse(ctx) as wh:
         df = prices(wh, commodity)
-    except (NotComputable, KeyError, ValueError) as e:
-        raise fail(str(e)) from None
-    finally:
-        wh.close()
     if as_json:
         typer.echo(_dump(signals_to_records(df)))
         return
@@ -64,13 +49,8 @@ def unit_values_cmd(
     """Trade unit values (USD/kg = value / weight) per flow and period."""
     from critmin.markets.api import signals_to_records, trade_flows
 
-    wh = _open(ctx)
-    try:
+    with cli_warehouse(ctx) as wh:
         df = trade_flows(wh, exporter=exporter, commodity=commodity, source=source)
-    except (KeyError, ValueError) as e:
-        raise fail(str(e)) from None
-    finally:
-        wh.close()
     cols = ["source", "period", "exporter_iso3", "importer_iso3", "flow", "reported_by", "hs_code",
             "commodity_id", "value_usd", "qty_t", "uv_usd_per_kg", "uv_note", "dataset_id", "source_line"]  # fmt: skip
     df = df[[c for c in cols if c in df.columns]]
@@ -93,13 +73,8 @@ def signals_cmd(
     from critmin.markets.api import signals, signals_to_records
 
     kinds = tuple(kind) if kind else ("volume_change", "structural_break", "price_discrimination", "below_market")
-    wh = _open(ctx)
-    try:
+    with cli_warehouse(ctx) as wh:
         df = signals(wh, commodity=commodity, exporter=exporter, kinds=kinds, flagged_only=not include_unflagged)
-    except (KeyError, ValueError) as e:
-        raise fail(str(e)) from None
-    finally:
-        wh.close()
     if as_json:
         typer.echo(_dump(signals_to_records(df)))
         return
@@ -132,21 +107,15 @@ def floor_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Fiscal cost distribution of a price floor, P(floor binds) and the project effect."""
-    from critmin.markets.errors import NotComputable
     from critmin.markets.floor_api import evaluate_floor
 
-    wh = _open(ctx)
-    try:
+    with cli_warehouse(ctx) as wh:
         out = evaluate_floor(
             wh, commodity=commodity, floor=floor, volume_t_per_year=volume, years=years, runs=runs,
             random_state=seed, unit=unit, product=product, series=series, ceiling=ceiling,
             upside_share=upside_share, production_cost=production_cost, capex_usd=capex,
             start=start, end=end, paths=paths, run_id=run_id,
         )  # fmt: skip
-    except (NotComputable, KeyError, ValueError) as e:
-        raise fail(str(e)) from None
-    finally:
-        wh.close()
     if as_json:
         typer.echo(_dump(out))
         return

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from critmin.cli.main import fail
+from critmin.cli.common import cli_warehouse, fail
 
 
 def production_cmd(
@@ -20,20 +20,12 @@ def production_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Production by country with shares of the world total."""
-    from critmin.data.errors import UnknownCommodity
-    from critmin.data.shares import calc_shares
-    from critmin.data.warehouse import WarehouseNotImported
+    # shares, share_basis and selected (the rows every analysis uses for the commodity's mine
+    # or processing stage) from critmin.data.supply.production_with_shares
+    from critmin.data.supply import production_with_shares
 
-    try:
-        wh = ctx.obj.open_warehouse(read_only=True)
-    except WarehouseNotImported as e:
-        raise fail(str(e)) from None
-    try:
-        df = calc_shares(wh.production(commodity, stage=stage, year=year, source=source.upper()))
-    except UnknownCommodity as e:
-        raise fail(str(e)) from None
-    finally:
-        wh.close()
+    with cli_warehouse(ctx) as wh:
+        df = production_with_shares(wh.production(commodity, stage=stage, year=year, source=source.upper()))
     if df.empty:
         raise fail(f"no {source} production data for {commodity!r}" + (f" at stage {stage}" if stage else "") + (f" in {year}" if year else ""))
     if as_json:
@@ -44,7 +36,7 @@ def production_cmd(
                 "stage": r["stage"], "product": r["product"], "year": int(r["year"]),
                 "quantity": _num(r["quantity"]), "unit": r["unit"], "flag": r["flag"],
                 "bound_lo": _num(r["bound_lo"]), "bound_hi": _num(r["bound_hi"]),
-                "share": _num(r["share"]), "share_basis": r["share_basis"],
+                "share": _num(r["share"]), "share_basis": r["share_basis"], "selected": bool(r["selected"]),
                 "dataset_id": int(r["dataset_id"]), "source_line": int(r["source_line"]), "vintage": r["vintage"],
             })
         typer.echo(json.dumps(recs, indent=2))
@@ -73,4 +65,5 @@ def _num(x: object) -> float | None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``critmin production`` to the root app."""
     app.command("production")(production_cmd)

@@ -9,41 +9,31 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from critmin.cli.common import cli_warehouse, fail, parse_budgets, user_errors
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
+    from critmin.projects.models import Project
+    from critmin.projects.registry import Registry
+    from critmin.projects.scoring import ProjectScore
 
 Viewer = Annotated[str, typer.Option("--viewer", help="Whose view: US, JP or joint (sees all).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
 
-_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9}
-
-
-def parse_amount(text: str) -> float:
-    """'500M' -> 5e8, '1.2b' -> 1.2e9, '3e8' -> 3e8 (US$)."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmb]?)\s*", text.lower())
-    if not m:
-        raise ValueError(f"amount {text!r}: expected a number with optional k/M/B suffix, e.g. 500M")
-    return float(m.group(1)) * _SUFFIX[m.group(2)]
+projects_app = typer.Typer(help="Priority projects: registry, scoring, joint selection.", no_args_is_help=True)
 
 
 def parse_budget(text: str) -> dict[str, float]:
-    """'USA=500M,JPN=300M' -> {'USA': 5e8, 'JPN': 3e8}; both partners required."""
-    out: dict[str, float] = {}
-    for part in text.split(","):
-        if "=" not in part:
-            raise ValueError(f"--budget {text!r}: expected USA=AMOUNT,JPN=AMOUNT")
-        k, v = part.split("=", 1)
-        k = k.strip().upper()
-        if k not in ("USA", "JPN"):
-            raise ValueError(f"--budget: unknown partner {k!r}; expected USA and JPN")
-        out[k] = parse_amount(v)
-    missing = {"USA", "JPN"} - set(out)
-    if missing:
-        raise ValueError(f"--budget: missing {sorted(missing)}; expected USA=AMOUNT,JPN=AMOUNT")
-    return out
+    """``'USA=500M,JPN=2bn'`` -> ``{'USA': 5e8, 'JPN': 2e9}``: a finite budget for every partner
+    (setting ``risk.consumers``); the amount syntax of :func:`critmin.cli.common.parse_amount`."""
+    return parse_budgets(text, "--budget", require_all=True, allow_inf=False)
 
 
 def _pairs(items: list[str], sep: str, what: str) -> list[tuple[str, str]]:
@@ -66,22 +56,18 @@ def _counts(items: list[str], what: str) -> dict[str, int]:
     return out
 
 
-def _registry(ctx: typer.Context, read_only: bool = False):
-    from critmin.cli.main import fail
-    from critmin.projects.models import check_viewer  # noqa: F401
+@contextmanager
+def cli_registry(ctx: typer.Context, *, read_only: bool = False) -> Iterator[tuple[Warehouse, Registry]]:
+    """The warehouse and its project registry; a registry or selection error in the block is
+    a one-line error (as the user errors of :func:`critmin.cli.common.cli_warehouse`)."""
     from critmin.projects.registry import Registry, RegistryError
+    from critmin.projects.selection import SelectionError
 
-    wh = ctx.obj.open_warehouse(read_only=read_only)
-    try:
-        return wh, Registry.open(wh.con)
-    except RegistryError as exc:
-        wh.close()
-        raise fail(str(exc)) from None
+    with cli_warehouse(ctx, read_only=read_only, errors=(RegistryError, SelectionError)) as wh:
+        yield wh, Registry.open(wh.con)
 
 
 def _viewer(viewer: str) -> str:
-    from critmin.cli.main import fail
-
     if viewer not in ("US", "JP", "joint"):
         raise fail(f"--viewer {viewer!r}: expected US, JP or joint")
     return viewer
@@ -91,8 +77,7 @@ def _echo_json(obj: Any) -> None:
     typer.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
-def _scores(wh: Any, projects: list) -> list:
-    from critmin.cli.main import fail
+def _scores(wh: Warehouse, projects: Sequence[Project]) -> list[ProjectScore]:
     from critmin.projects.api import NotComputable, score_with_warehouse
 
     try:
@@ -101,278 +86,248 @@ def _scores(wh: Any, projects: list) -> list:
         raise fail(f"cannot score projects: {exc}") from None
 
 
+@projects_app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    viewer: Viewer = "joint",
+    commodity: Annotated[str | None, typer.Option(help="Commodity id.")] = None,
+    country: Annotated[str | None, typer.Option(help="Host country ISO3.")] = None,
+    status: Annotated[str | None, typer.Option(help="Project status.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """List the projects the viewer may see."""
+    with cli_registry(ctx) as (_wh, reg):
+        ps = reg.list(_viewer(viewer), commodity=commodity, country=country, status=status)
+    if as_json:
+        _echo_json([p.record() for p in ps])
+        return
+    for p in ps:
+        cap = "capacity n/a" if p.capacity_tpy is None else f"{p.capacity_tpy:>10,.0f} t/yr"
+        start = "n/a" if p.first_production_year is None else p.first_production_year
+        typer.echo(
+            f"{p.id:<32} {p.commodity_id:<12} {p.stage:<10} {p.host_country_iso3} "
+            f"{p.status:<12} {cap:>15}  start {start}  [{p.visibility}]  {p.name}"
+        )
+    typer.echo(f"{len(ps)} project(s) visible to {viewer}")
+
+
+@projects_app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    project_id: Annotated[str, typer.Argument(help="Project id.")],
+    viewer: Viewer = "joint",
+    history: Annotated[bool, typer.Option("--history", help="All versions.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Show one project (and its version history)."""
+    with cli_registry(ctx) as (_wh, reg):
+        out: Any = reg.history(project_id, _viewer(viewer)) if history else reg.get(project_id, viewer).record()
+    if as_json or history:
+        _echo_json(out)
+    else:
+        for k, v in out.items():
+            typer.echo(f"{k:>22}: {json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v}")
+
+
+@projects_app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="JSON list of project objects, or CSV.")],
+    viewer: Viewer = "joint",
+    author: Annotated[str, typer.Option(help="Who makes the change (recorded in the history).")] = "cli",
+    note: Annotated[str | None, typer.Option(help="Note recorded with the versions.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="json or csv (default: suffix).")] = None,
+) -> None:
+    """Import projects: all or nothing; each change becomes a new version."""
+    from critmin.projects.io import read_records
+    from critmin.projects.registry import RegistryError
+
+    with user_errors():  # ImportFileError is a ValueError
+        projects = read_records(file, fmt)
+    with cli_registry(ctx) as (_wh, reg):
+        try:
+            res = reg.put_many(projects, author=author, viewer=_viewer(viewer), note=note)
+        except RegistryError as exc:
+            raise fail(f"{file}: {exc}; nothing imported") from None
+    typer.echo(
+        f"{file}: {len(res['created'])} created, {len(res['updated'])} updated, {len(res['unchanged'])} unchanged"
+    )
+
+
+@projects_app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    viewer: Viewer = "joint",
+    as_json: AsJson = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Write CSV.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="File (default stdout).")] = None,
+) -> None:
+    """Export the visible projects (JSON by default; `import` reads it back unchanged)."""
+    from critmin.projects.io import to_csv, to_json
+
+    if as_json and as_csv:
+        raise fail("--json and --csv exclude each other")
+    with cli_registry(ctx) as (_wh, reg):
+        ps = reg.list(_viewer(viewer))
+    text = to_csv(ps) if as_csv else to_json(ps)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {len(ps)} project(s) to {out}")
+
+
+@projects_app.command("score")
+def score_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: AsJson = False) -> None:
+    """Score the visible projects: risk reduction per budget dollar, with every input."""
+    with cli_registry(ctx) as (wh, reg):
+        ps = reg.list(_viewer(viewer))
+        scores = _scores(wh, ps)
+    if as_json:
+        _echo_json([s.to_dict() for s in scores])
+        return
+    for s in scores:
+        if s.score_per_dollar is None:
+            typer.echo(f"{s.project_id:<32} not computable: {s.reason}")
+        else:
+            typer.echo(
+                f"{s.project_id:<32} value US${s.value_usd:>16,.0f}  cost US${s.cost_total_usd:>14,.0f}  "
+                f"score {s.score_per_dollar:>10.3f} per $"
+            )
+
+
+@projects_app.command("select")
+def select_cmd(
+    ctx: typer.Context,
+    budget: Annotated[str, typer.Option(help="Budgets, e.g. USA=500M,JPN=300M (budget cost, US$).")],
+    viewer: Viewer = "joint",
+    max_share: Annotated[float | None, typer.Option(help="Max share of the joint budget per commodity (default: setting).")] = None,
+    min_stage: Annotated[list[str], typer.Option(help="Minimum projects per stage, e.g. processing=2.")] = [],  # noqa: B006
+    min_commodity: Annotated[list[str], typer.Option(help="Minimum projects per commodity, e.g. gallium=1.")] = [],  # noqa: B006
+    exclusive: Annotated[list[str], typer.Option(help="Mutually exclusive projects A,B.")] = [],  # noqa: B006
+    depends: Annotated[list[str], typer.Option(help="A:B = A only if B is selected.")] = [],  # noqa: B006
+    save: Annotated[bool, typer.Option("--save", help="Record the selection (read by `critmin clock`).")] = False,
+    author: Annotated[str, typer.Option(help="Recorded with --save.")] = "cli",
+    as_json: AsJson = False,
+) -> None:
+    """Choose projects and instruments under the US and Japanese budgets (HiGHS MIP)."""
+    from critmin.projects.api import select_portfolio
+
+    with user_errors():
+        b = parse_budget(budget)
+        kw: dict[str, Any] = {
+            "max_commodity_share": max_share,
+            "min_per_stage": _counts(min_stage, "--min-stage"),
+            "min_per_commodity": _counts(min_commodity, "--min-commodity"),
+            "exclusive": _pairs(exclusive, ",", "--exclusive"),
+            "depends": _pairs(depends, ":", "--depends"),
+        }
+    with cli_registry(ctx) as (wh, reg):
+        ps = reg.list(_viewer(viewer))
+        scores = _scores(wh, ps)
+        res = select_portfolio(ps, scores, b, **kw)
+        if save:
+            params = {"budget": b, **{k: v for k, v in kw.items()}, "viewer": viewer}
+            res["selection_id"] = reg.save_selection(res, params, author=author, viewer=viewer)
+    if as_json:
+        _echo_json(res)
+        return
+    typer.echo(f"risk reduction US${res['risk_reduction']:,.0f}; budget used " + ", ".join(
+        f"{k} US${v:,.0f} of {res['budget'][k]:,.0f}" for k, v in res["budget_used"].items()))
+    for s in res["selected"]:
+        typer.echo(f"  + {s['project']:<30} {s['option']}")
+    for e in res["excluded"]:
+        typer.echo(f"  - {e['project']:<30} {e['reason']}")
+    for k, v in res["shadow_prices"].items():
+        typer.echo(f"  shadow value of the {k} budget: LP {v['lp_dual']:.3f}, MIP +{v['mip_delta_usd']:,.0f}: {v['mip_finite_difference']:.3f} per $")
+
+
+@projects_app.command("gaps")
+def gaps_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: AsJson = False) -> None:
+    """Exploration gaps: allied deposits with no registered project, by watchlist rank."""
+    from critmin.projects.gaps import exploration_gaps
+
+    with cli_registry(ctx) as (wh, reg):
+        try:
+            df = exploration_gaps(wh, reg.list(_viewer(viewer)))
+        except ValueError as exc:
+            raise fail(f"cannot compute exploration gaps: {exc}") from None
+    if as_json:
+        _echo_json(json.loads(df.to_json(orient="records")))
+    else:
+        typer.echo(df.to_string(index=False))
+
+
+def deposits_cmd(
+    ctx: typer.Context,
+    commodity: Annotated[str | None, typer.Option(help="Commodity (id or name).")] = None,
+    country: Annotated[str | None, typer.Option(help="Country ISO3 (or name).")] = None,
+    near: Annotated[str | None, typer.Option(help="LAT,LON centre for a radius query.")] = None,
+    radius_km: Annotated[float | None, typer.Option("--radius-km", help="Radius in km (with --near).")] = None,
+    bbox: Annotated[str | None, typer.Option(help="WEST,SOUTH,EAST,NORTH in degrees.")] = None,
+    layer: Annotated[list[str], typer.Option(help="Layer(s): PP1802, MAJOR, GMRAP_PORPHYRY, GMRAP_SEDCU.")] = [],  # noqa: B006
+    geojson: Annotated[bool, typer.Option("--geojson", help="Write an RFC 7946 FeatureCollection.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Query the USGS deposit layers by commodity, country, box or radius (great circle)."""
+    from critmin.geo.deposits import deposit_rows_for_output, query_deposits
+    from critmin.geo.geojson import to_feature_collection
+
+    with user_errors():
+        centre = None
+        if near is not None:
+            la, lo = (float(x) for x in near.split(","))
+            centre = (la, lo)
+        box = tuple(float(x) for x in bbox.split(",")) if bbox else None
+        if box is not None and len(box) != 4:
+            raise ValueError(f"--bbox {bbox!r}: expected WEST,SOUTH,EAST,NORTH")
+    with cli_warehouse(ctx) as wh:
+        df = query_deposits(wh, commodity, country, layer or None, box, centre, radius_km)
+    df = deposit_rows_for_output(df)
+    if geojson:
+        _echo_json(to_feature_collection(df))
+    elif as_json:
+        _echo_json(json.loads(df.to_json(orient="records")))
+    else:
+        typer.echo(df.drop(columns=[c for c in ("dataset_id", "source_line", "grade") if c in df]).to_string(index=False))
+        typer.echo(f"{len(df)} deposit(s)")
+
+
+def clock_cmd(
+    ctx: typer.Context,
+    viewer: Viewer = "joint",
+    today: Annotated[str | None, typer.Option(help="Reference date (ISO; default: today).")] = None,
+    budget: Annotated[str | None, typer.Option(help="Select now with these budgets instead of the last saved selection.")] = None,
+    what_if_months: Annotated[int | None, typer.Option("--what-if-months", help="Cut permitting by N months: effect on projected shortfall.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """The six-month financing and 180-day ministerial clock, project by project."""
+    from critmin.projects.clock_report import clock_report
+
+    with user_errors():
+        day = dt.date.fromisoformat(today) if today else dt.date.today()
+        b = parse_budget(budget) if budget else None
+    with cli_registry(ctx) as (wh, reg):  # NotComputable is a ValueError
+        rep = clock_report(wh, reg, _viewer(viewer), day, b, what_if_months)
+    if as_json:
+        _echo_json(rep)
+        return
+    d = rep["deadlines"]
+    typer.echo(f"signed {d['signed']}; today {rep['today']}")
+    typer.echo(f"financing deadline   {d['financing_deadline']} ({rep['days_to_financing_deadline']} days)")
+    typer.echo(f"ministerial deadline {d['ministerial_deadline']} ({rep['days_to_ministerial_deadline']} days)")
+    typer.echo(f"selection: {rep['selection']['source']}")
+    for t in rep["projects"]:
+        typer.echo(f"  {'on track ' if t['on_track'] else 'AT RISK  '} {t['project']:<30} " + "; ".join(t["reasons"] + t["warnings"]))
+    for m in rep["overdue_milestones"]:
+        typer.echo(f"  OVERDUE  {m['project']:<30} {m['name']} (target {m['target_date']}, {m['days']} days)")
+    if rep.get("what_if"):
+        w = rep["what_if"]
+        typer.echo(f"what-if: permitting {w['months']} months shorter -> projected shortfall {w['total_reduction_t']:,.1f} t lower in total")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``projects``, ``deposits`` and ``clock`` to the root app."""
-    proj = typer.Typer(help="Priority projects: registry, scoring, joint selection.", no_args_is_help=True)
-    app.add_typer(proj, name="projects")
-
-    @proj.command("list")
-    def list_cmd(
-        ctx: typer.Context,
-        viewer: Viewer = "joint",
-        commodity: Annotated[str | None, typer.Option(help="Commodity id.")] = None,
-        country: Annotated[str | None, typer.Option(help="Host country ISO3.")] = None,
-        status: Annotated[str | None, typer.Option(help="Project status.")] = None,
-        as_json: AsJson = False,
-    ) -> None:
-        """List the projects the viewer may see."""
-        wh, reg = _registry(ctx)
-        with wh:
-            ps = reg.list(_viewer(viewer), commodity=commodity, country=country, status=status)
-        if as_json:
-            _echo_json([p.record() for p in ps])
-            return
-        for p in ps:
-            cap = "capacity n/a" if p.capacity_tpy is None else f"{p.capacity_tpy:>10,.0f} t/yr"
-            start = "n/a" if p.first_production_year is None else p.first_production_year
-            typer.echo(
-                f"{p.id:<32} {p.commodity_id:<12} {p.stage:<10} {p.host_country_iso3} "
-                f"{p.status:<12} {cap:>15}  start {start}  [{p.visibility}]  {p.name}"
-            )
-        typer.echo(f"{len(ps)} project(s) visible to {viewer}")
-
-    @proj.command("show")
-    def show_cmd(
-        ctx: typer.Context,
-        project_id: Annotated[str, typer.Argument(help="Project id.")],
-        viewer: Viewer = "joint",
-        history: Annotated[bool, typer.Option("--history", help="All versions.")] = False,
-        as_json: AsJson = False,
-    ) -> None:
-        """Show one project (and its version history)."""
-        from critmin.cli.main import fail
-        from critmin.projects.registry import RegistryError
-
-        wh, reg = _registry(ctx)
-        with wh:
-            try:
-                out: Any = reg.history(project_id, _viewer(viewer)) if history else reg.get(project_id, viewer).record()
-            except RegistryError as exc:
-                raise fail(str(exc)) from None
-        if as_json or history:
-            _echo_json(out)
-        else:
-            for k, v in out.items():
-                typer.echo(f"{k:>22}: {json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v}")
-
-    @proj.command("import")
-    def import_cmd(
-        ctx: typer.Context,
-        file: Annotated[Path, typer.Argument(help="JSON list of project objects, or CSV.")],
-        viewer: Viewer = "joint",
-        author: Annotated[str, typer.Option(help="Who makes the change (recorded in the history).")] = "cli",
-        note: Annotated[str | None, typer.Option(help="Note recorded with the versions.")] = None,
-        fmt: Annotated[str | None, typer.Option("--format", help="json or csv (default: suffix).")] = None,
-    ) -> None:
-        """Import projects: all or nothing; each change becomes a new version."""
-        from critmin.cli.main import fail
-        from critmin.projects.io import ImportFileError, read_records
-        from critmin.projects.registry import RegistryError
-
-        try:
-            projects = read_records(file, fmt)
-        except ImportFileError as exc:
-            raise fail(str(exc)) from None
-        wh, reg = _registry(ctx)
-        with wh:
-            try:
-                res = reg.put_many(projects, author=author, viewer=_viewer(viewer), note=note)
-            except RegistryError as exc:
-                raise fail(f"{file}: {exc}; nothing imported") from None
-        typer.echo(
-            f"{file}: {len(res['created'])} created, {len(res['updated'])} updated, {len(res['unchanged'])} unchanged"
-        )
-
-    @proj.command("export")
-    def export_cmd(
-        ctx: typer.Context,
-        viewer: Viewer = "joint",
-        as_json: AsJson = False,
-        as_csv: Annotated[bool, typer.Option("--csv", help="Write CSV.")] = False,
-        out: Annotated[Path | None, typer.Option("--out", help="File (default stdout).")] = None,
-    ) -> None:
-        """Export the visible projects (JSON by default; `import` reads it back unchanged)."""
-        from critmin.cli.main import fail
-        from critmin.projects.io import to_csv, to_json
-
-        if as_json and as_csv:
-            raise fail("--json and --csv exclude each other")
-        wh, reg = _registry(ctx)
-        with wh:
-            ps = reg.list(_viewer(viewer))
-        text = to_csv(ps) if as_csv else to_json(ps)
-        if out is None:
-            typer.echo(text, nl=False)
-        else:
-            out.write_text(text, encoding="utf-8")
-            typer.echo(f"wrote {len(ps)} project(s) to {out}")
-
-    @proj.command("score")
-    def score_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: AsJson = False) -> None:
-        """Score the visible projects: risk reduction per budget dollar, with every input."""
-        wh, reg = _registry(ctx)
-        with wh:
-            ps = reg.list(_viewer(viewer))
-            scores = _scores(wh, ps)
-        if as_json:
-            _echo_json([s.to_dict() for s in scores])
-            return
-        for s in scores:
-            if s.score_per_dollar is None:
-                typer.echo(f"{s.project_id:<32} not computable: {s.reason}")
-            else:
-                typer.echo(
-                    f"{s.project_id:<32} value US${s.value_usd:>16,.0f}  cost US${s.cost_total_usd:>14,.0f}  "
-                    f"score {s.score_per_dollar:>10.3f} per $"
-                )
-
-    @proj.command("select")
-    def select_cmd(
-        ctx: typer.Context,
-        budget: Annotated[str, typer.Option(help="Budgets, e.g. USA=500M,JPN=300M (budget cost, US$).")],
-        viewer: Viewer = "joint",
-        max_share: Annotated[float | None, typer.Option(help="Max share of the joint budget per commodity (default: setting).")] = None,
-        min_stage: Annotated[list[str], typer.Option(help="Minimum projects per stage, e.g. processing=2.")] = [],  # noqa: B006
-        min_commodity: Annotated[list[str], typer.Option(help="Minimum projects per commodity, e.g. gallium=1.")] = [],  # noqa: B006
-        exclusive: Annotated[list[str], typer.Option(help="Mutually exclusive projects A,B.")] = [],  # noqa: B006
-        depends: Annotated[list[str], typer.Option(help="A:B = A only if B is selected.")] = [],  # noqa: B006
-        save: Annotated[bool, typer.Option("--save", help="Record the selection (read by `critmin clock`).")] = False,
-        author: Annotated[str, typer.Option(help="Recorded with --save.")] = "cli",
-        as_json: AsJson = False,
-    ) -> None:
-        """Choose projects and instruments under the US and Japanese budgets (HiGHS MIP)."""
-        from critmin.cli.main import fail
-        from critmin.projects.api import select_portfolio
-        from critmin.projects.selection import SelectionError
-
-        try:
-            b = parse_budget(budget)
-            kw: dict[str, Any] = {
-                "max_commodity_share": max_share,
-                "min_per_stage": _counts(min_stage, "--min-stage"),
-                "min_per_commodity": _counts(min_commodity, "--min-commodity"),
-                "exclusive": _pairs(exclusive, ",", "--exclusive"),
-                "depends": _pairs(depends, ":", "--depends"),
-            }
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-        wh, reg = _registry(ctx)
-        with wh:
-            ps = reg.list(_viewer(viewer))
-            scores = _scores(wh, ps)
-            try:
-                res = select_portfolio(ps, scores, b, **kw)
-            except (SelectionError, ValueError) as exc:
-                raise fail(str(exc)) from None
-            if save:
-                params = {"budget": b, **{k: v for k, v in kw.items()}, "viewer": viewer}
-                res["selection_id"] = reg.save_selection(res, params, author=author, viewer=viewer)
-        if as_json:
-            _echo_json(res)
-            return
-        typer.echo(f"risk reduction US${res['risk_reduction']:,.0f}; budget used " + ", ".join(
-            f"{k} US${v:,.0f} of {res['budget'][k]:,.0f}" for k, v in res["budget_used"].items()))
-        for s in res["selected"]:
-            typer.echo(f"  + {s['project']:<30} {s['option']}")
-        for e in res["excluded"]:
-            typer.echo(f"  - {e['project']:<30} {e['reason']}")
-        for k, v in res["shadow_prices"].items():
-            typer.echo(f"  shadow value of the {k} budget: LP {v['lp_dual']:.3f}, MIP +{v['mip_delta_usd']:,.0f}: {v['mip_finite_difference']:.3f} per $")
-
-    @proj.command("gaps")
-    def gaps_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: AsJson = False) -> None:
-        """Exploration gaps: allied deposits with no registered project, by watchlist rank."""
-        from critmin.cli.main import fail
-        from critmin.projects.gaps import exploration_gaps
-
-        wh, reg = _registry(ctx)
-        with wh:
-            try:
-                df = exploration_gaps(wh, reg.list(_viewer(viewer)))
-            except (ImportError, ValueError) as exc:
-                raise fail(f"cannot compute exploration gaps: {exc}") from None
-        if as_json:
-            _echo_json(json.loads(df.to_json(orient="records")))
-        else:
-            typer.echo(df.to_string(index=False))
-
-    @app.command("deposits")
-    def deposits_cmd(
-        ctx: typer.Context,
-        commodity: Annotated[str | None, typer.Option(help="Commodity (id or name).")] = None,
-        country: Annotated[str | None, typer.Option(help="Country ISO3 (or name).")] = None,
-        near: Annotated[str | None, typer.Option(help="LAT,LON centre for a radius query.")] = None,
-        radius_km: Annotated[float | None, typer.Option("--radius-km", help="Radius in km (with --near).")] = None,
-        bbox: Annotated[str | None, typer.Option(help="WEST,SOUTH,EAST,NORTH in degrees.")] = None,
-        layer: Annotated[list[str], typer.Option(help="Layer(s): PP1802, MAJOR, GMRAP_PORPHYRY, GMRAP_SEDCU.")] = [],  # noqa: B006
-        geojson: Annotated[bool, typer.Option("--geojson", help="Write an RFC 7946 FeatureCollection.")] = False,
-        as_json: AsJson = False,
-    ) -> None:
-        """Query the USGS deposit layers by commodity, country, box or radius (great circle)."""
-        from critmin.cli.main import fail
-        from critmin.geo.deposits import deposit_rows_for_output, query_deposits
-        from critmin.geo.geojson import to_feature_collection
-
-        try:
-            centre = None
-            if near is not None:
-                la, lo = (float(x) for x in near.split(","))
-                centre = (la, lo)
-            box = tuple(float(x) for x in bbox.split(",")) if bbox else None
-            if box is not None and len(box) != 4:
-                raise ValueError(f"--bbox {bbox!r}: expected WEST,SOUTH,EAST,NORTH")
-            wh = ctx.obj.open_warehouse(read_only=True)
-            with wh:
-                df = query_deposits(wh, commodity, country, layer or None, box, centre, radius_km)
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-        df = deposit_rows_for_output(df)
-        if geojson:
-            _echo_json(to_feature_collection(df))
-        elif as_json:
-            _echo_json(json.loads(df.to_json(orient="records")))
-        else:
-            typer.echo(df.drop(columns=[c for c in ("dataset_id", "source_line", "grade") if c in df]).to_string(index=False))
-            typer.echo(f"{len(df)} deposit(s)")
-
-    @app.command("clock")
-    def clock_cmd(
-        ctx: typer.Context,
-        viewer: Viewer = "joint",
-        today: Annotated[str | None, typer.Option(help="Reference date (ISO; default: today).")] = None,
-        budget: Annotated[str | None, typer.Option(help="Select now with these budgets instead of the last saved selection.")] = None,
-        what_if_months: Annotated[int | None, typer.Option("--what-if-months", help="Cut permitting by N months: effect on projected shortfall.")] = None,
-        as_json: AsJson = False,
-    ) -> None:
-        """The six-month financing and 180-day ministerial clock, project by project."""
-        from critmin.cli.main import fail
-        from critmin.projects.api import NotComputable
-        from critmin.projects.clock_report import clock_report
-        from critmin.projects.selection import SelectionError
-
-        try:
-            day = dt.date.fromisoformat(today) if today else dt.date.today()
-            b = parse_budget(budget) if budget else None
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-        wh, reg = _registry(ctx)
-        with wh:
-            try:
-                rep = clock_report(wh, reg, _viewer(viewer), day, b, what_if_months)
-            except (NotComputable, SelectionError, ValueError) as exc:
-                raise fail(str(exc)) from None
-        if as_json:
-            _echo_json(rep)
-            return
-        d = rep["deadlines"]
-        typer.echo(f"signed {d['signed']}; today {rep['today']}")
-        typer.echo(f"financing deadline   {d['financing_deadline']} ({rep['days_to_financing_deadline']} days)")
-        typer.echo(f"ministerial deadline {d['ministerial_deadline']} ({rep['days_to_ministerial_deadline']} days)")
-        typer.echo(f"selection: {rep['selection']['source']}")
-        for t in rep["projects"]:
-            typer.echo(f"  {'on track ' if t['on_track'] else 'AT RISK  '} {t['project']:<30} " + "; ".join(t["reasons"] + t["warnings"]))
-        for m in rep["overdue_milestones"]:
-            typer.echo(f"  OVERDUE  {m['project']:<30} {m['name']} (target {m['target_date']}, {m['days']} days)")
-        if rep.get("what_if"):
-            w = rep["what_if"]
-            typer.echo(f"what-if: permitting {w['months']} months shorter -> projected shortfall {w['total_reduction_t']:,.1f} t lower in total")
+    app.add_typer(projects_app, name="projects")
+    app.command("deposits")(deposits_cmd)
+    app.command("clock")(clock_cmd)

@@ -5,70 +5,64 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from critmin.cli.common import cli_warehouse, fail, user_errors
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
+    from critmin.disruption.market import Market
+
+
+def simulate_cmd(
+    ctx: typer.Context,
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario TOML file (omit with --monte-carlo).")] = None,
+    monte_carlo: Annotated[bool, typer.Option("--monte-carlo", help="Monte Carlo over the hazard model.")] = False,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Monte Carlo runs.")] = 10_000,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (required for Monte Carlo).")] = None,
+    horizon: Annotated[int, typer.Option("--horizon", min=1, max=120, help="Monte Carlo horizon, months.")] = 12,
+    commodity: Annotated[list[str] | None, typer.Option("--commodity", "-c", help="Restrict to commodities.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Start a local Dask cluster.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not store the run in the warehouse.")] = False,
+) -> None:
+    """Simulate export restrictions: US/JPN shortfalls (t, %, US$) and price changes."""
+    from critmin.disruption.api import load_market
+    from critmin.disruption.runs import run_and_store_scenario
+    from critmin.disruption.scenario import load_scenario
+
+    if monte_carlo == (scenario is not None):
+        raise fail("give either a SCENARIO.toml file or --monte-carlo")
+    if scheduler and workers:
+        raise fail("--scheduler and --workers are alternatives; give one")
+    if scenario is not None:
+        with user_errors():  # ScenarioError is a ValueError
+            sc = load_scenario(scenario)
+        with cli_warehouse(ctx, read_only=no_store) as wh:
+            market = load_market(wh, sorted({e.commodity for e in sc.events}) or None, tuple(sc.consumers))
+            doc = run_and_store_scenario(wh.con, market, sc, store=not no_store)
+    else:
+        if seed is None:
+            raise fail("--seed is required for --monte-carlo (results are reproducible only with a seed)")
+        with cli_warehouse(ctx, read_only=no_store, errors=(OSError,)) as wh:
+            market = load_market(wh, commodity or None)
+            doc = _run_mc(wh, market, runs, seed, horizon, scheduler, workers, not no_store)
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, default=str))
+    else:
+        _table(doc)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``critmin simulate`` to the root app."""
-
-    @app.command("simulate")
-    def simulate(
-        ctx: typer.Context,
-        scenario: Annotated[Path | None, typer.Argument(help="Scenario TOML file (omit with --monte-carlo).")] = None,
-        monte_carlo: Annotated[bool, typer.Option("--monte-carlo", help="Monte Carlo over the hazard model.")] = False,
-        runs: Annotated[int, typer.Option("--runs", min=1, help="Monte Carlo runs.")] = 10_000,
-        seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (required for Monte Carlo).")] = None,
-        horizon: Annotated[int, typer.Option("--horizon", min=1, max=120, help="Monte Carlo horizon, months.")] = 12,
-        commodity: Annotated[list[str] | None, typer.Option("--commodity", "-c", help="Restrict to commodities.")] = None,
-        scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT.")] = None,
-        workers: Annotated[int | None, typer.Option("--workers", min=1, help="Start a local Dask cluster.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-        no_store: Annotated[bool, typer.Option("--no-store", help="Do not store the run in the warehouse.")] = False,
-    ) -> None:
-        """Simulate export restrictions: US/JPN shortfalls (t, %, US$) and price changes."""
-        from critmin.cli.main import fail
-        from critmin.disruption.api import load_market
-        from critmin.disruption.runs import run_and_store_scenario
-        from critmin.disruption.scenario import ScenarioError, load_scenario
-
-        if monte_carlo == (scenario is not None):
-            raise fail("give either a SCENARIO.toml file or --monte-carlo")
-        if scheduler and workers:
-            raise fail("--scheduler and --workers are alternatives; give one")
-        state = ctx.obj
-        if scenario is not None:
-            try:
-                sc = load_scenario(scenario)
-            except ScenarioError as e:
-                raise fail(str(e)) from None
-            wh = state.open_warehouse(read_only=no_store)
-            try:
-                market = load_market(wh, sorted({e.commodity for e in sc.events}) or None, tuple(sc.consumers))
-                doc = run_and_store_scenario(wh.con, market, sc, store=not no_store)
-            except (KeyError, LookupError, ValueError) as e:
-                raise fail(str(e)) from None
-            finally:
-                wh.close()
-        else:
-            if seed is None:
-                raise fail("--seed is required for --monte-carlo (results are reproducible only with a seed)")
-            wh = state.open_warehouse(read_only=no_store)
-            try:
-                market = load_market(wh, commodity or None)
-                doc = _run_mc(wh, market, runs, seed, horizon, scheduler, workers, not no_store, as_json)
-            except (KeyError, LookupError, ValueError, OSError) as e:
-                raise fail(str(e)) from None
-            finally:
-                wh.close()
-        if as_json:
-            typer.echo(json.dumps(doc, indent=2, default=str))
-        else:
-            _table(doc)
+    app.command("simulate")(simulate_cmd)
 
 
-def _run_mc(wh, market, runs, seed, horizon, scheduler, workers, store, as_json):
+def _run_mc(wh: Warehouse, market: Market, runs: int, seed: int, horizon: int, scheduler: str | None,
+            workers: int | None, store: bool) -> dict[str, Any]:
     from critmin.disruption.runs import run_and_store_monte_carlo
 
     if sys.stderr.isatty():
@@ -84,11 +78,11 @@ def _run_mc(wh, market, runs, seed, horizon, scheduler, workers, store, as_json)
                                      workers=workers, store=store)
 
 
-def _fmt(x, spec=",.1f"):
+def _fmt(x: float | None, spec: str = ",.1f") -> str:
     return "n/a" if x is None else format(x, spec)
 
 
-def _table(doc: dict) -> None:
+def _table(doc: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 

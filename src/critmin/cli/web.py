@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from critmin.cli.common import fail, user_errors
+
+if TYPE_CHECKING:
+    import duckdb
 
 users_app = typer.Typer(help="Dashboard users, roles and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The dashboard's append-only audit log.", no_args_is_help=True)
@@ -20,10 +26,9 @@ audit_app = typer.Typer(help="The dashboard's append-only audit log.", no_args_i
 CLI_ACTOR = "cli:" + (getpass.getuser() if hasattr(getpass, "getuser") else "unknown")
 
 
-def _connect(db: Path, read_only: bool = False):
+def _connect(db: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     import duckdb
 
-    from critmin.cli.main import fail
     from critmin.web.store import ensure_tables
 
     if read_only and not db.exists():
@@ -40,84 +45,70 @@ def _connect(db: Path, read_only: bool = False):
     return con
 
 
-def _audit(con, action: str, target: str, outcome: str, detail: dict | None = None) -> None:
+def _audit(con: duckdb.DuckDBPyConnection, action: str, target: str, outcome: str,
+           detail: dict[str, Any] | None = None) -> None:
     from critmin.web import audit
 
     audit.record(con, actor=CLI_ACTOR, role=None, action=action, target=target, outcome=outcome, detail=detail)
 
 
-def _has_data(con) -> bool:
-    import duckdb
-
-    try:
-        return con.execute("SELECT count(*) FROM dataset").fetchone()[0] > 0
-    except duckdb.CatalogException:
-        return False
-
-
-def prepare_database(db: Path, data_dir_flag: str | None, echo=typer.echo) -> str | None:
+def prepare_database(db: Path, data_dir_flag: str | None, echo: Callable[[str], None] = typer.echo) -> str | None:
     """Import the real data if the DB is empty; create the first joint-admin if there is no user.
 
     Returns the first admin's generated password (to print once), or None.
     """
+    import duckdb
+
     from critmin.data import paths
+    from critmin.data.warehouse import Warehouse
     from critmin.web import auth
+    from critmin.web.store import ensure_tables
 
     db.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect(db)
     try:
-        if not _has_data(con):
-            from critmin.data.importer import import_all
-
+        wh = Warehouse(db)
+    except duckdb.IOException as exc:
+        raise fail(f"cannot open {db}: {exc}. If `critmin serve` is running it holds the database; "
+                   "use the HTTP API (as joint-admin) or stop the server.") from None
+    with wh:
+        if not wh.is_imported():
             data_dir = paths.resolve_data_dir(data_dir_flag)
             echo(f"First start: importing the data in {data_dir} into {db} (this takes a while) ...")
-            report = import_all(con, data_dir)
+            report = wh.import_data(data_dir)
             if not report.added:
-                from critmin.cli.main import fail
-
                 raise fail(f"no dataset found to import under {data_dir}")
             echo(f"Imported {len(report.added)} datasets, {report.rows} rows in {report.seconds:.0f} s.")
-        if auth.count_users(con) == 0:
+        ensure_tables(wh.con)
+        if auth.count_users(wh.con) == 0:
             password = auth.generate_password()
-            auth.add_user(con, "admin", "joint-admin", password)
-            _audit(con, "user.add", "admin", "ok", {"role": "joint-admin", "first_start": True})
+            auth.add_user(wh.con, "admin", "joint-admin", password)
+            _audit(wh.con, "user.add", "admin", "ok", {"role": "joint-admin", "first_start": True})
             return password
-    finally:
-        con.close()
     return None
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(users_app, name="users")
-    app.add_typer(audit_app, name="audit")
+def serve_cmd(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Start the dashboard and HTTP API (imports the real data on first start)."""
+    import uvicorn
 
-    @app.command("serve")
-    def serve(
-        ctx: typer.Context,
-        host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    ) -> None:
-        """Start the dashboard and HTTP API (imports the real data on first start)."""
-        import uvicorn
+    from critmin.data.paths import DataDirNotFound
+    from critmin.web.app import create_app
 
-        from critmin.data.paths import DataDirNotFound
-        from critmin.web.app import create_app
-
-        db = ctx.obj.db_path()
-        try:
-            password = prepare_database(db, ctx.obj.data)
-        except DataDirNotFound as exc:
-            from critmin.cli.main import fail
-
-            raise fail(str(exc)) from None
-        if password:
-            typer.echo("Created the first user 'admin' (role joint-admin). Its password is shown ONCE:")
-            typer.echo(f"    {password}")
-            typer.echo("Store it now; create more users with `critmin users add NAME --role ROLE`.")
-        app_ = create_app(db)
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        typer.echo(f"critmin dashboard: http://{shown}:{port}/   (database {db}; Ctrl-C stops)")
-        uvicorn.run(app_, host=host, port=port, log_level="warning")
+    db = ctx.obj.db_path()
+    with user_errors((DataDirNotFound,)):
+        password = prepare_database(db, ctx.obj.data)
+    if password:
+        typer.echo("Created the first user 'admin' (role joint-admin). Its password is shown ONCE:")
+        typer.echo(f"    {password}")
+        typer.echo("Store it now; create more users with `critmin users add NAME --role ROLE`.")
+    app_ = create_app(db)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    typer.echo(f"critmin dashboard: http://{shown}:{port}/   (database {db}; Ctrl-C stops)")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @users_app.command("add")
@@ -128,7 +119,6 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin instead of generating one.")] = False,
 ) -> None:
     """Create a user; prints a generated password once (or reads one from stdin)."""
-    from critmin.cli.main import fail
     from critmin.web import auth
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else auth.generate_password()
@@ -149,7 +139,6 @@ def users_add(
 @users_app.command("token")
 def users_token(ctx: typer.Context, name: str) -> None:
     """Print a new bearer API token for the user (only its hash is stored)."""
-    from critmin.cli.main import fail
     from critmin.web import auth
 
     con = _connect(ctx.obj.db_path())
@@ -170,7 +159,6 @@ def users_revoke(
     token_id: Annotated[str | None, typer.Option("--token-id", help="Revoke only this token (the part after 'cm_').")] = None,
 ) -> None:
     """Revoke a user's bearer tokens (all of them, or one with --token-id)."""
-    from critmin.cli.main import fail
     from critmin.web import auth
 
     con = _connect(ctx.obj.db_path())
@@ -193,7 +181,6 @@ def users_list(ctx: typer.Context) -> None:
     try:
         rows = auth.list_users(con)
     except Exception as exc:  # noqa: BLE001 - no web tables yet
-        from critmin.cli.main import fail
 
         raise fail(f"no users table in {ctx.obj.db_path()}: {exc}") from None
     finally:
@@ -210,7 +197,6 @@ def audit_export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout).")] = None,
 ) -> None:
     """Export the whole audit log (oldest first, with the hash chain) and verify the chain."""
-    from critmin.cli.main import fail
     from critmin.web import audit
 
     if format not in ("csv", "json"):
@@ -228,3 +214,10 @@ def audit_export(
     typer.echo(("chain ok: " if ok else "CHAIN BROKEN: ") + msg, err=True)
     if not ok:
         raise typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``users ...`` and ``audit ...`` to the root app."""
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
+    app.command("serve")(serve_cmd)
