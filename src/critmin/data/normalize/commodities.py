@@ -15,8 +15,14 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import NewType
 
 from critmin.data.errors import UnknownCommodity
+
+#: A canonical commodity id (``rare_earths``), resolved from a user's text once, at the edge
+#: (CLI, API), by :func:`resolve`; functions that take a ``CommodityId`` pass it down as is and
+#: do not resolve it again.
+CommodityId = NewType("CommodityId", str)
 
 
 @dataclass(frozen=True)
@@ -71,16 +77,17 @@ def _lookup(text: str) -> str | None:
     return hit[0] if hit else None
 
 
-def resolve(text: str) -> str:
+def resolve(text: str) -> CommodityId:
     """Canonical id for a commodity name, id, USGS code or known misspelling."""
     cid = _lookup(text)
     if cid:
-        return cid
+        return CommodityId(cid)
     key = norm_key(text)
     sugg = difflib.get_close_matches(key, list(alias_index()), n=3, cutoff=0.75)
     raise UnknownCommodity(text, sorted({alias_index()[s][0] for s in sugg}))
 
 
-def resolve_or_none(text: str) -> str | None:
+def resolve_or_none(text: str) -> CommodityId | None:
     """Like :func:`resolve` but None when unknown (no suggestions computed)."""
-    return _lookup(text)
+    cid = _lookup(text)
+    return CommodityId(cid) if cid else None
