@@ -170,3 +170,41 @@ def test_warehouse_monitor_finds_gallium_germanium_collapse(warehouse):
     df = signals(warehouse, exporter="CHN", kinds=("volume_change",))
     hits = df[(df["direction"] == "collapse") & df["event_id"].isin(expected["event_id"])]
     assert not hits.empty
+
+
+def test_reference_prices_convert_each_series_from_its_warehouse_unit(warehouse):
+    from critmin.markets.api import reference_prices
+    from critmin.markets.reference import load_reference_table
+
+    table = load_reference_table()
+    refs = reference_prices(warehouse, table)
+    # the World Bank nickel series is in USD/mt (= USD/t): USD/kg is the price / 1000
+    ni = warehouse.prices(series="NICKEL")
+    assert set(ni["unit"]) == {"USD/mt"}
+    got = refs[("nickel", "7502")]
+    assert got["usd_per_kg"].to_numpy() == pytest.approx(ni["quantity"].dropna().to_numpy() / 1000.0)
+    # cobalt oxides: USGS LME price in USD/lb x 1/0.45359237 kg x the Co content of Co3O4
+    co = warehouse.us_salient(commodity="cobalt", variable="Price_LME_dlb")
+    got = refs[("cobalt", "282200")]
+    assert got["usd_per_kg"].to_numpy() == pytest.approx(co["quantity"].dropna().to_numpy() / 0.45359237 * 0.734)
+    # a table whose unit does not match the series is an error naming the row
+    wrong = table.assign(reference_unit=table["reference_unit"].where(table["commodity_id"] != "nickel", "USD/kg"))
+    with pytest.raises(ValueError, match="nickel/7502, column 'reference_unit': 'USD/kg'"):
+        reference_prices(warehouse, wrong)
+
+
+def test_floor_resolves_the_commodity_once(warehouse, monkeypatch):
+    from critmin.data.normalize import commodities
+    from critmin.markets import api, floor_api
+
+    calls = []
+
+    def counting(text):
+        calls.append(text)
+        return commodities.resolve(text)
+
+    monkeypatch.setattr(floor_api, "resolve_commodity", counting)
+    monkeypatch.setattr(api, "resolve_commodity", lambda text: pytest.fail(f"resolved again: {text!r}"))
+    out = floor_api.evaluate_floor(warehouse, commodity="Rare earths ", product="NdPr-oxide", floor=110.0,
+                                   volume_t_per_year=1e4, years=2, runs=20, random_state=1)
+    assert calls == ["Rare earths "] and out["history"]

@@ -149,3 +149,30 @@ def test_price_units_from_usgs_variable_names():
     # 1 USD/lb = 2.20462 USD/kg; 1,000 USD/t = 1 USD/kg
     assert convert_price(1.0, "USD/lb", "USD/kg") == pytest.approx(2.2046226218)
     assert convert_price(1000.0, "USD/t", "USD/kg") == pytest.approx(1.0)
+
+
+def test_price_units_are_the_one_unit_table():
+    from critmin.data.normalize.units import PRICE_TO_USD_PER_T
+    from critmin.markets.priceunits import is_convertible, price_unit
+
+    # the World Bank's "$/mt" is US$ per metric ton, never per million tonnes
+    assert price_unit("USD/mt") == "USD/t" and "USD/mt" not in PRICE_TO_USD_PER_T
+    assert convert_price(8_000.0, "USD/mt", "USD/kg") == pytest.approx(8.0)
+    assert convert_price(1.0, "USD/troy oz", "USD/kg") == pytest.approx(1000 / 31.1034768)
+    # every unit of the one table converts here (e.g. USD/g, USD/short ton), by its factors
+    for u, f in PRICE_TO_USD_PER_T.items():
+        assert is_convertible(u) and convert_price(1.0, u, "USD/t") == pytest.approx(f)
+    assert not is_convertible("USD/mmbtu") and not is_convertible("Mt")
+    with pytest.raises(ValueError, match="price unit 'USD/mmbtu' not convertible"):
+        convert_price(1.0, "USD/mmbtu", "USD/kg")
+
+
+def test_reference_table_units_are_checked(tmp_path):
+    from critmin.markets.reference import REFERENCE_PATH, load_reference_table
+
+    table = load_reference_table()
+    assert "to_usd_per_kg" not in table.columns  # the factor comes from the one unit table
+    bad = REFERENCE_PATH.read_text().replace("Price_LME_dlb,USD/lb", "Price_LME_dlb,USD/bag", 1)
+    (tmp_path / "ref.csv").write_text(bad)
+    with pytest.raises(ValueError, match=r"ref.csv, line 3, column 'reference_unit': 'USD/bag'"):
+        load_reference_table(tmp_path / "ref.csv")

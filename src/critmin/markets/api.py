@@ -9,32 +9,25 @@ These functions do the I/O (warehouse queries) and call the pure functions in
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from critmin.data.ingest.usgs_salient import decode_variable
+from critmin.data.normalize.commodities import CommodityId
+from critmin.data.normalize.commodities import resolve as resolve_commodity
 from critmin.markets import signals as sig
 from critmin.markets.errors import NotComputable
 from critmin.markets.events import load_events
+from critmin.markets.priceunits import convert_price, price_unit
 from critmin.markets.reference import below_market, load_reference_table
 from critmin.markets.unitvalues import monthly_series, unit_values
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
 
-#: USGS salient column suffix -> price unit (MCS data release metadata: d = dollars,
-#: kg/lb/t/to = per kilogram / pound / metric ton / troy ounce, cts = cents).
-VARIABLE_UNITS = {"dkg": "USD/kg", "dlb": "USD/lb", "dt": "USD/t", "ctslb": "USc/lb", "dto": "USD/troy oz"}
-#: factor to USD/kg
-TO_USD_PER_KG = {
-    "USD/kg": 1.0,
-    "USD/t": 1e-3,
-    "USD/mt": 1e-3,
-    "USD/lb": 1.0 / 0.45359237,
-    "USc/lb": 0.01 / 0.45359237,
-    "USD/troy oz": 1.0 / 0.0311034768,
-}
+log = logging.getLogger(__name__)
 
 #: Trade sources and who reports them (contracts: Warehouse.trade needs a reporter).
 TRADE_SOURCES = {
@@ -64,20 +57,12 @@ def product_label(hs_code: object) -> str:
 
 
 def unit_from_variable(variable: str) -> str | None:
-    m = re.search(r"_([a-z]+)$", variable)
-    return VARIABLE_UNITS.get(m.group(1)) if m else None
+    """The unit a USGS salient variable name states in its suffix (``Price_LME_dlb`` -> USD/lb;
+    the importer's rule, :func:`critmin.data.ingest.usgs_salient.decode_variable`)."""
+    return decode_variable(variable)[1]
 
 
-def convert_price(values: np.ndarray | float, from_unit: str, to_unit: str):
-    """Convert prices between the units in :data:`TO_USD_PER_KG` (mass conversions:
-    1 lb = 0.45359237 kg, 1 troy oz = 31.1034768 g, 1 t = 1000 kg)."""
-    for u in (from_unit, to_unit):
-        if u not in TO_USD_PER_KG:
-            raise ValueError(f"price unit {u!r} not convertible; known: {sorted(TO_USD_PER_KG)}")
-    return np.asarray(values, dtype=float) * TO_USD_PER_KG[from_unit] / TO_USD_PER_KG[to_unit]
-
-
-def _sources(wh) -> dict[int, str]:
+def _sources(wh: Warehouse) -> dict[int, str]:
     d = wh.datasets()
     return {
         int(r.dataset_id): f"{r.publisher}, {r.title} ({r.vintage}; {r.source_path})"
@@ -85,14 +70,18 @@ def _sources(wh) -> dict[int, str]:
     }
 
 
-def prices(wh, commodity: str) -> pd.DataFrame:
-    """All price series for a commodity: World Bank Pink Sheet (monthly) and USGS MCS
-    salient prices (annual, newest release per year), with unit and source.
+def prices(wh: Warehouse, commodity: str) -> pd.DataFrame:
+    """All price series for a commodity (a name, resolved here once): :func:`prices_of`."""
+    return prices_of(wh, resolve_commodity(commodity))
+
+
+def prices_of(wh: Warehouse, cid: CommodityId) -> pd.DataFrame:
+    """All price series for a (resolved) commodity: World Bank Pink Sheet (monthly) and USGS
+    MCS salient prices (annual, newest release per year), with unit and source.
 
     Columns: ``series, name, commodity_id, frequency, date, period, price, unit, flag,
     value_raw, source, dataset_id, source_line``.
     """
-    cid = wh.resolve_commodity(commodity)
     pt = wh.prices(commodity=cid)
     us = wh.us_salient(commodity=cid, category="price")
     frames = []
@@ -146,11 +135,12 @@ def prices(wh, commodity: str) -> pd.DataFrame:
 
 
 def trade_flows(
-    wh, exporter: str | None = None, commodity: str | None = None, source: str | None = None
+    wh: Warehouse, exporter: str | None = None, commodity: str | None = None, source: str | None = None
 ) -> pd.DataFrame:
     """Trade rows in exporter view (``exporter_iso3``, ``importer_iso3``) with unit values,
     de-duplicated across the reporters queried (a flow reported by both sides is kept twice,
     once per reporter, marked by ``reported_by``)."""
+    cid = resolve_commodity(commodity) if commodity is not None else None
     frames = []
     srcs = [source] if source else list(TRADE_SOURCES)
     for s in srcs:
@@ -158,7 +148,7 @@ def trade_flows(
         if reporters is None:
             raise ValueError(f"unknown trade source {s!r}; known: {sorted(TRADE_SOURCES)}")
         for rep in reporters:
-            t = wh.trade(rep, commodity=commodity, source=s)
+            t = wh.trade(rep, commodity=cid, source=s)
             if not t.empty:
                 frames.append(t)
     if not frames:
@@ -196,7 +186,7 @@ def _has_commodity(col: pd.Series, cid: str) -> pd.Series:
 
 
 def signals(
-    wh,
+    wh: Warehouse,
     commodity: str | None = None,
     exporter: str | None = None,
     kinds: tuple[str, ...] = ("volume_change", "structural_break", "price_discrimination", "below_market"),
@@ -204,7 +194,7 @@ def signals(
 ) -> pd.DataFrame:
     """All signals (see :mod:`critmin.markets.signals`), newest window first."""
     flows = trade_flows(wh, exporter=exporter)
-    cid = wh.resolve_commodity(commodity) if commodity else None
+    cid = resolve_commodity(commodity) if commodity else None
     events = load_events()
     monthly, groups = tag_commodities(sig.add_partner_totals(monthly_series(flows)))
     if cid is not None:
@@ -232,9 +222,11 @@ def signals(
     return out.sort_values(["window_end", "kind", "signal_id"], ascending=[False, True, True], ignore_index=True)
 
 
-def reference_prices(wh, table: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+def reference_prices(wh: Warehouse, table: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     """Reference price frames (USD/kg of the traded product) for the table's rows that the
-    warehouse holds; rows whose series is missing are logged and left out (no signal)."""
+    warehouse holds; rows whose series is missing are logged and left out (no signal). The
+    series is converted from its unit in the warehouse with the one unit table; a unit that
+    differs from the table's ``reference_unit`` is an error naming the row."""
     out: dict[tuple[str, str], pd.DataFrame] = {}
     for r in table.itertuples():
         if r.reference_kind == "us_salient":
@@ -249,9 +241,13 @@ def reference_prices(wh, table: pd.DataFrame) -> dict[tuple[str, str], pd.DataFr
             log.info("reference series %s for %s/%s not in the warehouse: not tested",
                      r.reference_series, r.commodity_id, r.hs_code)
             continue
+        units = {price_unit(str(u)) for u in s["unit"].dropna()}
+        if units != {price_unit(str(r.reference_unit))}:
+            raise ValueError(f"reference price table, {r.commodity_id}/{r.hs_code}, column 'reference_unit': "
+                             f"{r.reference_unit!r}, but series {r.reference_series} is in {sorted(units)}")
         out[(r.commodity_id, str(r.hs_code))] = pd.DataFrame({
             "date": dates, "frequency": freq,
-            "usd_per_kg": s["quantity"].to_numpy(float) * float(r.to_usd_per_kg) * float(r.content_factor),
+            "usd_per_kg": convert_price(s["quantity"].to_numpy(float), units.pop(), "USD/kg") * float(r.content_factor),
             "dataset_id": s["dataset_id"], "source_line": s["source_line"],
         }).dropna(subset=["usd_per_kg"])  # fmt: skip
     return out

@@ -10,13 +10,16 @@ project effect (:mod:`critmin.markets.floor`). Every assumption made on the way 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from critmin import settings
+from critmin.data.normalize.commodities import CommodityId
+from critmin.data.normalize.commodities import resolve as resolve_commodity
 from critmin.markets import config as _config  # noqa: F401
-from critmin.markets.api import TO_USD_PER_KG, convert_price, prices
+from critmin.markets.api import prices_of
 from critmin.markets.errors import NotComputable
 from critmin.markets.floor import (
     FloorContract,
@@ -25,6 +28,10 @@ from critmin.markets.floor import (
     calc_shocked_paths,
 )
 from critmin.markets.pricemodel import OUParams, calibrate_ou, simulate_ou_paths
+from critmin.markets.priceunits import convert_price, is_convertible
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -51,14 +58,13 @@ PRODUCTS: dict[str, ProductProxy] = {
 
 
 def reference_history(
-    wh, commodity: str, product: str | None, series: str | None, unit: str,
+    wh: Warehouse, cid: CommodityId, product: str | None, series: str | None, unit: str,
     start: str | None = None, end: str | None = None,
 ) -> tuple[pd.Series, str, list[str], list[list[int]]]:
-    """The reference price history in the contract unit: (series indexed by ISO period,
-    frequency 'A'/'M', assumptions, provenance rows)."""
+    """The reference price history of a (resolved) commodity in the contract unit: (series
+    indexed by ISO period, frequency 'A'/'M', assumptions, provenance rows)."""
     assumptions: list[str] = []
     ratio = 1.0
-    cid = wh.resolve_commodity(commodity)
     if series is None:
         if product is None:
             raise NotComputable("give --product (with a known proxy) or --series (a price series id)")
@@ -76,7 +82,7 @@ def reference_history(
             ratio = float(settings.get(proxy.ratio_setting))
             src = next(x.source for x in settings.all_settings() if x.name == proxy.ratio_setting)
             assumptions.append(f"{proxy.ratio_setting} = {ratio} ({src})")
-    p = prices(wh, cid)
+    p = prices_of(wh, cid)
     s = p[p["series"] == series]
     if s.empty:
         raise NotComputable(
@@ -96,7 +102,7 @@ def reference_history(
     if len(units) != 1:
         raise NotComputable(f"price series {series!r} has units {units}; expected exactly one")
     src_unit = units.pop()
-    if src_unit not in TO_USD_PER_KG:
+    if not is_convertible(src_unit):
         raise NotComputable(f"price series {series!r}: unit {src_unit!r} not convertible to {unit}")
     values = convert_price(s["price"].to_numpy(float), src_unit, unit) * ratio
     if src_unit != unit:
@@ -110,7 +116,7 @@ def reference_history(
 
 
 def evaluate_floor(
-    wh,
+    wh: Warehouse,
     *,
     commodity: str,
     floor: float,
@@ -130,8 +136,10 @@ def evaluate_floor(
     ou_params: OUParams | None = None,
     paths: str = "model",
     run_id: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Fiscal cost distribution and project effect of a floor (see module docstring).
+
+    ``commodity`` is a name, resolved here once (the edge); the id is passed down.
 
     ``paths``: ``"model"`` (calibrated mean-reverting log-normal) or ``"disruption"`` (the same
     model paths with the disruption simulator's monthly price responses applied,
@@ -143,8 +151,9 @@ def evaluate_floor(
         raise ValueError("a run id (--run-id) only applies to --paths disruption")
     if paths == "disruption" and random_state is None:
         raise ValueError("--paths disruption needs an explicit seed (random_state)")
+    cid = resolve_commodity(commodity)
     contract = FloorContract(floor, volume_t_per_year, years, unit, ceiling, upside_share)
-    hist, freq, assumptions, rows = reference_history(wh, commodity, product, series, unit, start, end)
+    hist, freq, assumptions, rows = reference_history(wh, cid, product, series, unit, start, end)
     dt = 1.0 if freq == "A" else 1.0 / 12.0
     if ou_params is None:
         params = calibrate_ou(hist, dt, series=str(hist.name), unit=unit)
@@ -182,7 +191,7 @@ def evaluate_floor(
         if random_state is None:  # rejected at the top already; this narrows the type
             raise ValueError("--paths disruption needs an explicit seed (random_state)")
         seed = random_state if isinstance(random_state, int) else seed_entropy(random_state)
-        pcp = fd.disruption_responses(wh, wh.resolve_commodity(commodity), runs, years, seed, run_id)
+        pcp = fd.disruption_responses(wh, cid, runs, years, seed, run_id)
         price_paths = calc_shocked_paths(price_paths, pcp.price_change_pct)
         assumptions += fd.assumptions(pcp, run_id)
         disruption = fd.summarise_responses(pcp)

@@ -10,15 +10,20 @@ is ``baseline * (1 + response / 100)`` (:func:`critmin.markets.floor.calc_shocke
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from critmin.data.normalize.commodities import CommodityId
 from critmin.markets.errors import NotComputable
 
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
+    from critmin.disruption.pricepaths import PriceChangePaths
 
-def disruption_responses(wh: Any, commodity_id: str, paths: int, years: int, seed: int,
-                         run_id: str | None = None) -> Any:
+
+def disruption_responses(wh: Warehouse, commodity_id: CommodityId, paths: int, years: int, seed: int,
+                         run_id: str | None = None) -> PriceChangePaths:
     """Monthly price responses ``[path, month]`` of the commodity (a ``PriceChangePaths``)."""
     from critmin.disruption import api
 
@@ -33,7 +38,7 @@ def disruption_responses(wh: Any, commodity_id: str, paths: int, years: int, see
         raise NotComputable(f"disruption price paths: {e}") from None
 
 
-def summarise_responses(pcp: Any) -> dict:
+def summarise_responses(pcp: PriceChangePaths) -> dict[str, Any]:
     """What the disruption sample did to the paths (for the output's ``disruption`` block)."""
     pc, act = pcp.price_change_pct, pcp.event_months
     on = act > 0
@@ -54,7 +59,7 @@ def summarise_responses(pcp: Any) -> dict:
     }
 
 
-def assumptions(pcp: Any, run_id: str | None) -> list[str]:
+def assumptions(pcp: PriceChangePaths, run_id: str | None) -> list[str]:
     src = (f"the stored Monte Carlo run {run_id} (seed {pcp.seed}; events re-drawn from its seed and checked "
            f"against its stored price changes on the first {pcp.meta.get('checked_runs')} runs)"
            if run_id else f"a fresh disruption Monte Carlo with seed {pcp.seed} on the full warehouse market "

@@ -1,9 +1,10 @@
 """World reference prices for below-market export pricing, and the detector itself.
 
 The curated table ``markets/data/reference_prices.csv`` says, per commodity and HS code,
-which warehouse price series is the world reference, how to convert it to USD/kg of the
-traded product (``to_usd_per_kg`` for the unit, ``content_factor`` for metal content) and how
-comparable the two are (good / fair / poor, with the reason). Only pairs listed there are
+which warehouse price series is the world reference, its unit (``reference_unit``; converted to
+USD/kg with the one unit table, :mod:`critmin.markets.priceunits`), how to express it per kg of
+the traded product (``content_factor`` for metal content) and how comparable the two are (good /
+fair / poor, with the reason). Only pairs listed there are
 tested: an HS code without a comparable reference is not tested rather than compared with an
 unrelated price.
 
@@ -25,6 +26,7 @@ from scipy import stats
 
 from critmin import settings
 from critmin.markets import config as _config  # noqa: F401
+from critmin.markets.priceunits import is_convertible
 from critmin.markets.signals import SIGNAL_COLUMNS
 from critmin.markets.unitvalues import calc_unit_value
 
@@ -34,13 +36,18 @@ REFERENCE_PATH = Path(__file__).resolve().parent / "data" / "reference_prices.cs
 def load_reference_table(path: Path | str | None = None) -> pd.DataFrame:
     p = Path(path) if path else REFERENCE_PATH
     df = pd.read_csv(p, dtype={"hs_code": str})
-    need = {"commodity_id", "hs_code", "reference_kind", "reference_series", "to_usd_per_kg", "content_factor"}
+    need = {"commodity_id", "hs_code", "reference_kind", "reference_series", "reference_unit", "content_factor"}
     if missing := need - set(df.columns):
         raise ValueError(f"{p}: missing columns {sorted(missing)}")
     bad = ~df["reference_kind"].isin(["us_salient", "price"])
     if bad.any():
         i = int(bad.idxmax())
         raise ValueError(f"{p}, line {i + 2}, column 'reference_kind': {df.at[i, 'reference_kind']!r}; expected us_salient or price")
+    bad = ~df["reference_unit"].astype(str).map(is_convertible)
+    if bad.any():
+        i = int(bad.idxmax())
+        raise ValueError(f"{p}, line {i + 2}, column 'reference_unit': {df.at[i, 'reference_unit']!r}; expected a "
+                         "price unit of critmin.data.normalize.units.PRICE_TO_USD_PER_T")
     return df
 
 
