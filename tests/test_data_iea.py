@@ -28,7 +28,7 @@ from critmin.cli.main import app
 from critmin.data.errors import ImportFault
 from critmin.data.fetch_registry import load_registry
 from critmin.data.iea import iea_demand, iea_supply
-from critmin.data.shares import calc_shares
+from critmin.data.supply import production_with_shares as calc_shares
 from critmin.data.warehouse import Warehouse
 
 REL = "iea_cmde_2025/iea.json"

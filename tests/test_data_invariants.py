@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from critmin.data.shares import calc_shares
+from critmin.data.supply import production_with_shares
 
 YEARS = (2023, 2024)
 
@@ -27,7 +27,7 @@ def answers(warehouse) -> pd.DataFrame:
         for year in YEARS:
             df = warehouse.production(cid, year=year)
             if not df.empty:
-                frames.append(calc_shares(df))
+                frames.append(production_with_shares(df))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from critmin.cli.main import app
 from critmin.data import paths
 from critmin.data.schema import fact_tables
-from critmin.data.shares import calc_shares
+from critmin.data.supply import production_with_shares
 
 # (commodity, stage, country ISO3, quantity, unit, world total, MCS 2025 chapter, raw cell, raw unit)
 PUBLISHED_2024 = [
@@ -87,7 +87,7 @@ def test_published_mcs2025_figures(
 
 def test_rare_earth_share_of_china(warehouse) -> None:
     # MCS 2025, Rare Earths: 270,000 / 390,000 = 69.2 %
-    df = calc_shares(warehouse.production("rare earths", stage="mine", year=2024))
+    df = production_with_shares(warehouse.production("rare earths", stage="mine", year=2024))
     chn = df[df["country_iso3"] == "CHN"].iloc[0]
     assert chn["share"] == pytest.approx(270_000 / 390_000)
     assert round(100 * chn["share"]) == 69
@@ -364,7 +364,7 @@ def test_cli_import_with_missing_data_dir(tmp_path: Path) -> None:
 # 'Mine production, cobalt content, estimated'; stages.fill_generic_products puts it in the same
 # product group, so its share is taken of the world total.
 def test_us_cobalt_share_uses_the_world_total(warehouse) -> None:
-    df = calc_shares(warehouse.production("cobalt", stage="mine", year=2024))
+    df = production_with_shares(warehouse.production("cobalt", stage="mine", year=2024))
     usa = df[df["country_iso3"] == "USA"].iloc[0]
     assert usa["quantity"] == 300  # MCS 2025, Cobalt: United States 300 t (2024e)
     assert math.isclose(usa["share"], 300 / 290_000)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from critmin.data.errors import UnknownCommodity, UnknownCountry
+from critmin.data.supply import production_with_shares
+from critmin.risk.api import assess
 from critmin.web.context import WebContext, ctx_of
 from critmin.web.convert import jsonable, records
-from critmin.web.models import ERRORS, ErrorDetail, Table
+from critmin.web.models import ERRORS, Table
 
 router = APIRouter(prefix="/api", tags=["data"], responses=ERRORS)
 
@@ -61,6 +64,8 @@ class ProductionRow(BaseModel):
     value_raw: str | None
     share: float | None
     share_basis: str | None
+    selected: bool = Field(description="The rows every analysis uses for this commodity's mine or "
+                           "processing stage in this year (critmin.data.supply.select_stage)")
     source: str
     vintage: str | None
     dataset_id: int
@@ -111,12 +116,24 @@ def get_commodities(request: Request) -> list[dict[str, Any]]:
     return commodity_list(ctx_of(request))
 
 
-def production_rows(ctx: WebContext, cid: str, stage: str | None, year: int | None) -> list[dict]:
-    from critmin.data.shares import calc_shares
+def _at_stage(df: pd.DataFrame, stage: str | None) -> pd.DataFrame:
+    """The rows of ``stage`` as :meth:`Warehouse.production` reads it: a stage group
+    (``extraction``, ``processing``) or a stage (``mine``, ``refinery``, ...)."""
+    if stage is None:
+        return df
+    col = "stage_group" if stage in ("extraction", "processing") else "stage"
+    return df[df[col] == stage]
 
-    def compute() -> list[dict]:
-        df = calc_shares(ctx.wh.production(cid, stage=stage, year=year))
-        return records(df)
+
+def production_rows(ctx: WebContext, cid: str, stage: str | None, year: int | None) -> list[dict[str, Any]]:
+    """USGS production rows with ``share``, ``share_basis`` and ``selected``
+    (:func:`critmin.data.supply.production_with_shares`). Shares and the selection are taken
+    over every stage of the year before ``stage`` filters the rows, so a stage filter never
+    changes which rows are ``selected``."""
+
+    def compute() -> list[dict[str, Any]]:
+        df = production_with_shares(ctx.wh.production(cid, year=year))
+        return records(_at_stage(df, stage))
 
     return ctx.cached(("production", cid, stage, year), compute)
 
@@ -146,7 +163,7 @@ def get_provenance(
     from critmin.web.provenance import source_line_text
 
     ctx = ctx_of(request)
-    ds = ctx.wh.query("SELECT * FROM dataset WHERE dataset_id = ?", [dataset_id])
+    ds = ctx.wh.dataset_row(dataset_id)
     if ds.empty:
         raise HTTPException(404, f"no dataset with id {dataset_id}")
     meta = records(ds)[0]
@@ -159,13 +176,8 @@ def commodity_list(ctx: WebContext) -> list[dict[str, Any]]:
     return ctx.cached(("commodities",), lambda: records(ctx.wh.commodities()))
 
 
-def assessment_rows(ctx: WebContext) -> dict[str, Any] | None:
-    """The joint watchlist from :func:`critmin.risk.api.assess` (cached per data version), or
-    None when the risk engine is not installed in this build."""
-    try:
-        from critmin.risk.api import assess
-    except ImportError:
-        return None
+def assessment_rows(ctx: WebContext) -> dict[str, Any]:
+    """The joint watchlist from :func:`critmin.risk.api.assess` (cached per data version)."""
 
     def compute() -> dict[str, Any]:
         df = assess(ctx.wh)
@@ -174,13 +186,10 @@ def assessment_rows(ctx: WebContext) -> dict[str, Any] | None:
     return ctx.cached(("assess",), compute)
 
 
-@router.get("/assess", response_model=Table, responses={503: {"model": ErrorDetail, "description": "The risk engine is not available"}})
+@router.get("/assess", response_model=Table)
 def get_assess(request: Request) -> dict[str, Any]:
     """The joint US-Japan watchlist: one row per commodity, sorted by the joint score."""
-    out = assessment_rows(ctx_of(request))
-    if out is None:
-        raise HTTPException(503, "assessment not computable: the risk engine (critmin.risk.api) is not available")
-    return out
+    return assessment_rows(ctx_of(request))
 
 
 class FeatureCollection(BaseModel):

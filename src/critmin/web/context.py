@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import duckdb
 from fastapi import Request
 
 from critmin import settings
@@ -75,29 +74,23 @@ class WebContext:
         self._cache: dict[tuple, Any] = {}
         self._cache_lock = threading.Lock()
         self._key_locks: dict[tuple, threading.Lock] = {}
-        self._version: tuple[float, tuple] | None = None
+        self._version: tuple[float, tuple[Any, ...]] | None = None
         self.auth_cache = AuthCache()
 
 
-    def data_version(self) -> tuple:
+    def data_version(self) -> tuple[Any, ...]:
         """Changes whenever data is (re-)imported: the key of every cached computation.
 
-        Read from the ``dataset`` table at most every ``web.data_version_ttl_s`` seconds.
+        It is :meth:`Warehouse.fingerprint` (the one data-version key of critmin's caches),
+        looked up at most every ``web.data_version_ttl_s`` seconds.
         """
         now = time.monotonic()
         cached = self._version
         if cached is not None and now - cached[0] < float(settings.get("web.data_version_ttl_s")):
             return cached[1]
-        with self.db.cursor() as con:
-            try:
-                fetched = con.execute("SELECT count(*), max(imported_at) FROM dataset").fetchone()
-            except duckdb.CatalogException:  # no dataset table yet: nothing imported
-                fetched = (0, None)
-        if fetched is None:  # an aggregate without GROUP BY always returns one row
-            raise RuntimeError("SELECT count(*), max(imported_at) FROM dataset returned no row")
-        row = tuple(fetched)
-        self._version = (now, row)
-        return row
+        version = self.wh.fingerprint()
+        self._version = (now, version)
+        return version
 
     def cached(self, key: tuple, compute: Callable[[], T]) -> T:
         """Memoise ``compute()`` under ``key`` + the data version; one computation at a time per key."""

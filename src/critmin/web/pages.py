@@ -4,13 +4,16 @@ browser with the vendored plotly.js from data embedded in the page."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from critmin.web.templating import templates
+
+if TYPE_CHECKING:
+    from critmin.web.context import WebContext
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,12 +86,11 @@ def commodity_page(request: Request, commodity: str, stage: str = "mine", year: 
         "name": name, "body": fragment(ctx, (cid, stage, year), "_commodity_body.html", body)})
 
 
-def commodity_exposure(ctx, cid: str) -> dict | None:
-    """The assessment row of the commodity (US and JP exposure), or None if not assessable."""
+def commodity_exposure(ctx: WebContext, cid: str) -> dict[str, Any] | None:
+    """The assessment row of the commodity (US and JP exposure), or None if not assessed."""
     from critmin.web.api_data import assessment_rows
 
-    rows = assessment_rows(ctx)
-    return next((r for r in rows["rows"] if r.get("commodity") == cid), None) if rows else None
+    return next((r for r in assessment_rows(ctx)["rows"] if r.get("commodity") == cid), None)
 
 
 @router.get("/data", response_class=HTMLResponse)
@@ -102,7 +104,7 @@ def data_page(request: Request) -> Response:
 SPARK_YEARS = range(2021, 2025)
 
 
-def sparkline_values(ctx, cid: str, stage_group: str) -> list[float | None]:
+def sparkline_values(ctx: WebContext, cid: str, stage_group: str) -> list[float | None]:
     """Leading producer's share of world production, 2021-2024, at the given stage group."""
     from critmin.web import views
     from critmin.web.api_data import production_rows
@@ -140,18 +142,17 @@ def overview(request: Request) -> Response:
 
     def table() -> dict[str, Any]:
         rows = []
-        for r in assessed["rows"] if assessed else []:
+        for r in assessed["rows"]:
             group = spark_stage(r)
             rows.append({**r, "_spark": sparkline_values(ctx, r["commodity"], group), "_spark_stage": group})
-        cols = [(k, label) for k, label in WATCH_COLUMNS if assessed and k in assessed["columns"]]
+        cols = [(k, label) for k, label in WATCH_COLUMNS if k in assessed["columns"]]
         return {"rows": rows, "columns": cols, "percent": PERCENT_COLUMNS, "years": list(SPARK_YEARS)}
 
     return page(request, "overview.html", "overview", {
-        "assessed": assessed is not None, "years": list(SPARK_YEARS),
-        "table": fragment(ctx, (), "_watchlist.html", table) if assessed else ""})
+        "years": list(SPARK_YEARS), "table": fragment(ctx, (), "_watchlist.html", table)})
 
 
-def fragment(ctx, key: tuple, name: str, context: Callable[[], dict[str, Any]]) -> Markup:
+def fragment(ctx: WebContext, key: tuple[Any, ...], name: str, context: Callable[[], dict[str, Any]]) -> Markup:
     """A rendered template fragment without per-user content, cached per data version."""
     return ctx.cached(("fragment", name, *key), lambda: Markup(templates.get_template(name).render(context())))
 

@@ -1,30 +1,22 @@
 """Presentation: reshape library results into what the pages' charts draw.
 
-No calculation lives here: shares come from :func:`critmin.data.shares.calc_shares`, scores
-from the risk package. These functions only pick, group and order rows for display.
+No calculation lives here: shares and the rows used come from
+:func:`critmin.data.supply.production_with_shares`, scores from the risk package. These functions only pick, group and order rows for display.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 STAGE_GROUPS = {"mine": "extraction", "processing": "processing"}
 
 
 def main_product_rows(rows: list[dict[str, Any]], stage_group: str) -> list[dict[str, Any]]:
-    """Rows of one stage group, keeping per year the (stage, product) with the most country rows
-    (a release may list several products per stage; the map and trends show one)."""
-    rows = [r for r in rows if r["stage_group"] == stage_group]
-    counts: dict[tuple, int] = defaultdict(int)
-    for r in rows:
-        if r["aggregate"] is None:
-            counts[(r["year"], r["stage"], r["product"])] += 1
-    best: dict[int, tuple] = {}
-    for (year, stage, product), n in counts.items():
-        if year not in best or n > counts[(year, *best[year])]:
-            best[year] = (stage, product)
-    return [r for r in rows if best.get(r["year"]) == (r["stage"], r["product"])]
+    """Rows of one stage group that every analysis uses: per year the stage and product that
+    :func:`critmin.data.supply.select_stage` chooses (the ``selected`` flag of
+    :func:`~critmin.data.supply.production_with_shares`), so the map, the trend and the
+    sparkline show the leading producer and share of the watchlist."""
+    return [r for r in rows if r["stage_group"] == stage_group and r["selected"]]
 
 
 def map_data(rows: list[dict[str, Any]], year: int) -> dict[str, Any]:
