@@ -51,6 +51,27 @@ def test_bad_requests_are_named_before_the_warehouse_is_read(change, message):
         prepare(None, req)  # type: ignore[arg-type]  # never reached: the request is checked first
 
 
+def test_names_are_resolved_at_the_cli_and_api_edges():
+    from critmin.cli.stockpile import plan_request
+    from critmin.web.api_runs import StockpileRequest
+
+    cli = plan_request("USA=1bn,JPN=2bn", None, "coordinated", 10, 1, None, "Rare earths, gallium",
+                       "rare earths=3,*=2", "risk_aversion=0")
+    web = StockpileRequest(budgets_usd={"USA": 1e9, "JPN": 2e9}, runs=10, seed=1,
+                           commodities=["Rare earths", "gallium"],
+                           loss_multiple={"rare earths": 3, "*": 2}).plan_request(None)
+    for req in (cli, web):
+        assert list(req.commodities) == ["rare_earths", "gallium"]
+        assert dict(req.loss_multiple) == {"rare_earths": 3.0, "*": 2.0}
+        assert dict(req.budgets_usd) == {"USA": 1e9, "JPN": 2e9}
+    with pytest.raises(ValueError, match="commodities: unknown commodity 'unobtainium'"):
+        StockpileRequest(budgets_usd={"USA": 1.0}, commodities=["unobtainium"]).plan_request(None)
+    with pytest.raises(ValueError, match="loss_multiple: unknown commodity 'unobtainium'"):
+        StockpileRequest(budgets_usd={"USA": 1.0}, loss_multiple={"unobtainium": 2}).plan_request(None)
+    with pytest.raises(ValueError, match="budgets_usd.KOR: unknown partner"):
+        StockpileRequest(budgets_usd={"KOR": 1.0})
+
+
 def _web_plan(real_db_path, tmp_path, body: dict) -> dict:
     """The dashboard's planner through its API route, on a private copy of the warehouse."""
     import duckdb

@@ -53,18 +53,24 @@ stockpile_app = typer.Typer(help="Stockpile targets: two-partner stochastic opti
 def plan_request(budget: str, joint_budget: str | None, mode: str, runs: int, seed: int,
                  run_id: str | None, commodities: str | None, loss_multiple: str | None,
                  params: str | None) -> PlanRequest:
-    """The options as a :class:`~critmin.stockpile.service.PlanRequest` (ValueError naming the
-    option on a bad value)."""
+    """The options as a :class:`~critmin.stockpile.service.PlanRequest`, commodity names
+    resolved to ids (ValueError naming the option on a bad value, UnknownCommodity on an
+    unknown name)."""
+    from critmin.data.normalize.commodities import resolve
+    from critmin.stockpile.inputs import ALL
     from critmin.stockpile.service import PlanRequest
 
     if mode not in ("coordinated", "independent"):
         raise ValueError(f"--mode: {mode!r}; expected coordinated or independent")
+    names = parse_list(commodities)
     return PlanRequest(
         budgets_usd=parse_budgets(budget, "--budget"),
         mode=mode,  # type: ignore[arg-type]  # checked above
         joint_budget_usd=parse_amount(joint_budget, "--joint-budget") if joint_budget else None,
-        runs=runs, seed=seed, run_id=run_id, commodities=parse_list(commodities),
-        loss_multiple=parse_pairs(loss_multiple, "--loss-multiple"),
+        runs=runs, seed=seed, run_id=run_id,
+        commodities=None if names is None else [resolve(c) for c in names],
+        loss_multiple={k if k == ALL else resolve(k): m
+                       for k, m in parse_pairs(loss_multiple, "--loss-multiple").items()},
         params=parse_pairs(params, "--param"),
     )
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from critmin.data.normalize import commodities as commodity_names
+from critmin.data.normalize.commodities import CommodityId
 from critmin.data.partners import partners as configured_partners
 from critmin.disruption.sample import ShortfallSample
 from critmin.stockpile import inputs
@@ -50,7 +50,10 @@ MODES: tuple[Mode, ...] = ("coordinated", "independent")
 @dataclass(frozen=True)
 class PlanRequest:
     """What to plan. Budgets in US$ per partner (``inf`` = no limit); partners must be among
-    the setting ``risk.consumers``; ``commodities`` ``None`` = every sampled commodity."""
+    the setting ``risk.consumers``; ``commodities`` ``None`` = every sampled commodity.
+    Commodities (and the keys of ``loss_multiple`` other than ``'*'``) are ids, resolved from
+    the user's names at the edge (CLI option, API request) with
+    :func:`critmin.data.normalize.commodities.resolve`."""
 
     budgets_usd: Mapping[str, float]
     mode: Mode = "coordinated"
@@ -58,8 +61,8 @@ class PlanRequest:
     runs: int = 2000
     seed: int = 0
     run_id: str | None = None  #: a stored Monte Carlo run (disruption store id) instead of sampling
-    commodities: Sequence[str] | None = None
-    loss_multiple: Mapping[str, float] = field(default_factory=dict)  #: overrides, '*' = all
+    commodities: Sequence[CommodityId] | None = None
+    loss_multiple: Mapping[str, float] = field(default_factory=dict)  #: id -> multiple, '*' = all
     params: Mapping[str, float] = field(default_factory=dict)  #: StockpileParams overrides
     frontier_scales: Sequence[float] | None = None  #: None = no frontier
     horizon_months: int = 12
@@ -167,15 +170,10 @@ def _check(req: PlanRequest) -> None:
             raise StockpileInputError("frontier_scales", f"{list(req.frontier_scales)!r}; expected finite numbers >= 0")
 
 
-def _resolve(names: Sequence[str] | None) -> list[str] | None:
-    return None if names is None else [commodity_names.resolve(c) for c in names]
-
-
 def prepare(wh: Warehouse, req: PlanRequest, *, progress: Progress | None = None,
             economic_vulnerability: EVSource | None = None) -> Prepared:
     """Scenarios, plannable commodities, loss multiples and the programme of ``req``.
 
-    Commodity names (``commodities``, ``loss_multiple`` keys) are resolved to ids here.
     ``economic_vulnerability`` returns EV per commodity (default:
     :func:`critmin.stockpile.inputs.economic_vulnerability_for`); it is not called when
     ``loss_multiple`` has a ``'*'`` override.
@@ -183,9 +181,8 @@ def prepare(wh: Warehouse, req: PlanRequest, *, progress: Progress | None = None
     _check(req)
     partners = request_partners(req.budgets_usd)
     params = StockpileParams.from_settings(**dict(req.params))
-    chosen = _resolve(req.commodities)
-    overrides = {k if k == inputs.ALL else commodity_names.resolve(k): float(v)
-                 for k, v in req.loss_multiple.items()}
+    chosen = None if req.commodities is None else [str(c) for c in req.commodities]
+    overrides = {k: float(v) for k, v in req.loss_multiple.items()}
     _note(progress, 0.05, "scenarios: " + (f"stored run {req.run_id}" if req.run_id
                                            else f"sampling {req.runs} runs"))
     sample: ShortfallSample = inputs.sample_for(

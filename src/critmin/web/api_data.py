@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from critmin.data.errors import UnknownCommodity, UnknownCountry
+from critmin.data.normalize.commodities import CommodityId, resolve
 from critmin.data.supply import production_with_shares
 from critmin.risk.api import assess
 from critmin.web.context import WebContext, ctx_of
@@ -85,9 +86,10 @@ class Provenance(BaseModel):
     line_note: str | None = None
 
 
-def commodity_or_404(ctx: WebContext, text: str) -> str:
+def commodity_or_404(ctx: WebContext, text: str) -> CommodityId:
+    """The commodity id of a name from the request (resolved here, once), else 404."""
     try:
-        return ctx.wh.resolve_commodity(text)
+        return resolve(text)
     except UnknownCommodity as exc:
         raise HTTPException(404, str(exc)) from None
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
 from critmin.data.errors import UnknownCommodity
+from critmin.data.normalize.commodities import CommodityId, resolve
 from critmin.data.partners import partners
 from critmin.web.access import current
 from critmin.web.auth import Principal
@@ -82,16 +83,27 @@ class StockpileRequest(BaseModel):
             raise ValueError("frontier_scales: expected numbers in [0, 100]")
         return self
 
-    def plan_request(self, source_run: str | None, commodities: list[str] | None) -> PlanRequest:
+    def plan_request(self, source_run: str | None) -> PlanRequest:
         """The request of the planning workflow (:func:`critmin.stockpile.service.plan`, the
         one behind ``critmin stockpile plan``); ``source_run`` is the stored Monte Carlo run
-        of ``run_id``, ``commodities`` the resolved ids of ``commodities``."""
+        of ``run_id``. Commodity names (``commodities``, ``loss_multiple`` keys) are resolved
+        to ids here, once (a ValueError naming the field for an unknown name)."""
+        from critmin.stockpile.inputs import ALL
         from critmin.stockpile.service import PlanRequest
 
+        def cid(name: str, field: str) -> CommodityId:
+            try:
+                return resolve(name)
+            except UnknownCommodity as exc:
+                raise ValueError(f"{field}: {exc}") from None
+
+        overrides = {k if k == ALL else cid(k, "loss_multiple"): m for k, m in (self.loss_multiple or {}).items()}
         return PlanRequest(
             budgets_usd=dict(self.budgets_usd), mode=self.mode, joint_budget_usd=self.joint_budget_usd,
-            runs=self.runs, seed=self.seed, run_id=source_run, commodities=commodities,
-            loss_multiple=dict(self.loss_multiple or {}), frontier_scales=list(self.frontier_scales),
+            runs=self.runs, seed=self.seed, run_id=source_run,
+            commodities=None if self.commodities is None else [cid(c, "commodities") for c in self.commodities],
+            loss_multiple=overrides,
+            frontier_scales=list(self.frontier_scales),
         )
 
 
@@ -187,10 +199,10 @@ def start_plan(
         if job["visibility"] != "joint" and audience != job["visibility"]:
             raise HTTPException(422, f"a plan from {job['visibility']}-only run {req.run_id!r} must be "
                                      f"{job['visibility']}-only too")
-    try:  # names are resolved here, once
-        commodities = None if req.commodities is None else [ctx.wh.resolve_commodity(c) for c in req.commodities]
-    except UnknownCommodity as exc:
-        raise HTTPException(422, f"commodities: {exc}") from None
-    fn = tasks.stockpile_task(ctx, req.plan_request(source_run, commodities))
+    try:
+        plan_req = req.plan_request(source_run)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    fn = tasks.stockpile_task(ctx, plan_req)
     return start_job(ctx, request, principal, "stockpile", req.model_dump(exclude_none=True, exclude={"visibility"}),
                      req.seed, req.visibility, fn)
