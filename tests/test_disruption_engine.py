@@ -192,3 +192,21 @@ def test_us_targeted_ban_bounded_effect_on_japan(data):
     # with only US-targeted events Japan is never short
     _, only = _run(cm, [us], ov)
     assert (only.shortfall[0, :, 1] == 0).all()
+
+
+def test_commodity_market_copy_is_independent_and_equal_to_a_deep_copy():
+    import copy
+
+    from critmin.disruption.market import synthetic_market
+
+    cm = synthetic_market().commodities["cobalt"]
+    cm = copy.copy(cm)
+    object.__setattr__(cm, "provenance", {"production": {"choices": ["a"], "year": 2024}, "trade": {}})
+    c = cm.copy()
+    d = copy.deepcopy(cm)
+    for f in ("production_t", "demand_t", "domestic_t", "import_share", "mine_production_t"):
+        assert np.array_equal(getattr(c, f), getattr(d, f)) and getattr(c, f) is not getattr(cm, f)
+    assert c.provenance == d.provenance and c.provenance["production"] is not cm.provenance["production"]
+    c.provenance["production"]["choices"].append("b")
+    c.import_share[:] = 0.0
+    assert cm.provenance["production"]["choices"] == ["a"] and cm.import_share.sum() > 0

@@ -33,7 +33,6 @@ The warehouse is read through its batched methods (``production_all``, ``bilater
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import threading
@@ -369,8 +368,8 @@ def market_from_warehouse(wh: Warehouse, commodities: Sequence[str] | None = Non
     fallback extracts, USGS salient consumption and prices, WGI, the commodity list). With
     ``cache`` they and the commodity markets built from them are kept per warehouse contents
     (``Warehouse.fingerprint()``) and the settings that shape the market, so a second call on an
-    unchanged warehouse does no SQL beyond the fingerprint; callers get deep copies, never the
-    cached objects.
+    unchanged warehouse does no SQL beyond the fingerprint; callers get independent copies
+    (:meth:`CommodityMarket.copy`), never the cached objects.
     """
     cons = tuple(consumers) if consumers is not None else partners()
     inp = _inputs(wh, cons, cache)
@@ -390,7 +389,7 @@ def market_from_warehouse(wh: Warehouse, commodities: Sequence[str] | None = Non
         if isinstance(res, str):
             bad[cid] = res
         else:
-            out[cid] = copy.deepcopy(res)
+            out[cid] = res.copy()
     if commodities is not None and not out:
         raise LookupError("no requested commodity could be built: " + "; ".join(f"{k}: {v}" for k, v in bad.items()))
     return Market(cons, out, year, bad, {"governance": dict(inp.governance)})

@@ -12,7 +12,8 @@ that could not, each with its reason (never a silent zero).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -98,6 +99,30 @@ class CommodityMarket:
     def imports_t(self) -> np.ndarray:
         """``[consumer]`` annual imports."""
         return self.demand_t - self.domestic_t
+
+    def copy(self) -> CommodityMarket:
+        """An independent copy (what ``copy.deepcopy`` gives, about three times faster): the
+        arrays and the provenance are copied; the other fields are immutable and shared."""
+        new = copy.copy(self)
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                object.__setattr__(new, f.name, v.copy())
+            elif isinstance(v, dict | list):
+                object.__setattr__(new, f.name, _copy_tree(v))
+        return new
+
+
+def _copy_tree(x: object) -> object:
+    """Copy of nested dicts and lists (JSON-like provenance); anything else by ``copy.deepcopy``
+    unless immutable."""
+    if isinstance(x, dict):
+        return {k: _copy_tree(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_copy_tree(v) for v in x]
+    if x is None or isinstance(x, str | int | float | bool):
+        return x
+    return copy.deepcopy(x)
 
 
 @dataclass(frozen=True)
