@@ -23,6 +23,8 @@ from critmin.web.context import WebContext
 from critmin.web.convert import jsonable
 
 if TYPE_CHECKING:
+    from critmin.disruption.sample import ShortfallSample
+    from critmin.disruption.scenario import Scenario
     from critmin.stockpile.service import PlanRequest
 
 settings.register(
@@ -61,7 +63,7 @@ def scenario_library() -> list[dict[str, Any]]:
     return out
 
 
-def resolve_scenario(name: str | None, spec: dict[str, Any] | None):
+def resolve_scenario(name: str | None, spec: dict[str, Any] | None) -> Scenario:
     """A library scenario by name, or an edited scenario document (validated)."""
     from critmin.disruption.scenario import ScenarioError, load_scenario, parse_scenario
 
@@ -81,7 +83,7 @@ def _store(ctx: WebContext) -> Any:
     return ctx.db.con.cursor()
 
 
-def scenario_task(ctx: WebContext, scenario: Any) -> Task:
+def scenario_task(ctx: WebContext, scenario: Scenario) -> Task:
     def run(progress: Callable[[float, str], None]) -> dict[str, Any]:
         from critmin.disruption.api import load_market
         from critmin.disruption.runs import run_and_store_scenario
@@ -125,7 +127,7 @@ def monte_carlo_task(ctx: WebContext, runs: int, seed: int, horizon: int, commod
     return run
 
 
-def distributions(sample: Any) -> dict[str, Any]:
+def distributions(sample: ShortfallSample) -> dict[str, Any]:
     """Histograms of the annual shortfall (% of consumption, per commodity x consumer) and of
     the price change (% per commodity) over the runs of a ShortfallSample."""
     bins = int(settings.get("web.histogram_bins"))
