@@ -58,6 +58,8 @@ CHILD = textwrap.dedent(
 @pytest.fixture(autouse=True)
 def no_geopolrisk(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRITMIN_GEOPOLRISK_DIR", str(tmp_path_factory.mktemp("no_geopolrisk")))
+    # the packaged curated shares are a source too; these fixtures hold only their own files
+    monkeypatch.setenv("CRITMIN_CURATED_DIR", str(tmp_path_factory.mktemp("no_curated")))
 
 
 @pytest.fixture()

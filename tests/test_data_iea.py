@@ -291,6 +291,7 @@ def test_release_registry_lists_the_file() -> None:
 @pytest.fixture()
 def no_geopolrisk(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRITMIN_GEOPOLRISK_DIR", str(tmp_path_factory.mktemp("no_geopolrisk")))
+    monkeypatch.setenv("CRITMIN_CURATED_DIR", str(tmp_path_factory.mktemp("no_curated")))
 
 
 def test_fixture_import_reports_what_it_skipped(tmp_path: Path, no_geopolrisk: None) -> None:

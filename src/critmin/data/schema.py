@@ -89,7 +89,7 @@ PROVENANCE = (
 
 VALUE = (
     _c("quantity", "DOUBLE", "Normalised value; NULL when the source gives only a code", "see unit"),
-    _c("unit", "VARCHAR", "Normalised unit: 't' (metric tons), 'kg', 'USD', '%', ..."),
+    _c("unit", "VARCHAR", "Normalised unit: 't' (metric tons), 'kg', 'USD', '%', 'fraction' (a 0-1 share), ..."),
     _c("flag", "VARCHAR", "Value code: NULL (plain number), W, NA, E, XX, '>', '<', range, zero_dash, blank, footnote, estimated"),
     _c("bound_lo", "DOUBLE", "Lower bound when only bounded ('>95' -> 95), in unit"),
     _c("bound_hi", "DOUBLE", "Upper bound when only bounded ('<1' -> 1), in unit"),
@@ -180,16 +180,18 @@ PRODUCTION = _register(
     Table(
         "production",
         "Production and capacity by commodity, country, stage and year (USGS MCS, World Mining Data, "
-        "IEA Critical Minerals Data Explorer).",
+        "IEA Critical Minerals Data Explorer), and the curated processing-stage shares (source 'CURATED': "
+        "quantity is a share of world output, unit 'fraction', with a 'world' row of 1).",
         PROVENANCE
         + (
-            _c("source", "VARCHAR", "'USGS', 'WMD' or 'IEA'", nullable=False),
+            _c("source", "VARCHAR", "'USGS', 'WMD', 'IEA' or 'CURATED' (curated/stage_shares.csv)", nullable=False),
             _c("commodity_id", "VARCHAR", "Canonical commodity id", nullable=False),
             _c("commodity_raw", "VARCHAR", "Commodity text as found"),
         )
         + COUNTRY
         + (
-            _c("stage", "VARCHAR", "mine, refinery, smelter, plant, processing, capacity_*", nullable=False),
+            _c("stage", "VARCHAR", "Source stage: mine, refinery, smelter, plant, processing, capacity_*; curated: "
+               "refinery, separation, chemical, metal, magnet (chain stages: catalog/value_chain.csv)", nullable=False),
             _c("stage_group", "VARCHAR", "'extraction' or 'processing'", nullable=False),
             _c("measure", "VARCHAR", "'production' or 'capacity'; IEA projections: 'outlook_base_case'", nullable=False),
             _c("product", "VARCHAR", "What is measured within the stage (e.g. 'rare-earth-oxide equivalent'); shares are computed within one product"),

@@ -6,12 +6,17 @@ CLI) calls :func:`select_stage` (or :func:`select_stages` for all commodities at
 cannot give two answers to one question. The choices, and why they were made, are recorded on
 the returned :class:`StageSupply` (``choices``):
 
-* **stage**: ``mine`` = USGS stage ``mine``; ``processing`` = the first stage of the setting
-  ``risk.processing_stage_preference`` that has a country figure in that source and year;
-  any other value is a source stage taken as is (``refinery``, ``smelter``, ``plant``, ...);
-* **source**: the first of ``data.supply_sources`` (USGS MCS, then World Mining Data) with a
-  country figure at that stage and year; with no year, the newest year of the first source that
-  has any;
+* **stage**: a chain stage of :mod:`critmin.data.value_chain` (``mine`` -> ``processing`` ->
+  ``metal`` -> ``component``; the catalogue ``catalog/value_chain.csv`` says which rows stand
+  for each), or any other value, a source stage taken as is (``refinery``, ``smelter``,
+  ``plant``, ...). Within a chain stage, per commodity, source and year, only the first source
+  stage of the setting ``risk.processing_stage_preference`` that has a country figure is used
+  (for ``processing`` a source stage not in the setting is not used at all);
+* **source**: the first source of the stage's order (setting ``data.stage_sources.<stage>``,
+  restricted to the sources admitted by ``data.supply_sources``; a source stage: the order of
+  ``data.supply_sources``) with a country figure at that stage and year; with no year, the
+  newest year of the first source that has any. Defaults: mine USGS, WMD, IEA; processing
+  USGS, IEA, WMD, CURATED; metal USGS, WMD, CURATED; component CURATED;
 * **product**: within a stage, one product (USGS TYPE remainder): the one with a published world
   total, then the most country figures, then a ``content`` basis; shares are never mixed across
   products such as ilmenite and rutile;
@@ -33,44 +38,89 @@ import pandas as pd
 
 from critmin import settings
 from critmin.data.normalize.units import MASS_TO_T
+from critmin.data.value_chain import CHAIN_STAGES, chain_mask
 
 __all__ = [
+    "CHAIN_STAGES",
     "NoStageSupply",
     "Shares",
     "StageSupply",
     "WORLD_TOTAL_ROUNDING",
     "calc_shares",
+    "chain_supply",
     "production_with_shares",
     "select_stage",
     "select_stages",
     "stage_rows",
+    "stage_sources",
+    "supply_sources",
 ]
 
 STAGES = settings.register(
     "risk.stages",
-    ("mine", "processing"),
-    "Analysis stages for concentration: 'mine' = stage_group extraction, 'processing' = "
-    "stage_group processing (refinery/smelter/plant production).",
-    "JRC (2017) assesses supply risk at the extraction and the processing stage.",
+    CHAIN_STAGES,
+    "Chain stages assessed, upstream first: 'mine' (extraction), 'processing' (refining, "
+    "separation, chemicals), 'metal' (metal or alloy), 'component' (magnets, anode material); "
+    "which production rows stand for each: catalog/value_chain.csv (docs/data.md).",
+    "JRC (2017) assesses supply risk at the extraction and the processing stage; issue 12 "
+    "extends the chain to metal and component where the data exist.",
 )
 PROCESSING_PREFERENCE = settings.register(
     "risk.processing_stage_preference",
-    ("refinery", "smelter", "processing", "plant"),
-    "When a commodity has several processing stages in one year, the first of these that "
-    "has country data is used for the 'processing' stage.",
-    "Project choice: refined metal is the form traded and stockpiled (USGS MCS refinery rows).",
+    ("refinery", "smelter", "processing", "plant", "separation", "chemical"),
+    "When a commodity has several source stages standing for one chain stage in one source and "
+    "year, the first of these that has country data is used ('processing' uses only these).",
+    "Project choice: refined metal is the form traded and stockpiled (USGS MCS refinery rows); "
+    "the curated stages 'separation' and 'chemical' come last.",
 )
 SUPPLY_SOURCES = settings.register(
     "data.supply_sources",
-    ("USGS", "WMD"),
-    "Production sources for supply at a stage, in order: the first with a country figure at "
-    "that stage and year answers (the source used is reported).",
-    "USGS Mineral Commodity Summaries are the backbone; World Mining Data (BMLRT Austria) "
-    "covers stages and commodities the MCS world tables do not.",
+    ("USGS", "IEA", "WMD", "CURATED"),
+    "Production sources admitted for supply at a stage (what the batched reads load); the order "
+    "for a literal source stage. The order at a chain stage is data.stage_sources.<stage>.",
+    "USGS Mineral Commodity Summaries are the backbone; the IEA is the only refining-by-country "
+    "source for cobalt, lithium, nickel, battery graphite and magnet rare earths; World Mining "
+    "Data (BMLRT Austria) covers stages and commodities the MCS world tables do not; CURATED = "
+    "the processing-stage shares of curated/stage_shares.csv (shares, unit 'fraction').",
 )
+_STAGE_SOURCE_DEFAULTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "mine": (("USGS", "WMD", "IEA"), "USGS MCS first; World Mining Data where the MCS has no country "
+             "figure; the IEA mining rows (2024, six minerals the MCS covers) last."),
+    "processing": (("USGS", "IEA", "WMD", "CURATED"), "USGS MCS first where it has country figures "
+                   "(existing answers kept); the IEA refining rows (the only refining-by-country source "
+                   "for Co, Li, Ni, battery graphite, magnet REE); World Mining Data; curated shares last."),
+    "metal": (("USGS", "WMD", "CURATED"), "USGS MCS metal products (magnesium, silicon metal, titanium "
+              "sponge, aluminium); World Mining Data; curated shares last."),
+    "component": (("CURATED",), "Only the curated tables give component (magnet, anode) shares."),
+}
+STAGE_SOURCES = {
+    stage: settings.register(
+        f"data.stage_sources.{stage}", default,
+        f"Source order at the chain stage '{stage}': the first with a country figure at that stage and "
+        "year answers (restricted to data.supply_sources; the source used is reported).",
+        f"Project choice: {why}",
+    )
+    for stage, (default, why) in _STAGE_SOURCE_DEFAULTS.items()
+}
 
-#: the analysis stages and the source stages they stand for
+#: the stages production_with_shares marks as 'selected' by default (the mine and processing
+#: answers shown by tables and maps)
 ANALYSIS_STAGES = ("mine", "processing")
+
+
+def supply_sources() -> tuple[str, ...]:
+    """Every production source admitted for supply at a stage (setting ``data.supply_sources``):
+    pass it to ``Warehouse.production_all(sources=...)`` to load all the rows select_stage may use."""
+    return tuple(settings.get("data.supply_sources"))
+
+
+def stage_sources(stage: str) -> tuple[str, ...]:
+    """The source order at ``stage``: ``data.stage_sources.<stage>`` for a chain stage, restricted
+    to :func:`supply_sources`; for a literal source stage the order of ``data.supply_sources``."""
+    admitted = supply_sources()
+    if stage in CHAIN_STAGES:
+        return tuple(s for s in settings.get(f"data.stage_sources.{stage}") if s in admitted)
+    return admitted
 
 
 class NoStageSupply(LookupError):
@@ -159,7 +209,7 @@ class StageSupply:
     source_stage: str  #: the stage of the rows used
     product: str  #: the product (USGS TYPE remainder), '' if none
     year: int
-    source: str  #: 'USGS' or 'WMD'
+    source: str  #: 'USGS', 'IEA', 'WMD' or 'CURATED'
     unit: str | None
     vintage: str | None
     quantities: dict[str, float]  #: ISO3 -> quantity in ``unit`` (countries with a figure)
@@ -225,28 +275,36 @@ class StageSupply:
 def stage_rows(production: pd.DataFrame, stage: str, preference: Sequence[str] | None = None) -> pd.DataFrame:
     """Rows that can stand for ``stage``, with a column ``analysis_stage`` = ``stage``.
 
-    ``mine`` takes source stage ``mine``; ``processing`` takes the processing-group rows of the
-    stages in ``preference`` (default: setting ``risk.processing_stage_preference``), keeping per
-    (commodity, source, year) only the first preferred stage that has a country figure; any other
+    A chain stage (:data:`CHAIN_STAGES`) takes the rows that ``catalog/value_chain.csv`` maps to
+    it (:func:`critmin.data.value_chain.chain_mask`; ``mine`` is source stage ``mine``) and keeps,
+    per (commodity, source, year), only the first source stage of ``preference`` (default: setting
+    ``risk.processing_stage_preference``; other source stages after it, alphabetically) that has a
+    country figure; ``processing`` uses only the source stages in ``preference``. Any other
     ``stage`` is matched literally.
     """
     if production.empty:
         return production.assign(analysis_stage=pd.Series(dtype=str))
-    if stage == "mine":
-        return production[production["stage"] == "mine"].assign(analysis_stage="mine")
-    if stage != "processing":
+    if stage not in CHAIN_STAGES:
         return production[production["stage"] == stage].assign(analysis_stage=stage)
+    p = production[chain_mask(production, stage)]
+    if stage == "mine" or p.empty:
+        return p.assign(analysis_stage=stage)
     pref = list(preference if preference is not None else settings.get("risk.processing_stage_preference"))
-    p = production[(production["stage_group"] == "processing") & production["stage"].isin(pref)]
+    if stage == "processing":
+        p = p[p["stage"].isin(pref)]
     if p.empty:
-        return p.assign(analysis_stage="processing")
+        return p.assign(analysis_stage=stage)
     has = p[p["aggregate"].isna() & p["quantity"].notna() & p["country_iso3"].notna()]
     present = has.groupby(["commodity_id", "source", "year"])["stage"].agg(set)
     rank = {s: i for i, s in enumerate(pref)}
-    chosen = {k: min(v, key=rank.__getitem__) for k, v in present.items()}
+
+    def order(s: str) -> tuple[int, str]:
+        return (rank.get(s, len(rank)), s)
+
+    chosen = {k: min(v, key=order) for k, v in present.items()}
     key = pd.Series(list(zip(p["commodity_id"], p["source"], p["year"], strict=True)), index=p.index)
     keep = [chosen.get(k) == s for k, s in zip(key, p["stage"], strict=True)]
-    return p[keep].assign(analysis_stage="processing")
+    return p[keep].assign(analysis_stage=stage)
 
 
 class _Cols:
@@ -326,6 +384,9 @@ def _build(c: _Cols, cid: str, stage: str, year: int, source: str, idx: np.ndarr
         elif agg == "world" and not math.isnan(qty):
             world.append(float(qty))
     total, why_total = _world_total_of(world, sum(q.values()))
+    units = [u for u in c.unit[pi] if not _na(u)]
+    if units and units[0] == "fraction" and total == 1.0:
+        why_total = "world = 1: the source gives shares of world output, not tonnages (unit 'fraction')"
     choices.append(why_total)
     shares: Shares | None = None
     if not any(v > 0 for v in q.values()):
@@ -335,7 +396,6 @@ def _build(c: _Cols, cid: str, stage: str, year: int, source: str, idx: np.ndarr
             shares = calc_shares(q, world_total=total, other=other)
         except ValueError as e:
             missing.append(f"{stage} {year}: shares not computable: {e}")
-    units = [u for u in c.unit[pi] if not _na(u)]
     vint = [v for v in c.vintage[pi] if not _na(v)]
     return StageSupply(
         commodity_id=cid, stage=stage, source_stage=str(c.stage[pi[0]]), product=product,
@@ -354,8 +414,9 @@ def _figures(c: _Cols) -> np.ndarray:
 
 def _choices(stage: str, source_stage: str, src: str, srcs: Sequence[str], year: int, newest: bool) -> list[str]:
     earlier = list(srcs[: list(srcs).index(src)]) if src in srcs else []
+    why = "; ".join(f"{e} has no country figure there" for e in earlier)
     return [f"stage {stage}: source stage {source_stage}",
-            f"source {src}" + (f" ({', '.join(earlier)} has no country figure there)" if earlier else ""),
+            f"source {src}" + (f" ({why})" if earlier else ""),
             f"year {year}" + (" (the newest with a country figure)" if newest else "")]
 
 
@@ -371,10 +432,11 @@ def select_stage(
     """Supply of ``commodity`` at ``stage`` in ``year`` (``None``: the newest year).
 
     ``production`` holds ``Warehouse.production``/``production_all`` rows (other commodities
-    are ignored). Raises :class:`NoStageSupply` with the reason when no source has a country
-    figure there.
+    are ignored). ``sources`` (default: :func:`stage_sources` of the stage) is the source
+    order. Raises :class:`NoStageSupply` with the reason when no source has a country figure
+    there.
     """
-    srcs = tuple(sources if sources is not None else settings.get("data.supply_sources"))
+    srcs = tuple(sources if sources is not None else stage_sources(stage))
     rows = stage_rows(production[production["commodity_id"] == commodity], stage, preference)
     c = _Cols(rows)
     fig = _figures(c)
@@ -406,12 +468,13 @@ def select_stages(
     """:func:`select_stage` for every commodity, stage and year that has rows, in one pass:
     ``{(commodity, stage, year): StageSupply}``. A (commodity, stage, year) whose rows have no
     country figure is kept, with ``shares`` None and the reason in ``missing``; its source is
-    then the first source that has rows."""
-    srcs = tuple(sources if sources is not None else settings.get("data.supply_sources"))
+    then the first source that has rows. ``sources`` (default: :func:`stage_sources` of each
+    stage) is the source order."""
     out: dict[tuple[str, str, int], StageSupply] = {}
     if production.empty:
         return out
     for stage in tuple(stages if stages is not None else settings.get("risk.stages")):
+        srcs = tuple(sources if sources is not None else stage_sources(stage))
         rows = stage_rows(production, stage, preference)
         rows = rows[rows["source"].isin(srcs)]
         if rows.empty:
@@ -434,13 +497,31 @@ def select_stages(
     return out
 
 
+def chain_supply(
+    production: pd.DataFrame, commodity: str, year: int | None = None, *, stages: Iterable[str] | None = None,
+) -> dict[str, StageSupply | NoStageSupply]:
+    """Every chain stage of ``commodity`` that has production rows (in ``stages``, default
+    :data:`CHAIN_STAGES`, upstream first): ``{stage: StageSupply}``, or the
+    :class:`NoStageSupply` (with its reason) where the stage has rows but no country figure for
+    ``year``. Stages without any row are left out. For the commodity page and the chain view."""
+    rows = production[production["commodity_id"] == commodity]
+    out: dict[str, StageSupply | NoStageSupply] = {}
+    for stage in tuple(stages if stages is not None else CHAIN_STAGES):
+        if stage_rows(rows, stage)["source"].isin(stage_sources(stage)).any():
+            try:
+                out[stage] = select_stage(rows, commodity, stage, year)
+            except NoStageSupply as e:
+                out[stage] = e
+    return out
+
+
 def production_with_shares(production: pd.DataFrame, stage: str | None = None,
                            preference: Sequence[str] | None = None) -> pd.DataFrame:
     """``Warehouse.production`` rows with ``share``, ``share_basis`` and ``selected``.
 
     Each (source, stage, product, year) group gets its shares from :func:`calc_shares` with the
     world-total rule of :func:`select_stage`; ``selected`` marks the rows of the product that
-    :func:`select_stage` uses for the analysis stage (``mine`` or ``processing``) of that year, so
+    :func:`select_stage` uses for ``stage`` (a chain stage; default: ``mine`` and ``processing``) of that year, so
     a page showing "the leading producer" shows the same one as every other part of critmin.
     Rows without a figure get no share; ``share_basis`` then carries ``+incomplete``.
     """
@@ -465,7 +546,7 @@ def production_with_shares(production: pd.DataFrame, stage: str | None = None,
         basis = sh.basis + ("+incomplete" if countries["quantity"].isna().any() else "")
         out.loc[g.index, "share"] = g["quantity"].astype(float) / sh.denominator
         out.loc[g.index, "share_basis"] = basis
-    stages = [stage] if stage in ANALYSIS_STAGES else list(ANALYSIS_STAGES)
+    stages = [stage] if stage in CHAIN_STAGES else list(ANALYSIS_STAGES)
     for st in stages:
         for sup in select_stages(production, [st], preference=preference).values():
             out.loc[sup.rows.index, "selected"] = True

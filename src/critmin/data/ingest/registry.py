@@ -18,6 +18,7 @@ SOURCES: list[tuple[str, tuple[str, ...]]] = [
     ("critmin.data.ingest.misc", ("misc_derived", "usgs_ds140")),
     ("critmin.data.ingest.geopolrisk", ()),
     ("critmin.data.ingest.iea", ("iea_cmde_2025",)),
+    ("critmin.data.ingest.curated", ()),
 ]
 
 

@@ -139,7 +139,7 @@ def parse_mcs2025(spec: DatasetSpec) -> Frames:
     for line, r in t.iter():
         craw = r[ix["COMMODITY"]]
         try:
-            cid = commodities.resolve(craw)
+            cid: str = commodities.resolve(craw)
         except KeyError:
             raise ImportFault(spec.relpath, line, "COMMODITY", craw, "a commodity in critmin/data/catalog/commodities.csv") from None
         type_raw = r[ix["TYPE"]].strip()
