@@ -105,27 +105,38 @@ def test_us_nir_matches_mcs_t5_with_codes_explicit(result, data_dir):
 def test_watchlist_shape_and_order(result):
     recs = result.records
     assert recs, "empty watchlist"
-    keys = {"commodity", "stages", "exposure", "indices", "rank", "missing", "sources"}
+    keys = {"commodity", "stages", "exposure", "indices", "rank", "missing", "sources",
+            "bottleneck_stage", "grade", "flags", "group", "covers", "lists", "lists_via"}
     stage_keys = {"hhi", "top_country_iso3", "top_share", "top3_share", "china_share",
-                  "allied_share", "hhi_wgi", "reserve_life_years", "source"}
-    exp_keys = {"net_import_reliance", "import_hhi", "non_allied_import_share", "supplier_governance_risk"}
+                  "allied_share", "hhi_wgi", "reserve_life_years", "source",
+                  "year", "age", "source_stage", "product", "host", "flags"}
+    exp_keys = {"net_import_reliance", "import_hhi", "non_allied_import_share", "supplier_governance_risk",
+                "nir_stage", "nir_by_stage"}
     for r in recs:
         assert set(r) == keys
-        for s in r["stages"].values():
+        for st, s in r["stages"].items():
+            assert st in ("mine", "processing", "metal", "component")
             assert set(s) == stage_keys
-            assert s["source"] in ("USGS", "WMD")
+            assert s["source"] in ("USGS", "WMD", "IEA", "CURATED")
             for k in ("top_share", "top3_share", "china_share", "allied_share"):
                 assert s[k] is None or 0 <= s[k] <= 1.05
         assert set(r["exposure"]) == {"USA", "JPN"}
         for e in r["exposure"].values():
             assert set(e) == exp_keys
-        assert set(r["indices"]) == {"eu_supply_risk", "usgs_supply_risk", "joint_score"}
+        assert set(r["indices"]) == {"eu_supply_risk", "usgs_supply_risk", "joint_score", "bottleneck_by_consumer",
+                                     "by_stage"}
         assert all(isinstance(i, int) for i in r["sources"])
-    scores = [r["indices"]["joint_score"] for r in recs]
-    ranked = [s for s in scores if s is not None]
-    assert ranked == sorted(ranked, reverse=True)
-    assert scores[: len(ranked)] == ranked  # not computable last
-    assert [r["rank"] for r in recs if r["rank"] is not None] == list(range(1, len(ranked) + 1))
+        assert r["group"] in ("ranked", "single_partner", "no_score")
+        assert (r["group"] == "ranked") == (set(r["covers"]) == {"USA", "JPN"})
+        assert (r["indices"]["joint_score"] is None) == (r["group"] == "no_score")
+        assert (r["grade"] is None) == (r["group"] == "no_score") and r["grade"] in (None, "A", "B", "C", "D")
+    groups = [r["group"] for r in recs]
+    assert groups == sorted(groups, key=("ranked", "single_partner", "no_score").index)  # groups in order
+    for g in ("ranked", "single_partner"):
+        scores = [r["indices"]["joint_score"] for r in recs if r["group"] == g]
+        assert scores == sorted(scores, reverse=True), g
+    assert [r["rank"] for r in recs if r["rank"] is not None] == list(range(1, groups.count("ranked") + 1))
+    assert all(r["rank"] is None for r in recs if r["group"] != "ranked")
     json.dumps(recs, allow_nan=False)
 
 

@@ -75,14 +75,14 @@ def test_own_production_from_the_answering_source(warehouse):
                "AND year = 2024 AND stage = 'mine' AND country_iso3 = 'JPN'", [])
     p = float(raw.quantity.iloc[0])
     res = api.run(warehouse, ("USA", "JPN"), 2024)
-    n = {r["commodity"]: r for r in res.records}["sulfur"]["exposure"]["JPN"]["net_import_reliance"]
-    assert "WMD production" in n["source"] and f"({p:g}+" in n["text"]
+    n = {r["commodity"]: r for r in res.records}["sulfur"]["exposure"]["JPN"]["nir_by_stage"]["mine"]
+    assert "WMD production" in n["source"] and f"P={p:g} t" in n["text"]
 
 
 def test_nir_source_is_a_setting(warehouse, monkeypatch):
     res = api.run(warehouse, ("USA", "JPN"), 2024)
     ga = res.exposure.set_index(["commodity_id", "consumer"]).loc[("gallium", "USA")]
-    assert ga.nir_source.startswith("MCS") and ga.nir_flag not in ("computed", "computed_nil_production")
+    assert ga.nir_source.startswith("MCS") and ga.nir_flag not in ("computed", "no_domestic_stage", "mass_balance")
     monkeypatch.setenv("CRITMIN_RISK_NIR_SOURCE", "")  # no consumer has a published NIR
     res = api.run(warehouse, ("USA", "JPN"), 2024)
     ex = res.exposure[res.exposure.consumer == "USA"]

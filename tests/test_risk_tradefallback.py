@@ -69,7 +69,15 @@ def test_japan_gallium_exposure_from_comtrade(warehouse):
     notes = " | ".join(rec["missing"])
     assert "import shares from COMTRADE_JPN2020 2020" in notes
     assert "HS 811292 covers unwrought gallium, hafnium, indium, niobium, rhenium and thallium" in notes
-    assert "JPN net_import_reliance: not computable from COMTRADE_JPN2020 2020" in notes
+    # imports only: Japan refines some gallium itself, so its NIR is bounded by M / (P + M)
+    raw = warehouse.query(
+        "SELECT sum(qty_t) AS m FROM trade WHERE source = 'COMTRADE_JPN2020' AND importer_iso3 = 'JPN' "
+        "AND hs_code = '811292' AND month IS NULL AND exporter_iso3 NOT IN ('WLD', 'JPN')", [])
+    m = float(raw["m"].iloc[0])
+    p = warehouse.stage_supply("gallium", "processing", 2024).quantities_t()["JPN"]
+    nir = rec["exposure"]["JPN"]["nir_by_stage"]["processing"]
+    assert nir["flag"] == "<" and nir["value"] is None and nir["hi"] == pytest.approx(m / (p + m), rel=1e-9)
+    assert "imports only" in nir["text"] and any(f.startswith("fallback_trade") for f in rec["flags"])
     # the US extract (COMTRADE_CMM) names China only: rejected, and said so
     assert "USA gallium: Comtrade fallback rejected" in notes
     assert math.isnan(ex.loc[("gallium", "USA"), "import_hhi"])

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -24,29 +24,34 @@ from critmin.data.partners import nir_source, partners
 from critmin.data.tradefallback import FallbackCell, fallback_cells
 from critmin.risk import params
 from critmin.risk.alliances import allied_iso3
+from critmin.risk.bottleneck import Bottleneck, StageScore, calc_bottleneck, calc_joint
+from critmin.risk.chain import MCS_STAGE_NIR, StageView, chain_stages, own_at, stage_views
 from critmin.risk.consumers import (
     NIR_VARIABLE,
     Exposure,
     NIRCell,
-    OwnProduction,
     TradeIndex,
     build_trade_index,
     nir_cells,
     trade_exposure,
     us_nir,
+    us_stage_nir,
 )
-from critmin.risk.indices import (
-    IndexValue,
-    calc_disruption_potential,
-    calc_eu_supply_risk_consumer,
-    calc_joint_score,
-    calc_usgs_supply_risk,
-    not_computable,
-)
+from critmin.risk.governance import Governance
 from critmin.risk.loaders import RiskInputs, load_inputs
-from critmin.risk.stages import StageData, WGIYear, concentration_frame, selected_rows, wgi_by_year
+from critmin.risk.score import CommodityInputs, consumer_stage_scores
+from critmin.risk.stages import StageData, WGIYear, concentration_frame, wgi_by_year
 from critmin.risk.substitution import substitution_index
 from critmin.risk.vulnerability import calc_economic_vulnerability, calc_price_volatility
+from critmin.risk.watchlist import (
+    GROUP_MEMBERS,
+    coverage_commodities,
+    list_memberships_of,
+    order_records,
+    partner_uses,
+    scope,
+    watchlist_frame,
+)
 
 if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
@@ -121,8 +126,6 @@ def normalize_consumers(codes: str | Sequence[str]) -> tuple[str, ...]:
 class _Prepared:
     inputs: RiskInputs
     stage_data: StageData
-    #: (consumer, commodity, year) -> analysis stage -> (quantity, unit, raw text)
-    own_production: dict[tuple[str, str, int], dict[str, OwnProduction]]
     trade: TradeIndex
     #: (consumer, commodity) -> accepted fallback (Comtrade) cells, and rejection reasons
     trade_fallback: dict[tuple[str, str], list[FallbackCell]]
@@ -133,6 +136,11 @@ class _Prepared:
     #: (commodity, year) -> the NIR cells of the MCS salient / T5 and Fig2 tables
     nir_salient: dict[tuple[str, int], list[NIRCell]]
     nir_trend: dict[tuple[str, int], list[NIRCell]]
+    #: (commodity, stage, year) -> the concentration row of ``stage_data.frame`` as a dict
+    stage_rows: dict[tuple[str, str, int], dict[str, Any]]
+    names: dict[str, str]
+    #: per assessment year: views, WGI (computed once per year and cached here)
+    per_year: dict[tuple[Any, ...], Any]
 
 
 _CACHE: dict[tuple[Any, ...], _Prepared] = {}
@@ -142,7 +150,8 @@ _LOCK = threading.Lock()
 #: settings read while preparing the cached inputs (part of the cache key)
 _PREPARE_SETTINGS = ("data.supply_sources", "risk.stages", "risk.processing_stage_preference",
                      "risk.wgi_max_lag_years", "risk.trade_sources", "risk.trade_fallback_sources",
-                     "risk.fallback_min_partner_coverage")
+                     "risk.fallback_min_partner_coverage", "risk.governance_fallback_max_share",
+                     "risk.max_uncovered_import_share")
 
 
 def _prepare(wh: Warehouse, consumers: tuple[str, ...], allied: frozenset[str]) -> _Prepared:
@@ -154,16 +163,17 @@ def _prepare(wh: Warehouse, consumers: tuple[str, ...], allied: frozenset[str]) 
         return hit
     inputs = load_inputs(wh, consumers)
     sd = concentration_frame(inputs.production, inputs.reserves, inputs.governance, allied)
-    own = _own_production(sd, consumers)
     prices: dict[str, dict[str, dict[int, float]]] = {}
     price_ids: dict[str, set[int]] = {}
     for r in inputs.prices.itertuples(index=False):
         prices.setdefault(r.commodity_id, {}).setdefault(r.series, {})[int(r.year)] = float(r.quantity)
         price_ids.setdefault(r.commodity_id, set()).add(int(r.dataset_id))
-
     fb_cells, fb_reasons = fallback_cells(inputs.trade)
-    prep = _Prepared(inputs, sd, own, build_trade_index(inputs.trade), fb_cells, fb_reasons, prices, price_ids,
-                     nir_cells(inputs.nir_salient), nir_cells(inputs.nir_trend))
+    rows = {(r["commodity_id"], r["stage"], int(r["year"])): r for r in sd.frame.to_dict("records")}
+    names = dict(zip(inputs.commodities.get("commodity_id", []), inputs.commodities.get("name", []), strict=False))
+    prep = _Prepared(inputs, sd, build_trade_index(inputs.trade, inputs.trade_by_code), fb_cells, fb_reasons,
+                     prices, price_ids, nir_cells(inputs.nir_salient), nir_cells(inputs.nir_trend), rows,
+                     names, {})
     with _LOCK:
         if len(_CACHE) > 8:
             _CACHE.clear()
@@ -171,46 +181,33 @@ def _prepare(wh: Warehouse, consumers: tuple[str, ...], allied: frozenset[str]) 
     return prep
 
 
-def _own_production(sd: StageData, consumers: tuple[str, ...]) -> dict[tuple[str, str, int], dict[str, OwnProduction]]:
-    """(consumer, commodity, year) -> analysis stage -> the consumer's production there, from the
-    rows that answer supply at that stage; a consumer the answering source does not list gets
-    ``listed=False`` (nil production, noted by the computed NIR)."""
-    own: dict[tuple[str, str, int], dict[str, OwnProduction]] = {}
-    if sd.frame.empty:
-        return own
-    rows = selected_rows(sd)
-    rows = rows[rows["country_iso3"].isin(consumers) & rows["aggregate"].isna()]
-    for (c, cid, y, st), g in rows.groupby(["country_iso3", "commodity_id", "year", "analysis_stage"]):
-        q = g["quantity"].dropna()
-        own.setdefault((str(c), str(cid), int(y)), {})[str(st)] = OwnProduction(
-            float(q.sum()) if not q.empty else None, str(g["unit"].iloc[0]), str(g["value_raw"].iloc[0]),
-            str(g["source"].iloc[0]))
-    for (cid, st, y), sup in sd.supplies.items():
-        for c in consumers:
-            own.setdefault((c, cid, y), {}).setdefault(
-                st, OwnProduction(0.0, str(sup.unit), "", sup.source, listed=False))
-    return own
-
-
 # -- pieces ------------------------------------------------------------------------------------
 def _ev_table(prep: _Prepared, year: int) -> dict[str, tuple[float | None, str | None, set[int]]]:
+    """Economic vulnerability per commodity from the price window ending in ``year``; a
+    commodity without enough prices there takes the newest earlier window (its age in the
+    second element, ``'ev_latest:<age>: ...'``)."""
     window = int(settings.get("risk.ev.window_years"))
     min_changes = int(settings.get("risk.ev.min_changes"))
     cap = float(settings.get("risk.ev.volatility_cap"))
+    max_age = int(settings.get("risk.max_data_age_years"))
     out: dict[str, tuple[float | None, str | None, set[int]]] = {}
     for cid, series_map in prep.prices.items():
-        vols = []
-        for series in series_map.values():
-            s = {y: p for y, p in series.items() if year - window < y <= year}
-            ys = sorted(s)
-            if sum(1 for a, b in zip(ys, ys[1:], strict=False) if b == a + 1) < min_changes:
-                continue
-            try:
-                vols.append(calc_price_volatility(s))
-            except ValueError:
-                continue
-        if vols:
-            out[cid] = (calc_economic_vulnerability(vols, cap), None, prep.price_ids.get(cid, set()))
+        for age in range(0, max_age + 1):
+            end = year - age
+            vols = []
+            for series in series_map.values():
+                s = {y: p for y, p in series.items() if end - window < y <= end}
+                ys = sorted(s)
+                if sum(1 for a, b in zip(ys, ys[1:], strict=False) if b == a + 1) < min_changes:
+                    continue
+                try:
+                    vols.append(calc_price_volatility(s))
+                except ValueError:
+                    continue
+            if vols:
+                flag = None if age == 0 else f"ev_latest:{age}: price volatility of {end - window + 1}-{end}"
+                out[cid] = (calc_economic_vulnerability(vols, cap), flag, prep.price_ids.get(cid, set()))
+                break
     return out
 
 
@@ -223,106 +220,58 @@ def _eol_rir(recycling: pd.DataFrame) -> dict[str, tuple[float, int]]:
     return out
 
 
-def _exposure_for(prep: _Prepared, consumer: str, cid: str, year: int, allied: frozenset[str],
-                  wgi_unit: dict[str, float] | None) -> Exposure:
-    published = nir_source(consumer) == "USGS_MCS"
-    ex = trade_exposure(prep.trade.get((consumer, cid)), prep.own_production.get((consumer, cid, year), {}),
-                        consumer, cid, year, allied, wgi_unit, want_nir=not published,
-                        fallback=prep.trade_fallback.get((consumer, cid)),
-                        fallback_reasons=prep.fallback_reasons.get((consumer, cid)))
-    if published:  # the consumer's NIR is the one the MCS publishes (setting risk.nir_source)
-        sal = NIR_VARIABLE.get(cid, (cid, ""))[0]
-        n, ids, reason = us_nir(prep.nir_salient.get((sal, year), []), prep.nir_trend.get((cid, year), []), cid, year)
+def _published_nir(prep: _Prepared, ex: Exposure, cid: str, year: int, chain: Sequence[str]) -> None:
+    """The MCS NIR (setting ``risk.nir_source``) at every stage: the stage's own MCS variable
+    where one exists (:data:`MCS_STAGE_NIR`), else the commodity's; the newest earlier year
+    (flagged) when the year has none; else the NIR computed from trade stays (flagged)."""
+    k = ex.consumer
+    sal = NIR_VARIABLE.get(cid, (cid, ""))[0]
+    max_age = int(settings.get("risk.max_data_age_years"))
+    n, age, reason = None, 0, None
+    for age in range(0, max_age + 1):
+        n, ids, why = us_nir(prep.nir_salient.get((sal, year - age), []),
+                             prep.nir_trend.get((cid, year - age), []), cid, year - age)
+        reason = reason or why
         if n is not None:
-            ex.nir, ex.nir_stage = n, None
             ex.dataset_ids |= ids
-        else:
-            ex.missing.append(f"{consumer} {reason}")
+            break
+    lag = [f"latest_year:{age}: {k} NIR of {year - age}"] if n is not None and age > 0 else []
+    for st in chain:
+        variables = MCS_STAGE_NIR.get((cid, st))
+        sn = None
+        if variables:
+            sals = {v[0] for v in variables}
+            cells = [c for s_ in sals for c in prep.nir_salient.get((s_, year - age), [])]
+            sn, ids = us_stage_nir(cells, variables, year - age)
+            ex.dataset_ids |= ids
+        if sn is None:
+            sn = n
+        if sn is not None:
+            ex.nir_by_stage[st] = sn
+            ex.nir_flags[st] = list(lag)
+            ex.nir_reasons.pop(st, None)
+        elif st in ex.nir_by_stage:
+            ex.nir_flags[st] = [*ex.nir_flags.get(st, []), f"nir_computed: {k} NIR at {st} from trade (no MCS NIR)"]
+    if n is not None:
+        ex.nir, ex.nir_stage = n, None
+        ex.missing = [m for m in ex.missing if not m.startswith(f"{k} net_import_reliance")]
+        if age:
+            ex.missing.append(f"{k} net_import_reliance: {reason}; MCS NIR of {year - age} used")
+    else:
+        ex.missing.append(f"{k} {reason}" + ("; computed from trade" if ex.nir is not None else ""))
+
+
+def _exposure_for(prep: _Prepared, consumer: str, cid: str, year: int, allied: frozenset[str],
+                  governance: Governance | None, views: Mapping[str, StageView], uses: bool) -> Exposure:
+    chain = tuple(views)
+    own = {st: own_at(v.supply, consumer) for st, v in views.items()}
+    ex = trade_exposure(prep.trade.get((consumer, cid)), own, chain, consumer, cid, year, allied, governance,
+                        want_nir=True, fallback=prep.trade_fallback.get((consumer, cid)),
+                        fallback_reasons=prep.fallback_reasons.get((consumer, cid)), uses_hint=uses,
+                        hosts=tuple(st for st, v in views.items() if v.host))
+    if nir_source(consumer) == "USGS_MCS":
+        _published_nir(prep, ex, cid, year, chain)
     return ex
-
-
-def _indices_for(cid: str, year: int, consumers: tuple[str, ...], prep: _Prepared,
-                 exps: dict[str, Exposure], wgi: WGIYear | None, ev: tuple[float | None, str | None, set[int]] | None,
-                 rir: tuple[float, int] | None, si: dict[str, Any] | None) -> list[dict[str, Any]]:
-    out = []
-    stage_shares = {st: prep.stage_data.shares[(cid, st, year)]
-                    for st in settings.get("risk.stages") if (cid, st, year) in prep.stage_data.shares}
-    for k in consumers:
-        ex = exps[k]
-        ir = ex.nir.usable if ex.nir is not None else None
-        # EU supply risk: the higher of the stages that are computable
-        eu: IndexValue
-        if si is None:
-            eu = not_computable("no substitution index SI_SR in risk/data/substitution_index.csv")
-        elif rir is None:
-            eu = not_computable("no EoL-RIR in the warehouse recycling table")
-        elif ir is None:
-            eu = not_computable(f"no net import reliance for {k}")
-        elif wgi is None:
-            eu = not_computable("no WGI within the allowed lag")
-        elif not stage_shares:
-            eu = not_computable(f"no production shares for {year}")
-        else:
-            vals, why = {}, []
-            for st, sh in stage_shares.items():
-                imp = ex.import_shares_by_stage.get(st)
-                if imp is None and ir > 0:
-                    why.append(f"{st}: no {k} imports by partner")
-                    continue
-                try:
-                    vals[st] = calc_eu_supply_risk_consumer(
-                        k, sh.shares, imp or {}, ir, wgi.scaled, rir[0], float(si["si_sr"]))
-                except KeyError as e:
-                    why.append(f"{st}: {e.args[0]}")
-            if vals:
-                st = max(vals, key=lambda s: vals[s])
-                eu = IndexValue(vals[st], None, f"stage {st}")
-            else:
-                eu = not_computable("; ".join(why))
-        # USGS-style supply risk
-        dps = {}
-        if wgi is not None:
-            for st, sh in stage_shares.items():
-                try:
-                    dps[st] = calc_disruption_potential(sh.shares, wgi.unit, consumer=k)
-                except KeyError:
-                    continue
-        us: IndexValue
-        if not dps:
-            us = not_computable("no disruption potential (production shares or WGI missing)")
-        elif ir is None:
-            us = not_computable(f"no net import reliance for {k}")
-        elif ev is None or ev[0] is None:
-            us = not_computable("no economic vulnerability (no price series with enough years)")
-        else:
-            st = max(dps, key=lambda s: dps[s])
-            us = IndexValue(calc_usgs_supply_risk(dps[st], ir, ev[0]), None, f"DP stage {st}")
-        out.append({
-            "commodity_id": cid, "consumer": k,
-            "eu_supply_risk": eu.value, "eu_detail": eu.detail, "eu_reason": eu.reason,
-            "disruption_potential": max(dps.values()) if dps else None,
-            "dp_stage": max(dps, key=lambda s: dps[s]) if dps else None,
-            "trade_exposure": ir,
-            "economic_vulnerability": ev[0] if ev else None,
-            "usgs_supply_risk": us.value, "usgs_detail": us.detail, "usgs_reason": us.reason,
-        })
-    return out
-
-
-def _joint(idx_rows: list[dict[str, Any]], consumers: tuple[str, ...]) -> tuple[float | None, list[str]]:
-    wu, we = float(settings.get("risk.joint.weight_usgs")), float(settings.get("risk.joint.weight_eu"))
-    weights = params.consumer_weights(consumers)
-    usgs = {r["consumer"]: r["usgs_supply_risk"] for r in idx_rows if r["usgs_supply_risk"] is not None}
-    eu = {r["consumer"]: r["eu_supply_risk"] for r in idx_rows if r["eu_supply_risk"] is not None}
-    have = [k for k in consumers if (wu == 0 or k in usgs) and (we == 0 or k in eu)]
-    lacking = [k for k in consumers if k not in have]
-    notes = []
-    if not have or (lacking and settings.get("risk.joint.require_all_consumers")):
-        return None, [f"joint_score: not computable: components missing for {', '.join(lacking)}"]
-    if lacking:
-        notes.append(f"joint_score: covers {', '.join(have)} only (components missing for {', '.join(lacking)})")
-    j = calc_joint_score(usgs, eu, {k: weights[k] for k in have}, wu, we)
-    return j, notes
 
 
 def _clean(v: Any) -> Any:
@@ -336,133 +285,204 @@ def _clean(v: Any) -> Any:
     return v
 
 
+@dataclass
+class _Year:
+    """Inputs of one assessment year (cached per prepared inputs)."""
+
+    views: dict[str, dict[str, StageView]]
+    wgi: WGIYear | None
+    evs: dict[str, tuple[float | None, str | None, set[int]]]
+
+
+def _year_inputs(prep: _Prepared, year: int) -> _Year:
+    key = ("year", year, settings.get("risk.max_data_age_years"), settings.get("risk.residual_share_flag"),
+           settings.get("risk.ev.window_years"), settings.get("risk.ev.min_changes"),
+           settings.get("risk.ev.volatility_cap"))
+    hit = prep.per_year.get(key)
+    if hit is None:
+        hit = _Year(stage_views(prep.stage_data.supplies, year),
+                    wgi_by_year(prep.inputs.governance, [year])[year], _ev_table(prep, year))
+        prep.per_year[key] = hit
+    return cast(_Year, hit)
+
+
+def _stage_record(prep: _Prepared, cid: str, view: StageView) -> dict[str, Any]:
+    row = prep.stage_rows.get((view.host or cid, view.stage, view.year), {})
+    out = {k: _clean(row.get(k)) for k in STAGE_KEYS}
+    out.update(year=view.year, age=view.age, source_stage=view.supply.source_stage, product=view.supply.product,
+               host=view.host, flags=list(dict.fromkeys([*view.flags, *row.get("flags", ())])))
+    return out
+
+
+def _commodity(prep: _Prepared, cid: str, year: int, cons: tuple[str, ...], allied: frozenset[str], yi: _Year,
+               rirs: dict[str, tuple[float, int]], sis: dict[str, dict[str, Any]], uses: dict[str, set[str]]
+               ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    views = yi.views.get(cid, {})
+    gov = yi.wgi.governance if yi.wgi is not None else None
+    wu, we = float(settings.get("risk.joint.weight_usgs")), float(settings.get("risk.joint.weight_eu"))
+    missing: list[str] = []
+    sources: set[int] = set()
+    stages: dict[str, dict[str, Any]] = {}
+    for st, v in views.items():
+        stages[st] = _stage_record(prep, cid, v)
+        if v.host is None:  # a host's own gaps (its reserves) are not the by-product's
+            missing += list(prep.stage_rows.get((cid, st, v.year), {}).get("missing", ()))
+        sources.update(int(d) for d in v.supply.dataset_ids)
+    ev = yi.evs.get(cid)
+    if ev is None:
+        missing.append("economic_vulnerability: no price series with enough years")
+    else:
+        sources |= ev[2]
+    rir, si = rirs.get(cid), sis.get(cid)
+    if rir is not None:
+        sources.add(rir[1])
+    eu_reason = ("no substitution index SI_SR in risk/data/substitution_index.csv" if si is None else
+                 "no EoL-RIR in the warehouse recycling table" if rir is None else None)
+    ci = CommodityInputs(ev[0] if ev else None, (ev[1],) if ev and ev[1] else (),
+                         None if ev else "no price series with enough years",
+                         rir[0] if rir else None, float(si["si_sr"]) if si else None, eu_reason)
+    wgi_flags = ([f"wgi_lag: WGI of {yi.wgi.year_used}"] if yi.wgi is not None and yi.wgi.year_used < year else [])
+    exposure: dict[str, dict[str, Any]] = {}
+    bns: dict[str, Bottleneck] = {}
+    exp_rows, idx_rows = [], []
+    for k in cons:
+        ex = _exposure_for(prep, k, cid, year, allied, gov, views, cid in uses[k])
+        missing += ex.missing
+        sources |= ex.dataset_ids
+        scores = consumer_stage_scores(k, views, gov, ex.nir_by_stage, ex.nir_flags, ex.nir_reasons,
+                                       ex.import_shares_by_stage, ci, wu, we, wgi_flags)
+        bns[k] = bn = calc_bottleneck(scores, tuple(views))
+        exposure[k] = {
+            "net_import_reliance": ex.nir.to_dict() if ex.nir else None,
+            "import_hhi": ex.import_hhi,
+            "non_allied_import_share": ex.non_allied_import_share,
+            "supplier_governance_risk": ex.supplier_governance_risk,
+            "nir_stage": ex.nir_stage,
+            "nir_by_stage": {st: n.to_dict() for st, n in ex.nir_by_stage.items()},
+        }
+        exp_rows.append(_exposure_row(cid, k, year, ex))
+        sc = bn.score
+        for name, val, why in (("eu", sc.eu if sc else None, None if sc and sc.eu is not None else
+                                _why(scores, "eu", eu_reason)),
+                               ("usgs", sc.usgs if sc else None, None if sc and sc.usgs is not None else
+                                _why(scores, "usgs", None))):
+            if val is None:
+                missing.append(f"{k} {name}_supply_risk: not computable: {why}")
+        idx_rows.append({
+            "commodity_id": cid, "consumer": k, "bottleneck_stage": bn.stage,
+            "eu_supply_risk": sc.eu if sc else None, "usgs_supply_risk": sc.usgs if sc else None,
+            "stage_score": bn.value, "trade_exposure": (ex.nir_by_stage[bn.stage].usable
+                                                        if bn.stage in ex.nir_by_stage else None),
+            "economic_vulnerability": ci.ev, "flags": sc.flags if sc else (),
+            "reason": bn.reason,
+        })
+    joint = calc_joint(bns, {k: w for k, w in params.consumer_weights(cons).items()})
+    if joint.value is None:
+        missing.append(f"joint_score: not computable: no stage score for {', '.join(joint.lacking)}")
+    elif joint.lacking:
+        missing.append(f"joint_score: covers {', '.join(joint.covers)} only (no stage score for "
+                       f"{', '.join(joint.lacking)})")
+    if not views:
+        missing.insert(0, _no_data_reason(prep, cid, year))
+    lists, via = list_memberships_of(cid)
+    rec = {
+        "commodity": cid, "stages": stages, "exposure": exposure,
+        "indices": {
+            "eu_supply_risk": {k: _component(bns[k], "eu") for k in cons},
+            "usgs_supply_risk": {k: _component(bns[k], "usgs") for k in cons},
+            "joint_score": joint.value,
+            "bottleneck_by_consumer": joint.by_consumer,
+            "by_stage": {st: {k: _stage_score_dict(bns[k].stages.get(st)) for k in cons} for st in views},
+        },
+        "bottleneck_stage": joint.stage, "grade": joint.grade, "flags": list(joint.flags),
+        "group": joint.group, "covers": list(joint.covers), "lists": list(lists), "lists_via": list(via),
+        "rank": None, "missing": list(dict.fromkeys(missing)), "sources": sorted(int(s) for s in sources),
+    }
+    return rec, exp_rows, idx_rows
+
+
+def _component(bn: Bottleneck, which: str) -> float | None:
+    sc = bn.score
+    return None if sc is None else cast("float | None", getattr(sc, which))
+
+
+def _why(scores: Mapping[str, StageScore], which: str, default: str | None) -> str:
+    reasons = [f"{st}: {getattr(s, which + '_reason')}" for st, s in scores.items() if getattr(s, which + "_reason")]
+    return "; ".join(reasons) or default or "no stage with production shares"
+
+
+def _stage_score_dict(s: StageScore | None) -> dict[str, Any] | None:
+    if s is None:
+        return None
+    return {"usgs": s.usgs, "eu": s.eu, "score": s.combined, "reason": s.reason}
+
+
+def _exposure_row(cid: str, k: str, year: int, ex: Exposure) -> dict[str, Any]:
+    n = ex.nir
+    return {
+        "commodity_id": cid, "consumer": k, "year": year, "trade_year": ex.trade_year,
+        "trade_source": ex.trade_source,
+        "nir": n.value if n else None, "nir_flag": n.flag if n else None,
+        "nir_lo": n.lo if n else None, "nir_hi": n.hi if n else None,
+        "nir_text": n.text if n else None, "nir_source": n.source if n else None,
+        "nir_usable": n.usable if n else None, "nir_stage": ex.nir_stage,
+        "net_export_ratio": n.net_export_ratio if n else None,
+        "import_hhi": ex.import_hhi, "non_allied_import_share": ex.non_allied_import_share,
+        "supplier_governance_risk": ex.supplier_governance_risk,
+        "n_partners": len(ex.import_shares),
+    }
+
+
+def _no_data_reason(prep: _Prepared, cid: str, year: int) -> str:
+    have = sorted({y for (c, _, y), sup in prep.stage_data.supplies.items() if c == cid and sup.shares is not None})
+    srcs = ", ".join(settings.get("data.supply_sources"))
+    if cid in GROUP_MEMBERS:
+        return f"no_data: a group entry of the lists, scored as its members {', '.join(GROUP_MEMBERS[cid])}"
+    if have:
+        return (f"no_data: no production shares at any stage within {settings.get('risk.max_data_age_years')} "
+                f"years of {year} (years with shares: {have[0]}-{have[-1]})")
+    return f"no_data: no production by country at any stage in the warehouse ({srcs})"
+
+
 # -- public API ---------------------------------------------------------------------------
 def run(wh: Warehouse, consumers: Consumers = None, year: int = 2024,
-        alliances: tuple[str, ...] | None = None) -> Assessment:
+        alliances: tuple[str, ...] | None = None, lists: Sequence[str] | str | None = None) -> Assessment:
     """The full assessment for ``year`` (concentration for every year is in ``.stages``);
-    ``consumers`` None: the partners of the setting ``risk.consumers``."""
+    ``consumers`` None: the partners of the setting ``risk.consumers``; ``lists`` (e.g.
+    ``"US2025,EU2023,JP"``) keeps the commodities on those lists only."""
     cons = normalize_consumers(consumers if consumers is not None else partners())
+    scoped = scope(lists)
     allied = allied_iso3(alliances)
     prep = _prepare(wh, cons, allied)
     frame = prep.stage_data.frame
-    cur = frame[frame["year"] == year]
-    if cur.empty:
+    if frame.empty or not (frame["year"] == year).any():
         years = sorted(frame["year"].unique()) if not frame.empty else []
         raise ValueError(f"no production data for {year} in the warehouse (years: {years})")
-    wgi = wgi_by_year(prep.inputs.governance, [year])[year]
-    evs = _ev_table(prep, year)
+    yi = _year_inputs(prep, year)
     rirs = _eol_rir(prep.inputs.recycling)
     sis = substitution_index()
-    names = dict(zip(prep.inputs.commodities.get("commodity_id", []),
-                     prep.inputs.commodities.get("name", []), strict=False))
+    uses = {k: partner_uses(k) for k in cons}
+    cids = set(yi.views) | set(frame.loc[frame["year"] == year, "commodity_id"]) | coverage_commodities()
+    if scoped is not None:
+        cids &= coverage_commodities(scoped)
     records, exp_rows, idx_rows_all = [], [], []
-    for cid, g in cur.groupby("commodity_id", sort=True):
-        missing: list[str] = []
-        sources: set[int] = set()
-        stages: dict[str, dict[str, Any]] = {}
-        for _, r in g.iterrows():
-            stages[r["stage"]] = {k: _clean(r[k]) for k in STAGE_KEYS}
-            missing += list(r["missing"])
-            sources.update(r["dataset_ids"])
-        exps = {k: _exposure_for(prep, k, cid, year, allied, wgi.unit if wgi else None) for k in cons}
-        exposure: dict[str, dict[str, Any]] = {}
-        for k, ex in exps.items():
-            missing += ex.missing
-            sources |= ex.dataset_ids
-            exposure[k] = {
-                "net_import_reliance": ex.nir.to_dict() if ex.nir else None,
-                "import_hhi": ex.import_hhi,
-                "non_allied_import_share": ex.non_allied_import_share,
-                "supplier_governance_risk": ex.supplier_governance_risk,
-            }
-            n = ex.nir
-            exp_rows.append({
-                "commodity_id": cid, "consumer": k, "year": year, "trade_year": ex.trade_year,
-                "trade_source": ex.trade_source,
-                "nir": n.value if n else None, "nir_flag": n.flag if n else None,
-                "nir_lo": n.lo if n else None, "nir_hi": n.hi if n else None,
-                "nir_text": n.text if n else None, "nir_source": n.source if n else None,
-                "nir_usable": n.usable if n else None, "nir_stage": ex.nir_stage,
-                "import_hhi": ex.import_hhi, "non_allied_import_share": ex.non_allied_import_share,
-                "supplier_governance_risk": ex.supplier_governance_risk,
-                "n_partners": len(ex.import_shares),
-            })
-        ev = evs.get(cid)
-        if ev is None:
-            missing.append("economic_vulnerability: no price series with enough years")
-        else:
-            sources |= ev[2]
-        rir = rirs.get(cid)
-        if rir is not None:
-            sources.add(rir[1])
-        idx = _indices_for(cid, year, cons, prep, exps, wgi, ev, rir, sis.get(cid))
-        for r in idx:
-            for key in ("eu", "usgs"):
-                if r[f"{key}_reason"]:
-                    missing.append(f"{r['consumer']} {key}_supply_risk: {r[f'{key}_reason']}")
-        joint, notes = _joint(idx, cons)
-        missing += notes
-        idx_rows_all += idx
-        records.append({
-            "commodity": cid,
-            "stages": stages,
-            "exposure": exposure,
-            "indices": {
-                "eu_supply_risk": {r["consumer"]: r["eu_supply_risk"] for r in idx},
-                "usgs_supply_risk": {r["consumer"]: r["usgs_supply_risk"] for r in idx},
-                "joint_score": joint,
-            },
-            "rank": None,
-            "missing": list(dict.fromkeys(missing)),
-            "sources": sorted(int(s) for s in sources),
-            "_name": names.get(cid, cid),
-        })
-    records.sort(key=lambda r: (r["indices"]["joint_score"] is None,
-                                -(r["indices"]["joint_score"] or 0.0), r["commodity"]))
-    rank = 0
-    for r in records:
-        if r["indices"]["joint_score"] is not None:
-            rank += 1
-            r["rank"] = rank
-    watch = _watchlist_frame(records, cons)
-    for r in records:
-        r.pop("_name", None)
+    for cid in sorted(cids):
+        rec, er, ir = _commodity(prep, cid, year, cons, allied, yi, rirs, sis, uses)
+        records.append(rec)
+        exp_rows += er
+        idx_rows_all += ir
+    order_records(records)
+    watch = watchlist_frame(records, cons, chain_stages(), prep.names)
     return Assessment(year, cons, watch, frame, pd.DataFrame(exp_rows), pd.DataFrame(idx_rows_all), records)
 
 
-def _watchlist_frame(records: list[dict[str, Any]], cons: tuple[str, ...]) -> pd.DataFrame:
-    rows = []
-    for r in records:
-        row: dict[str, Any] = {"rank": r["rank"], "commodity": r["commodity"], "name": r["_name"],
-                               "joint_score": r["indices"]["joint_score"]}
-        for k in cons:
-            row[f"usgs_supply_risk_{k}"] = r["indices"]["usgs_supply_risk"].get(k)
-            row[f"eu_supply_risk_{k}"] = r["indices"]["eu_supply_risk"].get(k)
-            nir = r["exposure"][k]["net_import_reliance"]
-            row[f"nir_{k}"] = nir["usable"] if nir else None
-            row[f"nir_text_{k}"] = nir["text"] if nir else None
-            row[f"nir_ref_{k}"] = tuple(nir["ref"]) if nir and nir.get("ref") else None
-            row[f"non_allied_import_share_{k}"] = r["exposure"][k]["non_allied_import_share"]
-        for st in settings.get("risk.stages"):
-            s = r["stages"].get(st) or {}
-            row[f"top_country_{st}"] = s.get("top_country_iso3")
-            row[f"top_share_{st}"] = s.get("top_share")
-            row[f"china_share_{st}"] = s.get("china_share")
-            row[f"hhi_{st}"] = s.get("hhi")
-            row[f"source_{st}"] = s.get("source")
-        row["missing"] = r["missing"]
-        row["sources"] = r["sources"]
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    if not df.empty:
-        df["rank"] = df["rank"].astype("Int64")
-    return df
-
-
-def assess(wh: Warehouse, consumers: Consumers = None, year: int = 2024) -> pd.DataFrame:
-    """The joint watchlist: one row per commodity, sorted by ``joint_score`` (highest first;
-    commodities whose score is not computable last, with ``rank`` NA)."""
-    return run(wh, consumers, year).watchlist
+def assess(wh: Warehouse, consumers: Consumers = None, year: int = 2024,
+           lists: Sequence[str] | str | None = None) -> pd.DataFrame:
+    """The joint watchlist: one row per commodity; the scores covering every partner first,
+    ranked by ``joint_score`` (``group`` 'ranked'), then the single-partner scores
+    ('single_partner', ``rank`` NA), then the commodities without a score ('no_score', the
+    reason in ``missing``). ``lists`` scopes it to the commodities of those lists."""
+    return run(wh, consumers, year, lists=lists).watchlist
 
 
 def concentration_history(wh: Warehouse, commodity: str | None = None, stage: str | None = None,

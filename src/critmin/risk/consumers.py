@@ -17,25 +17,27 @@ functions of :mod:`critmin.risk.exposure`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 
 from critmin import settings
-from critmin.data.normalize.units import MASS_TO_T
 from critmin.data.tradefallback import FallbackCell, pick
 from critmin.risk import params  # noqa: F401
+from critmin.risk.chain import OwnStage, StageTrade, stage_nirs, stage_of_trade_group
 from critmin.risk.exposure import (
     NIR,
     calc_import_hhi,
     calc_import_shares,
-    calc_net_import_reliance,
     calc_non_allied_share,
     calc_supplier_governance_risk,
     nir_from_mcs,
 )
+from critmin.risk.governance import Governance
 
 settings.register(
     "risk.trade_sources",
@@ -79,8 +81,13 @@ PLAIN_NIR = ("NIR_pct", "NIR_ct")
 class Exposure:
     consumer: str
     commodity_id: str
+    #: the headline NIR: the highest over the stages (``nir_stage``)
     nir: NIR | None = None
     nir_stage: str | None = None
+    #: NIR at each chain stage, the fallback flags behind it, and why a stage has none
+    nir_by_stage: dict[str, NIR] = field(default_factory=dict)
+    nir_flags: dict[str, list[str]] = field(default_factory=dict)
+    nir_reasons: dict[str, str] = field(default_factory=dict)
     import_shares: dict[str, float] = field(default_factory=dict)
     import_shares_by_stage: dict[str, dict[str, float]] = field(default_factory=dict)
     import_hhi: float | None = None
@@ -90,7 +97,19 @@ class Exposure:
     #: source of the import shares ('BACI', a Comtrade extract, or None)
     trade_source: str | None = None
     missing: list[str] = field(default_factory=list)
+    #: fallbacks of the import-share indicators (flags, see risk.bottleneck)
+    flags: list[str] = field(default_factory=list)
     dataset_ids: set[int] = field(default_factory=set)
+
+    def headline(self) -> None:
+        """Set ``nir``/``nir_stage`` to the highest stage NIR (earliest stage on ties)."""
+        best: tuple[float, str] | None = None
+        for st, n in self.nir_by_stage.items():
+            u = n.usable if n.usable is not None else -1.0
+            if best is None or u > best[0]:
+                best = (u, st)
+        if best is not None:
+            self.nir, self.nir_stage = self.nir_by_stage[best[1]], best[1]
 
 
 #: one NIR cell of the MCS (a row of ``Warehouse.nir_salient`` or ``Warehouse.nir_trend`` as a dict)
@@ -123,6 +142,24 @@ def us_nir(
     sal_c, var = NIR_VARIABLE.get(commodity, (commodity, ""))
     s = [r for r in nir_salient if r["commodity_id"] == sal_c and r["year"] == year]
     hit = [r for r in s if r["variable"] == var] if var else []
+    return _nir_hit(hit, s, sal_c, commodity, nir_trend, year)
+
+
+def us_stage_nir(nir_salient: Sequence[NIRCell], variables: Sequence[tuple[str, str]], year: int
+                 ) -> tuple[NIR | None, set[int]]:
+    """The MCS NIR that measures one stage (one of ``variables``, see
+    :data:`critmin.risk.chain.MCS_STAGE_NIR`), or None."""
+    for sal_c, var in variables:
+        for r in nir_salient:
+            if r["commodity_id"] == sal_c and r["year"] == year and r["variable"] == var:
+                n = _mcs_nir(r, f"{r['vintage']} salient {r['variable']}")
+                if n.usable is not None or n.flag == "E":
+                    return n, {int(r["dataset_id"])}
+    return None, set()
+
+
+def _nir_hit(hit: list[NIRCell], s: list[NIRCell], sal_c: str, commodity: str,
+             nir_trend: Sequence[NIRCell], year: int) -> tuple[NIR | None, set[int], str | None]:
     for plain in PLAIN_NIR:
         if not hit and sal_c == commodity:
             hit = [r for r in s if r["variable"] == plain]
@@ -146,112 +183,192 @@ def us_nir(
 
 
 @dataclass
+class FormFlows:
+    """Tonnages of one product form at one stage: t, value and value without a tonnage by flow."""
+
+    qty: dict[str, float] = field(default_factory=dict)
+    value: dict[str, float] = field(default_factory=dict)
+    value_noqty: dict[str, float] = field(default_factory=dict)
+    codes: set[str] = field(default_factory=set)
+
+    def add(self, flow: str, value: float, qty: float | None, codes: str | None,
+            value_noqty: float | None = None) -> None:
+        """Add a flow: ``qty`` None means the whole ``value`` has no tonnage; else
+        ``value_noqty`` (default 0) is the part of ``value`` without one."""
+        self.value[flow] = self.value.get(flow, 0.0) + value
+        noq = value if qty is None else float(value_noqty or 0.0)
+        self.value_noqty[flow] = self.value_noqty.get(flow, 0.0) + noq
+        if qty is not None:
+            self.qty[flow] = self.qty.get(flow, 0.0) + qty
+        if codes:
+            self.codes.update(c for c in str(codes).split(";") if c)
+
+
+@dataclass
 class TradeCell:
     """Flows of one consumer, commodity, source and year (partners 'WLD' and the consumer
-    itself excluded): import value by partner and by stage and partner, tonnages and the
-    value of flows without a tonnage by stage and flow."""
+    itself excluded): import value by partner and by stage and partner, and the tonnages of
+    each stage by product form (``'contained'``: contained metal over all HS codes of the
+    stage; else one form per HS heading, so that ore, intermediates and metal are never added
+    by gross weight)."""
 
     import_value: dict[str, float] = field(default_factory=dict)
     import_value_by_stage: dict[str, dict[str, float]] = field(default_factory=dict)
-    qty: dict[tuple[str, str], float] = field(default_factory=dict)
-    value: dict[tuple[str, str], float] = field(default_factory=dict)
-    value_noqty: dict[tuple[str, str], float] = field(default_factory=dict)
+    forms: dict[str, dict[str, FormFlows]] = field(default_factory=dict)
     dataset_ids: set[int] = field(default_factory=set)
     source: str = "BACI"
+
+    def stage_trade(self, stage: str) -> StageTrade | None:
+        """Imports and exports at ``stage`` in t: contained metal where the warehouse gives it,
+        else the product form (HS heading) with the largest trade value; None without flows."""
+        forms = self.forms.get(stage)
+        if not forms:
+            return None
+        if "contained" in forms:
+            form, ff, basis = "contained", forms["contained"], "contained metal"
+        else:
+            form = max(forms, key=lambda f: (sum(forms[f].value.values()), f))
+            ff = forms[form]
+            others = sorted(f for f in forms if f != form)
+            basis = f"one product form, {form}" + (f" (not added: {', '.join(others)})" if others else "")
+        tol = float(settings.get("risk.max_uncovered_import_share"))
+        gaps = [f"{ff.value_noqty[fl] / ff.value[fl]:.0%} of {fl} value has no tonnage"
+                for fl in ("import", "export") if ff.value.get(fl, 0.0) > 0
+                and ff.value_noqty.get(fl, 0.0) / ff.value[fl] > tol]
+        return StageTrade(ff.qty.get("import", 0.0), ff.qty.get("export", 0.0), basis,
+                          ", ".join(gaps) or None, tuple(sorted(ff.codes)))
 
 
 #: (consumer, commodity) -> year -> cell
 TradeIndex = dict[tuple[str, str], dict[int, TradeCell]]
 
 
-def build_trade_index(trade: pd.DataFrame) -> TradeIndex:
-    """Index the aggregated trade frame (:meth:`critmin.data.reads.BatchReads.trade_for`) for fast
-    look-ups; only the sources of ``risk.trade_sources`` are kept."""
+def _num(v: Any) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def build_trade_index(trade: pd.DataFrame, by_code: pd.DataFrame | None = None) -> TradeIndex:
+    """Index the aggregated trade frame (:meth:`critmin.data.reads.BatchReads.trade_for`) for
+    fast look-ups; only the sources of ``risk.trade_sources`` are kept.
+
+    Tonnages: the frame's ``qty_contained_t`` (contained metal) where it has that column; else
+    ``by_code`` (flows per HS code: consumer, source, year, commodity_id, stage_group, hs_code,
+    flow, value_usd, qty_t, value_noqty; :func:`trade_by_code`), one form per HS heading; else the frame's gross
+    ``qty_t`` as one form."""
     idx: TradeIndex = {}
     if trade.empty:
         return idx
     sources = set(settings.get("risk.trade_sources"))
     t = trade[trade["source"].isin(sources) & trade["partner"].notna() & (trade["partner"] != "WLD")
               & (trade["partner"] != trade["consumer"])]
+    contained = "qty_contained_t" in t.columns
     for r in t.itertuples(index=False):
         cell = idx.setdefault((r.consumer, r.commodity_id), {}).setdefault(int(r.year), TradeCell(source=str(r.source)))
-        stage = "mine" if r.stage_group == "extraction" else "processing"
-        v, q, vn = float(r.value_usd), float(r.qty_t), float(r.value_noqty)
+        stage = stage_of_trade_group(r.stage_group)
+        v = float(r.value_usd)
         if r.flow == "import":
             cell.import_value[r.partner] = cell.import_value.get(r.partner, 0.0) + v
             sv = cell.import_value_by_stage.setdefault(stage, {})
             sv[r.partner] = sv.get(r.partner, 0.0) + v
-        key = (stage, r.flow)
-        cell.qty[key] = cell.qty.get(key, 0.0) + q
-        cell.value[key] = cell.value.get(key, 0.0) + v
-        cell.value_noqty[key] = cell.value_noqty.get(key, 0.0) + vn
         cell.dataset_ids.add(int(r.dataset_id))
+        if contained:
+            q = _num(r.qty_contained_t)
+            cell.forms.setdefault(stage, {}).setdefault("contained", FormFlows()).add(r.flow, v, q, r.hs_codes)
+        elif by_code is None:
+            cell.forms.setdefault(stage, {}).setdefault("gross weight", FormFlows()).add(
+                r.flow, v, float(r.qty_t), r.hs_codes, float(r.value_noqty))
+    if not contained and by_code is not None and not by_code.empty:
+        b = by_code[by_code["source"].isin(sources)]
+        for r in b.itertuples(index=False):
+            hit = idx.get((r.consumer, r.commodity_id), {}).get(int(r.year))
+            if hit is None:
+                continue
+            form = f"HS {str(r.hs_code)[:4]}"
+            hit.forms.setdefault(stage_of_trade_group(r.stage_group), {}).setdefault(form, FormFlows()).add(
+                r.flow, float(r.value_usd), float(r.qty_t), str(r.hs_code), float(r.value_noqty))
     return idx
 
 
-class OwnProduction(NamedTuple):
-    """A consumer's production at an analysis stage, from the rows that answer supply there."""
+def trade_by_code(flows: pd.DataFrame, first_year: int) -> pd.DataFrame:
+    """Per-HS-code annual flows of the consumers from :meth:`Warehouse.bilateral_flows` (partners
+    'WLD' and the consumer itself excluded), summed over partners: the input ``by_code`` of
+    :func:`build_trade_index`; ``value_noqty`` is the value of the flows without a tonnage."""
+    cols = ["consumer", "source", "year", "commodity_id", "stage_group", "hs_code", "flow", "value_usd", "qty_t",
+            "value_noqty"]
+    if flows.empty:
+        return pd.DataFrame(columns=cols)
+    f = flows[(flows["year"] >= first_year) & flows["month"].isna() & flows["partner_iso3"].notna()
+              & (flows["partner_iso3"] != "WLD") & (flows["partner_iso3"] != flows["consumer"])]
+    f = f.assign(value_noqty=f["value_usd"].where(f["qty_t"].isna(), 0.0))
+    out = f.groupby(cols[:-3], dropna=False)[["value_usd", "qty_t", "value_noqty"]].sum(min_count=0)
+    return out.reset_index()
 
-    quantity: float | None  #: None: the figure is coded (withheld, ...); see ``raw``
-    unit: str
-    raw: str  #: the value as published
-    source: str  #: 'USGS' or 'WMD'
-    listed: bool = True  #: False: the source lists other countries there, not this one (nil)
 
-
-def _consumer_production(production: dict[str, OwnProduction], stage: str) -> tuple[float | None, str]:
-    """Consumer's production (t) at an analysis stage, and a note when taken as nil or not usable."""
-    if stage not in production:
-        by = " or ".join(settings.get("data.supply_sources"))
-        return 0.0, f"no {stage} production listed by {by}: taken as nil production"
-    q, unit, raw, source, listed = production[stage]
-    if not listed:
-        return 0.0, f"not listed by {source}: taken as nil production"
-    if q is None:
-        return None, f"production coded '{raw}'"
-    if unit in MASS_TO_T:
-        return q * MASS_TO_T[unit], ""
-    return None, f"production unit {unit!r} is not a mass"
+def _uses(cells: Mapping[int, TradeCell] | None, fallback: list[FallbackCell] | None) -> bool:
+    return any(sum(c.import_value.values()) > 0 for c in (cells or {}).values()) or bool(fallback)
 
 
 def trade_exposure(
     cells: dict[int, TradeCell] | None,
-    production: dict[str, OwnProduction],
+    own: Mapping[str, OwnStage],
+    chain: Sequence[str],
     consumer: str,
     commodity: str,
     year: int,
     allied: frozenset[str],
-    wgi_unit: dict[str, float] | None,
+    governance: Governance | None,
     want_nir: bool,
     fallback: list[FallbackCell] | None = None,
     fallback_reasons: list[str] | None = None,
+    uses_hint: bool = False,
+    hosts: Sequence[str] = (),
 ) -> Exposure:
     """Import-based exposure of one consumer to one commodity (see module doc).
 
-    ``production`` maps the consumer's analysis stages to its production in ``year``; a stage
-    missing there counts as nil production (noted)."""
+    ``own`` maps the chain stages to the consumer's output there (a stage missing counts as
+    nil production); with ``want_nir`` the NIR is computed at every stage of ``chain``
+    (:func:`critmin.risk.chain.stage_nirs`). ``uses_hint``: the consumer is known to use the
+    commodity (its own critical-minerals list names it) even without recorded imports."""
     ex = Exposure(consumer, commodity)
     sources = "/".join(settings.get("risk.trade_sources"))
     lag = int(settings.get("risk.trade_max_lag_years"))
     years = [y for y in (cells or {}) if year - lag <= y <= year]
+    uses = "trade" if _uses(cells, fallback) else ("list" if uses_hint else None)
+    fb = None
+    if not years:
+        fb = pick(fallback, year, int(settings.get("risk.fallback_max_lag_years")))
+        max_age = int(settings.get("risk.max_data_age_years"))
+        older = [y for y in (cells or {}) if year - max_age <= y <= year]
+        if older and (fb is None or max(older) >= fb.year):
+            years, fb = [max(older)], None
+            ex.missing.append(f"{consumer} trade: no {sources} flows for {commodity} within {lag} year(s) of "
+                              f"{year}; those of {max(older)} used")
     if not years:
         why = (f"{consumer} trade: no {sources} flows for {commodity}" if not cells
                else f"{consumer} trade: no {sources} flows for {commodity} within {lag} year(s) of {year}")
-        fb = pick(fallback, year, int(settings.get("risk.fallback_max_lag_years")))
         if fb is None:
             ex.missing.append(why)
             if fallback_reasons:
                 ex.missing.append(f"{consumer} {commodity}: Comtrade fallback rejected: "
                                   + "; ".join(sorted(fallback_reasons)))
-            return ex
-        ex.missing.append(why + "; " + fb.note(consumer, commodity))
-        _fallback_exposure(ex, fb, allied, wgi_unit, want_nir)
+        else:
+            ex.missing.append(why + "; " + fb.note(consumer, commodity))
+            _fallback_exposure(ex, fb, allied, governance)
+        if want_nir:
+            src = (f"{fb.source} {fb.year} imports" if fb is not None else "no trade") + "; own production"
+            trade = _fallback_trade(fb) if fb is not None else {}
+            _stage_nirs(ex, chain, own, trade, uses, src, hosts, extra=[f"fallback_trade: {fb.source} {fb.year} "
+                        "(imports only)"] if fb is not None else [])
         return ex
     ty = max(years)
     cell = cells[ty]  # type: ignore[index]
     ex.trade_year = ty
     ex.trade_source = cell.source
     ex.dataset_ids |= cell.dataset_ids
+    age_flag = (f"trade_lag: {consumer} trade of {ty}" if year - ty <= lag else
+                f"latest_year:{year - ty}: {consumer} trade of {ty}")
+    if ty < year:
+        ex.flags.append(age_flag)
     if sum(cell.import_value.values()) > 0:
         ex.import_shares = calc_import_shares(cell.import_value)
         for st, v in cell.import_value_by_stage.items():
@@ -259,33 +376,70 @@ def trade_exposure(
                 ex.import_shares_by_stage[st] = calc_import_shares(v)
         ex.import_hhi = calc_import_hhi(ex.import_shares)
         ex.non_allied_import_share = calc_non_allied_share(ex.import_shares, allied)
-        _governance(ex, wgi_unit)
+        _governance(ex, governance)
     else:
         ex.missing.append(f"{consumer} trade {ty}: no imports of {commodity}")
     if want_nir:
-        _computed_nir(ex, cell, production)
+        trade = {st: t for st in chain if (t := cell.stage_trade(st)) is not None}
+        _stage_nirs(ex, chain, own, trade, uses, f"{cell.source} {ty}", hosts,
+                    extra=[age_flag] if ty < year else [])
     return ex
 
 
-def _fallback_exposure(ex: Exposure, fb: FallbackCell, allied: frozenset[str],
-                       wgi_unit: dict[str, float] | None, want_nir: bool) -> None:
+def _fallback_trade(fb: FallbackCell) -> dict[str, StageTrade]:
+    """The imports of a fallback extract as one stage's trade (exports None: imports only),
+    when all its HS codes are one heading of one stage; else none (forms would be mixed)."""
+    groups = _hs_groups()
+    stages = {stage_of_trade_group(groups[h]) for h in fb.hs_codes if h in groups}
+    heads = {h[:4] for h in fb.hs_codes}
+    if len(stages) != 1 or len(heads) != 1 or len(fb.hs_codes) != len([h for h in fb.hs_codes if h in groups]):
+        return {}
+    total = sum(fb.import_value.values()) + fb.value_noqty
+    tol = float(settings.get("risk.max_uncovered_import_share"))
+    reason = (f"{fb.value_noqty / total:.0%} of import value has no tonnage"
+              if total > 0 and fb.value_noqty / total > tol else None)
+    return {stages.pop(): StageTrade(sum(fb.import_qty.values()), None, f"imports only, HS {heads.pop()}",
+                                     reason, tuple(fb.hs_codes))}
+
+
+@lru_cache(maxsize=1)
+def _hs_groups() -> dict[str, str]:
+    """HS code -> stage group of the catalogue's HS map (read once)."""
+    from critmin.data.reference import hs_map
+
+    df = hs_map()
+    return dict(zip(df["hs_code"].astype(str), df["stage_group"].astype(str), strict=True))
+
+
+def _stage_nirs(ex: Exposure, chain: Sequence[str], own: Mapping[str, OwnStage], trade: Mapping[str, StageTrade],
+                uses: str | None, source: str, hosts: Sequence[str] = (), extra: Sequence[str] = ()) -> None:
+    nirs, flags, reasons = stage_nirs(chain, own, trade, uses, source, hosts)
+    ex.nir_by_stage = nirs
+    ex.nir_flags = {st: [*fl, *extra] for st, fl in flags.items()}
+    ex.nir_reasons = reasons
+    ex.headline()
+    if ex.nir is None:
+        ex.missing.append(f"{ex.consumer} net_import_reliance: not computable from trade ("
+                          + ("; ".join(reasons.values()) or "no stage with data") + ")")
+
+
+def _fallback_exposure(ex: Exposure, fb: FallbackCell, allied: frozenset[str], governance: Governance | None) -> None:
     """Import-share indicators from a fallback extract (see :mod:`critmin.data.tradefallback`)."""
     ex.trade_year, ex.trade_source = fb.year, fb.source
     ex.dataset_ids |= set(fb.dataset_ids)
     ex.import_shares = calc_import_shares(fb.import_value)
     ex.import_hhi = calc_import_hhi(ex.import_shares)
     ex.non_allied_import_share = calc_non_allied_share(ex.import_shares, allied)
-    _governance(ex, wgi_unit)
-    if want_nir and not fb.has_exports:
-        ex.missing.append(f"{ex.consumer} net_import_reliance: not computable from {fb.source} "
-                          f"{fb.year} (imports only, no exports)")
+    ex.flags.append(f"fallback_trade: {ex.consumer} import shares from {fb.source} {fb.year}")
+    _governance(ex, governance)
 
 
-def _governance(ex: Exposure, wgi_unit: dict[str, float] | None) -> None:
-    if wgi_unit is None:
+def _governance(ex: Exposure, governance: Governance | None) -> None:
+    if governance is None:
         ex.missing.append(f"{ex.consumer} supplier_governance_risk: no WGI for the year")
         return
-    lacking = {c: s for c, s in ex.import_shares.items() if c not in wgi_unit}
+    fill = governance.resolve(ex.import_shares)
+    lacking = {c: ex.import_shares[c] for c in fill.lacking}
     uncovered = sum(lacking.values())
     if uncovered > float(settings.get("risk.max_uncovered_import_share")):
         ex.missing.append(
@@ -293,47 +447,12 @@ def _governance(ex: Exposure, wgi_unit: dict[str, float] | None) -> None:
             f"{uncovered:.1%} of imports ({', '.join(sorted(lacking))})"
         )
         return
-    covered = {c: s / (1.0 - uncovered) for c, s in ex.import_shares.items() if c in wgi_unit}
-    ex.supplier_governance_risk = calc_supplier_governance_risk(covered, wgi_unit)
+    unit = fill.unit
+    covered = {c: s / (1.0 - uncovered) for c, s in ex.import_shares.items() if c in unit}
+    ex.supplier_governance_risk = calc_supplier_governance_risk(covered, unit)
+    ex.missing += [f"{ex.consumer} supplier_governance_risk: {f}" for f in fill.flags]
     if lacking:
         ex.missing.append(
             f"{ex.consumer} supplier_governance_risk: {uncovered:.1%} of imports from partners "
             f"without WGI ({', '.join(sorted(lacking))}) left out"
         )
-
-
-def _computed_nir(ex: Exposure, cell: TradeCell, production: dict[str, OwnProduction]) -> None:
-    best: tuple[float, NIR, str] | None = None
-    reasons: list[str] = []
-    tol = float(settings.get("risk.max_uncovered_import_share"))
-    for stage in sorted({st for st, _ in cell.qty}):
-        m, x = cell.qty.get((stage, "import"), 0.0), cell.qty.get((stage, "export"), 0.0)
-        gaps = []
-        for flow in ("import", "export"):
-            tot, noq = cell.value.get((stage, flow), 0.0), cell.value_noqty.get((stage, flow), 0.0)
-            if tot > 0 and noq / tot > tol:
-                gaps.append(f"{noq / tot:.0%} of {flow} value has no tonnage")
-        if gaps:
-            reasons.append(f"{stage}: " + ", ".join(gaps))
-            continue
-        p, note = _consumer_production(production, stage)
-        if p is None:
-            reasons.append(f"{stage}: {note}")
-            continue
-        own = production[stage].source if stage in production else "/".join(settings.get("data.supply_sources"))
-        src = f"{cell.source} {ex.trade_year} {stage} tonnages; {own} production" + (f" ({note})" if note else "")
-        if p + m - x <= 0:
-            n = NIR(None, "E", None, 0.0, f"E (P={p:g} t, M={m:g} t, X={x:g} t)", src)
-        else:
-            v = calc_net_import_reliance(m, x, p)
-            flag = "E" if v < 0 else ("computed_nil_production" if note else "computed")
-            n = NIR(v, flag, None, None, f"(M-X)/(P+M-X) = ({m:g}-{x:g})/({p:g}+{m:g}-{x:g})", src)
-        u = n.usable if n.usable is not None else 0.0
-        if best is None or u > best[0]:
-            best = (u, n, stage)
-    if best is None:
-        ex.missing.append(
-            f"{ex.consumer} net_import_reliance: not computable from trade ({'; '.join(reasons) or 'no flows'})"
-        )
-        return
-    ex.nir, ex.nir_stage = best[1], best[2]

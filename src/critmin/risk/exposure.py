@@ -16,6 +16,8 @@ __all__ = [
     "calc_import_shares",
     "calc_net_import_reliance",
     "calc_non_allied_share",
+    "calc_stage_nir",
+    "calc_stage_nir_bound",
     "calc_supplier_governance_risk",
     "nir_from_mcs",
 ]
@@ -31,7 +33,13 @@ class NIR:
       ``'>'``/``'<'`` bounded (``lo``/``hi``); ``'computed'`` from trade;
       ``'W'``/``'NA'`` withheld / not available (then ``usable`` is None);
     * ``text``: the cell as published (e.g. ``'>75'``, ``'E'``) or a formula note;
-    * ``source``: where it comes from (e.g. ``'MCS2025 salient NIR_pct'``).
+    * ``source``: where it comes from (e.g. ``'MCS2025 salient NIR_pct'``);
+    * ``net_export_ratio``: for a net exporter computed from trade (``flag 'E'``), the net
+      exports as a share of the consumer's production, ``(X - M) / P`` (above 1 when the
+      recorded exports exceed production plus imports); never folded into ``value``.
+
+    ``value``, ``lo`` and ``hi`` are always fractions in [0, 1] (or None): a net exporter is
+    the code ``E``, never a negative reliance (checked at construction).
 
     :attr:`usable` is the single number the composite indices use: the value itself; for a
     bound, the published bound (``'>75'`` -> 0.75, ``'<25'`` -> 0.25); for ``'E'`` 0 (a net
@@ -47,6 +55,15 @@ class NIR:
     source: str
     #: (dataset_id, source_line) of the published cell, where the value is one cell
     ref: tuple[int, int] | None = None
+    net_export_ratio: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("value", "lo", "hi"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(v) and -1e-9 <= v <= 1.0 + 1e-9):
+                raise ValueError(f"NIR.{name} must be a fraction in [0, 1] or None, got {v!r} ({self.text})")
+        if self.flag == "E" and self.value is not None:
+            raise ValueError(f"NIR: a net exporter (flag E) carries no reliance value, got {self.value!r}")
 
     @property
     def usable(self) -> float | None:
@@ -87,11 +104,15 @@ def nir_from_mcs(
 
     q = _pct(quantity)
     f = None if flag is None or (isinstance(flag, float) and math.isnan(flag)) else str(flag)
-    if text.upper() == "E" or f == "E":
+    if text.upper() == "E" or f == "E" or (q is not None and q < 0):
         return NIR(None, "E", None, 0.0, text or "E", source, ref)
+    if q is not None and q > 1.0:  # a stock draw-down can push the published figure above 100 %
+        q = 1.0
     if q is not None and f in (None, "estimated", "footnote"):
         return NIR(q, None, None, None, text, source, ref)
     lo, hi = _pct(bound_lo), _pct(bound_hi)
+    lo = None if lo is None else min(1.0, max(0.0, lo))
+    hi = None if hi is None else min(1.0, max(0.0, hi))
     if f == ">" or (text.startswith(">") and lo is not None):
         return NIR(None, ">", lo, 1.0, text, source, ref)
     if f == "<" or (text.startswith("<") and hi is not None):
@@ -123,6 +144,79 @@ def calc_net_import_reliance(
             f"apparent consumption P + M - X = {consumption:g} <= 0: NIR undefined"
         )
     return (imports - exports) / consumption
+
+
+def calc_stage_nir(
+    production: float,
+    imports: float,
+    exports: float,
+    *,
+    feed_demand: float = 0.0,
+    uses_commodity: bool = True,
+    source: str = "",
+) -> NIR:
+    """Net import reliance of a consumer at one value-chain stage, on contained metal.
+
+    ``production`` ``P`` is the consumer's own output at the stage, ``imports``/``exports``
+    ``M``/``X`` its trade in the stage's products (contained metal, or one product form), and
+    ``feed_demand`` ``F`` the feed its own next stage needs (that stage's output: recovery <= 1).
+
+    * ``P = 0``: the stage is not performed at home, so all the consumer uses of the stage's
+      products comes from abroad: ``NIR = 1`` (flag ``no_domestic_stage``) whenever it uses the
+      commodity (``uses_commodity``: imports at this or another stage, or own downstream
+      output); exports then are re-exports (said in ``text``). A consumer's output at one stage
+      (US rare-earth concentrate) is secure supply only at that stage.
+    * ``P > 0``: apparent consumption ``C = max(P + M - X, F)``: a consumer whose next stage
+      needs more feed than production plus net imports provide imports it in forms the trade
+      data do not attribute to the commodity (Japan's cobalt refineries run on imported
+      nickel-cobalt matte), flag ``mass_balance``. ``NIR = (C - P) / C`` clipped to [0, 1];
+      ``X > M`` without such a gap is a net exporter: code ``E`` with
+      ``net_export_ratio = (X - M) / P``.
+
+    Source: USGS MCS net import reliance ``(M - X) / (P + M - X)`` (the JRC 2017 ``IR``) at
+    each stage; the stage-by-stage reading follows JRC (2017) section 3.2 (supply risk at
+    extraction and at processing). Raises ``ValueError`` (the reason) when ``P = 0`` and the
+    consumer neither imports nor uses the commodity.
+    """
+    for name, v in (("production", production), ("imports", imports), ("exports", exports),
+                    ("feed_demand", feed_demand)):
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+    p, m, x, f = float(production), float(imports), float(exports), float(feed_demand)
+    flows = f"P={p:g} t, M={m:g} t, X={x:g} t" + (f", own next stage F={f:g} t" if f > 0 else "")
+    if p <= 0:
+        if not (m > 0 or f > 0 or uses_commodity):
+            raise ValueError(f"no production, imports or use of the commodity at this stage ({flows})")
+        note = "; exports are re-exports (no production)" if x >= m and x > 0 else ""
+        return NIR(1.0, "no_domestic_stage", None, None,
+                   f"stage not performed at home: all supply imported ({flows}){note}", source)
+    c = p + m - x
+    if f > max(c, 0.0):
+        v = max(0.0, (f - p) / f)
+        if v > 0:
+            return NIR(v, "mass_balance", None, None,
+                       f"(F-P)/F = ({f:g}-{p:g})/{f:g}: own next stage needs more feed than P+M-X ({flows})",
+                       source)
+    if x > m:
+        return NIR(None, "E", None, 0.0, f"E ({flows})", source, net_export_ratio=(x - m) / p)
+    return NIR((m - x) / c, "computed", None, None,
+               f"(M-X)/(P+M-X) = ({m:g}-{x:g})/({p:g}+{m:g}-{x:g}) ({flows})", source)
+
+
+def calc_stage_nir_bound(production: float, imports: float, *, source: str = "") -> NIR:
+    """Upper bound of a consumer's NIR at a stage it performs at home when only its imports are
+    recorded: ``NIR <= M / (P + M)`` (the value at ``X = 0``; exports only lower it), kept as
+    the bound ``'<'`` (``hi``), the convention of the MCS's ``<x`` cells (:attr:`NIR.usable`).
+
+    Source: the NIR formula of :func:`calc_net_import_reliance` with ``X >= 0``. Raises
+    ``ValueError`` for non-positive production or negative imports."""
+    if not (math.isfinite(production) and production > 0):
+        raise ValueError(f"production must be finite and > 0, got {production!r}")
+    if not (math.isfinite(imports) and imports >= 0):
+        raise ValueError(f"imports must be finite and >= 0, got {imports!r}")
+    hi = imports / (production + imports)
+    return NIR(None, "<", 0.0, hi, f"<{100 * hi:.0f} (M/(P+M) = {imports:g}/({production:g}+{imports:g}); "
+               "imports only)", source)
 
 
 def calc_import_shares(imports_by_partner: Mapping[str, float]) -> dict[str, float]:

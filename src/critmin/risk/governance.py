@@ -9,11 +9,15 @@ roughly -2.5 (worst) .. +2.5 (best), rescaled to 0-10 with 10 the *worst* govern
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
-__all__ = ["WGI_DIMENSIONS", "calc_wgi_mean", "calc_wgi_scaled", "calc_wgi_unit", "wgi_table"]
+__all__ = ["SOVEREIGN_OF", "WGI_DIMENSIONS", "Governance", "GovernanceFill", "calc_wgi_mean",
+           "calc_wgi_scaled", "calc_wgi_unit", "wgi_table"]
 
 #: the six WGI dimensions (World Bank codes)
 WGI_DIMENSIONS: tuple[str, ...] = ("CC", "GE", "PV", "RQ", "RL", "VA")
@@ -79,3 +83,87 @@ def wgi_table(estimates: pd.DataFrame) -> pd.DataFrame:
     out["wgi_unit"] = out["wgi_scaled"] / 10.0
     out["n_dims"] = g["count"].astype(int)
     return out
+
+
+#: territories without a WGI row of their own, governed by their sovereign (used until
+#: the warehouse provides the mapping; a territory here takes its sovereign's score).
+#: Source: ISO 3166-1 (the territory's code) and the administering state as listed by the
+#: UN (Non-Self-Governing Territories) and ISO 3166-2 of the sovereign; e.g. New Caledonia
+#: is a French "collectivité sui generis" (ISO 3166-2:FR-NC).
+SOVEREIGN_OF: dict[str, str] = {
+    "NCL": "FRA", "PYF": "FRA", "GLP": "FRA", "MTQ": "FRA", "GUF": "FRA", "REU": "FRA", "MYT": "FRA",
+    "SPM": "FRA", "WLF": "FRA", "BLM": "FRA", "MAF": "FRA", "ATF": "FRA",
+    "CXR": "AUS", "CCK": "AUS", "NFK": "AUS", "HMD": "AUS",
+    "GRL": "DNK", "FRO": "DNK",
+    "PRI": "USA", "GUM": "USA", "VIR": "USA", "ASM": "USA", "MNP": "USA", "UMI": "USA",
+    "BMU": "GBR", "CYM": "GBR", "VGB": "GBR", "GIB": "GBR", "FLK": "GBR", "MSR": "GBR",
+    "TCA": "GBR", "AIA": "GBR", "SHN": "GBR", "IMN": "GBR", "JEY": "GBR", "GGY": "GBR",
+    "ABW": "NLD", "CUW": "NLD", "SXM": "NLD", "BES": "NLD",
+    "HKG": "CHN", "MAC": "CHN",
+    "SJM": "NOR", "BVT": "NOR",
+    "ALA": "FIN", "NIU": "NZL", "COK": "NZL", "TKL": "NZL",
+}
+
+
+@dataclass(frozen=True)
+class Governance:
+    """Governance scores of one year with the fallbacks for producers that have none.
+
+    ``scaled``: ISO3 -> WGI rescaled 0-10 (10 worst, :func:`calc_wgi_scaled`);
+    ``sovereign``: territory ISO3 -> sovereign ISO3; ``median_max_share``: a producer without
+    a score (and without a sovereign that has one) whose share is at most this takes the
+    median of ``scaled``; a larger one leaves the index not computable.
+    """
+
+    scaled: Mapping[str, float]
+    sovereign: Mapping[str, str] = field(default_factory=lambda: SOVEREIGN_OF)
+    median_max_share: float = 0.05
+    year: int | None = None
+
+    @cached_property
+    def median(self) -> float | None:
+        vals = sorted(float(v) for v in self.scaled.values())
+        return float(statistics.median(vals)) if vals else None
+
+    def resolve(self, shares: Mapping[str, float]) -> GovernanceFill:
+        """Scores (0-10) for every producer with a share > 0, with the fallbacks taken.
+
+        A territory takes its sovereign's score (flag ``territory``); a producer under
+        ``median_max_share`` without a score takes the median (flag ``median``); a larger one
+        is listed in ``lacking`` (the caller reports the index as not computable).
+        """
+        out: dict[str, float] = {}
+        flags: list[str] = []
+        lacking: list[str] = []
+        for c, s in shares.items():
+            if s <= 0:
+                continue
+            if c in self.scaled:
+                out[c] = float(self.scaled[c])
+                continue
+            sov = self.sovereign.get(c)
+            if sov is not None and sov in self.scaled:
+                out[c] = float(self.scaled[sov])
+                flags.append(f"territory: {c} (share {s:.1%}) takes the governance of its sovereign {sov}")
+            elif s <= self.median_max_share + 1e-12 and self.median is not None:
+                out[c] = self.median
+                flags.append(f"median: {c} (share {s:.1%}, under {self.median_max_share:.0%}) has no WGI; "
+                             f"median WGI of {len(self.scaled)} countries taken")
+            else:
+                lacking.append(c)
+        return GovernanceFill(out, tuple(flags), tuple(sorted(lacking)))
+
+
+@dataclass(frozen=True)
+class GovernanceFill:
+    """Result of :meth:`Governance.resolve`: scores 0-10 by producer, fallback flags, and the
+    producers left without a score (above the share threshold)."""
+
+    scaled: dict[str, float]
+    flags: tuple[str, ...]
+    lacking: tuple[str, ...]
+
+    @property
+    def unit(self) -> dict[str, float]:
+        """Scores rescaled 0-1 (1 worst)."""
+        return {c: v / 10.0 for c, v in self.scaled.items()}

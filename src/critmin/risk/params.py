@@ -47,6 +47,15 @@ JOINT_WEIGHT_EU = settings.register(
     "not computable for the rest); set 0.5 for equal weight once EU CRM SI values are curated.",
     "Project choice (docs/methodology.md).",
 )
+GOVERNANCE_FALLBACK_MAX_SHARE = settings.register(
+    "risk.governance_fallback_max_share",
+    0.05,
+    "A producer (or import partner) without a WGI score, and without a sovereign that has one, "
+    "takes the median WGI of the year when its share is at most this (flagged 'median', grade B); "
+    "a larger one leaves the index not computable at that stage.",
+    "Project choice (issue 12: 'a producer under a threshold share takes the median, flagged'); "
+    "5 % as risk.max_uncovered_import_share.",
+)
 HIGH_RISK_TOP_N = settings.register(
     "risk.high_risk_top_n",
     12,

@@ -26,7 +26,7 @@ from critmin.risk.concentration import (
     calc_concentration,
     calc_reserve_life,
 )
-from critmin.risk.governance import wgi_table
+from critmin.risk.governance import SOVEREIGN_OF, Governance, wgi_table
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ STAGE_COLUMNS = [
     "commodity_id", "stage", "year", "source_stage", "product", "unit", "vintage",
     "hhi", "top_country_iso3", "top_share", "top3_share", "china_share", "allied_share",
     "hhi_wgi", "reserve_life_years", "residual_share", "share_basis", "world_total",
-    "wgi_year", "n_countries", "missing", "dataset_ids", "source", "choices",
+    "wgi_year", "n_countries", "missing", "dataset_ids", "source", "choices", "flags",
 ]
 
 
@@ -54,6 +54,19 @@ class WGIYear:
     def unit(self) -> dict[str, float]:
         """ISO3 -> WGI rescaled 0-1 (read-only; computed once)."""
         return self.table["wgi_unit"].to_dict()
+
+    @cached_property
+    def governance(self) -> Governance:
+        """The scores with the fallbacks for producers without one (territory -> sovereign,
+        a minor producer -> the median; setting ``risk.governance_fallback_max_share``)."""
+        return Governance(self.scaled, sovereign_map(),
+                          float(settings.get("risk.governance_fallback_max_share")), self.year_used)
+
+
+def sovereign_map() -> dict[str, str]:
+    """Territory ISO3 -> sovereign ISO3: the warehouse's mapping where data/ provides one,
+    else :data:`critmin.risk.governance.SOVEREIGN_OF`."""
+    return dict(SOVEREIGN_OF)
 
 
 @dataclass
@@ -166,13 +179,19 @@ def concentration_frame(
         }
         sh = sup.shares
         if sh is None:
-            records.append({**base, "missing": tuple(missing)})
+            records.append({**base, "missing": tuple(missing), "flags": ()})
             continue
         w = wgi.get(year)
+        flags: tuple[str, ...] = ()
         if w is None:
             missing.append(f"{stage} {year}: hhi_wgi: no WGI within {lag} years")
-        conc = calc_concentration(sh, allied, w.scaled if w is not None else None)
-        missing += [f"{stage} {year}: {m}" for m in conc.missing if w is not None]
+            conc = calc_concentration(sh, allied, None)
+        else:
+            fill = w.governance.resolve(sh.shares)
+            flags = fill.flags
+            conc = calc_concentration(sh, allied, {**w.scaled, **fill.scaled})
+            missing += [f"{stage} {year}: {m}" for m in conc.missing]
+            missing += [f"{stage} {year}: hhi_wgi: {f}" for f in flags]
         reserve_life = None
         if stage == "mine":
             reserve_life, why = _reserve_life(sup, res.get((cid, year)))
@@ -187,7 +206,7 @@ def concentration_frame(
             "hhi_wgi": conc.hhi_wgi, "reserve_life_years": reserve_life,
             "residual_share": conc.residual_share, "share_basis": conc.basis,
             "wgi_year": w.year_used if w is not None else None,
-            "missing": tuple(missing),
+            "missing": tuple(missing), "flags": flags,
         })
     frame = pd.DataFrame.from_records(records, columns=STAGE_COLUMNS)
     return StageData(frame, shares_out, supplies)
