@@ -60,10 +60,13 @@ def test_scoring_on_real_data(warehouse):
         assert s.computable or s.reason
 
 
-def test_processing_project_without_processing_data_uses_market_stage_explicitly(warehouse):
-    """USGS publishes no rare-earth separation output by country; a separation project is scored
-    on the simulator's market stage, and the substitution is written into its inputs."""
+def test_processing_project_without_processing_data_uses_market_stage_explicitly(warehouse, monkeypatch):
+    """USGS publishes no rare-earth separation output by country; with supply from USGS and WMD
+    only, a separation project is scored on the simulator's market stage, and the substitution is
+    written into its inputs."""
     from critmin.projects.api import score_with_warehouse
+
+    monkeypatch.setenv("CRITMIN_DATA_SUPPLY_SOURCES", "USGS,WMD")
     from critmin.projects.io import read_records
     from critmin.projects.registry import default_seed_path
 
@@ -95,9 +98,10 @@ def test_concentration_shares_are_supply_at_the_stage(warehouse, cid, group):
     assert year == sup.year and f"leading {lead} " in prov
 
 
-def test_concentration_against_published_figures(warehouse):
+def test_concentration_against_published_figures(warehouse, monkeypatch):
     from critmin.projects.api import NotComputable, production_by_country
 
+    monkeypatch.setenv("CRITMIN_DATA_SUPPLY_SOURCES", "USGS,WMD")  # the MCS figures, whatever else is imported
     # USGS MCS 2025: rare earths 2024, China 270,000 t of a world 390,000 t (REO); antimony 2024,
     # China 60,000 t of 100,000 t: the world total is below the country sum (rounded), so the
     # unattributed part is negative and China's share is the MCS's 60 %, not 60,000 / sum
@@ -123,3 +127,21 @@ def test_score_inputs_carry_the_supply_choice(warehouse):
     sup = s.inputs["market"]["supply"]
     assert sup["leading_country_iso3"] == "CHN" and sup["stage"] == "mine" and sup["source"] == "USGS"
     assert sup["leading_share"] == pytest.approx(270_000 / 390_000)
+
+
+@pytest.mark.parametrize("year", [2022, 2023])
+def test_scoring_takes_production_in_the_markets_year(warehouse, year):
+    from critmin.data.supply import select_stage
+    from critmin.projects.api import build_contexts, load_market
+    from critmin.projects.io import read_records
+    from critmin.projects.registry import default_seed_path
+
+    seed = [p for p in read_records(default_seed_path()) if p.commodity_id in ("rare_earths", "gallium")]
+    market = load_market(warehouse, ["rare_earths", "gallium"], year)
+    ctx, _ = build_contexts(warehouse, seed, market, frozenset())
+    assert ctx
+    for (cid, _sg), c in ctx.items():
+        cm = market.commodities[cid]
+        sup = select_stage(warehouse.production_of(cid), cid, str(c.supply["stage"]), year)
+        assert c.year == year == cm.provenance["production"]["year"]
+        assert (c.supply["leading_country_iso3"], c.supply["leading_share"]) == sup.leading

@@ -58,8 +58,8 @@ class NotComputable(ValueError):
     """An input that cannot be computed, with the reason."""
 
 
-def stage_supply(wh: Warehouse, commodity: str, stage_group: str) -> StageSupply:
-    """Supply of a commodity at a project's stage group, newest year
+def stage_supply(wh: Warehouse, commodity: str, stage_group: str, year: int | None = None) -> StageSupply:
+    """Supply of a commodity at a project's stage group in ``year`` (default: the newest year)
     (:func:`critmin.data.supply.select_stage`: source, stage, product and world total chosen
     there, the same as for the watchlist and the simulator); :class:`NotComputable` with the
     reason where there is none, or none in a mass unit."""
@@ -67,7 +67,7 @@ def stage_supply(wh: Warehouse, commodity: str, stage_group: str) -> StageSupply
     if stage is None:
         raise ValueError(f"stage_group: expected one of {sorted(STAGE_OF_GROUP)}, got {stage_group!r}")
     try:
-        sup = wh.stage_supply(commodity, stage)
+        sup = wh.stage_supply(commodity, stage, year)
         sup.quantities_t()  # a unit that is not a mass is not computable
     except NoStageSupply as exc:
         raise NotComputable(str(exc)) from None
@@ -76,8 +76,10 @@ def stage_supply(wh: Warehouse, commodity: str, stage_group: str) -> StageSupply
     return sup
 
 
-def production_by_country(wh: Warehouse, commodity: str, stage_group: str) -> tuple[dict[str, float], float, int, str]:
-    """Production by country (t) at a stage group for the newest year with data (:func:`stage_supply`).
+def production_by_country(wh: Warehouse, commodity: str, stage_group: str,
+                          year: int | None = None) -> tuple[dict[str, float], float, int, str]:
+    """Production by country (t) at a stage group in ``year`` (default: the newest year with data;
+    :func:`stage_supply`).
 
     Returns ``(by_country, unattributed_t, year, provenance)``; ``unattributed_t`` is the shares'
     denominator (the published world total, else the country sum plus "Other countries") minus
@@ -86,7 +88,7 @@ def production_by_country(wh: Warehouse, commodity: str, stage_group: str) -> tu
     rounds to two significant digits; select_stage keeps such a total within 5 %, and its shares
     then sum to a little over 1, as the MCS's own percentages do).
     """
-    return _production(stage_supply(wh, commodity, stage_group), commodity)
+    return _production(stage_supply(wh, commodity, stage_group, year), commodity)
 
 
 def _production(sup: StageSupply, commodity: str) -> tuple[dict[str, float], float, int, str]:
@@ -102,9 +104,9 @@ def _production(sup: StageSupply, commodity: str) -> tuple[dict[str, float], flo
     return by, unattributed, sup.year, prov
 
 
-def load_market(wh: Warehouse, commodities: Sequence[str]) -> Market:
-    """The disruption simulator's market for these commodities."""
-    return disruption_api.load_market(wh, commodities=list(commodities))
+def load_market(wh: Warehouse, commodities: Sequence[str], year: int | None = None) -> Market:
+    """The disruption simulator's market for these commodities (``year``: None = the newest data)."""
+    return disruption_api.load_market(wh, commodities=list(commodities), year=year)
 
 
 def make_shortfall_model(market: Market, runs: int | None = None, random_state: int | None = None) -> ShortfallModel:
@@ -131,7 +133,9 @@ def make_shortfall_model(market: Market, runs: int | None = None, random_state: 
 def build_contexts(
     wh: Warehouse, projects: Sequence[Project], market: Market, allied: frozenset[str]
 ) -> tuple[dict[tuple[str, str], CommodityContext], dict[tuple[str, str], str]]:
-    """Market inputs for each (commodity, stage group) of the projects, and what is missing."""
+    """Market inputs for each (commodity, stage group) of the projects, and what is missing.
+    Production is taken in the market's year (``market.year``; None: the newest), so the
+    concentration term and the simulator see the same supply."""
     out: dict[tuple[str, str], CommodityContext] = {}
     missing: dict[tuple[str, str], str] = {}
     for key in sorted({(p.commodity_id, p.stage_group) for p in projects}):
@@ -142,7 +146,7 @@ def build_contexts(
             continue
         subst = None
         try:
-            sup = stage_supply(wh, com, sg)
+            sup = stage_supply(wh, com, sg, market.year)
         except NotComputable as exc:
             # The warehouse has no production at the project's own stage group (USGS publishes no
             # rare-earth separation or graphite anode output by country). The simulator supplies
@@ -153,7 +157,7 @@ def build_contexts(
                 missing[key] = str(exc)
                 continue
             try:
-                sup = stage_supply(wh, com, market_sg)
+                sup = stage_supply(wh, com, market_sg, market.year)
             except NotComputable as exc2:
                 missing[key] = f"{exc}; {exc2}"
                 continue
@@ -174,13 +178,14 @@ def build_contexts(
 
 def score_with_warehouse(
     wh: Warehouse, projects: Sequence[Project], shortfall_model: ShortfallModel | None = None,
-    market: Market | None = None,
+    market: Market | None = None, year: int | None = None,
 ) -> list[ProjectScore]:
-    """Score projects on the real data (disruption market, production, allied set)."""
+    """Score projects on the real data (disruption market, production, allied set); ``year``
+    (None: the newest data) is that of the market built here (a given ``market`` has its own)."""
     from critmin.risk.alliances import allied_iso3
 
     if market is None:
-        market = load_market(wh, sorted({p.commodity_id for p in projects}))
+        market = load_market(wh, sorted({p.commodity_id for p in projects}), year)
     if shortfall_model is None:
         shortfall_model = make_shortfall_model(market)
     contexts, missing = build_contexts(wh, projects, market, allied_iso3())
