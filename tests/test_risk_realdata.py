@@ -183,6 +183,13 @@ def test_cli_json_and_csv(real_db_path, tmp_path):
     assert data[0]["rank"] == 1 and out_csv.exists()
     bad = CliRunner().invoke(app, ["--db", str(real_db_path), "assess", "--for", "XX"])
     assert bad.exit_code != 0 and "XX" in bad.output
+    scoped = CliRunner().invoke(app, ["--db", str(real_db_path), "assess", "--lists", "US2025,EU2023,JP", "--json"])
+    assert scoped.exit_code == 0, scoped.output
+    rows = json.loads(scoped.output)
+    assert rows and all({"US2025", "EU2023", "JP"} & set(r["lists"]) for r in rows)
+    assert {r["commodity"] for r in rows} == {r["commodity"] for r in data if {"US2025", "EU2023", "JP"} & set(r["lists"])}
+    bad = CliRunner().invoke(app, ["--db", str(real_db_path), "assess", "--lists", "US2025,XX"])
+    assert bad.exit_code != 0 and "--lists" in bad.output and "XX" in bad.output
 
 
 def test_us_nir_links_to_its_published_cell(warehouse):

@@ -39,8 +39,14 @@ def assess_cmd(
         str | None, typer.Option("--alliance", help="Allied set, e.g. 'MSP,EU' (default: setting risk.alliances).")
     ] = None,
     top: Annotated[int | None, typer.Option("--top", help="Show only the first N rows of the table.")] = None,
+    lists: Annotated[
+        str | None, typer.Option("--lists", help="Keep the commodities of these critical-mineral lists, e.g. "
+                                 "US2025,EU2023,JP (ids: US2022, US2025, EU2023, EU2023_SRM, JP, JP_RM31).")
+    ] = None,
 ) -> None:
-    """Rank commodities by joint supply risk for the consumers (the watchlist)."""
+    """Rank commodities by joint supply risk for the consumers (the watchlist): scores covering
+    every partner ranked, single-partner scores in their own group, commodities without a score
+    last with the reason."""
     from critmin.data.partners import partners
     from critmin.risk import api
 
@@ -49,11 +55,17 @@ def assess_cmd(
     except ValueError as e:
         raise fail(f"--for: {e}") from None
     alliances = tuple(a.strip() for a in alliance.split(",") if a.strip()) if alliance else None
+    from critmin.risk.watchlist import scope
+
+    try:
+        scoped = scope(lists)
+    except ValueError as e:
+        raise fail(str(e).replace("lists:", "--lists:", 1)) from None
     with cli_warehouse(ctx) as wh:
-        result = api.run(wh, cons, year, alliances=alliances)
+        result = api.run(wh, cons, year, alliances=alliances, lists=scoped)
     if csv_path is not None:
         df = result.watchlist.copy()
-        for col in ("missing", "sources"):
+        for col in ("missing", "sources", "flags", "lists", "covers"):
             df[col] = df[col].map(lambda v: "; ".join(str(x) for x in v))
         df.to_csv(csv_path, index=False)
     if as_json:
@@ -67,37 +79,57 @@ def register(app: typer.Typer) -> None:
     app.command("assess")(assess_cmd)
 
 
+def _nir_cell(nir: dict[str, object] | None) -> str:
+    if not nir:
+        return "–"
+    if nir["flag"] == "E":
+        r = nir.get("net_export_ratio")
+        return "E" + (f" ({100 * float(r):.0f}%)" if isinstance(r, (int, float)) else "")  # type: ignore[arg-type]
+    if str(nir["source"]).startswith("MCS"):
+        txt = str(nir["text"])
+        return txt + ("%" if txt[-1:].isdigit() else "")
+    if nir["flag"] == "<" and isinstance(nir.get("hi"), float):
+        return f"<{100 * float(nir['hi']):.0f}%"  # type: ignore[arg-type]
+    return _fmt(nir["usable"], pct=True)
+
+
 def _table(result: Assessment, top: int | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
     cons = result.consumers
-    t = Table(title=f"Joint supply-risk watchlist {result.year} ({', '.join(cons)})", show_lines=False)
+    t = Table(title=f"Joint supply-risk watchlist {result.year} ({', '.join(cons)})", show_lines=False,
+              caption="NIR 'E (x%)': net exporter, x% of its output net exported. grade A-D: data quality "
+                      "(docs/methodology.md). single-partner scores are not ranked.")
     t.add_column("#", justify="right")
     t.add_column("commodity")
     t.add_column("joint", justify="right")
+    t.add_column("bottleneck")
+    t.add_column("grade")
     for k in cons:
         t.add_column(f"SR {k}", justify="right")
         t.add_column(f"NIR {k}", justify="right")
     t.add_column("mine lead", justify="left")
     t.add_column("proc. lead", justify="left")
-    t.add_column("missing", justify="right")
+    t.add_column("lists")
     rows = result.records if top is None else result.records[:top]
+    group = None
     for r in rows:
-        cells = [_fmt(r["rank"]), r["commodity"], _fmt(r["indices"]["joint_score"], nd=3)]
+        if r["group"] != group:
+            group = r["group"]
+            if group != "ranked":
+                t.add_section()
+                t.add_row("", {"single_partner": "[b]single-partner scores (not ranked)[/b]",
+                               "no_score": "[b]no score (reason in --json 'missing')[/b]"}[group])
+        covers = "" if r["group"] != "single_partner" else f" ({', '.join(r['covers'])})"
+        cells = [_fmt(r["rank"]), r["commodity"], _fmt(r["indices"]["joint_score"], nd=3) + covers,
+                 str(r["bottleneck_stage"] or "–"), str(r["grade"] or "–")]
         for k in cons:
             cells.append(_fmt(r["indices"]["usgs_supply_risk"].get(k), nd=3))
-            nir = r["exposure"][k]["net_import_reliance"]
-            if nir and nir["flag"] == "E":
-                cells.append("E")
-            elif nir and nir["source"].startswith("MCS"):
-                txt = str(nir["text"])
-                cells.append(txt + ("%" if txt[-1:].isdigit() else ""))
-            else:
-                cells.append(_fmt(nir["usable"] if nir else None, pct=True))
+            cells.append(_nir_cell(r["exposure"][k]["net_import_reliance"]))
         for st in ("mine", "processing"):
             s = r["stages"].get(st)
             cells.append(f"{s['top_country_iso3']} {_fmt(s['top_share'], pct=True)}" if s and s.get("top_country_iso3") else "–")
-        cells.append(str(len(r["missing"])))
+        cells.append(",".join(r["lists"]) or "–")
         t.add_row(*cells)
     Console().print(t)
