@@ -93,9 +93,9 @@ def test_a_stage_filter_does_not_change_what_is_selected():
     frame = pd.DataFrame([row("refinery", "AAA", None, 8.0, 1), row("refinery", "BBB", None, 2.0, 2),
                           row("smelter", "AAA", None, 1.0, 3), row("smelter", "CCC", None, 3.0, 4)])
 
-    def production(cid: str, stage: str | None = None, year: int | None = None) -> pd.DataFrame:
+    def production(cid: str, stage: str | None = None, year: int | None = None, *, source: str) -> pd.DataFrame:
         assert stage is None  # the selection is made on every stage of the year
-        return frame
+        return frame if source == "USGS" else frame.iloc[:0]
 
     ctx = SimpleNamespace(wh=SimpleNamespace(production=production), cached=lambda key, compute: compute())
     smelter = production_rows(ctx, "x", "smelter", 2024)  # type: ignore[arg-type]

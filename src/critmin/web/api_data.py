@@ -12,6 +12,7 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from critmin import settings
 from critmin.data.errors import UnknownCommodity, UnknownCountry
 from critmin.data.normalize.commodities import CommodityId, resolve
 from critmin.data.supply import production_with_shares
@@ -129,12 +130,19 @@ def _at_stage(df: pd.DataFrame, stage: str | None) -> pd.DataFrame:
 
 def production_rows(ctx: WebContext, cid: str, stage: str | None, year: int | None) -> list[dict[str, Any]]:
     """USGS production rows with ``share``, ``share_basis`` and ``selected``
-    (:func:`critmin.data.supply.production_with_shares`). Shares and the selection are taken
-    over every stage of the year before ``stage`` filters the rows, so a stage filter never
-    changes which rows are ``selected``."""
+    (:func:`critmin.data.supply.production_with_shares`), and where the analyses answer a stage
+    and year from another admitted source (setting ``data.supply_sources``: World Mining Data,
+    IEA, curated tables) the rows they use from it, so that every stage and year the watchlist
+    reports has its ``selected`` rows here. Shares and the selection are taken over every stage
+    and source of the year before ``stage`` filters the rows, so a filter never changes which
+    rows are ``selected``."""
 
     def compute() -> list[dict[str, Any]]:
-        df = production_with_shares(ctx.wh.production(cid, year=year))
+        sources = dict.fromkeys(("USGS", *settings.get("data.supply_sources")))
+        frames = [ctx.wh.production(cid, year=year, source=s) for s in sources]
+        present = [f for f in frames if not f.empty]
+        df = production_with_shares(pd.concat(present, ignore_index=True) if present else frames[0])
+        df = df[(df["source"] == "USGS") | df["selected"]]
         return records(_at_stage(df, stage))
 
     return ctx.cached(("production", cid, stage, year), compute)
@@ -149,7 +157,9 @@ def get_production(
     ] = None,
     year: Year = None,
 ) -> dict[str, Any]:
-    """USGS production by country (and world/other aggregates) with shares and provenance."""
+    """Production by country (and world/other aggregates) with shares and provenance: the USGS
+    rows, and the rows of another source where the analyses use it for a stage and year
+    (``selected`` marks the rows every analysis uses)."""
     ctx = ctx_of(request)
     cid = commodity_or_404(ctx, commodity)
     return {"commodity_id": cid, "rows": production_rows(ctx, cid, stage, year)}
