@@ -334,7 +334,7 @@ def _na(v: object) -> bool:
 
 
 def _pick_product(c: _Cols, idx: np.ndarray) -> tuple[str, np.ndarray, str]:
-    best_key: tuple[bool, int, bool] | None = None
+    best_key: tuple[bool, bool, int, bool] | None = None
     best: tuple[str, np.ndarray] | None = None
     products = sorted(set(c.product[idx]))
     for prod in products:
@@ -342,13 +342,18 @@ def _pick_product(c: _Cols, idx: np.ndarray) -> tuple[str, np.ndarray, str]:
         agg, cty, q = c.aggregate[pi], c.country[pi], c.quantity[pi]
         is_country = np.array([_na(a) and not _na(k) for a, k in zip(agg, cty, strict=True)], dtype=bool)
         has_world = bool(np.any((agg == "world") & ~np.isnan(q)))
-        key = (has_world, int(np.sum(is_country & ~np.isnan(q))), "content" in prod)
+        n_fig = int(np.sum(is_country & ~np.isnan(q)))
+        # a product with country figures beats one with only a world row: the MCS 2023/2024
+        # releases label some world rows with another product than their country rows (e.g.
+        # "world mine production: palladium" vs ": palladium"), and a world row alone has no
+        # shares to give
+        key = (n_fig > 0, has_world, n_fig, "content" in prod)
         if best_key is None or key > best_key:
             best_key, best = key, (prod, pi)
     assert best is not None and best_key is not None
     why = (f"product {best[0]!r} of {len(products)}: "
-           + ("has a world total, " if best_key[0] else "no product has a world total, ")
-           + f"{best_key[1]} country figures" + (", content basis" if best_key[2] else ""))
+           + ("has a world total, " if best_key[1] else "no world total for a product with country figures, ")
+           + f"{best_key[2]} country figures" + (", content basis" if best_key[3] else ""))
     return best[0], best[1], why
 
 
