@@ -14,10 +14,15 @@ content), the one whose country total is closest to the WMD total is compared, a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from critmin import settings
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
 
 settings.register("crosscheck.tolerance", 0.10, "Relative difference above which USGS and WMD disagree.",
                   "critmin issue 2: 'list where the two disagree by more than 10%'")
@@ -61,7 +66,7 @@ def calc_crosscheck(usgs: pd.DataFrame, wmd: pd.DataFrame, tolerance: float) -> 
     return m[cols].sort_values(["disagrees", "commodity_id", "year", "country_iso3"], ascending=[False, True, True, True]).reset_index(drop=True)
 
 
-def crosscheck(wh, year: int | None = None, tolerance: float | None = None) -> pd.DataFrame:  # noqa: ANN001
+def crosscheck(wh: Warehouse, year: int | None = None, tolerance: float | None = None) -> pd.DataFrame:
     """USGS vs WMD for every commodity both sources cover (two warehouse queries in all)."""
     tol = settings.get("crosscheck.tolerance") if tolerance is None else tolerance
     u = wh.production(None, year=year, source="USGS", include_aggregates=False)

