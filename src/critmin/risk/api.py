@@ -215,8 +215,9 @@ def _eol_rir(recycling: pd.DataFrame) -> dict[str, tuple[float, int]]:
     out: dict[str, tuple[float, int]] = {}
     if recycling.empty:
         return out
-    for _, r in recycling.dropna(subset=["eol_rir"]).iterrows():
-        out.setdefault(str(r["commodity_id"]), (float(r["eol_rir"]), int(r["dataset_id"])))
+    r = recycling.dropna(subset=["eol_rir"])
+    for cid, v, d in zip(r["commodity_id"], r["eol_rir"], r["dataset_id"], strict=True):
+        out.setdefault(str(cid), (float(v), int(d)))
     return out
 
 
@@ -342,6 +343,7 @@ def _commodity(prep: _Prepared, cid: str, year: int, cons: tuple[str, ...], alli
                          None if ev else "no price series with enough years",
                          rir[0] if rir else None, float(si["si_sr"]) if si else None, eu_reason)
     wgi_flags = ([f"wgi_lag: WGI of {yi.wgi.year_used}"] if yi.wgi is not None and yi.wgi.year_used < year else [])
+    wgi_flags += [f"wgi_lag: {n}" for n in (yi.wgi.notes if yi.wgi is not None else ())]
     exposure: dict[str, dict[str, Any]] = {}
     bns: dict[str, Bottleneck] = {}
     exp_rows, idx_rows = [], []

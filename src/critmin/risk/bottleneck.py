@@ -36,13 +36,13 @@ __all__ = [
 #: grade letters by severity (0 = no fallback)
 GRADES = "ABCD"
 
-#: severity of each flag code: 1 a minor component took a fallback (grade B), 2 an estimate or
+#: severity of each flag code: 0 noted only, 1 a minor component took a fallback (grade B), 2 an estimate or
 #: a source of lower standing stands in for a statistic (C), 3 the input is old (D).
 #: ``latest_year`` and ``ev_latest`` take their severity from the age (see :func:`flag_severity`).
 FLAG_SEVERITY: dict[str, int] = {
     "territory": 1,  # a territory took its sovereign's governance
     "median": 1,  # a minor producer without WGI took the median
-    "wgi_lag": 1,  # governance of an earlier year than the assessment
+    "wgi_lag": 0,  # governance (partly) of an earlier year: the newest available, noted, not graded
     "trade_lag": 1,  # trade flows of an earlier year
     "residual": 1,  # a large part of world output is not attributed to a country
     "mass_balance": 1,  # apparent consumption raised to the feed of the consumer's own next stage

@@ -242,8 +242,9 @@ def stage_nirs(
             reasons[st] = f"{st}: own production not usable ({o.note})"
             continue
         p = float(o.quantity_t)
-        m = float(t.imports_t or 0.0) if usable and t is not None else 0.0
-        x = float(t.exports_t or 0.0) if usable and t is not None else 0.0
+        # with no own output the NIR is 1 whatever the tonnages; they are shown where recorded
+        m = float(t.imports_t or 0.0) if t is not None and (usable or p <= 0) else 0.0
+        x = float(t.exports_t or 0.0) if t is not None and (usable or p <= 0) else 0.0
         if p > 0 and not usable:
             why = t.reason if t is not None and t.reason else "no trade recorded at this stage"
             reasons[st] = f"{st}: {why} (own production {p:g} t)"

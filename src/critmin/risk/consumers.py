@@ -251,7 +251,8 @@ def build_trade_index(trade: pd.DataFrame, by_code: pd.DataFrame | None = None) 
     """Index the aggregated trade frame (:meth:`critmin.data.reads.BatchReads.trade_for`) for
     fast look-ups; only the sources of ``risk.trade_sources`` are kept.
 
-    Tonnages: the frame's ``qty_contained_t`` (contained metal) where it has that column; else
+    Tonnages: the frame's ``qty_contained_t`` (contained metal; the value of lines without a
+    factor, ``qty_no_factor_t``, counts as value without a tonnage) where it has that column; else
     ``by_code`` (flows per HS code: consumer, source, year, commodity_id, stage_group, hs_code,
     flow, value_usd, qty_t, value_noqty; :func:`trade_by_code`), one form per HS heading; else the frame's gross
     ``qty_t`` as one form."""
@@ -273,7 +274,12 @@ def build_trade_index(trade: pd.DataFrame, by_code: pd.DataFrame | None = None) 
         cell.dataset_ids.add(int(r.dataset_id))
         if contained:
             q = _num(r.qty_contained_t)
-            cell.forms.setdefault(stage, {}).setdefault("contained", FormFlows()).add(r.flow, v, q, r.hs_codes)
+            gross, noq = float(r.qty_t), float(r.value_noqty)
+            no_factor = _num(getattr(r, "qty_no_factor_t", 0.0)) or 0.0
+            if q is not None and gross > 0 and no_factor > 0:  # lines without a factor count as untonned
+                noq += (v - noq) * min(1.0, no_factor / gross)
+            cell.forms.setdefault(stage, {}).setdefault("contained", FormFlows()).add(
+                r.flow, v, q, r.hs_codes, noq)
         elif by_code is None:
             cell.forms.setdefault(stage, {}).setdefault("gross weight", FormFlows()).add(
                 r.flow, v, float(r.qty_t), r.hs_codes, float(r.value_noqty))
@@ -337,7 +343,7 @@ def trade_exposure(
     fb = None
     if not years:
         fb = pick(fallback, year, int(settings.get("risk.fallback_max_lag_years")))
-        max_age = int(settings.get("risk.max_data_age_years"))
+        max_age = int(settings.get("risk.fallback_max_lag_years"))
         older = [y for y in (cells or {}) if year - max_age <= y <= year]
         if older and (fb is None or max(older) >= fb.year):
             years, fb = [max(older)], None

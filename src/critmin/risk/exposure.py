@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from critmin.risk.concentration import calc_hhi
 
@@ -78,9 +78,9 @@ class NIR:
         return None
 
     def to_dict(self) -> dict[str, object]:
-        d = asdict(self)
-        d["usable"] = self.usable
-        return d
+        return {"value": self.value, "flag": self.flag, "lo": self.lo, "hi": self.hi, "text": self.text,
+                "source": self.source, "ref": list(self.ref) if self.ref is not None else None,
+                "net_export_ratio": self.net_export_ratio, "usable": self.usable}
 
 
 def nir_from_mcs(
@@ -192,14 +192,15 @@ def calc_stage_nir(
                    f"stage not performed at home: all supply imported ({flows}){note}", source)
     c = p + m - x
     if f > max(c, 0.0):
-        v = max(0.0, (f - p) / f)
+        v = min(1.0, max(0.0, (f - p) / f))
         if v > 0:
             return NIR(v, "mass_balance", None, None,
                        f"(F-P)/F = ({f:g}-{p:g})/{f:g}: own next stage needs more feed than P+M-X ({flows})",
                        source)
     if x > m:
         return NIR(None, "E", None, 0.0, f"E ({flows})", source, net_export_ratio=(x - m) / p)
-    return NIR((m - x) / c, "computed", None, None,
+    v = (m - x) / c if c > 0 else (1.0 if m > x else 0.0)  # c <= 0 only by rounding (P tiny)
+    return NIR(min(1.0, max(0.0, v)), "computed", None, None,
                f"(M-X)/(P+M-X) = ({m:g}-{x:g})/({p:g}+{m:g}-{x:g}) ({flows})", source)
 
 

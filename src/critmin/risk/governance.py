@@ -119,6 +119,9 @@ class Governance:
     sovereign: Mapping[str, str] = field(default_factory=lambda: SOVEREIGN_OF)
     median_max_share: float = 0.05
     year: int | None = None
+    #: countries whose scores in ``scaled`` are already their sovereign's (the warehouse
+    #: filled them): territory -> sovereign; flagged like the fallback
+    borrowed: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def median(self) -> float | None:
@@ -140,6 +143,9 @@ class Governance:
                 continue
             if c in self.scaled:
                 out[c] = float(self.scaled[c])
+                if c in self.borrowed:
+                    flags.append(f"territory: {c} (share {s:.1%}) takes the governance of its sovereign "
+                                 f"{self.borrowed[c]}")
                 continue
             sov = self.sovereign.get(c)
             if sov is not None and sov in self.scaled:

@@ -44,6 +44,10 @@ class WGIYear:
 
     year_used: int
     table: pd.DataFrame  # index country_iso3; wgi_scaled, wgi_unit
+    #: territory -> sovereign for the countries whose estimates are their sovereign's
+    borrowed: dict[str, str] = field(default_factory=dict)
+    #: how the year's estimates were made where not as published (e.g. carried forward)
+    notes: tuple[str, ...] = ()
 
     @cached_property
     def scaled(self) -> dict[str, float]:
@@ -60,7 +64,7 @@ class WGIYear:
         """The scores with the fallbacks for producers without one (territory -> sovereign,
         a minor producer -> the median; setting ``risk.governance_fallback_max_share``)."""
         return Governance(self.scaled, sovereign_map(),
-                          float(settings.get("risk.governance_fallback_max_share")), self.year_used)
+                          float(settings.get("risk.governance_fallback_max_share")), self.year_used, self.borrowed)
 
 
 def sovereign_map() -> dict[str, str]:
@@ -86,7 +90,7 @@ def wgi_by_year(governance: pd.DataFrame, years: list[int]) -> dict[int, WGIYear
     if governance.empty:
         return {y: None for y in years}
     have = sorted(int(y) for y in governance["year"].unique())
-    cache: dict[int, pd.DataFrame] = {}
+    cache: dict[int, WGIYear] = {}
     for y in years:
         cands = [h for h in have if y - lag <= h <= y]
         if not cands:
@@ -94,9 +98,25 @@ def wgi_by_year(governance: pd.DataFrame, years: list[int]) -> dict[int, WGIYear
             continue
         h = cands[-1]
         if h not in cache:
-            cache[h] = wgi_table(governance[governance["year"] == h])
-        out[y] = WGIYear(h, cache[h])
+            cache[h] = _wgi_year(governance[governance["year"] == h], h)
+        out[y] = cache[h]
     return out
+
+
+def _wgi_year(rows: pd.DataFrame, year: int) -> WGIYear:
+    """One year's table, with the warehouse's provenance flags where it gives them
+    (``Warehouse.governance_estimates``: flag 'sovereign', 'carried_forward', 'GPR_WGI')."""
+    borrowed: dict[str, str] = {}
+    notes: list[str] = []
+    if "flag" in rows.columns:
+        fl = rows["flag"].fillna("").astype(str)
+        sov = rows[fl.str.contains("sovereign")]
+        borrowed = dict(zip(sov["country_iso3"], sov.get("value_country", sov["country_iso3"]), strict=True))
+        if fl.str.contains("carried_forward").any() and "value_year" in rows.columns:
+            src = rows.loc[fl.str.contains("carried_forward"), "value_year"]
+            notes.append(f"WGI {year}: {', '.join(sorted(set(fl[fl != ''].str.split(';').explode()) - {'sovereign'}))}"
+                         f" (estimates of {int(src.min())}-{int(src.max())} carried forward)")
+    return WGIYear(year, wgi_table(rows), borrowed, tuple(notes))
 
 
 def _reserve_totals(reserves: pd.DataFrame) -> dict[tuple[str, int], tuple[float, str, str | None]]:

@@ -26,6 +26,7 @@ __all__ = [
     "list_memberships_of",
     "order_records",
     "partner_uses",
+    "render_top_table",
     "scope",
     "watchlist_frame",
 ]
@@ -164,3 +165,18 @@ def watchlist_frame(records: list[dict[str, Any]], cons: tuple[str, ...], stages
     if not df.empty:
         df["rank"] = df["rank"].astype("Int64")
     return df
+
+
+def render_top_table(records: list[dict[str, Any]], n: int = 25) -> str:
+    """The first ``n`` ranked rows as the Markdown table of docs/methodology.md (rank,
+    commodity, joint score, bottleneck stage (per partner where they differ), grade, lists)."""
+    lines = ["| rank | commodity | joint score | bottleneck stage | grade | lists |",
+             "|---:|---|---:|---|:-:|---|"]
+    for r in [r for r in records if r["group"] == "ranked"][:n]:
+        by = r["indices"]["bottleneck_by_consumer"]
+        stage = str(r["bottleneck_stage"])
+        if len(set(by.values())) > 1:
+            stage += " (" + ", ".join(f"{k} {v}" for k, v in by.items()) + ")"
+        lines.append(f"| {r['rank']} | {r['commodity']} | {r['indices']['joint_score']:.3f} | {stage} | "
+                     f"{r['grade']} | {', '.join(r['lists']) or '–'} |")
+    return "\n".join(lines) + "\n"
