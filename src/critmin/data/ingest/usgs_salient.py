@@ -4,7 +4,8 @@ Each file has ``DataSource, Commodity, Year`` and one column per variable; the v
 name carries category and unit (``USprod_Mine_t``, ``Imports_Metalkg``, ``Price_Nd2O3_dkg``,
 ``NIR_pct``). Values are kept as published (unit decoded from the suffix where known, else
 ``unit`` NULL with the name in ``unit_raw``). Price variables are also written to the
-``price`` table as annual series ``<commodity>:<variable>``.
+``price`` table as annual series ``<commodity>:<variable>`` (the platinum-group file's
+platinum, palladium and rhodium columns under those metals: :data:`PRICE_COMMODITY`).
 
 Quirks handled explicitly: MCS 2024 files ``mcs2024-{cobal,gypsu,kyani}_salient.csv`` hold
 *world* data instead of salient statistics (as published); they are imported with the world
@@ -30,6 +31,16 @@ FOLDERS = (("MCS2025", "usgs_mcs2025/salient_commodity"), ("MCS2024", "usgs_mcs2
 # no number.
 MISALIGNED = {"mcs2024-felds_salient.csv", "mcs2024-fluor_salient.csv"}
 MISFILED = {"mcs2024-cobal_salient.csv", "mcs2024-gypsu_salient.csv", "mcs2024-kyani_salient.csv"}
+#: price variables of a group file that price one catalogue commodity: (file commodity, variable)
+#: -> commodity of the ``price`` row (and of its series code). The MCS platinum-group file
+#: ('plati', commodity pgm) prices each metal in its own column (US$/troy oz, 2017-2024);
+#: iridium and ruthenium have no catalogue id and stay with pgm. The us_salient rows keep the
+#: file's commodity.
+PRICE_COMMODITY = {
+    ("pgm", "Price_Platinum_dto"): "platinum",
+    ("pgm", "Price_Palladium_dto"): "palladium",
+    ("pgm", "Price_Rhodium_dto"): "rhodium",
+}
 
 CATEGORY = [
     (r"^(usprod|prod|shipments|sales|sold|usprodcrude|hpqproduction|crystalproduction|recycled|extracted|withdrawn|supply)", "production"),
@@ -163,9 +174,10 @@ def parse_salient(spec: DatasetSpec) -> Frames:
             }
             sal.append(row)
             if cat == "price":
+                pcid = PRICE_COMMODITY.get((cid, var.strip()), cid)
                 prices.append({
-                    "dataset_id": None, "source_line": line, "series": f"{cid}:{var}", "name": f"{craw} {var} (USGS MCS salient)",
-                    "commodity_id": cid, "frequency": "A", "date": date(year, 1, 1), "quantity": p.value, "unit": unit,
+                    "dataset_id": None, "source_line": line, "series": f"{pcid}:{var}", "name": f"{craw} {var} (USGS MCS salient)",
+                    "commodity_id": pcid, "frequency": "A", "date": date(year, 1, 1), "quantity": p.value, "unit": unit,
                     "flag": p.flag, "bound_lo": p.lo, "bound_hi": p.hi, "value_raw": raw, "unit_raw": var,
                 })
     return {"us_salient": sal, "price": prices}
