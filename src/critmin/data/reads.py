@@ -50,6 +50,18 @@ FROM dataset
 """
 
 
+#: the contained-metal factors (critmin.data.contained), passed as three parallel lists
+_FACTORS_SQL = ("SELECT unnest(?::VARCHAR[]) AS hs_code, unnest(?::DOUBLE[]) AS factor, "
+                "unnest(?::VARCHAR[]) AS contained_as")
+
+
+def _factor_params() -> list[list[Any]]:
+    from critmin.data.contained import factor_table
+
+    t = factor_table()
+    return [t["hs_code"].tolist(), [None if pd.isna(f) else float(f) for f in t["factor"]], t["contained_as"].tolist()]
+
+
 class BatchReads:
     """Mixin of :class:`~critmin.data.warehouse.Warehouse`: set-based reads for all commodities."""
 
@@ -70,14 +82,19 @@ class BatchReads:
             return pd.DataFrame(columns=list(columns))
 
     def fingerprint(self) -> tuple[Any, ...]:
-        """Identity of the warehouse contents: the file and the imported datasets (count, ids,
-        hashes, row counts, import times). Any (re-)import changes it; it is the key of every
-        cache of derived results (assessment, market inputs, web)."""
+        """Identity of the warehouse contents: the file, the imported datasets (count, ids,
+        hashes, row counts, import times) and the contained-metal factors of the trade reads
+        (:func:`critmin.data.contained.factors_signature`). Any (re-)import or changed factor
+        setting changes it; it is the key of every cache of derived results (assessment, market
+        inputs, web)."""
+        from critmin.data.contained import factors_signature
+
         try:
             row = [v.item() if hasattr(v, "item") else v for v in self.query(_FINGERPRINT_SQL).iloc[0].tolist()]
         except duckdb.CatalogException:  # nothing imported yet
             row = [0, 0, None, ""]
-        return (str(self.path), *row)
+        # the contained-metal factors (catalogue and settings) shape the trade reads too
+        return (str(self.path), *row, factors_signature())
 
     # -- production and reserves ----------------------------------------------------------
     def production_all(self, *, sources: Sequence[str] | None = None, measure: str = "production") -> pd.DataFrame:
@@ -283,16 +300,24 @@ class BatchReads:
     def trade_for(self, consumers: Sequence[str], first_year: int = TRADE_FIRST_YEAR) -> pd.DataFrame:
         """Annual trade flows of the consumers since ``first_year``, summed per source, year,
         commodity, stage group, consumer, partner and flow (seen from the consumer): value_usd,
-        qty_t (flows with a quantity), value_noqty (value of flows without one), dataset_id,
-        hs_codes (';'-joined). Partners 'WLD' (world aggregates) are kept."""
+        qty_t (gross weight of the flows with a quantity), value_noqty (value of flows without
+        one), dataset_id, hs_codes (';'-joined), and in contained metal
+        (:mod:`critmin.data.contained`): qty_contained_t (sum of qty_t x factor over the lines
+        with a factor; NULL when none has one), contained_basis (what is contained: 'Co', 'REO',
+        ...), qty_no_factor_t (gross tonnes of lines without a factor), contained_flag (NULL:
+        every line with a quantity converted; 'partial'; 'no_factor'). Partners 'WLD' (world
+        aggregates) are kept. Ordered by source, year, commodity, stage group, consumer,
+        partner, flow, dataset."""
         cols = ["source", "year", "commodity_id", "stage_group", "consumer", "partner", "flow", "dataset_id",
-                "value_usd", "qty_t", "value_noqty", "hs_codes"]
+                "value_usd", "qty_t", "value_noqty", "hs_codes", "qty_contained_t", "contained_basis",
+                "qty_no_factor_t", "contained_flag"]
         if not consumers:
             return pd.DataFrame(columns=cols)
         marks = ", ".join("?" for _ in consumers)
         return self._read(
             f"""
-            WITH f AS (
+            WITH fac AS ({_FACTORS_SQL}),
+            f AS (
               SELECT t.source, t.year, t.commodity_id, t.stage_group, t.dataset_id, t.hs_code,
                      t.importer_iso3 AS consumer, t.exporter_iso3 AS partner, 'import' AS flow,
                      t.value_usd, t.qty_t
@@ -306,43 +331,65 @@ class BatchReads:
               FROM trade t JOIN current_dataset d USING (dataset_id)
               WHERE t.exporter_iso3 IN ({marks}) AND t.commodity_id IS NOT NULL AND t.month IS NULL
                 AND t.year >= {int(first_year)}
+            ),
+            g AS (
+              SELECT f.source, f.year, f.commodity_id, f.stage_group, f.consumer, f.partner, f.flow, f.dataset_id,
+                     coalesce(sum(f.value_usd), 0) AS value_usd,
+                     coalesce(sum(f.qty_t), 0) AS qty_t,
+                     coalesce(sum(f.value_usd) FILTER (WHERE f.qty_t IS NULL), 0) AS value_noqty,
+                     string_agg(DISTINCT f.hs_code, ';' ORDER BY f.hs_code) AS hs_codes,
+                     sum(f.qty_t * fac.factor) AS qty_contained_t,
+                     string_agg(DISTINCT fac.contained_as, ';' ORDER BY fac.contained_as)
+                       FILTER (WHERE fac.factor IS NOT NULL) AS contained_basis,
+                     coalesce(sum(f.qty_t) FILTER (WHERE fac.factor IS NULL), 0) AS qty_no_factor_t,
+                     count(f.qty_t) FILTER (WHERE fac.factor IS NULL) AS _n_no_factor
+              FROM f LEFT JOIN fac ON fac.hs_code = f.hs_code
+              GROUP BY f.source, f.year, f.commodity_id, f.stage_group, f.consumer, f.partner, f.flow, f.dataset_id
             )
-            SELECT source, year, commodity_id, stage_group, consumer, partner, flow, dataset_id,
-                   coalesce(sum(value_usd), 0) AS value_usd,
-                   coalesce(sum(qty_t), 0) AS qty_t,
-                   coalesce(sum(value_usd) FILTER (WHERE qty_t IS NULL), 0) AS value_noqty,
-                   string_agg(DISTINCT hs_code, ';' ORDER BY hs_code) AS hs_codes
-            FROM f GROUP BY ALL""",
-            list(consumers) + list(consumers), cols,
+            SELECT * EXCLUDE (_n_no_factor),
+                   CASE WHEN _n_no_factor = 0 THEN NULL WHEN qty_contained_t IS NULL THEN 'no_factor'
+                        ELSE 'partial' END AS contained_flag
+            FROM g
+            ORDER BY source, year, commodity_id, stage_group, consumer, partner, flow, dataset_id""",
+            [*_factor_params(), *consumers, *consumers], cols,
         )
 
     def bilateral_flows(self, consumers: Sequence[str], sources: Sequence[str], *,
                         drop_world: bool = False) -> pd.DataFrame:
         """Every flow line of ``sources`` in which a consumer is importer or exporter, seen from
         the consumer: consumer, source, year, month, commodity_id, stage_group, hs_code,
-        partner_iso3, flow ('import'/'export'), value_usd, qty_t, dataset_id, source_line.
-        Rows without a commodity or partner, and self-trade, are left out; with
-        ``drop_world`` the world aggregate ('WLD') too. Ordered by consumer, source, commodity,
-        year, month, HS code, partner and source line."""
+        partner_iso3, flow ('import'/'export'), value_usd, qty_t, dataset_id, source_line, and in
+        contained metal (:mod:`critmin.data.contained`): contained_factor (t per t gross),
+        qty_contained_t (qty_t x factor), contained_basis (what is contained: 'Co', 'REO', ...;
+        NULL without a factor), contained_flag ('no_factor' for a line with a quantity and no
+        factor, else NULL). Rows without a commodity or partner, and self-trade, are left out;
+        with ``drop_world`` the world aggregate ('WLD') too. Ordered by consumer, source,
+        commodity, year, month, HS code, partner and source line."""
         cols = ["consumer", "source", "year", "month", "commodity_id", "stage_group", "hs_code", "partner_iso3",
-                "flow", "value_usd", "qty_t", "dataset_id", "source_line"]
+                "flow", "value_usd", "qty_t", "dataset_id", "source_line", "contained_factor", "qty_contained_t",
+                "contained_basis", "contained_flag"]
         if not consumers or not sources:
             return pd.DataFrame(columns=cols)
         iso = [self.resolve_country(c) for c in consumers]
         world = "AND partner_iso3 <> 'WLD'" if drop_world else ""
         return self._read(
-            f"""SELECT c.consumer, t.source, t.year, t.month, t.commodity_id, t.stage_group, t.hs_code,
+            f"""WITH fac AS ({_FACTORS_SQL})
+                SELECT c.consumer, t.source, t.year, t.month, t.commodity_id, t.stage_group, t.hs_code,
                    CASE WHEN t.importer_iso3 = c.iso3 THEN t.exporter_iso3 ELSE t.importer_iso3 END AS partner_iso3,
                    CASE WHEN t.importer_iso3 = c.iso3 THEN 'import' ELSE 'export' END AS flow,
-                   t.value_usd, t.qty_t, t.dataset_id, t.source_line
+                   t.value_usd, t.qty_t, t.dataset_id, t.source_line,
+                   fac.factor AS contained_factor, t.qty_t * fac.factor AS qty_contained_t,
+                   CASE WHEN fac.factor IS NOT NULL THEN fac.contained_as END AS contained_basis,
+                   CASE WHEN fac.factor IS NULL AND t.qty_t IS NOT NULL THEN 'no_factor' END AS contained_flag
                 FROM trade t JOIN current_dataset d USING (dataset_id)
                      JOIN (SELECT unnest(?::VARCHAR[]) AS consumer, unnest(?::VARCHAR[]) AS iso3) c
                        ON (t.importer_iso3 = c.iso3 OR t.exporter_iso3 = c.iso3)
+                     LEFT JOIN fac ON fac.hs_code = t.hs_code
                 WHERE list_contains(?::VARCHAR[], t.source) AND t.commodity_id IS NOT NULL
                   AND partner_iso3 IS NOT NULL AND partner_iso3 <> c.iso3 {world}
                 ORDER BY c.consumer, t.source, t.commodity_id, t.year, t.month NULLS FIRST, t.hs_code,
                          partner_iso3, t.source_line""",
-            [list(consumers), iso, list(sources)], cols,
+            [*_factor_params(), list(consumers), iso, list(sources)], cols,
         )
 
     # -- catalogue ------------------------------------------------------------------------
