@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
+# registers the contained-factor assumption settings (data.contained_factor.<hs>) with the warehouse
+from critmin.data.contained import factor_table, factors_signature
+
 if TYPE_CHECKING:
     from critmin.data.supply import StageSupply
 
@@ -56,8 +59,6 @@ _FACTORS_SQL = ("SELECT unnest(?::VARCHAR[]) AS hs_code, unnest(?::DOUBLE[]) AS 
 
 
 def _factor_params() -> list[list[Any]]:
-    from critmin.data.contained import factor_table
-
     t = factor_table()
     return [t["hs_code"].tolist(), [None if pd.isna(f) else float(f) for f in t["factor"]], t["contained_as"].tolist()]
 
@@ -87,8 +88,6 @@ class BatchReads:
         (:func:`critmin.data.contained.factors_signature`). Any (re-)import or changed factor
         setting changes it; it is the key of every cache of derived results (assessment, market
         inputs, web)."""
-        from critmin.data.contained import factors_signature
-
         try:
             row = [v.item() if hasattr(v, "item") else v for v in self.query(_FINGERPRINT_SQL).iloc[0].tolist()]
         except duckdb.CatalogException:  # nothing imported yet
