@@ -13,12 +13,15 @@ same rows (newest release per commodity, source and year; the same BACI rows in 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from critmin import settings
 from critmin.data.errors import UnknownCommodity
+from critmin.data.normalize.units import MASS_TO_T, PRICE_TO_USD_PER_T
 from critmin.data.partners import partners
 from critmin.data.supply import select_stage
 from critmin.data.tradefallback import fallback_cells
@@ -73,12 +76,14 @@ def _reference_production(wh, cids) -> dict[str, pd.DataFrame]:
 
 
 def _reference_governance(wh) -> dict[str, float]:
-    g = wh.governance(measure="EST", source="WGI")
-    if g.empty:
-        g = wh.governance(measure="EST", source="GPR_WGI")
-    g = g[g["country_iso3"].notna() & g["value"].notna()]
-    y = int(g["year"].max())
-    return g[g["year"] == y].groupby("country_iso3")["value"].mean().to_dict()
+    """Mean WGI estimate per country in the newest year (the warehouse's governance series,
+    extended and with territories filled: Warehouse.governance_estimates), summed plainly."""
+    rows = [r for r in wh.governance_estimates("WGI").itertuples() if r.value == r.value]
+    y = max(r.year for r in rows)
+    by: dict[str, list[float]] = {}
+    for r in sorted((r for r in rows if r.year == y), key=lambda r: (r.country_iso3, r.dimension)):
+        by.setdefault(r.country_iso3, []).append(float(r.value))
+    return {c: float(np.mean(v)) for c, v in by.items()}
 
 
 def reference_market(wh, commodities, consumers=None, year=None) -> Market:
@@ -91,7 +96,7 @@ def reference_market(wh, commodities, consumers=None, year=None) -> Market:
     out, bad = {}, {}
     for cid in commodities:
         try:
-            out[cid] = inputs._commodity(cid, consumers, year, baci, prod, salient, fallback)
+            out[cid] = inputs._commodity(cid, consumers, year, baci, prod, inputs.index_salient(salient), fallback)
         except (LookupError, ValueError) as e:
             bad[cid] = f"not computable: {e}"
     return Market(consumers, out, year, bad, {"governance": _reference_governance(wh)})
@@ -99,7 +104,10 @@ def reference_market(wh, commodities, consumers=None, year=None) -> Market:
 
 def assert_markets_equal(a: Market, b: Market) -> None:
     assert a.consumers == b.consumers and a.not_computable == b.not_computable
-    assert a.meta == b.meta
+    assert set(a.meta) == set(b.meta) and {k: v for k, v in a.meta.items() if k != "governance"} == {
+        k: v for k, v in b.meta.items() if k != "governance"}
+    # the mean of six WGI dimensions, summed in another order: equal to the last bits
+    assert a.meta["governance"] == pytest.approx(b.meta["governance"], rel=1e-14, abs=1e-15)
     assert list(a.commodities) == list(b.commodities)
     for cid, x in a.commodities.items():
         y = b.commodities[cid]
@@ -145,6 +153,53 @@ def test_batched_salient_rows_equal_the_warehouse_api(warehouse):
                 return df[cols].sort_values(cols, na_position="first", kind="stable").reset_index(drop=True)
             pd.testing.assert_frame_equal(norm(got), norm(ref), check_dtype=False)
             n += 1
+    assert n > 50
+
+
+def _reference_consumption(salient, cid):
+    """The per-commodity rule, written plainly: latest year with a number in a mass unit,
+    apparent before unqualified before reported, secondary/reported-ore/value series excluded."""
+    sal_id, filt = inputs.SALIENT_ALIAS.get(cid, (cid, None))
+    df = salient.get((sal_id, "consumption"))
+    if df is None or df.empty:
+        return None, "no USGS salient consumption series"
+    rows = [r for r in df.itertuples() if r.quantity == r.quantity and r.unit in MASS_TO_T
+            and (not filt or filt in r.variable) and not re.search("Secondary|Reported_ore|Value", r.variable)]
+    if not rows:
+        return None, "USGS salient consumption withheld or not in mass units"
+    y = max(r.year for r in rows)
+
+    def rank(v):
+        return 0 if re.search(r"Appa|Apprnt|_App_", v) else (2 if re.search("Report|Rpt|Rprtd", v) else 1)
+    best = min((r for r in rows if r.year == y), key=lambda r: (rank(r.variable), r.variable))
+    return best.quantity * MASS_TO_T[best.unit], f"USGS salient {best.variable} {y}"
+
+
+def _reference_price(salient, cid):
+    sal_id, filt = inputs.SALIENT_ALIAS.get(cid, (cid, None))
+    df = salient.get((sal_id, "price"))
+    rows = [] if df is None else [r for r in df.itertuples() if r.quantity == r.quantity
+                                  and r.unit in PRICE_TO_USD_PER_T and (not filt or filt in r.variable)]
+    if not rows:
+        return None, "not computable: no USGS salient price in a convertible unit"
+    y = max(r.year for r in rows)
+    last = [r for r in rows if r.year == y]
+    return (float(np.median([r.quantity * PRICE_TO_USD_PER_T[r.unit] for r in last])),
+            f"median of {', '.join(sorted(r.variable for r in last))} ({y}), converted to US$/t")
+
+
+def test_salient_consumption_and_price_equal_a_plain_per_commodity_reference(warehouse):
+    raw = inputs._salient_all(warehouse)
+    index = inputs.index_salient(raw)
+    ids = sorted({k[0] for k in raw} | set(inputs.SALIENT_ALIAS) | {"unobtainium"})
+    n = 0
+    for cid in ids:
+        (got_c, note_c), (want_c, want_note_c) = inputs._salient_consumption(index, cid), _reference_consumption(raw, cid)
+        assert note_c == want_note_c and (got_c is want_c is None or got_c == pytest.approx(want_c, rel=1e-15)), cid
+        got, note = inputs._price(index, cid)
+        want, want_note = _reference_price(raw, cid)
+        assert note == want_note and (got == pytest.approx(want, rel=1e-15) if want is not None else np.isnan(got)), cid
+        n += want is not None
     assert n > 50
 
 

@@ -138,40 +138,94 @@ def _salient_all(wh: Warehouse) -> dict[tuple[str, str], pd.DataFrame]:
             for (a, b), g in df.groupby(["commodity_id", "category"], sort=False)}
 
 
+#: consumption series that are not apparent consumption of the commodity
+_NOT_CONSUMPTION = "Secondary|Reported_ore|Value"
+
+
+def _consumption_rank(variable: str) -> int:
+    """Preference among a year's consumption series: apparent, then unqualified, then reported."""
+    if re.search(r"Appa|Apprnt|_App_", variable):
+        return 0
+    return 2 if "Report" in variable or "Rpt" in variable or "Rprtd" in variable else 1
+
+
+@dataclass(frozen=True)
+class SalientIndex:
+    """The salient rows a market uses, by salient commodity id, filtered once for all
+    commodities: ``consumption`` = rows with a number in a mass unit, not secondary/reported-ore/
+    value series, with their ``rank`` and ``t``; ``price`` = rows with a number in a unit of
+    :data:`PRICE_TO_USD_PER_T`, with ``usd_per_t``; ``with_consumption`` = ids with any
+    consumption row at all (withheld ones too)."""
+
+    consumption: dict[str, pd.DataFrame]
+    price: dict[str, pd.DataFrame]
+    with_consumption: frozenset[str]
+    #: the answers of :func:`_salient_consumption` / :func:`_price` for ids read without a
+    #: variable filter (all but the group-coded ones of :data:`SALIENT_ALIAS`), computed at once
+    consumption_of: dict[str, tuple[float, str]] = field(default_factory=dict)
+    price_of: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+
+def index_salient(salient: Mapping[tuple[str, str], pd.DataFrame]) -> SalientIndex:
+    """:class:`SalientIndex` of salient frames by (commodity, category) (:func:`_salient_all`)."""
+    def cat(name: str) -> pd.DataFrame:
+        frames = [g.assign(sal_id=k[0]) for k, g in salient.items() if k[1] == name and not g.empty]
+        return pd.concat(frames, ignore_index=True) if frames else _NO_ROWS.assign(sal_id=pd.Series(dtype=str))
+
+    c = cat("consumption")
+    seen = frozenset(str(x) for x in c["sal_id"].unique())
+    c = c[c["quantity"].notna() & c["unit"].isin(list(MASS_TO_T))]
+    c = c[~c["variable"].astype(str).str.contains(_NOT_CONSUMPTION, regex=True)]
+    c = c.assign(rank=c["variable"].map(_consumption_rank), t=c["quantity"] * c["unit"].map(MASS_TO_T))
+    p = cat("price")
+    p = p[p["quantity"].notna() & p["unit"].isin(list(PRICE_TO_USD_PER_T))]
+    p = p.assign(usd_per_t=p["quantity"] * p["unit"].map(PRICE_TO_USD_PER_T))
+    # the latest year of each id, its most preferred series (stable: the first row among ties)
+    latest = c[c["year"] == c.groupby("sal_id")["year"].transform("max")]
+    first = latest.sort_values(["sal_id", "rank", "variable"], kind="stable").drop_duplicates("sal_id")
+    cons_of = {str(r.sal_id): (float(r.t), f"USGS salient {r.variable} {int(r.year)}")
+               for r in first.itertuples(index=False)}
+    latest_p = p[p["year"] == p.groupby("sal_id")["year"].transform("max")]
+    price_of = {str(k): (float(np.median(g["usd_per_t"])),
+                         f"median of {', '.join(sorted(g['variable']))} ({int(g['year'].iloc[0])}), converted to US$/t")
+                for k, g in latest_p.groupby("sal_id", sort=False)}
+    return SalientIndex({str(k): g for k, g in c.groupby("sal_id", sort=False)},
+                        {str(k): g for k, g in p.groupby("sal_id", sort=False)}, seen, cons_of, price_of)
+
+
 _NO_ROWS = pd.DataFrame(columns=["commodity_id", "category", "year", "variable", "quantity", "unit"])
 
 
-def _salient_consumption(salient: Mapping[tuple[str, str], pd.DataFrame], cid: str) -> tuple[float | None, str]:
+def _salient_consumption(salient: SalientIndex, cid: str) -> tuple[float | None, str]:
     """USGS MCS salient apparent consumption (t) of a commodity, latest year with a number."""
     sal_id, filt = SALIENT_ALIAS.get(cid, (cid, None))
-    df = salient.get((sal_id, "consumption"), _NO_ROWS)
-    if df.empty:
+    if sal_id not in salient.with_consumption:
         return None, "no USGS salient consumption series"
-    df = df[df["quantity"].notna() & df["unit"].isin(list(MASS_TO_T))]
-    if filt:
+    if not filt and sal_id in salient.consumption_of:
+        return salient.consumption_of[sal_id]
+    df = salient.consumption.get(sal_id)
+    if df is not None and filt:
         df = df[df["variable"].str.contains(filt)]
-    df = df[~df["variable"].str.contains("Secondary|Reported_ore|Value", regex=True)]
-    if df.empty:
+    if df is None or df.empty:
         return None, "USGS salient consumption withheld or not in mass units"
-    rank = df["variable"].map(lambda v: 0 if re.search(r"Appa|Apprnt|_App_", v) else (2 if "Report" in v or "Rpt" in v or "Rprtd" in v else 1))
-    df = df.assign(rank=rank)
     y = int(df["year"].max())
     d = df[df["year"] == y].sort_values(["rank", "variable"]).iloc[0]
-    return float(d["quantity"] * MASS_TO_T[d["unit"]]), f"USGS salient {d['variable']} {y}"
+    return float(d["t"]), f"USGS salient {d['variable']} {y}"
 
 
-def _price(salient: Mapping[tuple[str, str], pd.DataFrame], cid: str) -> tuple[float, str]:
+def _price(salient: SalientIndex, cid: str) -> tuple[float, str]:
+    """Median of the commodity's salient prices (US$/t) in their latest year."""
     sal_id, filt = SALIENT_ALIAS.get(cid, (cid, None))
-    df = salient.get((sal_id, "price"), _NO_ROWS)
-    df = df[df["quantity"].notna() & df["unit"].isin(list(PRICE_TO_USD_PER_T))] if not df.empty else df
-    if filt and not df.empty:
+    if not filt and sal_id in salient.price_of:
+        return salient.price_of[sal_id]
+    df = salient.price.get(sal_id)
+    if df is not None and filt:
         df = df[df["variable"].str.contains(filt)]
-    if df.empty:
+    if df is None or df.empty:
         return float("nan"), "not computable: no USGS salient price in a convertible unit"
     y = int(df["year"].max())
     d = df[df["year"] == y]
-    vals = d["quantity"] * d["unit"].map(PRICE_TO_USD_PER_T)
-    return float(np.median(vals)), f"median of {', '.join(sorted(d['variable']))} ({y}), converted to US$/t"
+    return float(np.median(d["usd_per_t"])), f"median of {', '.join(sorted(d['variable']))} ({y}), converted to US$/t"
 
 
 _NO_TRADE = pd.DataFrame(columns=["stage_group", "flow", "year", "partner_iso3", "qty_t", "value_usd"])
@@ -200,7 +254,7 @@ def _supply(prod: Mapping[str, pd.DataFrame], cid: str, year: int | None
 
 
 def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Mapping[str, Mapping[str, pd.DataFrame]],
-               prod: Mapping[str, pd.DataFrame], salient: Mapping[tuple[str, str], pd.DataFrame],
+               prod: Mapping[str, pd.DataFrame], salient: SalientIndex,
                fallback: Mapping[tuple[str, str], list[FallbackCell]] | None = None) -> CommodityMarket:
     stage, prod_t, mp, prod_meta, mine_meta = _supply(prod, cid, year)
     group = "processing" if stage == "processing" else "extraction"
@@ -323,7 +377,7 @@ class _Inputs:
 
     baci: dict[str, dict[str, pd.DataFrame]]
     production: dict[str, pd.DataFrame]
-    salient: dict[tuple[str, str], pd.DataFrame]
+    salient: SalientIndex
     governance: dict[str, float]
     all_ids: list[str]
     fallback: dict[tuple[str, str], list[FallbackCell]]
@@ -331,7 +385,7 @@ class _Inputs:
 
 
 def _fetch(wh: Warehouse, consumers: tuple[str, ...]) -> _Inputs:
-    return _Inputs(_baci_all(wh, consumers), _production_all(wh), _salient_all(wh), _governance(wh),
+    return _Inputs(_baci_all(wh, consumers), _production_all(wh), index_salient(_salient_all(wh)), _governance(wh),
                    wh.production_commodities(), _fallback_all(wh, consumers))
 
 
