@@ -80,25 +80,32 @@ def test_stage_nirs_along_the_chain():
     chain = ("mine", "processing")
     own = {"mine": OwnStage(0.0, "not listed", "USGS"), "processing": OwnStage(5649.0, "", "IEA")}
     trade = {"processing": StageTrade(4219.0, 5365.0, "one product form, HS 8105")}
-    nirs, flags, reasons = stage_nirs(chain, own, trade, "trade", "BACI 2024")
+    nirs, flags, reasons = stage_nirs(chain, own, trade, {"trade"}, "BACI 2024")
     assert nirs["mine"].value == 1.0 and any(f.startswith("no_stage_trade") for f in flags["mine"])
     assert nirs["processing"].flag == "E" and nirs["processing"].net_export_ratio == pytest.approx((5365 - 4219) / 5649)
     assert "IEA production" in nirs["processing"].source and not reasons
     # a stage performed at home without trade is not computable (said why)
-    nirs, _, reasons = stage_nirs(chain, own, {}, "trade", "BACI 2024")
+    nirs, _, reasons = stage_nirs(chain, own, {}, {"trade"}, "BACI 2024")
     assert "processing" not in nirs and "no trade recorded" in reasons["processing"]
     # no evidence of use at all: not computable; the partner's list as the only evidence: flagged
-    nirs, _, reasons = stage_nirs(("mine",), {"mine": OwnStage(0.0, "", "USGS")}, {}, None, "none")
+    nirs, _, reasons = stage_nirs(("mine",), {"mine": OwnStage(0.0, "", "USGS")}, {}, set(), "none")
     assert not nirs and "no production, imports or use" in reasons["mine"]
-    nirs, flags, _ = stage_nirs(("mine",), {"mine": OwnStage(0.0, "", "USGS")}, {}, "list", "none")
+    nirs, flags, _ = stage_nirs(("mine",), {"mine": OwnStage(0.0, "", "USGS")}, {}, {"list"}, "none")
     assert nirs["mine"].value == 1.0 and flags["mine"][0].startswith("use_from_list")
-    # exports without production: NIR 1, flagged
-    nirs, flags, _ = stage_nirs(("mine",), {"mine": OwnStage(0.0, "", "USGS")},
-                                {"mine": StageTrade(9.0, 340.0, "HS 2617")}, "trade", "BACI")
+    # exports above imports without production: a supply the data do not show. A net exporter
+    # (Japan's recovered mercury), unless the partner's own list declares the dependence
+    # (Japan's antimony: ore-grade residues exported, the metal it uses imported)
+    ore = {"mine": StageTrade(5.0, 187.0, "contained metal")}
+    nirs, flags, _ = stage_nirs(("mine",), {"mine": OwnStage(0.0, "", "USGS")}, ore, {"trade"}, "BACI")
+    assert nirs["mine"].flag == "E" and nirs["mine"].usable == 0.0 and flags["mine"][0].startswith("unrecorded_supply")
+    nirs, flags, _ = stage_nirs(("mine",), {"mine": OwnStage(0.0, "", "USGS")}, ore, {"trade", "list"}, "BACI")
     assert nirs["mine"].value == 1.0 and flags["mine"][0].startswith("unrecorded_supply")
+    # no imports, no production, no declared use: not computable
+    nirs, _, reasons = stage_nirs(("mine",), {"mine": OwnStage(0.0, "", "USGS")}, {}, set(), "BACI")
+    assert not nirs and "no production, imports or use" in reasons["mine"]
     # imports only where the consumer produces: the bound
     nirs, flags, _ = stage_nirs(("processing",), {"processing": OwnStage(3.0, "", "USGS")},
-                                {"processing": StageTrade(471.0, None, "imports only, HS 8112")}, "trade", "CT")
+                                {"processing": StageTrade(471.0, None, "imports only, HS 8112")}, {"trade"}, "CT")
     assert nirs["processing"].flag == "<" and flags["processing"][0].startswith("imports_only")
 
 
@@ -137,12 +144,14 @@ def test_byproduct_takes_its_hosts_mine_stage():
            ("copper", "mine", 2024): _supply("copper", "mine", 2024, {"CHL": 5.0, "PER": 3.0})}
     v = stage_views(sup, 2024)["selenium"]
     assert v["mine"].host == "copper" and v["mine"].supply.commodity_id == "copper"
-    assert any(f.startswith("byproduct_host") for f in v["mine"].flags)
+    assert any(f.startswith("byproduct_host") and "by-product of copper" in f for f in v["mine"].flags)
 
 
 # --- governance fallbacks ----------------------------------------------------------------------
 def test_governance_fallbacks():
-    g = Governance({"FRA": 2.0, "CHN": 6.0, "IDN": 5.0, "PHL": 5.5}, median_max_share=0.05)
+    from critmin.data.governance import sovereign_of
+
+    g = Governance({"FRA": 2.0, "CHN": 6.0, "IDN": 5.0, "PHL": 5.5}, sovereign_of(), median_max_share=0.05)
     fill = g.resolve({"IDN": 0.6, "NCL": 0.03, "XKX": 0.01, "CHN": 0.36})
     assert fill.scaled["NCL"] == 2.0 and fill.scaled["XKX"] == pytest.approx(5.25) and not fill.lacking
     assert [f.split(":")[0] for f in fill.flags] == ["territory", "median"]
@@ -203,7 +212,7 @@ _countries = ["AAA", "BBB", "CCC", "DDD"]
        wgi=st.lists(st.floats(0, 10), min_size=4, max_size=4),
        share=st.floats(1e-6, 0.05), code=st.sampled_from(["NCL", "ZZZ"]), te=st.floats(0, 1), ev=st.floats(0, 1))
 def test_adding_a_fallback_producer_keeps_the_score(q, wgi, share, code, te, ev):
-    gov = Governance({**dict(zip(_countries, wgi, strict=True)), "FRA": 3.0}, median_max_share=0.05)
+    gov = Governance({**dict(zip(_countries, wgi, strict=True)), "FRA": 3.0}, {"NCL": "FRA"}, median_max_share=0.05)
     total = sum(q.values())
     extra = total * share / (1 - share)  # the new producer's share of the new total is `share`
     ci = CommodityInputs(ev)

@@ -12,7 +12,7 @@ output is secure supply only at the stages it performs at home
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -99,19 +99,24 @@ class StageView:
 
 
 @lru_cache(maxsize=1)
-def byproduct_hosts() -> dict[str, str]:
-    """By-product -> host commodity (``risk/data/byproduct_hosts.csv``, each row with its
-    source): a by-product without mine production of its own is fed by its host's mines, so
-    its mine stage is the host's mine supply (Nassar, Graedel & Harper 2015, Sci. Adv.
-    1:e1400180, "By-product metals are technologically essential but have problematic supply")."""
+def byproduct_hosts() -> dict[str, tuple[str, str]]:
+    """Commodity -> (host commodity, relation) (``risk/data/byproduct_hosts.csv``, each row
+    with its source): a commodity without mine production of its own is fed by its host's
+    mines, so its mine stage is the host's mine supply. ``byproduct``: recovered from the host's
+    ores (Nassar, Graedel & Harper 2015, Sci. Adv. 1:e1400180, "By-product metals are
+    technologically essential but have problematic supply"); ``feed``: the host is the mineral
+    the commodity is made from, kept as another catalogue commodity (titanium minerals for
+    titanium sponge)."""
     path = resources.files("critmin.risk") / "data" / "byproduct_hosts.csv"
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, str]] = {}
     with path.open(encoding="utf-8") as fh:
         for i, r in enumerate(csv.DictReader(fh), start=2):
-            for col in ("commodity_id", "host_id", "source"):
+            for col in ("commodity_id", "host_id", "relation", "source"):
                 if not (r.get(col) or "").strip():
                     raise ValueError(f"{path}: line {i}: column {col}: empty")
-            out[r["commodity_id"].strip()] = r["host_id"].strip()
+            if r["relation"].strip() not in ("byproduct", "feed"):
+                raise ValueError(f"{path}: line {i}: column relation: expected byproduct or feed, got {r['relation']!r}")
+            out[r["commodity_id"].strip()] = (r["host_id"].strip(), r["relation"].strip())
     return out
 
 
@@ -145,13 +150,14 @@ def stage_views(supplies: Mapping[tuple[str, str, int], StageSupply], year: int,
         age = year - sup.year
         out.setdefault(cid, {})[st] = StageView(st, sup, sup.year, age, tuple(_supply_flags(sup, age)))
     if "mine" in order:
-        for cid, host in byproduct_hosts().items():
+        for cid, (host, relation) in byproduct_hosts().items():
             hv = out.get(host, {}).get("mine")
             if hv is None or "mine" in out.get(cid, {}):
                 continue
+            what = "a by-product of" if relation == "byproduct" else "made from"
             out.setdefault(cid, {})["mine"] = StageView(
                 "mine", hv.supply, hv.year, hv.age,
-                (*hv.flags, f"byproduct_host: {cid} is a by-product: its mine stage is the {host} mine supply"), host)
+                (*hv.flags, f"byproduct_host: {cid} is {what} {host}: its mine stage is the {host} mine supply"), host)
     rank = {s: i for i, s in enumerate(order)}
     return {c: dict(sorted(v.items(), key=lambda kv: rank[kv[0]])) for c, v in out.items()}
 
@@ -204,7 +210,7 @@ def stage_nirs(
     chain: Sequence[str],
     own: Mapping[str, OwnStage],
     trade: Mapping[str, StageTrade],
-    use_evidence: str | None,
+    use_evidence: Collection[str],
     source: str,
     hosts: Sequence[str] = (),
 ) -> tuple[dict[str, NIR], dict[str, list[str]], dict[str, str]]:
@@ -216,8 +222,11 @@ def stage_nirs(
     consumer produces, :func:`calc_stage_nir_bound`); the feed demand at a stage is the
     consumer's output at the next stage, except at ``hosts`` stages (a by-product's host
     supply, in the host's units). ``use_evidence`` says how the consumer is known to use the
-    commodity where a stage it does not perform has no trade: ``'trade'`` (imports of it at
-    another stage or year), ``'list'`` (its own critical-minerals list names it) or None."""
+    commodity: ``'trade'`` (recent imports of it at some stage), ``'list'`` (its own
+    critical-minerals list names it). At a stage it does not perform at home, exports above
+    imports mean a supply the production data do not show: the consumer reads as a net
+    exporter (``E``) unless its own list declares the commodity, when the exports are taken as
+    residue or secondary streams (Japan's antimony and molybdenum ores) and the NIR stays 1."""
     nirs: dict[str, NIR] = {}
     flags: dict[str, list[str]] = {}
     reasons: dict[str, str] = {}
@@ -250,13 +259,23 @@ def stage_nirs(
             reasons[st] = f"{st}: {why} (own production {p:g} t)"
             continue
         if p <= 0:
-            if t is not None:
-                if x > m:
-                    fl.append(f"unrecorded_supply: {st} exports exceed imports without recorded production "
-                              "(re-exports, or secondary or by-product output the production data do not show)")
-            elif feed > 0 or use_evidence == "trade":
+            recorded = t is not None and (m > 0 or x > 0)
+            if recorded and x > m and feed <= 0:
+                if "list" not in use_evidence:  # a net exporter of what it does not produce
+                    nirs[st] = NIR(None, "E", None, 0.0, f"E (P=0 t, M={m:g} t, X={x:g} t): net exporter without "
+                                   "recorded production (secondary or by-product supply)",
+                                   f"{source} {st} tonnages ({t.basis if t else ''}); {o.source or 'no'} production")
+                    flags[st] = [f"unrecorded_supply: {st} exports exceed imports without recorded production: "
+                                 "read as a net exporter (secondary or by-product supply)"]
+                    continue
+                fl.append(f"unrecorded_supply: {st} exports exceed imports without recorded production; the "
+                          "partner's own critical-minerals list names the commodity: the exports are read as "
+                          "residue or secondary streams and the NIR as 1")
+            elif recorded and m > 0:
+                pass  # the stage is not performed at home and its products are imported
+            elif feed > 0 or "trade" in use_evidence:
                 fl.append(f"no_stage_trade: {st} not performed at home and no {st} trade recorded: NIR 1 inferred")
-            elif use_evidence == "list":
+            elif "list" in use_evidence:
                 fl.append(f"use_from_list: {st} not performed at home, no trade recorded; the partner's own "
                           "critical-minerals list names the commodity: NIR 1 inferred")
             else:

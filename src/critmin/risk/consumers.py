@@ -18,7 +18,7 @@ functions of :mod:`critmin.risk.exposure`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -310,8 +310,11 @@ def trade_by_code(flows: pd.DataFrame, first_year: int) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _uses(cells: Mapping[int, TradeCell] | None, fallback: list[FallbackCell] | None) -> bool:
-    return any(sum(c.import_value.values()) > 0 for c in (cells or {}).values()) or bool(fallback)
+def _uses(cells: Mapping[int, TradeCell] | None, fallback: list[FallbackCell] | None, year: int) -> bool:
+    """Imports of the commodity within ``risk.fallback_max_lag_years`` of ``year`` (any source)."""
+    lag = int(settings.get("risk.fallback_max_lag_years"))
+    return (any(sum(c.import_value.values()) > 0 for y, c in (cells or {}).items() if year - lag <= y <= year)
+            or any(year - lag <= f.year <= year and sum(f.import_value.values()) > 0 for f in (fallback or [])))
 
 
 def trade_exposure(
@@ -339,7 +342,9 @@ def trade_exposure(
     sources = "/".join(settings.get("risk.trade_sources"))
     lag = int(settings.get("risk.trade_max_lag_years"))
     years = [y for y in (cells or {}) if year - lag <= y <= year]
-    uses = "trade" if _uses(cells, fallback) else ("list" if uses_hint else None)
+    uses = {"trade"} if _uses(cells, fallback, year) else set()
+    if uses_hint:
+        uses.add("list")
     fb = None
     if not years:
         fb = pick(fallback, year, int(settings.get("risk.fallback_max_lag_years")))
@@ -418,7 +423,7 @@ def _hs_groups() -> dict[str, str]:
 
 
 def _stage_nirs(ex: Exposure, chain: Sequence[str], own: Mapping[str, OwnStage], trade: Mapping[str, StageTrade],
-                uses: str | None, source: str, hosts: Sequence[str] = (), extra: Sequence[str] = ()) -> None:
+                uses: Collection[str], source: str, hosts: Sequence[str] = (), extra: Sequence[str] = ()) -> None:
     nirs, flags, reasons = stage_nirs(chain, own, trade, uses, source, hosts)
     ex.nir_by_stage = nirs
     ex.nir_flags = {st: [*fl, *extra] for st, fl in flags.items()}

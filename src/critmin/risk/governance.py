@@ -16,7 +16,7 @@ from functools import cached_property
 
 import pandas as pd
 
-__all__ = ["SOVEREIGN_OF", "WGI_DIMENSIONS", "Governance", "GovernanceFill", "calc_wgi_mean",
+__all__ = ["WGI_DIMENSIONS", "Governance", "GovernanceFill", "calc_wgi_mean",
            "calc_wgi_scaled", "calc_wgi_unit", "wgi_table"]
 
 #: the six WGI dimensions (World Bank codes)
@@ -85,38 +85,19 @@ def wgi_table(estimates: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-#: territories without a WGI row of their own, governed by their sovereign (used until
-#: the warehouse provides the mapping; a territory here takes its sovereign's score).
-#: Source: ISO 3166-1 (the territory's code) and the administering state as listed by the
-#: UN (Non-Self-Governing Territories) and ISO 3166-2 of the sovereign; e.g. New Caledonia
-#: is a French "collectivité sui generis" (ISO 3166-2:FR-NC).
-SOVEREIGN_OF: dict[str, str] = {
-    "NCL": "FRA", "PYF": "FRA", "GLP": "FRA", "MTQ": "FRA", "GUF": "FRA", "REU": "FRA", "MYT": "FRA",
-    "SPM": "FRA", "WLF": "FRA", "BLM": "FRA", "MAF": "FRA", "ATF": "FRA",
-    "CXR": "AUS", "CCK": "AUS", "NFK": "AUS", "HMD": "AUS",
-    "GRL": "DNK", "FRO": "DNK",
-    "PRI": "USA", "GUM": "USA", "VIR": "USA", "ASM": "USA", "MNP": "USA", "UMI": "USA",
-    "BMU": "GBR", "CYM": "GBR", "VGB": "GBR", "GIB": "GBR", "FLK": "GBR", "MSR": "GBR",
-    "TCA": "GBR", "AIA": "GBR", "SHN": "GBR", "IMN": "GBR", "JEY": "GBR", "GGY": "GBR",
-    "ABW": "NLD", "CUW": "NLD", "SXM": "NLD", "BES": "NLD",
-    "HKG": "CHN", "MAC": "CHN",
-    "SJM": "NOR", "BVT": "NOR",
-    "ALA": "FIN", "NIU": "NZL", "COK": "NZL", "TKL": "NZL",
-}
-
-
 @dataclass(frozen=True)
 class Governance:
     """Governance scores of one year with the fallbacks for producers that have none.
 
     ``scaled``: ISO3 -> WGI rescaled 0-10 (10 worst, :func:`calc_wgi_scaled`);
-    ``sovereign``: territory ISO3 -> sovereign ISO3; ``median_max_share``: a producer without
+    ``sovereign``: territory ISO3 -> sovereign ISO3 (the warehouse's table,
+    :func:`critmin.data.governance.sovereign_of`); ``median_max_share``: a producer without
     a score (and without a sovereign that has one) whose share is at most this takes the
     median of ``scaled``; a larger one leaves the index not computable.
     """
 
     scaled: Mapping[str, float]
-    sovereign: Mapping[str, str] = field(default_factory=lambda: SOVEREIGN_OF)
+    sovereign: Mapping[str, str] = field(default_factory=dict)
     median_max_share: float = 0.05
     year: int | None = None
     #: countries whose scores in ``scaled`` are already their sovereign's (the warehouse

@@ -18,6 +18,7 @@ from functools import cached_property
 import pandas as pd
 
 from critmin import settings
+from critmin.data.governance import sovereign_of
 from critmin.data.normalize.units import MASS_TO_T
 from critmin.data.supply import StageSupply, select_stages
 from critmin.risk import params  # noqa: F401
@@ -26,7 +27,7 @@ from critmin.risk.concentration import (
     calc_concentration,
     calc_reserve_life,
 )
-from critmin.risk.governance import SOVEREIGN_OF, Governance, wgi_table
+from critmin.risk.governance import Governance, wgi_table
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,8 @@ class WGIYear:
 
 
 def sovereign_map() -> dict[str, str]:
-    """Territory ISO3 -> sovereign ISO3: the warehouse's mapping where data/ provides one,
-    else :data:`critmin.risk.governance.SOVEREIGN_OF`."""
-    return dict(SOVEREIGN_OF)
+    """Territory ISO3 -> sovereign ISO3 (the one table, ``data/catalog/territories.csv``)."""
+    return sovereign_of()
 
 
 @dataclass
