@@ -367,3 +367,18 @@ def test_warehouse_country_codes_are_validated() -> None:
     assert Warehouse.resolve_country("Korea, Republic of") == "KOR"
     with pytest.raises(UnknownCountry, match="XYZ"):
         Warehouse.resolve_country("XYZ")  # an unknown code is an error, not an empty result
+
+
+def test_one_unit_table_mt_never_means_two_things():
+    """'Mt' is a million metric tons, 'USD/mt' (World Bank) is per metric ton, a bare 'mt' is
+    refused as ambiguous; every unit table of critmin is critmin.data.normalize.units."""
+    from critmin.data.normalize import units
+    from critmin.markets import floor, priceunits
+
+    assert units.to_base("Mt") == ("t", 1e6)
+    assert units.to_base("million metric tons") == ("t", 1e6)
+    assert units.to_base("mt") is None and units.to_base(" MT ") is None
+    assert units.PRICE_UNIT_ALIASES["USD/mt"] == "USD/t"
+    assert priceunits.convert_price(1000.0, "USD/mt", "USD/kg") == 1.0  # 1,000 $/t = 1 $/kg
+    assert floor.MASS_PER_T is units.MASS_UNITS_PER_T
+    assert "mt" not in units.MASS_TO_T and "USD/mt" not in units.PRICE_TO_USD_PER_T

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-MASS_PER_T = {"USD/kg": 1000.0, "USD/t": 1.0}
+from critmin.data.normalize.units import MASS_UNITS_PER_T as MASS_PER_T
 
 
 @dataclass(frozen=True)

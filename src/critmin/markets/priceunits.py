@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from critmin.data.normalize.units import PRICE_TO_USD_PER_T, price_to_usd_per_t
-
-#: warehouse price unit -> the unit of the one unit table it names
-PRICE_UNIT_ALIASES = {"USD/mt": "USD/t"}
+from critmin.data.normalize.units import PRICE_TO_USD_PER_T, PRICE_UNIT_ALIASES, price_to_usd_per_t
 
 
 def price_unit(unit: str) -> str:

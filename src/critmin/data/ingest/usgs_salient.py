@@ -54,12 +54,12 @@ CATEGORY = [
 ]
 # variable-name suffix -> normalised unit
 UNITS = {
-    "t": "t", "kt": "kt", "mmt": "Mt", "mt": "Mt", "kg": "kg", "g": "kg?", "pct": "%", "num": "count", "mcm": "million m3",
+    "t": "t", "kt": "kt", "mmt": "Mt", "kg": "kg", "g": "kg?", "pct": "%", "num": "count", "mcm": "million m3",
     "cm": "m3", "dt": "USD/t", "dkg": "USD/kg", "ctslb": "USc/lb", "dlb": "USD/lb", "dg": "USD/g", "dto": "USD/troy oz",
     "dtoz": "USD/troy oz", "dst": "USD/short ton", "df": "USD/flask", "mdol": "million USD", "index": "index",
     "ct": "carat", "mct": "million carats", "kct": "thousand carats", "dct": "USD/carat",
 }
-_SUFFIX_RE = re.compile(r"(?:_|(?<=[a-z]))(kt|mmt|mt|kg|t|g|pct|num|mcm|cm|dt|dkg|ctslb|dlb|dg|dtoz|dto|dst|df|mdol|index|mct|kct|dct|ct)$", re.I)
+_SUFFIX_RE = re.compile(r"(?:_|(?<=[a-z]))(kt|mmt|kg|t|g|pct|num|mcm|cm|dt|dkg|ctslb|dlb|dg|dtoz|dto|dst|df|mdol|index|mct|kct|dct|ct)$", re.I)
 
 
 def decode_variable(name: str) -> tuple[str, str | None]:

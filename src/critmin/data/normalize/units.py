@@ -19,7 +19,6 @@ _UNITS: dict[str, tuple[str, float]] = {
     "thousand metric dry tons": ("t", 1e3),
     "kt": ("t", 1e3),
     "million metric tons": ("t", 1e6),
-    "mt": ("t", 1e6),
     "mmt": ("t", 1e6),
     "kilograms": ("kg", 1.0),
     "kilogram": ("kg", 1.0),
@@ -39,9 +38,22 @@ def norm_unit(text: str) -> str:
     return re.sub(r"\s+", " ", str(text).strip().lower())
 
 
+#: spellings told apart by case before normalising: "Mt" is the SI symbol for a million metric
+#: tons (USGS world tables' unit code); a bare "mt" means a *metric ton* in World Bank usage and
+#: a million tonnes in some other sources, so it is refused as ambiguous (None), never guessed.
+_CASE_SENSITIVE: dict[str, tuple[str, float]] = {"Mt": ("t", 1e6)}
+AMBIGUOUS = frozenset({"mt"})
+
+
 def to_base(unit_text: str) -> tuple[str, float] | None:
-    """(base unit, factor) for a unit text; None when unknown."""
-    return _UNITS.get(norm_unit(unit_text))
+    """(base unit, factor) for a unit text; None when unknown or ambiguous ("mt")."""
+    raw = str(unit_text).strip()
+    if raw in _CASE_SENSITIVE:
+        return _CASE_SENSITIVE[raw]
+    norm = norm_unit(raw)
+    if norm in AMBIGUOUS:
+        return None
+    return _UNITS.get(norm)
 
 
 def to_commodity_unit(base_unit: str, factor: float, trade_unit: str) -> tuple[str, float]:
@@ -75,6 +87,15 @@ PRICE_TO_USD_PER_T: dict[str, float] = {
     "USD/short ton": 1e3 / 907.18474,
     "USD/flask": 1e3 / 34.473,
 }
+
+
+#: price units as sources spell them -> the unit of :data:`PRICE_TO_USD_PER_T` they name. The
+#: World Bank Pink Sheet writes "$/mt" for US$ per metric ton (its unit notes: "mt = metric
+#: ton"); the importer keeps it as ``USD/mt``.
+PRICE_UNIT_ALIASES: dict[str, str] = {"USD/mt": "USD/t"}
+
+#: a contract's price unit -> mass units per metric ton (kg per t for US$/kg; 1 for US$/t)
+MASS_UNITS_PER_T: dict[str, float] = {"USD/kg": 1e3, "USD/t": 1.0}
 
 
 def mass_to_t(unit: str) -> float:
