@@ -79,10 +79,10 @@ def test_stage_nir_is_a_share_or_e(p, m, x, f):
 def test_stage_nirs_along_the_chain():
     chain = ("mine", "processing")
     own = {"mine": OwnStage(0.0, "not listed", "USGS"), "processing": OwnStage(5649.0, "", "IEA")}
-    trade = {"processing": StageTrade(4219.0, 5365.0, "one product form, HS 8105")}
+    trade = {"processing": StageTrade(4803.0, 5384.0, "contained metal")}
     nirs, flags, reasons = stage_nirs(chain, own, trade, {"trade"}, "BACI 2024")
     assert nirs["mine"].value == 1.0 and any(f.startswith("no_stage_trade") for f in flags["mine"])
-    assert nirs["processing"].flag == "E" and nirs["processing"].net_export_ratio == pytest.approx((5365 - 4219) / 5649)
+    assert nirs["processing"].flag == "E" and nirs["processing"].net_export_ratio == pytest.approx((5384 - 4803) / 5649)
     assert "IEA production" in nirs["processing"].source and not reasons
     # a stage performed at home without trade is not computable (said why)
     nirs, _, reasons = stage_nirs(chain, own, {}, {"trade"}, "BACI 2024")

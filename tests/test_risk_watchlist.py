@@ -77,8 +77,8 @@ def test_japan_no_longer_a_net_exporter_by_gross_weight(by_c, cid):
     head = ex["net_import_reliance"]
     assert head["flag"] != "E" and head["usable"] == 1.0, head
     for st, n in ex["nir_by_stage"].items():
-        if n["flag"] == "E":  # a net exporter only where Japan produces, on one product form
-            assert "one product form" in n["source"] or "contained" in n["source"], (st, n)
+        if n["flag"] == "E":  # a net exporter only where Japan produces, in contained metal
+            assert "contained metal" in n["source"], (st, n)
             p = float(re.search(r"P=([0-9.e+]+) t", n["text"]).group(1))
             assert p > 0 and 0 < n["net_export_ratio"] <= 1.5, (st, n)
 

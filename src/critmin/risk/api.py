@@ -171,7 +171,7 @@ def _prepare(wh: Warehouse, consumers: tuple[str, ...], allied: frozenset[str]) 
     fb_cells, fb_reasons = fallback_cells(inputs.trade)
     rows = {(r["commodity_id"], r["stage"], int(r["year"])): r for r in sd.frame.to_dict("records")}
     names = dict(zip(inputs.commodities.get("commodity_id", []), inputs.commodities.get("name", []), strict=False))
-    prep = _Prepared(inputs, sd, build_trade_index(inputs.trade, inputs.trade_by_code), fb_cells, fb_reasons,
+    prep = _Prepared(inputs, sd, build_trade_index(inputs.trade), fb_cells, fb_reasons,
                      prices, price_ids, nir_cells(inputs.nir_salient), nir_cells(inputs.nir_trend), rows,
                      names, {})
     with _LOCK:

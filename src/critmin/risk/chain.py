@@ -197,11 +197,11 @@ def own_at(sup: StageSupply, consumer: str) -> OwnStage:
 @dataclass
 class StageTrade:
     """A consumer's trade in the products of one stage in one year: imports and exports in t
-    (contained metal, or one product form), the HS codes behind them, and why unusable."""
+    (contained metal), the HS codes behind them, and why unusable."""
 
     imports_t: float | None
     exports_t: float | None
-    basis: str  #: 'contained metal' or 'HS heading 8105' (one product form)
+    basis: str  #: what the tonnes measure ('contained metal', 'imports only, HS 8112')
     reason: str | None = None
     codes: tuple[str, ...] = field(default_factory=tuple)
 

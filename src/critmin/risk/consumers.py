@@ -184,7 +184,7 @@ def _nir_hit(hit: list[NIRCell], s: list[NIRCell], sal_c: str, commodity: str,
 
 @dataclass
 class FormFlows:
-    """Tonnages of one product form at one stage: t, value and value without a tonnage by flow."""
+    """Tonnages at one stage: t, value and value without a tonnage by flow, and the HS codes."""
 
     qty: dict[str, float] = field(default_factory=dict)
     value: dict[str, float] = field(default_factory=dict)
@@ -208,9 +208,8 @@ class FormFlows:
 class TradeCell:
     """Flows of one consumer, commodity, source and year (partners 'WLD' and the consumer
     itself excluded): import value by partner and by stage and partner, and the tonnages of
-    each stage by product form (``'contained'``: contained metal over all HS codes of the
-    stage; else one form per HS heading, so that ore, intermediates and metal are never added
-    by gross weight)."""
+    each stage in contained metal over all HS codes of the stage (``forms['contained']``), so
+    that ore, intermediates and metal are never added by gross weight."""
 
     import_value: dict[str, float] = field(default_factory=dict)
     import_value_by_stage: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -219,23 +218,15 @@ class TradeCell:
     source: str = "BACI"
 
     def stage_trade(self, stage: str) -> StageTrade | None:
-        """Imports and exports at ``stage`` in t: contained metal where the warehouse gives it,
-        else the product form (HS heading) with the largest trade value; None without flows."""
-        forms = self.forms.get(stage)
-        if not forms:
+        """Imports and exports at ``stage`` in t of contained metal; None without flows."""
+        ff = self.forms.get(stage, {}).get("contained")
+        if ff is None:
             return None
-        if "contained" in forms:
-            form, ff, basis = "contained", forms["contained"], "contained metal"
-        else:
-            form = max(forms, key=lambda f: (sum(forms[f].value.values()), f))
-            ff = forms[form]
-            others = sorted(f for f in forms if f != form)
-            basis = f"one product form, {form}" + (f" (not added: {', '.join(others)})" if others else "")
         tol = float(settings.get("risk.max_uncovered_import_share"))
-        gaps = [f"{ff.value_noqty[fl] / ff.value[fl]:.0%} of {fl} value has no tonnage"
+        gaps = [f"{ff.value_noqty[fl] / ff.value[fl]:.0%} of {fl} value has no contained tonnage"
                 for fl in ("import", "export") if ff.value.get(fl, 0.0) > 0
                 and ff.value_noqty.get(fl, 0.0) / ff.value[fl] > tol]
-        return StageTrade(ff.qty.get("import", 0.0), ff.qty.get("export", 0.0), basis,
+        return StageTrade(ff.qty.get("import", 0.0), ff.qty.get("export", 0.0), "contained metal",
                           ", ".join(gaps) or None, tuple(sorted(ff.codes)))
 
 
@@ -247,22 +238,21 @@ def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def build_trade_index(trade: pd.DataFrame, by_code: pd.DataFrame | None = None) -> TradeIndex:
+def build_trade_index(trade: pd.DataFrame) -> TradeIndex:
     """Index the aggregated trade frame (:meth:`critmin.data.reads.BatchReads.trade_for`) for
-    fast look-ups; only the sources of ``risk.trade_sources`` are kept.
-
-    Tonnages: the frame's ``qty_contained_t`` (contained metal; the value of lines without a
-    factor, ``qty_no_factor_t``, counts as value without a tonnage) where it has that column; else
-    ``by_code`` (flows per HS code: consumer, source, year, commodity_id, stage_group, hs_code,
-    flow, value_usd, qty_t, value_noqty; :func:`trade_by_code`), one form per HS heading; else the frame's gross
-    ``qty_t`` as one form."""
+    fast look-ups; only the sources of ``risk.trade_sources`` are kept. Tonnages are the
+    frame's contained metal (``qty_contained_t``); the value of lines without a contained
+    factor (``qty_no_factor_t``) or without a quantity counts as value without a tonnage."""
     idx: TradeIndex = {}
     if trade.empty:
         return idx
+    missing = [c for c in ("qty_contained_t", "qty_no_factor_t") if c not in trade.columns]
+    if missing:
+        raise ValueError(f"trade frame: column(s) {', '.join(missing)} missing; expected Warehouse.trade_for's "
+                         "contained-metal columns")
     sources = set(settings.get("risk.trade_sources"))
     t = trade[trade["source"].isin(sources) & trade["partner"].notna() & (trade["partner"] != "WLD")
               & (trade["partner"] != trade["consumer"])]
-    contained = "qty_contained_t" in t.columns
     for r in t.itertuples(index=False):
         cell = idx.setdefault((r.consumer, r.commodity_id), {}).setdefault(int(r.year), TradeCell(source=str(r.source)))
         stage = stage_of_trade_group(r.stage_group)
@@ -272,42 +262,13 @@ def build_trade_index(trade: pd.DataFrame, by_code: pd.DataFrame | None = None) 
             sv = cell.import_value_by_stage.setdefault(stage, {})
             sv[r.partner] = sv.get(r.partner, 0.0) + v
         cell.dataset_ids.add(int(r.dataset_id))
-        if contained:
-            q = _num(r.qty_contained_t)
-            gross, noq = float(r.qty_t), float(r.value_noqty)
-            no_factor = _num(getattr(r, "qty_no_factor_t", 0.0)) or 0.0
-            if q is not None and gross > 0 and no_factor > 0:  # lines without a factor count as untonned
-                noq += (v - noq) * min(1.0, no_factor / gross)
-            cell.forms.setdefault(stage, {}).setdefault("contained", FormFlows()).add(
-                r.flow, v, q, r.hs_codes, noq)
-        elif by_code is None:
-            cell.forms.setdefault(stage, {}).setdefault("gross weight", FormFlows()).add(
-                r.flow, v, float(r.qty_t), r.hs_codes, float(r.value_noqty))
-    if not contained and by_code is not None and not by_code.empty:
-        b = by_code[by_code["source"].isin(sources)]
-        for r in b.itertuples(index=False):
-            hit = idx.get((r.consumer, r.commodity_id), {}).get(int(r.year))
-            if hit is None:
-                continue
-            form = f"HS {str(r.hs_code)[:4]}"
-            hit.forms.setdefault(stage_of_trade_group(r.stage_group), {}).setdefault(form, FormFlows()).add(
-                r.flow, float(r.value_usd), float(r.qty_t), str(r.hs_code), float(r.value_noqty))
+        q = _num(r.qty_contained_t)
+        gross, noq = float(r.qty_t), float(r.value_noqty)
+        no_factor = _num(r.qty_no_factor_t) or 0.0
+        if q is not None and gross > 0 and no_factor > 0:  # lines without a factor count as untonned
+            noq += (v - noq) * min(1.0, no_factor / gross)
+        cell.forms.setdefault(stage, {}).setdefault("contained", FormFlows()).add(r.flow, v, q, r.hs_codes, noq)
     return idx
-
-
-def trade_by_code(flows: pd.DataFrame, first_year: int) -> pd.DataFrame:
-    """Per-HS-code annual flows of the consumers from :meth:`Warehouse.bilateral_flows` (partners
-    'WLD' and the consumer itself excluded), summed over partners: the input ``by_code`` of
-    :func:`build_trade_index`; ``value_noqty`` is the value of the flows without a tonnage."""
-    cols = ["consumer", "source", "year", "commodity_id", "stage_group", "hs_code", "flow", "value_usd", "qty_t",
-            "value_noqty"]
-    if flows.empty:
-        return pd.DataFrame(columns=cols)
-    f = flows[(flows["year"] >= first_year) & flows["month"].isna() & flows["partner_iso3"].notna()
-              & (flows["partner_iso3"] != "WLD") & (flows["partner_iso3"] != flows["consumer"])]
-    f = f.assign(value_noqty=f["value_usd"].where(f["qty_t"].isna(), 0.0))
-    out = f.groupby(cols[:-3], dropna=False)[["value_usd", "qty_t", "value_noqty"]].sum(min_count=0)
-    return out.reset_index()
 
 
 def _uses(cells: Mapping[int, TradeCell] | None, fallback: list[FallbackCell] | None, year: int) -> bool:

@@ -158,7 +158,7 @@ def calc_stage_nir(
     """Net import reliance of a consumer at one value-chain stage, on contained metal.
 
     ``production`` ``P`` is the consumer's own output at the stage, ``imports``/``exports``
-    ``M``/``X`` its trade in the stage's products (contained metal, or one product form), and
+    ``M``/``X`` its trade in the stage's products (contained metal), and
     ``feed_demand`` ``F`` the feed its own next stage needs (that stage's output: recovery <= 1).
 
     * ``P = 0``: the stage is not performed at home, so all the consumer uses of the stage's

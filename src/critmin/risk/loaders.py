@@ -38,32 +38,20 @@ class RiskInputs:
     commodities: pd.DataFrame  #: Warehouse.commodity_table
     datasets: pd.DataFrame  #: Warehouse.dataset_index
     fingerprint: tuple[Any, ...]  #: Warehouse.fingerprint (the data version)
-    #: flows per HS code (risk.consumers.trade_by_code of Warehouse.bilateral_flows), read only
-    #: while ``trade`` has no contained-metal tonnage (``qty_contained_t``); else None
-    trade_by_code: pd.DataFrame | None = None
 
 
 def load_inputs(wh: Warehouse, consumers: tuple[str, ...]) -> RiskInputs:
     """All inputs of the assessment for ``consumers`` (ISO3), one warehouse read each."""
-    from critmin.data.reads import TRADE_FIRST_YEAR
-    from critmin.risk.consumers import trade_by_code
-
-    trade = wh.trade_for(consumers)
-    by_code = None
-    if "qty_contained_t" not in trade.columns:
-        by_code = trade_by_code(wh.bilateral_flows(consumers, tuple(settings.get("risk.trade_sources"))),
-                                TRADE_FIRST_YEAR)
     return RiskInputs(
         production=wh.production_all(sources=tuple(settings.get("data.supply_sources"))),
         reserves=wh.reserves_all(),
         governance=wh.governance_estimates(),
         nir_salient=wh.nir_salient(),
         nir_trend=wh.nir_trend(),
-        trade=trade,
+        trade=wh.trade_for(consumers),
         recycling=wh.recycling_rates(),
         prices=wh.prices_annual(),
         commodities=wh.commodity_table(),
         datasets=wh.dataset_index(),
         fingerprint=wh.fingerprint(),
-        trade_by_code=by_code,
     )
