@@ -39,7 +39,7 @@ def test_stage_nir_hand_worked():
     assert e.flag == "E" and e.value is None and e.usable == 0.0 and e.net_export_ratio == pytest.approx(0.5)
     # the stage is not performed at home: all of it imported, exports are re-exports
     z = calc_stage_nir(0, 9, 340)
-    assert z.flag == "no_domestic_stage" and z.value == 1.0 and "re-exports" in z.text
+    assert z.flag == "no_domestic_stage" and z.value == 1.0 and "without production" in z.text
     # Japan's cobalt mine stage: no mine, its refineries need 5,649 t Co of feed -> 1
     j = calc_stage_nir(0, 0, 0, feed_demand=5649)
     assert j.value == 1.0

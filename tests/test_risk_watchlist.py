@@ -165,3 +165,12 @@ def test_methodology_table_is_the_live_watchlist(result):
     for r in result.records[:25]:
         if not r["lists"]:  # a commodity on no list says why it is there
             assert re.search(rf"^\*\*{re.escape(r['commodity'])}\*\*", text, re.M), r["commodity"]
+
+
+def test_require_all_consumers_drops_single_partner_scores(warehouse, result, monkeypatch):
+    monkeypatch.setenv("CRITMIN_RISK_JOINT_REQUIRE_ALL_CONSUMERS", "true")
+    strict = {r["commodity"]: r for r in api.run(warehouse, ("USA", "JPN"), 2024).records}
+    singles = [r["commodity"] for r in result.records if r["group"] == "single_partner"]
+    assert singles and all(strict[c]["group"] == "no_score" and strict[c]["indices"]["joint_score"] is None
+                           for c in singles)
+    assert all(strict[r["commodity"]]["rank"] == r["rank"] for r in result.records if r["group"] == "ranked")

@@ -14,7 +14,7 @@ import logging
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
@@ -379,6 +379,8 @@ def _commodity(prep: _Prepared, cid: str, year: int, cons: tuple[str, ...], alli
             "reason": bn.reason,
         })
     joint = calc_joint(bns, {k: w for k, w in params.consumer_weights(cons).items()})
+    if joint.lacking and joint.value is not None and settings.get("risk.joint.require_all_consumers"):
+        joint = replace(joint, value=None, grade=None)
     if joint.value is None:
         missing.append(f"joint_score: not computable: no stage score for {', '.join(joint.lacking)}")
     elif joint.lacking:

@@ -187,7 +187,8 @@ def calc_stage_nir(
     if p <= 0:
         if not (m > 0 or f > 0 or uses_commodity):
             raise ValueError(f"no production, imports or use of the commodity at this stage ({flows})")
-        note = "; exports are re-exports (no production)" if x >= m and x > 0 else ""
+        note = ("; exports above imports without production (re-exports, residues or secondary output)"
+                if x >= m and x > 0 else "")
         return NIR(1.0, "no_domestic_stage", None, None,
                    f"stage not performed at home: all supply imported ({flows}){note}", source)
     c = p + m - x
