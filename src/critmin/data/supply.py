@@ -49,9 +49,11 @@ __all__ = [
     "calc_shares",
     "chain_supply",
     "production_with_shares",
+    "select_from_stage_rows",
     "select_stage",
     "select_stages",
     "stage_rows",
+    "stage_rows_by_commodity",
     "stage_sources",
     "supply_sources",
 ]
@@ -441,8 +443,34 @@ def select_stage(
     order. Raises :class:`NoStageSupply` with the reason when no source has a country figure
     there.
     """
-    srcs = tuple(sources if sources is not None else stage_sources(stage))
     rows = stage_rows(production[production["commodity_id"] == commodity], stage, preference)
+    return select_from_stage_rows(rows, commodity, stage, year, sources=sources)
+
+
+def stage_rows_by_commodity(production: pd.DataFrame, stages: Iterable[str],
+                            preference: Sequence[str] | None = None) -> dict[str, dict[str, pd.DataFrame]]:
+    """:func:`stage_rows` of every stage computed once for all commodities, split by commodity:
+    ``{commodity: {stage: rows}}``, for callers that run :func:`select_from_stage_rows` for many
+    commodities (the disruption market: one pass instead of one per commodity and stage)."""
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    for stage in stages:
+        rows = stage_rows(production, stage, preference)
+        for cid, g in rows.groupby("commodity_id", sort=False):
+            out.setdefault(str(cid), {})[stage] = g
+    return out
+
+
+def select_from_stage_rows(
+    rows: pd.DataFrame,
+    commodity: str,
+    stage: str,
+    year: int | None = None,
+    *,
+    sources: Sequence[str] | None = None,
+) -> StageSupply:
+    """:func:`select_stage` on rows already restricted to ``commodity`` and to ``stage`` by
+    :func:`stage_rows` (the rule is the same; only the row selection is done by the caller)."""
+    srcs = tuple(sources if sources is not None else stage_sources(stage))
     c = _Cols(rows)
     fig = _figures(c)
     years = rows["year"].to_numpy()

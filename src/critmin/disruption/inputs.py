@@ -47,7 +47,12 @@ import pandas as pd
 from critmin import settings
 from critmin.data.normalize.units import MASS_TO_T, PRICE_TO_USD_PER_T
 from critmin.data.partners import consumption_source, partners
-from critmin.data.supply import NoStageSupply, StageSupply, select_stage
+from critmin.data.supply import (
+    NoStageSupply,
+    StageSupply,
+    select_from_stage_rows,
+    stage_rows_by_commodity,
+)
 from critmin.data.tradefallback import FallbackCell, fallback_cells, pick
 from critmin.data.warehouse import Warehouse
 from critmin.disruption.market import CommodityMarket, Market
@@ -61,11 +66,12 @@ SALIENT_ALIAS = {"platinum": ("pgm", "Platinum"), "palladium": ("pgm", "Palladiu
 SALIENT_CONSUMPTION = "USGS_MCS"
 
 
-def _production_all(wh: Warehouse) -> dict[str, pd.DataFrame]:
-    """Production rows (countries and aggregates, every source) by commodity, newest release
-    per commodity, year and source (``Warehouse.production_all``), in one query."""
-    df = wh.production_all()
-    return {str(k): g for k, g in df.groupby("commodity_id", sort=False)}
+def _production_all(wh: Warehouse) -> dict[str, dict[str, pd.DataFrame]]:
+    """Production rows (countries and aggregates, every source; newest release per commodity,
+    year and source, ``Warehouse.production_all``) that stand for the mine and the processing
+    stage (:func:`critmin.data.supply.stage_rows`), by commodity and stage: one query and one
+    pass of the stage rule for all commodities."""
+    return stage_rows_by_commodity(wh.production_all(), ("mine", "processing"))
 
 
 _NO_PRODUCTION = pd.DataFrame(columns=["commodity_id", "country_iso3", "aggregate", "stage", "stage_group",
@@ -80,12 +86,12 @@ def production_meta(sup: StageSupply) -> dict[str, Any]:
     return {**sup.summary(), "stage": sup.source_stage, "analysis_stage": sup.stage}
 
 
-def _production(prod: Mapping[str, pd.DataFrame], cid: str, stage: str,
+def _production(prod: Mapping[str, Mapping[str, pd.DataFrame]], cid: str, stage: str,
                 year: int | None) -> tuple[pd.Series, StageSupply]:
     """Production (t) by ISO3 at ``stage`` ('mine' | 'processing'): :func:`select_stage`
     (newest year, or ``year``), in tonnes. Raises :class:`NoStageSupply` with the reason
     (no country figure, or a unit that is not a mass)."""
-    sup = select_stage(prod.get(cid, _NO_PRODUCTION), cid, stage, year)
+    sup = select_from_stage_rows(prod.get(cid, {}).get(stage, _NO_PRODUCTION), cid, stage, year)
     q = pd.Series(sup.quantities_t(), dtype=float).sort_index()
     q = q[q > 0]
     if q.empty:
@@ -231,7 +237,7 @@ def _price(salient: SalientIndex, cid: str) -> tuple[float, str]:
 _NO_TRADE = pd.DataFrame(columns=["stage_group", "flow", "year", "partner_iso3", "qty_t", "value_usd"])
 
 
-def _supply(prod: Mapping[str, pd.DataFrame], cid: str, year: int | None
+def _supply(prod: Mapping[str, Mapping[str, pd.DataFrame]], cid: str, year: int | None
             ) -> tuple[str, pd.Series, pd.Series, dict[str, Any], dict[str, Any]]:
     """(stage, production at the stage, mine production, their provenance): processing where
     :func:`select_stage` finds processing production in mass units, else mine."""
@@ -254,7 +260,7 @@ def _supply(prod: Mapping[str, pd.DataFrame], cid: str, year: int | None
 
 
 def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Mapping[str, Mapping[str, pd.DataFrame]],
-               prod: Mapping[str, pd.DataFrame], salient: SalientIndex,
+               prod: Mapping[str, Mapping[str, pd.DataFrame]], salient: SalientIndex,
                fallback: Mapping[tuple[str, str], list[FallbackCell]] | None = None) -> CommodityMarket:
     stage, prod_t, mp, prod_meta, mine_meta = _supply(prod, cid, year)
     group = "processing" if stage == "processing" else "extraction"
@@ -376,7 +382,7 @@ class _Inputs:
     """The warehouse rows the market is built from, plus the commodities built so far."""
 
     baci: dict[str, dict[str, pd.DataFrame]]
-    production: dict[str, pd.DataFrame]
+    production: dict[str, dict[str, pd.DataFrame]]
     salient: SalientIndex
     governance: dict[str, float]
     all_ids: list[str]
