@@ -64,14 +64,19 @@ def _reference_salient(wh, cids) -> dict[tuple[str, str], pd.DataFrame]:
     return out
 
 
-def _reference_production(wh, cids) -> dict[str, pd.DataFrame]:
+def _reference_production(wh, cids) -> dict[str, dict[str, pd.DataFrame]]:
+    """Per commodity (Warehouse.production, one call per commodity and source) and per stage
+    (stage_rows on that commodity alone), the slow path of the loader's one-pass stage rows."""
+    from critmin.data.supply import stage_rows
+
     out = {}
     for cid in cids:
         try:
-            out[cid] = pd.concat([wh.production(cid, source=s) for s in settings.get("data.supply_sources")],
-                                 ignore_index=True)
+            frame = pd.concat([wh.production(cid, source=s) for s in settings.get("data.supply_sources")],
+                              ignore_index=True)
         except UnknownCommodity:  # no rows: the loader reports 'no production by country'
             continue
+        out[cid] = {st: stage_rows(frame, st) for st in ("mine", "processing")}
     return out
 
 
