@@ -254,3 +254,21 @@ def test_peer_in_subprocess(warehouse, tmp_path: Path) -> None:
         assert ours.score == pytest.approx(p["score"], rel=1e-6, abs=1e-12), what
         assert ours.cf is not None and math.isfinite(ours.cf)
         assert ours.cf == pytest.approx(p["cf"], rel=1e-6, abs=1e-12), what
+
+
+def test_the_watchlist_reports_geopolrisk_beside_the_indices(warehouse):
+    """The assessment carries GeoPolRisk per partner (critmin's default governance choice), the
+    same number as the stand-alone query, with the trade year used; it is not in the joint score."""
+    from critmin.risk.api import run
+    from critmin.risk.geopolrisk import geopolrisk
+
+    recs = {r["commodity"]: r for r in run(warehouse, year=2022).records}
+    for cid in ("cobalt", "graphite", "nickel", "manganese"):
+        gp = recs[cid]["indices"]["geopolrisk"]
+        assert set(gp) == {"USA", "JPN"}
+        assert gp["JPN"] == pytest.approx(geopolrisk(warehouse, "JPN", cid, 2022).score, rel=1e-12)
+        assert recs[cid]["indices"]["geopolrisk_year"]["JPN"] == 2022
+    # docs/geopolrisk.md: critmin's default (six-dimension WGI) for Japan 2022, cobalt 0.1402
+    assert recs["cobalt"]["indices"]["geopolrisk"]["JPN"] == pytest.approx(0.1402, abs=5e-5)
+    # a commodity outside the HS map of the method has no entry, not a zero
+    assert "geopolrisk" not in recs["gallium"]["indices"]

