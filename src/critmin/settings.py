@@ -84,7 +84,7 @@ SETTINGS_MODULES = (
     "critmin.data.contained", "critmin.data.crosscheck", "critmin.data.fetch", "critmin.disruption.params", "critmin.geo.distance",
     "critmin.markets.config", "critmin.projects.api", "critmin.projects.clock", "critmin.projects.costs",
     "critmin.projects.scoring", "critmin.projects.selection", "critmin.risk.api", "critmin.risk.consumers",
-    "critmin.risk.params", "critmin.risk.vulnerability", "critmin.stockpile.config", "critmin.web.assets",
+    "critmin.risk.geopolrisk", "critmin.risk.params", "critmin.risk.vulnerability", "critmin.stockpile.config", "critmin.web.assets",
     "critmin.web.auth", "critmin.web.jobs", "critmin.web.tasks",
 )
 
