@@ -9,7 +9,10 @@ import pytest
 from critmin.disruption.scenario import ScenarioError, load_scenario, parse_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml"))
-BASE = {"name": "n", "description": "d", "sources": [{"title": "t", "url": "https://x.org", "as_of": "2025-01-01"}]}
+BASE = {"name": "n", "description": "d", "sources": [{"title": "t", "url": "https://x.org", "as_of": "2025-01-01"}],
+        "events": []}
+GA_US = {"country": "CHN", "commodity": "gallium", "stage": "processing", "export_cut": 1.0, "start_month": 1,
+         "duration_months": 12, "targets": ["USA"]}
 
 
 def test_library_has_at_least_eight_scenarios():
@@ -19,7 +22,8 @@ def test_library_has_at_least_eight_scenarios():
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_library_scenario_is_valid(path):
     s = load_scenario(path)
-    assert s.sources and s.name and s.description
+    assert s.sources and s.name and s.description  # the shipped library always cites its sources
+    assert not s.unsourced and s.flags == ()
     for e in s.events:
         assert e.start_month <= s.horizon_months
 
@@ -46,7 +50,6 @@ def test_defaults():
                       "start_month": 1, "duration_months": 12, "targets": []}]}, "events[0].targets", "at least 1"),
         ({"overrides": {"leakage": 2}}, "overrides.leakage", "less than or equal to 1"),
         ({"overrides": {"spare_capacity": {"AUS": -0.1}}}, "overrides.spare_capacity.AUS", "greater than or equal to 0"),
-        ({"sources": []}, "sources", "at least 1"),
         ({"horizon": 12}, "horizon", "unknown field"),
     ],
 )
@@ -60,9 +63,34 @@ def test_errors_name_file_field_and_expectation(patch, field, expected):
     assert expected in msg
 
 
+def test_only_name_and_events_are_required():
+    s = parse_scenario({"name": "what if", "events": [GA_US]})
+    assert s.description == "" and s.sources == ()
+    assert s.unsourced and s.flags == ("unsourced",)
+    assert not parse_scenario(dict(BASE)).unsourced
+    for missing in ("name", "events"):
+        data = {"name": "what if", "events": [GA_US]}
+        del data[missing]
+        with pytest.raises(ScenarioError, match=rf"x\.toml: {missing}: required field is missing"):
+            parse_scenario(data, "x.toml")
+
+
+def test_unsourced_scenario_is_flagged_in_its_output():
+    from critmin.disruption.market import synthetic_market
+    from critmin.disruption.runs import run_and_store_scenario
+
+    doc = run_and_store_scenario(None, synthetic_market(), parse_scenario({"name": "what if", "events": [GA_US]}),
+                                 store=False)
+    assert doc["unsourced"] is True and doc["flags"] == ["unsourced"]
+    assert doc["results"] and all(r["flags"] == ["unsourced"] for r in doc["results"])
+    sourced = run_and_store_scenario(None, synthetic_market(), parse_scenario({**BASE, "events": [GA_US]}),
+                                     store=False)
+    assert sourced["unsourced"] is False and all(r["flags"] == [] for r in sourced["results"])
+
+
 def test_missing_required_field(tmp_path):
     p = tmp_path / "s.toml"
-    p.write_text('description = "x"\n[[sources]]\ntitle = "t"\nurl = "https://a.b"\nas_of = 2025-01-01\n')
+    p.write_text('description = "x"\nevents = []\n[[sources]]\ntitle = "t"\nurl = "https://a.b"\nas_of = 2025-01-01\n')
     with pytest.raises(ScenarioError, match=r"s\.toml: name: required field is missing"):
         load_scenario(p)
 

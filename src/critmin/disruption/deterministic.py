@@ -87,6 +87,7 @@ def outcome_rows(market: Market, out: ScenarioOutcome) -> list[dict]:
                     for t in range(T)
                 ],
                 "notes": list(out.notes.get(cid, ())) + list(cm.notes),
+                "flags": list(out.scenario.flags),
             }
             if not math.isfinite(price):
                 row["price_note"] = cm.price_note or "no price"

@@ -94,7 +94,7 @@ def run_and_store_scenario(con: duckdb.DuckDBPyConnection, market: Market, scena
     out = run_scenario(market, scenario)
     rows = outcome_rows(market, out)
     doc: dict[str, Any] = {"scenario": scenario.name, "runs": 1, "seed": None, "horizon_months": scenario.horizon_months,
-           "results": rows}
+           "unsourced": scenario.unsourced, "flags": list(scenario.flags), "results": rows}
     if store:
         doc["run_id"] = save_run(con, kind="scenario", name=scenario.name, seed=None, runs=1,
                                  horizon=scenario.horizon_months, spec=scenario.to_spec(),

@@ -3,11 +3,11 @@
 Format (``docs/disruption.md``, ``scenarios/*.toml``)::
 
     name = "..."                # required
-    description = "..."         # required
+    description = "..."         # optional for user scenarios (the shipped library has one)
     horizon_months = 12         # default 12
     consumers = ["USA", "JPN"]  # default: the partners (setting risk.consumers)
-    [[sources]]                 # at least one: title, url, as_of (ISO date)
-    [[events]]                  # zero or more
+    [[sources]]                 # optional: title, url, as_of (ISO date); none -> flagged unsourced
+    [[events]]                  # required (zero or more: ``events = []`` is a valid baseline)
     country = "CHN"; commodity = "gallium"; stage = "processing"; export_cut = 1.0
     start_month = 1; duration_months = 12; targets = ["USA"]   # targets optional -> all
     [overrides]                 # all optional
@@ -80,11 +80,11 @@ class Overrides(_Base):
 
 class Scenario(_Base):
     name: str = Field(min_length=1)
-    description: str = Field(min_length=1)
+    description: str = ""
     horizon_months: int = Field(default=12, ge=1, le=120)
     consumers: tuple[ISO3, ...] = Field(default_factory=partners, min_length=1)
-    sources: tuple[Source, ...] = Field(min_length=1)
-    events: tuple[Event, ...] = ()
+    sources: tuple[Source, ...] = ()
+    events: tuple[Event, ...]
     overrides: Overrides = Field(default_factory=Overrides)
 
     @model_validator(mode="after")
@@ -98,6 +98,17 @@ class Scenario(_Base):
         if len(set(self.consumers)) != len(self.consumers):
             raise ValueError(f"consumers: expected distinct ISO3 codes, got {list(self.consumers)}")
         return self
+
+    @property
+    def unsourced(self) -> bool:
+        """True when the scenario cites no source (an analyst's quick what-if): its outputs
+        carry the flag ``unsourced``. Every file of the shipped library cites sources (tested)."""
+        return not self.sources
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Flags every output of this scenario carries (``'unsourced'``)."""
+        return ("unsourced",) if self.unsourced else ()
 
     def to_spec(self) -> dict[str, Any]:
         """JSON-serialisable form (stored with runs)."""
