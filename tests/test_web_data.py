@@ -18,7 +18,6 @@ CASES = [("rare_earths", "mine", (2022, 2023, 2024)), ("cobalt", "mine", (2022, 
          ("lithium", "mine", (2022, 2023, 2024)), ("graphite", "mine", (2022, 2023, 2024)),
          ("nickel", "mine", (2022, 2023, 2024)), ("gallium", "processing", (2022, 2023, 2024)),
          ("titanium_minerals", "mine", (2023, 2024))]
-GROUP = {"mine": "extraction", "processing": "processing"}
 
 
 @pytest.fixture()
@@ -46,7 +45,7 @@ def test_commodity_page_shows_the_watchlists_leading_country_and_share(client):
     watch = {r["commodity"]: r for r in c.get("/api/assess").json()["rows"]}
     for cid, stage, years in CASES:
         rows = c.get(f"/api/production/{cid}").json()["rows"]
-        used = views.main_product_rows(rows, GROUP[stage])
+        used = views.main_product_rows(rows, stage)
         assert used and all(r["selected"] for r in used)
         for year in years:
             sup = ctx.wh.stage_supply(cid, stage, year)  # what every analysis uses
@@ -57,7 +56,7 @@ def test_commodity_page_shows_the_watchlists_leading_country_and_share(client):
         w = watch[cid]
         iso, share = _leading(used, 2024)
         assert (iso, share) == (w[f"top_country_{stage}"], pytest.approx(w[f"top_share_{stage}"], rel=1e-12))
-        assert sparkline_values(ctx, cid, GROUP[stage])[-1] == pytest.approx(share, rel=1e-12)
+        assert sparkline_values(ctx, cid, stage)[-1] == pytest.approx(share, rel=1e-12)
         page = c.get(f"/commodity/{cid}", params={"stage": stage, "year": 2024})
         assert page.status_code == 200
         name = next(r["country"] for r in used if r["country_iso3"] == iso)
@@ -136,3 +135,29 @@ def test_overview_lists_the_watchlist(client, web_db):  # noqa: F811
     assert page.status_code == 200
     assert "not available in this build" not in page.text
     assert "rare_earths" in page.text or "Rare earths" in page.text
+
+
+def test_commodity_page_shows_every_stage_of_the_chain(client):
+    """Issue 12: the commodity page lists every chain stage that has data, with the watchlist's
+    leading producer, share and source per stage, marks the bottleneck, and opens at a stage
+    that has data (gallium: processing, not an empty mine page)."""
+    c, ctx = client
+    watch = {r["commodity"]: r for r in c.get("/api/assess").json()["rows"]}
+    r = c.get("/commodity/gallium")
+    assert r.status_code == 200 and "No mine production" not in r.text
+    assert '<option value="processing" selected' in r.text
+    for cid in ("magnesium", "rare_earths", "cobalt"):
+        page = html.unescape(c.get(f"/commodity/{cid}").text)
+        chain = page[page.index('id="chain"'):page.index("</table>", page.index('id="chain"'))]
+        w = watch[cid]
+        shown = [st for st in ("mine", "processing", "metal", "component") if w.get(f"top_country_{st}")]
+        assert len(shown) >= 2, (cid, shown)  # magnesium: processing + metal; REE/cobalt: mine + processing (IEA)
+        for st in shown:
+            assert f"<td>{st}" in chain and w[f"top_country_{st}"] in chain, (cid, st)
+            if w.get(f"top_share_{st}") is not None:
+                assert f"{100 * w[f'top_share_{st}']:.0f}%" in chain, (cid, st)
+        assert "bottleneck" in chain and f"<td>{w['bottleneck_stage']} <span" in chain, cid
+        assert "– · – · –" not in page
+        # every stage with data can be opened and draws its selected rows
+        for st in shown:
+            assert c.get(f"/commodity/{cid}", params={"stage": st}).status_code == 200, (cid, st)

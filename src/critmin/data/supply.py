@@ -550,18 +550,21 @@ def chain_supply(
 
 def production_with_shares(production: pd.DataFrame, stage: str | None = None,
                            preference: Sequence[str] | None = None) -> pd.DataFrame:
-    """``Warehouse.production`` rows with ``share``, ``share_basis`` and ``selected``.
+    """``Warehouse.production`` rows with ``share``, ``share_basis``, ``selected`` and ``selected_for``.
 
     Each (source, stage, product, year) group gets its shares from :func:`calc_shares` with the
     world-total rule of :func:`select_stage`; ``selected`` marks the rows of the product that
     :func:`select_stage` uses for ``stage`` (a chain stage; default: ``mine`` and ``processing``) of that year, so
-    a page showing "the leading producer" shows the same one as every other part of critmin.
+    a page showing "the leading producer" shows the same one as every other part of critmin;
+    ``selected_for`` lists every chain stage (mine, processing, metal, component) whose supply
+    the row is part of (magnesium metal rows stand for processing and metal).
     Rows without a figure get no share; ``share_basis`` then carries ``+incomplete``.
     """
     out = production.copy()
     out["share"] = float("nan")
     out["share_basis"] = None
     out["selected"] = False
+    out["selected_for"] = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
     if out.empty:
         return out
     keys = ["source", "stage", "product", "year"]
@@ -579,8 +582,12 @@ def production_with_shares(production: pd.DataFrame, stage: str | None = None,
         basis = sh.basis + ("+incomplete" if countries["quantity"].isna().any() else "")
         out.loc[g.index, "share"] = g["quantity"].astype(float) / sh.denominator
         out.loc[g.index, "share_basis"] = basis
-    stages = [stage] if stage in CHAIN_STAGES else list(ANALYSIS_STAGES)
-    for st in stages:
+    wanted = [stage] if stage in CHAIN_STAGES else list(ANALYSIS_STAGES)
+    chosen: dict[object, list[str]] = {}
+    for st in CHAIN_STAGES:
         for sup in select_stages(production, [st], preference=preference).values():
-            out.loc[sup.rows.index, "selected"] = True
+            for i in sup.rows.index:
+                chosen.setdefault(i, []).append(st)
+    out["selected_for"] = [chosen.get(i, []) for i in out.index]
+    out["selected"] = [any(st in wanted for st in v) for v in out["selected_for"]]
     return out

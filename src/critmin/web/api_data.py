@@ -68,6 +68,8 @@ class ProductionRow(BaseModel):
     share_basis: str | None
     selected: bool = Field(description="The rows every analysis uses for this commodity's mine or "
                            "processing stage in this year (critmin.data.supply.select_stage)")
+    selected_for: list[str] = Field(default_factory=list, description="Every chain stage (mine, processing, "
+                                    "metal, component) whose supply this row is part of")
     source: str
     vintage: str | None
     dataset_id: int
@@ -142,7 +144,7 @@ def production_rows(ctx: WebContext, cid: str, stage: str | None, year: int | No
         frames = [ctx.wh.production(cid, year=year, source=s) for s in sources]
         present = [f for f in frames if not f.empty]
         df = production_with_shares(pd.concat(present, ignore_index=True) if present else frames[0])
-        df = df[(df["source"] == "USGS") | df["selected"]]
+        df = df[(df["source"] == "USGS") | (df["selected_for"].map(len) > 0)]
         return records(_at_stage(df, stage))
 
     return ctx.cached(("production", cid, stage, year), compute)

@@ -52,7 +52,9 @@ def _years(rows: list[dict]) -> list[int]:
 
 
 @router.get("/commodity/{commodity}", response_class=HTMLResponse)
-def commodity_page(request: Request, commodity: str, stage: str = "mine", year: int | None = None) -> Response:
+def commodity_page(request: Request, commodity: str, stage: str | None = None, year: int | None = None) -> Response:
+    """A commodity's supply at every chain stage that has data (mine, processing, metal,
+    component); it opens at the first such stage (gallium: processing)."""
     from fastapi import HTTPException
 
     from critmin.web import views
@@ -61,11 +63,13 @@ def commodity_page(request: Request, commodity: str, stage: str = "mine", year: 
 
     ctx = ctx_of(request)
     cid = commodity_or_404(ctx, commodity)
-    if stage not in views.STAGE_GROUPS:
-        raise HTTPException(422, f"stage {stage!r}: expected 'mine' or 'processing'")
+    if stage is not None and stage not in views.CHAIN_STAGES:
+        raise HTTPException(422, f"stage {stage!r}: expected one of {', '.join(views.CHAIN_STAGES)}")
     all_rows = production_rows(ctx, cid, None, None)
-    stages = [s for s, g in views.STAGE_GROUPS.items() if any(r["stage_group"] == g for r in all_rows)]
-    rows = views.main_product_rows(all_rows, views.STAGE_GROUPS[stage])
+    stages = views.stages_with_data(all_rows)
+    if stage is None:
+        stage = stages[0] if stages else "mine"
+    rows = views.main_product_rows(all_rows, stage)
     years = _years(rows)
     if year is None and years:
         year = years[-1]
@@ -78,7 +82,9 @@ def commodity_page(request: Request, commodity: str, stage: str = "mine", year: 
     def body() -> dict[str, Any]:
         table = sorted((r for r in rows if r["year"] == year),
                        key=lambda r: (r["aggregate"] is not None, -(r["quantity"] or 0)))
-        return {"cid": cid, "name": name, "stage": stage, "stages": stages, "year": year, "years": years,
+        sources = sorted({str(r["source"]) for r in rows if r["year"] == year})
+        return {"cid": cid, "name": name, "stage": stage, "stages": stages, "chain": views.CHAIN_STAGES,
+                "year": year, "years": years, "sources": sources,
                 "map": views.map_data(rows, year) if year else None, "trend": views.trend_data(rows),
                 "table": table, "exposure": commodity_exposure(ctx, cid)}
 
@@ -104,16 +110,16 @@ def data_page(request: Request) -> Response:
 SPARK_YEARS = range(2021, 2025)
 
 
-def sparkline_values(ctx: WebContext, cid: str, stage_group: str) -> list[float | None]:
-    """Leading producer's share of world production, 2021-2024, at the given stage group."""
+def sparkline_values(ctx: WebContext, cid: str, stage: str) -> list[float | None]:
+    """Leading producer's share of world production, 2021-2024, at the given chain stage."""
     from critmin.web import views
     from critmin.web.api_data import production_rows
 
     def compute() -> list[float | None]:
-        rows = views.main_product_rows(production_rows(ctx, cid, None, None), stage_group)
+        rows = views.main_product_rows(production_rows(ctx, cid, None, None), stage)
         return views.leading_share_by_year(rows, SPARK_YEARS)
 
-    return ctx.cached(("spark", cid, stage_group), compute)
+    return ctx.cached(("spark", cid, stage), compute)
 
 
 WATCH_COLUMNS = (
@@ -129,7 +135,7 @@ PERCENT_COLUMNS = {"nir_USA", "nir_JPN", "non_allied_import_share_USA", "non_all
 
 def spark_stage(row: dict) -> str:
     """The stage the sparkline follows: mine where the watchlist has a mine share, else processing."""
-    return "extraction" if row.get("top_share_mine") is not None else "processing"
+    return "mine" if row.get("top_share_mine") is not None else "processing"
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-STAGE_GROUPS = {"mine": "extraction", "processing": "processing"}
+#: the chain stages the commodity page can show (critmin.data.value_chain), upstream first
+CHAIN_STAGES = ("mine", "processing", "metal", "component")
 
 
-def main_product_rows(rows: list[dict[str, Any]], stage_group: str) -> list[dict[str, Any]]:
-    """Rows of one stage group that every analysis uses: per year the stage and product that
-    :func:`critmin.data.supply.select_stage` chooses (the ``selected`` flag of
+def main_product_rows(rows: list[dict[str, Any]], stage: str) -> list[dict[str, Any]]:
+    """Rows that every analysis uses for a chain stage: per year the source, stage and product
+    that :func:`critmin.data.supply.select_stage` chooses (``selected_for`` of
     :func:`~critmin.data.supply.production_with_shares`), so the map, the trend and the
     sparkline show the leading producer and share of the watchlist."""
-    return [r for r in rows if r["stage_group"] == stage_group and r["selected"]]
+    return [r for r in rows if stage in (r.get("selected_for") or [])]
+
+
+def stages_with_data(rows: list[dict[str, Any]]) -> list[str]:
+    """The chain stages that have selected rows, upstream first."""
+    have = {st for r in rows for st in (r.get("selected_for") or [])}
+    return [st for st in CHAIN_STAGES if st in have]
 
 
 def map_data(rows: list[dict[str, Any]], year: int) -> dict[str, Any]:
