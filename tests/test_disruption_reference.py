@@ -31,8 +31,11 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
     mine = dict(zip(cm.mine_producers, cm.mine_production_t, strict=True))
     mine_tot = sum(mine.values())
     first = min([e["start"] for e in events if e["declared"]], default=T + 1)
+    for e in events:
+        e.setdefault("kind", "export_restriction")
+    restrictions = [e for e in events if e["kind"] == "export_restriction"]
     targeted_any = any(
-        e["targets"] is not None and e["stage"] == cm.stage and e["country"] in prod for e in events
+        e["targets"] is not None and e["stage"] == cm.stage and e["country"] in prod for e in restrictions
     )
     out = {i: [0.0] * T for i in imps}
     price = [0.0] * T
@@ -40,7 +43,7 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
         m = (1 + p.demand_growth) ** ((t - 1) / 12) / 12
         keepx = {(i, q): 1.0 for i in imps for q in cm.producers}
         keepf = {q: 1.0 for q in cm.producers}
-        for e in events:
+        for e in restrictions:
             a = e["cut"] * (1 - p.leakage) if e["start"] <= t < e["start"] + e["duration"] else 0.0
             tg = e["targets"]
             if e["stage"] == cm.stage and e["country"] in prod:
@@ -82,6 +85,24 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
                 ramp = min(1.0, max(0.0, (t - first + 1) / p.ramp_for(q)))
                 avail += (p.spare_for(q) * prod[q] + p.extra_spare_t.get(q, 0.0)) * ramp
         residual = {i: max(loss[i] - redirect[i], 0.0) for i in imps}
+        # supply additions and demand changes (rule 6): additions and freed demand first
+        extra = 0.0
+        for e in events:
+            if not e["start"] <= t < e["start"] + e["duration"]:
+                continue
+            if e["kind"] == "supply_addition" and e["stage"] == cm.stage:
+                per = e.get("per_unit_t")
+                extra += e["cut"] * (per if per is not None else prod.get(e["country"], 0.0))
+            elif e["kind"] == "demand_change":
+                for i in imps:
+                    if e["targets"] is None or i in e["targets"]:
+                        residual[i] += e["cut"] * demand[i]
+        for i in imps:
+            if residual[i] < 0:
+                extra += -residual[i]
+                residual[i] = 0.0
+        surplus = max(extra - sum(residual.values()), 0.0)
+        avail += extra
         given = {i: 0.0 for i in imps}
         open_ = {i for i in imps if residual[i] > 0 and demand[i] > 0}
         remaining = avail
@@ -99,7 +120,8 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
             out[i][t - 1] = (residual[i] - min(given[i], residual[i])) * m
             world_short += out[i][t - 1]
         world_dem = sum(demand.values()) * m
-        price[t - 1] = 100 * world_short / world_dem / (p.supply_elasticity - p.demand_elasticity) if world_dem else 0.0
+        net = (world_short - surplus * m) / world_dem if world_dem else 0.0
+        price[t - 1] = max(100 * net / (p.supply_elasticity - p.demand_elasticity), -100.0)
     return {"shortfall": out, "price": price}
 
 
@@ -154,6 +176,37 @@ def test_fast_engine_agrees_with_reference_on_targeted_scenarios(targets):
         res = simulate(comp, np.array([[e["cut"] for e in evs]]), np.array([[e["start"] for e in evs]]),
                        np.array([[e["duration"] for e in evs]]), np.ones((1, 2), bool), 12)
         ref = reference_commodity(cm, evs, p, 12)
+        for i, imp in enumerate(comp.importers):
+            np.testing.assert_allclose(res.shortfall[0, :, i], ref["shortfall"][imp], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(res.price_change_pct[0], ref["price"], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("targets", [None, ("USA",), ("JPN",)])
+def test_fast_engine_agrees_with_reference_on_supply_and_demand_shocks(targets):
+    from critmin.disruption.engine import Slot, compile_commodity, simulate
+
+    m = synthetic_market()
+    p = ModelParams.from_settings({"leakage": 0.1, "demand_growth": 0.03})
+    for cm in m.commodities.values():
+        big = cm.producers[int(np.argmax(cm.production_t))]
+        small = cm.producers[int(np.argmin(cm.production_t))]
+        evs = [
+            {"country": big, "stage": cm.stage, "targets": targets, "cut": 0.9, "start": 2, "duration": 7,
+             "declared": True},
+            {"kind": "supply_addition", "country": small, "stage": cm.stage, "targets": None, "cut": 0.4,
+             "start": 3, "duration": 5, "declared": True},
+            {"kind": "supply_addition", "country": "AUS", "stage": cm.stage, "targets": None, "cut": 50.0,
+             "per_unit_t": 1.0, "start": 6, "duration": 4, "declared": True},
+            {"kind": "demand_change", "country": None, "stage": None, "targets": targets, "cut": -0.3,
+             "start": 5, "duration": 6, "declared": True},
+        ]
+        slots = [Slot(e["country"], e["stage"], e["targets"], e.get("kind", "export_restriction"),
+                      e.get("per_unit_t")) for e in evs]
+        comp = compile_commodity(cm, slots, p)
+        res = simulate(comp, np.array([[e["cut"] for e in evs]]), np.array([[e["start"] for e in evs]]),
+                       np.array([[e["duration"] for e in evs]]), np.ones((1, len(evs)), bool), 12)
+        ref = reference_commodity(cm, evs, p, 12)
+        assert (res.price_change_pct[0] < 0).any()  # the case exercises a glut
         for i, imp in enumerate(comp.importers):
             np.testing.assert_allclose(res.shortfall[0, :, i], ref["shortfall"][imp], rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(res.price_change_pct[0], ref["price"], rtol=1e-9, atol=1e-9)

@@ -37,9 +37,10 @@ def run_scenario(market: Market, scenario: Scenario) -> ScenarioOutcome:
         raise KeyError("scenario commodities not computable: " + "; ".join(f"{c}: {r}" for c, r in missing.items()))
     results, notes = {}, {}
     for cid, evs in by_c.items():
-        slots = [Slot(e.country, e.stage, tuple(e.targets) if e.targets else None) for e in evs]
+        slots = [Slot(e.country, e.stage, tuple(e.targets) if e.targets else None, e.kind,
+                      1.0 if e.quantity_t is not None else None) for e in evs]
         comp = compile_commodity(market.commodities[cid], slots, params)
-        cut = np.array([[float(e.export_cut) for e in evs]])
+        cut = np.array([[e.magnitude for e in evs]])
         start = np.array([[e.start_month for e in evs]])
         dur = np.array([[e.duration_months for e in evs]])
         res = simulate(comp, cut, start, dur, np.ones((1, len(evs)), bool), scenario.horizon_months)
@@ -76,6 +77,7 @@ def outcome_rows(market: Market, out: ScenarioOutcome) -> list[dict]:
                 "mean_price_change_pct": dp,
                 "proxy_trade_shares": bool(cm.proxy_trade_shares[k]),
                 "consumption_t": dtot,
+                "demand_change_t": None if res.demand_change is None else float(res.demand_change[0, :, k].sum()),
                 "shortfall_usd": tot * price if math.isfinite(price) else None,
                 "price_usd_per_t": price if math.isfinite(price) else None,
                 "monthly": [
@@ -83,7 +85,10 @@ def outcome_rows(market: Market, out: ScenarioOutcome) -> list[dict]:
                      "shortfall_pct": 100.0 * float(short[t] / dem[t]) if dem[t] > 0 else None,
                      "delivered_t": float(res.delivered[0, t, k]),
                      "shortfall_usd": float(short[t]) * price if math.isfinite(price) else None,
-                     "price_change_pct": float(res.price_change_pct[0, t])}
+                     "price_change_pct": float(res.price_change_pct[0, t]),
+                     "world_net_shortage_pct": None if res.net_shortage is None
+                     else 100.0 * float(res.net_shortage[0, t]),
+                     "surplus_t": None if res.surplus is None else float(res.surplus[0, t])}
                     for t in range(T)
                 ],
                 "notes": list(out.notes.get(cid, ())) + list(cm.notes),

@@ -24,8 +24,16 @@ The rules (stated in full, with the redirection rule the property tests rely on,
    event month (feed-hit processors keep theirs: it is assumed fed by spare ore elsewhere);
    the pool is shared among importers with a remaining loss *in proportion to their demand*,
    each capped at its remaining loss (water-filling).
-6. Shortfall = loss - redirect - pool share; price change = 100 * (world shortfall / world
-   demand) / (eps_s - eps_d).
+6. Supply additions (new capacity, a quota increase: slot kind ``supply_addition``, t/yr while
+   active) and demand changes (kind ``demand_change``: the targeted importers' demand times
+   ``1 + change``) act both ways. A demand change adds to (or, when negative, takes from) an
+   importer's residual need; what a demand fall frees beyond the importer's own residual loss
+   goes back to the market. Additions and freed demand are used first, spare capacity after:
+   the same water-filling pool serves every importer's residual need, and what is left of the
+   additions and freed demand is the surplus.
+7. Shortfall = residual need - pool share; price change = 100 * (world shortfall - surplus) /
+   world demand / (eps_s - eps_d), floored at -100 %: the net shortage can be negative and the
+   price then falls.
 """
 
 from __future__ import annotations
@@ -44,9 +52,14 @@ ROW = "ROW"
 class Slot:
     """An event position: who restricts, at which stage, towards whom (None = all importers)."""
 
-    country: str
-    stage: str
+    country: str | None
+    stage: str | None
     targets: tuple[str, ...] | None = None
+    #: 'export_restriction' (magnitude = cut), 'supply_addition' (magnitude = fraction of the
+    #: country's production, or t/yr with ``per_unit_t = 1``) or 'demand_change' (relative change)
+    kind: str = "export_restriction"
+    #: supply addition: tonnes per unit of magnitude (None = the country's production at the stage)
+    per_unit_t: float | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,8 @@ class CompiledCommodity:
     x_targets: np.ndarray  # [slot, importer] bool: importer targeted by the slot
     feed: np.ndarray  # [slot, producer] feed-loss weight of a mine slot on processing producers
     has_targeted: bool
+    add_t: np.ndarray  # [slot] annual t added per unit of magnitude (supply additions)
+    dem_w: np.ndarray  # [slot, importer] annual demand changed per unit of magnitude (demand changes)
     leakage: float
     growth: float
     supply_elasticity: float
@@ -97,15 +112,35 @@ def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParam
     mine_total = float(cm.mine_production_t.sum())
     notes: list[str] = []
     has_targeted = False
+    add_t = np.zeros(H)
+    dem_w = np.zeros((H, K + 1))
     for h, s in enumerate(slots):
         tmask = np.ones(K + 1, dtype=bool) if s.targets is None else np.array(
             [imp in s.targets for imp in cons] + [False]
         )
+        if s.kind == "demand_change":
+            dem_w[h] = np.where(tmask, demand, 0.0)
+            continue
+        if s.kind == "supply_addition":
+            if s.stage != cm.stage:
+                notes.append(f"{s.country} {s.stage}-stage supply addition on {cm.commodity}: the supply stage "
+                             f"is {cm.stage}: no effect")
+            elif s.per_unit_t is not None:
+                add_t[h] = float(s.per_unit_t)
+            elif s.country in cm.producers:
+                add_t[h] = float(cm.production_t[cm.producers.index(str(s.country))])
+            else:
+                notes.append(f"{s.country} has no {cm.commodity} production to scale a relative supply "
+                             "addition by (give quantity_t): no effect")
+            continue
+        if s.kind != "export_restriction":
+            raise ValueError(f"slot {h}: kind: expected one of export_restriction, supply_addition, "
+                             f"demand_change, got {s.kind!r}")
         if s.stage == cm.stage:
             if s.country not in cm.producers:
                 notes.append(f"{s.country} does not supply {cm.commodity} at the {cm.stage} stage: no effect")
                 continue
-            x_prod[h] = cm.producers.index(s.country)
+            x_prod[h] = cm.producers.index(str(s.country))
             x_targets[h] = tmask
             if s.targets is not None:
                 has_targeted = True
@@ -113,7 +148,7 @@ def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParam
             if s.country not in cm.mine_producers or mine_total <= 0:
                 notes.append(f"{s.country} has no {cm.commodity} mine production: no effect")
                 continue
-            share = cm.mine_production_t[cm.mine_producers.index(s.country)] / mine_total
+            share = cm.mine_production_t[cm.mine_producers.index(str(s.country))] / mine_total
             for q, p in enumerate(cm.producers):
                 if p != s.country and (s.targets is None or p in s.targets):
                     feed[h, q] = share
@@ -124,7 +159,7 @@ def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParam
             )
     return CompiledCommodity(
         cm.commodity, importers, cm.producers, F_nd, F_d, demand, spare, ramp, x_prod, x_targets,
-        feed, has_targeted, params.leakage, params.demand_growth, params.supply_elasticity,
+        feed, has_targeted, add_t, dem_w, params.leakage, params.demand_growth, params.supply_elasticity,
         params.demand_elasticity, tuple(notes),
     )
 
@@ -173,6 +208,12 @@ class SimResult:
     spare_pool: np.ndarray  # [run, month] spare capacity available
     redirect_cap: np.ndarray  # [run, month] volume untargeted importers can release
     price_change_pct: np.ndarray  # [run, month]
+    #: [run, month, importer] demand change (t; 0 without demand events): demand + change = need
+    demand_change: np.ndarray | None = None
+    #: [run, month] supply additions and freed demand left unused (t): a negative net shortage
+    surplus: np.ndarray | None = None
+    #: [run, month] (world shortfall - surplus) / world demand: negative in a glut
+    net_shortage: np.ndarray | None = None
 
 
 def simulate(
@@ -217,18 +258,29 @@ def simulate(
     ramp = np.clip(since[:, :, None] / comp.ramp[None, None, :], 0.0, 1.0)
     pool_avail = (ramp * ~restricting * comp.spare).sum(-1)  # [run, month]
     residual = np.maximum(loss - redirect, 0.0)
-    pool = calc_prorata_fill(pool_avail, comp.demand, residual)
+    dchg = np.zeros_like(loss)
+    extra = np.zeros((n, T))
+    if comp.add_t.any() or comp.dem_w.any():  # rule 6: additions and demand changes
+        mag = cut[:, :, None] * act  # [run, slot, month]
+        extra = np.einsum("rhm,h->rm", mag, comp.add_t)
+        dchg = np.einsum("rhm,hi->rmi", mag, comp.dem_w)
+        need = residual + dchg
+        extra = extra + np.maximum(-need, 0.0).sum(-1)
+        residual = np.maximum(need, 0.0)
+    pool = calc_prorata_fill(extra + pool_avail, comp.demand, residual)
+    surplus = np.maximum(extra - residual.sum(-1), 0.0)  # additions and freed demand come first
     short = residual - pool
     scale = m_t[None, :, None]
     demand_m = comp.demand[None, :] * m_t[:, None]
-    loss, redirect, pool, short = loss * scale, redirect * scale, pool * scale, short * scale
-    delivered = demand_m[None] - loss + redirect + pool
+    loss, redirect, pool, short, dchg = loss * scale, redirect * scale, pool * scale, short * scale, dchg * scale
+    surplus = surplus * m_t[None, :]
+    delivered = demand_m[None] + dchg - short
     world = demand_m.sum(-1)
-    frac = np.divide(short.sum(-1), world[None, :], out=np.zeros((n, T)), where=world[None, :] > 0)
-    price = calc_price_change_pct(frac, comp.supply_elasticity, comp.demand_elasticity)
+    frac = np.divide(short.sum(-1) - surplus, world[None, :], out=np.zeros((n, T)), where=world[None, :] > 0)
+    price = np.maximum(calc_price_change_pct(frac, comp.supply_elasticity, comp.demand_elasticity), -100.0)
     return SimResult(
         comp.importers, demand_m, loss, redirect, pool, short, delivered,
-        pool_avail * m_t[None, :], cap * m_t[None, :], price,
+        (pool_avail + extra) * m_t[None, :], cap * m_t[None, :], price, dchg, surplus, frac,
     )
 
 

@@ -10,6 +10,9 @@ Format (``docs/disruption.md``, ``scenarios/*.toml``)::
     [[events]]                  # required (zero or more: ``events = []`` is a valid baseline)
     country = "CHN"; commodity = "gallium"; stage = "processing"; export_cut = 1.0
     start_month = 1; duration_months = 12; targets = ["USA"]   # targets optional -> all
+    # kind = "export_restriction" (default) | "supply_addition" (change = fraction of the
+    # country's production, or quantity_t = t/yr) | "demand_change" (change > -1; targets = the
+    # importers whose demand changes, absent = all incl. the rest of the world)
     [overrides]                 # all optional
     demand_growth, supply_elasticity, demand_elasticity, leakage,
     spare_capacity = { AUS = 0.10 }, ramp_up_months = { AUS = 6 }
@@ -46,11 +49,22 @@ class Source(_Base):
     as_of: dt.date
 
 
+#: event kinds: an export restriction (cut), a supply addition (new capacity, a quota increase),
+#: a demand change (a collapse when negative, a surge when positive)
+EVENT_KINDS = ("export_restriction", "supply_addition", "demand_change")
+
+
 class Event(_Base):
-    country: ISO3
+    kind: Literal["export_restriction", "supply_addition", "demand_change"] = "export_restriction"
+    country: ISO3 | None = None
     commodity: str
-    stage: Literal["mine", "processing"]
-    export_cut: float = Field(ge=0.0, le=1.0)
+    stage: Literal["mine", "processing"] | None = None
+    export_cut: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: supply_addition: added output as a fraction of the country's production at the stage (>= 0);
+    #: demand_change: relative change of the targeted importers' demand (> -1)
+    change: float | None = Field(default=None, gt=-1.0)
+    #: supply_addition: added output in t/yr (instead of ``change``)
+    quantity_t: float | None = Field(default=None, ge=0.0)
     start_month: int = Field(ge=1)
     duration_months: int = Field(ge=1)
     targets: tuple[ISO3, ...] | None = Field(default=None, min_length=1)
@@ -64,6 +78,41 @@ class Event(_Base):
                 f"'rare_earths'); got {v!r}"
             )
         return v
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> Event:
+        k = self.kind
+        if k in ("export_restriction", "supply_addition"):
+            for f in ("country", "stage"):
+                if getattr(self, f) is None:
+                    raise ValueError(f"{f}: required for kind = {k!r}")
+        if k == "export_restriction":
+            if self.export_cut is None:
+                raise ValueError("export_cut: required for kind = 'export_restriction' (0..1)")
+            if self.change is not None or self.quantity_t is not None:
+                raise ValueError("change/quantity_t: only for kind = 'supply_addition' or 'demand_change'")
+        elif k == "supply_addition":
+            if (self.change is None) == (self.quantity_t is None):
+                raise ValueError("change or quantity_t: expected exactly one for kind = 'supply_addition'")
+            if self.change is not None and self.change < 0:
+                raise ValueError(f"change: expected >= 0 for a supply addition, got {self.change}")
+            if self.export_cut is not None or self.targets is not None:
+                raise ValueError("export_cut/targets: not used by kind = 'supply_addition'")
+        else:
+            if self.change is None:
+                raise ValueError("change: required for kind = 'demand_change' (relative change, > -1)")
+            if self.export_cut is not None or self.quantity_t is not None:
+                raise ValueError("export_cut/quantity_t: not used by kind = 'demand_change'")
+        return self
+
+    @property
+    def magnitude(self) -> float:
+        """The number the engine scales its slot by: the cut, the change or the tonnage."""
+        if self.kind == "export_restriction":
+            return float(self.export_cut or 0.0)
+        if self.kind == "supply_addition" and self.quantity_t is not None:
+            return float(self.quantity_t)
+        return float(self.change or 0.0)
 
 
 class Overrides(_Base):
