@@ -64,7 +64,7 @@ def test_plan_from_stored_run_matches_api(warehouse_rw_path):
     from critmin.data.warehouse import Warehouse
     from critmin.disruption import api
     from critmin.disruption.runs import run_and_store_monte_carlo
-    from critmin.stockpile import inputs
+    from critmin.stockpile import inputs, losses
     from critmin.stockpile.plan import make_problem, plan
 
     wh = Warehouse(warehouse_rw_path)
@@ -80,7 +80,12 @@ def test_plan_from_stored_run_matches_api(warehouse_rw_path):
     try:
         sample = inputs.sample_for(wh, runs=0, random_state=0, run_id=run_id)
         assert sample.n_scenarios == 200 and sample.run_id == run_id
-        sample, mult, _src, _ex = inputs.plannable(sample, inputs.economic_vulnerability_for(wh))
+        # the default: the commodities of the candidate lists, the damage model's loss per ton
+        on_lists = losses.candidates()
+        assert on_lists
+        sample = inputs.subset_sample(sample, [c for c in sample.commodities if c in on_lists])
+        mult, _src, _damage = losses.damage_losses(wh, sample)
+        sample = inputs.subset_sample(sample, [c for c in sample.commodities if c in mult])
     finally:
         wh.close()
     ref = plan(make_problem(sample, {"USA": 1e9, "JPN": 1e9}, mult)).to_dict()

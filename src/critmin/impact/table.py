@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 COLUMNS = ["commodity_id", "partner", "loss_per_t", "price", "multiple", "va_exposed_per_t", "va_at_risk_per_t",
            "substitutability", "consumption_t", "basis", "end_use_partner", "sectors", "sources", "flags"]
 
+#: (commodity, partner) -> (end-use partner used, sectors, sources)
+Inputs = dict[tuple[str, str], tuple[str, tuple[SectorUse, ...], tuple[str, ...]]]
+
 
 @lru_cache(maxsize=8)
-def _sector_inputs(scale_items: tuple[tuple[str, float], ...],
-                   fallback: tuple[str, ...]) -> dict[tuple[str, str], tuple[str, tuple[SectorUse, ...], tuple[str, ...]]]:
+def _sector_inputs(scale_items: tuple[tuple[str, float], ...], fallback: tuple[str, ...]) -> Inputs:
     """(commodity, partner) -> (end-use partner used, sectors, sources) for USA/JPN."""
     eu = economics.end_uses()
     sub = economics.substitutability(scale=dict(scale_items))
@@ -36,7 +38,7 @@ def _sector_inputs(scale_items: tuple[tuple[str, float], ...],
     va_of = {(r.partner, r.industry_code): float(r.value_added_usd) for r in va.itertuples() if r.classification == "ISIC4"}
     va_src = {(r.partner, r.industry_code): str(r.source) for r in va.itertuples() if r.classification == "ISIC4"}
     by: dict[tuple[str, str], pd.DataFrame] = {k: g for k, g in eu.groupby(["commodity_id", "partner"], sort=False)}  # type: ignore[misc]
-    out: dict[tuple[str, str], tuple[str, tuple[SectorUse, ...], tuple[str, ...]]] = {}
+    out: Inputs = {}
     for cid in sorted({c for c, _ in by}):
         for partner in economics.VALUE_ADDED_PARTNERS:
             chosen = None
@@ -62,15 +64,23 @@ def _sector_inputs(scale_items: tuple[tuple[str, float], ...],
     return out
 
 
-def damage_for(commodity: str, partner: str, price: float, consumption_t: float) -> tuple[Damage, str, tuple[SectorUse, ...], tuple[str, ...]]:
-    """Damage of one (commodity, partner) with the current settings: (damage, end-use partner
-    used or '', sectors, sources)."""
+def _current() -> tuple[Inputs, dict[str, float]]:
+    """The curated inputs and the keyword parameters of :func:`calc_damage` for the current settings."""
     scale = tuple(sorted(params.rating_scale().items()))
     fallback = tuple(str(x) for x in settings.get("impact.end_use_fallback"))
-    inputs = _sector_inputs(scale, fallback).get((commodity, partner))
     kw = {"exposure": float(settings.get("impact.industry_exposure")),
           "default_multiple": float(settings.get("impact.default_price_multiple")),
           "default_substitutability": float(settings.get("impact.default_substitutability"))}
+    return _sector_inputs(scale, fallback), kw
+
+
+def damage_for(commodity: str, partner: str, price: float, consumption_t: float,
+               current: tuple[Inputs, dict[str, float]] | None = None,
+               ) -> tuple[Damage, str, tuple[SectorUse, ...], tuple[str, ...]]:
+    """Damage of one (commodity, partner) with the current settings: (damage, end-use partner
+    used or '', sectors, sources)."""
+    all_inputs, kw = _current() if current is None else current
+    inputs = all_inputs.get((commodity, partner))
     if inputs is None:
         return calc_damage(price, consumption_t, (), flags=("no_end_uses",), **kw), "", (), ()
     p, sectors, sources = inputs
@@ -93,6 +103,7 @@ def damage_table(wh: Warehouse | None = None, partners: Sequence[str] | None = N
 
         market = load_market(wh, consumers=cons, year=year)
     rows = []
+    current = _current()
     for cid, cm in market.commodities.items():
         price = float(cm.price_usd_per_t)
         if not (math.isfinite(price) and price > 0):
@@ -101,7 +112,7 @@ def damage_table(wh: Warehouse | None = None, partners: Sequence[str] | None = N
             if k not in cm.consumers:
                 raise ValueError(f"partners: {k!r} is not a consumer of the market {list(cm.consumers)}")
             cons_t = float(cm.demand_t[cm.consumers.index(k)])
-            d, p, sectors, sources = damage_for(cid, k, price, cons_t)
+            d, p, sectors, sources = damage_for(cid, k, price, cons_t, current)
             rows.append({
                 "commodity_id": cid, "partner": k, "loss_per_t": d.loss_per_t, "price": price,
                 "multiple": d.multiple, "va_exposed_per_t": d.va_exposed_per_t,

@@ -99,3 +99,22 @@ settings.register(
     "Time limit for one HiGHS solve of the stockpile programme (seconds).",
     "Operational limit; the benchmark target is 60 s for 60 commodities x 2,000 scenarios.",
 )
+settings.register(
+    "stockpile.loss_model",
+    "damage",
+    "Economic loss per unmet ton in the programme: 'damage' = the damage model's loss per "
+    "tonne (critmin.impact: value added at risk in the using industries, at least the price), "
+    "'multiple' = price x (1 + (loss_multiple_max - 1) x EV) from the assessment (before issue 13).",
+    "Issue 13: a tonne of gallium that does not arrive costs far more than its price; USGS OFR "
+    "2025-1047 values disruptions by their effect on the industries that use the commodity.",
+)
+settings.register(
+    "stockpile.candidate_lists",
+    ("US2025", "EU2023", "JP"),
+    "Critical-mineral lists (critmin.data.curated list ids) whose commodities the planner may "
+    "stock when no commodities are named; an empty value (or '*') = every commodity of the "
+    "disruption market.",
+    "The lists the stockpile programmes serve: the USGS 2025 US list, the EU CRMA 2023 list and "
+    "Japan's list of critical minerals under the Economic Security Promotion Act (the lists' "
+    "sources are in data/curated/list_memberships.csv).",
+)

@@ -10,8 +10,12 @@ Steps (each a library call):
 
 1. scenarios: a stored Monte Carlo run (``run_id``) or ``runs`` sampled with ``seed`` from the
    disruption simulator, for the budgeted partners (:func:`critmin.stockpile.inputs.sample_for`);
-2. what can be planned: a commodity needs a positive price and a loss multiple (an override or
-   the assessment's economic vulnerability) (:func:`critmin.stockpile.inputs.plannable`);
+   Without named commodities the candidates are those of the critical-mineral lists of the
+   setting ``stockpile.candidate_lists`` (:func:`critmin.stockpile.losses.candidates`);
+2. what can be planned: a commodity needs a positive price and a loss per unmet ton: with
+   ``loss_model='damage'`` (setting ``stockpile.loss_model``) the damage model's
+   (:func:`critmin.stockpile.losses.damage_losses`), with ``'multiple'`` a loss multiple (an
+   override or the assessment's economic vulnerability, :func:`critmin.stockpile.inputs.plannable`);
 3. the programme (:func:`critmin.stockpile.plan.make_problem`), the coordinated and
    independent optima and the value of coordination (:func:`critmin.stockpile.plan.plan`);
 4. optionally the budget-loss frontier at ``frontier_scales`` x the budgets
@@ -30,7 +34,7 @@ import pandas as pd
 from critmin.data.normalize.commodities import CommodityId
 from critmin.data.partners import partners as configured_partners
 from critmin.disruption.sample import ShortfallSample
-from critmin.stockpile import inputs
+from critmin.stockpile import inputs, losses
 from critmin.stockpile.frontier import frontier
 from critmin.stockpile.plan import StockpileParams, StockpilePlan, make_problem
 from critmin.stockpile.plan import plan as solve_plan
@@ -66,6 +70,7 @@ class PlanRequest:
     params: Mapping[str, float] = field(default_factory=dict)  #: StockpileParams overrides
     frontier_scales: Sequence[float] | None = None  #: None = no frontier
     horizon_months: int = 12
+    loss_model: str | None = None  #: 'damage' | 'multiple'; None = setting stockpile.loss_model
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,8 @@ class Prepared:
     loss_multiple_source: dict[str, str]
     not_planned: dict[str, str]  #: commodity -> why it is not planned
     sample: SampleMeta
+    loss_model: str = "multiple"
+    damage: dict[str, dict[str, Any]] = field(default_factory=dict)  #: commodity -> per-partner damage
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,9 @@ class PlanReport:
     loss_multiple_source: dict[str, str]
     not_planned: dict[str, str]
     sample: SampleMeta
+    loss_model: str = "multiple"
+    damage: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)  #: commodity -> candidate lists it is on
 
     @property
     def problem(self) -> StockpileProblem:
@@ -120,12 +130,36 @@ class PlanReport:
             for name, e in (("coordinated", self.plan.coordinated), ("independent", self.plan.independent))
         }
 
+    def why(self) -> list[dict[str, Any]]:
+        """Why each funded (commodity, partner) is funded: its stock and cost, its expected
+        shortfall without and with the plan, the loss per unmet ton (and the partner's own
+        damage figure) and the marginal value of a budget dollar; largest cost first."""
+        t = self.plan.targets()
+        t = t[t["stock_t"] > 1e-9]
+        loss = dict(zip(self.problem.commodities, map(float, self.problem.loss_usd_per_t), strict=True))
+        out = []
+        for r in t.sort_values("cost_usd", ascending=False).itertuples(index=False):
+            c, k = str(r.commodity), str(r.partner)
+            own = self.damage.get(c, {}).get("by_partner", {}).get(k, {})
+            out.append({
+                "commodity": c, "partner": k, "stock_t": float(r.stock_t), "cost_usd": float(r.cost_usd),
+                "expected_shortfall_without_t": float(r.expected_shortfall_without_t),
+                "expected_shortfall_t": float(r.expected_shortfall_t),
+                "loss_per_t": loss[c], "partner_loss_per_t": own.get("loss_per_t"), "basis": own.get("basis"),
+                "marginal_value_per_usd": float(r.marginal_value), "lists": list(self.lists.get(c, ())),
+                "flags": own.get("flags", []),
+            })
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The dashboard's plan result: ``plan`` (= ``critmin stockpile plan --json``),
         ``side_by_side``, ``frontier`` (rows, or None), loss multiples and their sources,
-        ``not_planned`` and ``sample``. Values may still hold NaN (the web's ``jsonable``
-        writes them as null)."""
+        ``not_planned``, ``sample``, ``loss_model``, ``damage`` and ``why``. Values may still
+        hold NaN (the web's ``jsonable`` writes them as null)."""
         return {
+            "loss_model": self.loss_model,
+            "damage": dict(self.damage),
+            "why": self.why(),
             "plan": self.plan.to_dict(),
             "side_by_side": self.side_by_side(),
             "frontier": None if self.frontier is None else self.frontier.to_dict(orient="records"),
@@ -179,29 +213,60 @@ def prepare(wh: Warehouse, req: PlanRequest, *, progress: Progress | None = None
     ``loss_multiple`` has a ``'*'`` override.
     """
     _check(req)
+    model = losses.loss_model(req.loss_model)
     partners = request_partners(req.budgets_usd)
     params = StockpileParams.from_settings(**dict(req.params))
     chosen = None if req.commodities is None else [str(c) for c in req.commodities]
+    on_lists = losses.candidates() if chosen is None else None
+    if on_lists is not None:
+        chosen = list(on_lists)
     overrides = {k: float(v) for k, v in req.loss_multiple.items()}
     _note(progress, 0.05, "scenarios: " + (f"stored run {req.run_id}" if req.run_id
                                            else f"sampling {req.runs} runs"))
     sample: ShortfallSample = inputs.sample_for(
-        wh, runs=req.runs, random_state=req.seed, run_id=req.run_id, commodities=chosen,
+        wh, runs=req.runs, random_state=req.seed, run_id=req.run_id,
+        commodities=None if on_lists is not None and req.run_id is not None else chosen,
         partners=partners, horizon_months=req.horizon_months)
+    if on_lists is not None and req.run_id is not None:  # a stored run holds what it sampled
+        sample = inputs.subset_sample(sample, [c for c in sample.commodities if c in on_lists])
     if set(sample.consumers) != set(partners):
         raise StockpileInputError("run_id", f"run {req.run_id!r} has partners {list(sample.consumers)}; "
                                             f"the budgets are for {list(partners)}")
-    _note(progress, 0.3, "loss per unmet ton from the assessment")
-    ev: Mapping[str, float] = {}
-    if inputs.ALL not in overrides:
-        ev = economic_vulnerability() if economic_vulnerability is not None else inputs.economic_vulnerability_for(wh)
-    sample, mult, source, excluded = inputs.plannable(sample, ev, overrides)
+    missing: dict[str, str] = {}
+    if on_lists is not None:
+        missing = {c: f"not planned: no disruption market (no production or consumption data) for this listed "
+                      f"commodity ({', '.join(on_lists[c])})" for c in on_lists if c not in sample.commodities}
+    damage: dict[str, dict[str, Any]] = {}
+    if model == "damage":
+        _note(progress, 0.3, "loss per unmet ton from the damage model")
+        unknown = [c for c in overrides if c != inputs.ALL and c not in sample.commodities]
+        if unknown:
+            raise StockpileInputError("loss_multiple", f"unknown commodities {unknown}")
+        mult, source, damage = losses.damage_losses(wh, sample)
+        excluded = {c: "not computable: no price in the warehouse" for c in sample.commodities if c not in mult}
+        if not mult:
+            raise StockpileInputError("commodities", f"none can be planned: {excluded}")
+        mult, source = losses.apply_overrides(mult, source, overrides)
+        sample = inputs.subset_sample(sample, [c for c in sample.commodities if c in mult])
+    else:
+        _note(progress, 0.3, "loss per unmet ton from the assessment")
+        ev: Mapping[str, float] = {}
+        if inputs.ALL not in overrides:
+            ev = economic_vulnerability() if economic_vulnerability is not None else inputs.economic_vulnerability_for(wh)
+        sample, mult, source, excluded = inputs.plannable(sample, ev, overrides)
+    excluded = {**missing, **excluded}
     budgets = {k: float(req.budgets_usd[k]) for k in partners}
     problem = make_problem(sample, budgets, mult, params, mode=req.mode,
                            joint_budget_usd=req.joint_budget_usd)
     meta = SampleMeta(run_id=sample.run_id, seed=sample.seed, scenarios=sample.n_scenarios,
                       commodities=tuple(sample.commodities))
-    return Prepared(problem, mult, source, excluded, meta)
+    return Prepared(problem, mult, source, excluded, meta, model, damage)
+
+
+def _lists(commodities: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    from critmin.data.curated import lists_for
+
+    return {c: tuple(lists_for(c)) for c in commodities}
 
 
 def plan(wh: Warehouse, req: PlanRequest, *, progress: Progress | None = None,
@@ -219,4 +284,5 @@ def plan(wh: Warehouse, req: PlanRequest, *, progress: Progress | None = None,
         front = frontier(prep.problem, req.frontier_scales)
     return PlanReport(request=req, plan=result, frontier=front, loss_multiple=prep.loss_multiple,
                       loss_multiple_source=prep.loss_multiple_source, not_planned=prep.not_planned,
-                      sample=prep.sample)
+                      sample=prep.sample, loss_model=prep.loss_model, damage=prep.damage,
+                      lists=_lists(prep.sample.commodities))
