@@ -54,10 +54,37 @@ def test_hand_worked_us_only_ban_redirection_cap():
     is short 5 t over the year; Japan is untouched."""
     cm = make_commodity_market("gallium", "processing", {"CHN": 100.0, "CAN": 5.0}, {"USA": 10.0, "JPN": 20.0},
                                {"USA": {"CHN": 1.0}, "JPN": {"CHN": 1.0}})
-    _, r = _run(cm, [("CHN", "processing", ("USA",), 1.0, 1, 12)], {"leakage": 0.0, "spare_capacity": {"CAN": 0.0}})
+    _, r = _run(cm, [("CHN", "processing", ("USA",), 1.0, 1, 12)],
+                {"leakage": 0.0, "spare_capacity": {"CAN": 0.0}, "contract_cover_months": 0})
     assert r.shortfall[0, :, 0].sum() == pytest.approx(5.0, rel=1e-12)
     assert r.shortfall[0, :, 1].sum() == 0.0
     assert r.redirect[0, :, 0].sum() == pytest.approx(5.0, rel=1e-12)
+    # segmented pools: the US pool is short 5/10 -> +250 %; the open pool (JPN 20 + ROW 75 = 95 t/yr)
+    # gets the 10 t China diverts and releases 5: a 5 t glut -> 100 * (-5/95) / 0.2; world 0
+    np.testing.assert_allclose(r.price_restricted_pct[0], 250.0, rtol=1e-12)
+    np.testing.assert_allclose(r.price_open_pct[0], 100 * (-5 / 95) / 0.2, rtol=1e-12)
+    np.testing.assert_allclose(r.price_change_pct[0], 0.0, atol=1e-12)
+
+
+def test_hand_worked_us_only_ban_contract_cover_lag_and_inventory():
+    """The same market with the open pool's contracts running 6 months: no redirection in
+    months 1-6 (US short 10/12 a month), then 5/12 a month: 5 + 2.5 = 7.5 t. Leakage 0.5 after a
+    3-month re-export lag: months 1-3 nothing leaks (10/12 a month short until redirection),
+    months 4-6 half arrives (5/12), months 7-12 half leaks and the rest is redirected within the
+    release capacity 5 (5/12 diverted, all of it returned): 2.5 + 1.25 + 0 = 3.75 t. Two months of
+    US stocks (10 * 2/12 t) come off the first shortfalls."""
+    cm = make_commodity_market("gallium", "processing", {"CHN": 100.0, "CAN": 5.0}, {"USA": 10.0, "JPN": 20.0},
+                               {"USA": {"CHN": 1.0}, "JPN": {"CHN": 1.0}})
+    ban = [("CHN", "processing", ("USA",), 1.0, 1, 12)]
+    base = {"leakage": 0.0, "spare_capacity": {"CAN": 0.0}, "contract_cover_months": 6, "re_export_lag_months": 3}
+    _, r = _run(cm, ban, base)
+    assert r.shortfall[0, :, 0].sum() == pytest.approx(7.5, rel=1e-12)
+    _, r = _run(cm, ban, {**base, "leakage": 0.5})
+    assert r.shortfall[0, :, 0].sum() == pytest.approx(3.75, rel=1e-12)
+    _, r = _run(cm, ban, {**base, "leakage": 0.5, "inventory_months": 2})
+    assert r.shortfall[0, :, 0].sum() == pytest.approx(3.75 - 10 * 2 / 12, rel=1e-12)
+    assert r.inventory_draw[0, :, 0].sum() == pytest.approx(10 * 2 / 12, rel=1e-12)
+    assert r.shortfall[0, 0, 0] == 0.0 and r.shortfall[0, 1, 0] == 0.0 and r.shortfall[0, 2, 0] > 0
 
 
 def test_mine_cut_reduces_processing_feed_pooled_ore():

@@ -34,17 +34,25 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
     for e in events:
         e.setdefault("kind", "export_restriction")
     restrictions = [e for e in events if e["kind"] == "export_restriction"]
-    targeted_any = any(
-        e["targets"] is not None and e["stage"] == cm.stage and e["country"] in prod for e in restrictions
-    )
+    tgt_events = [e for e in restrictions if e["targets"] is not None and e["stage"] == cm.stage
+                and e["country"] in prod]
+    targeted_any = bool(tgt_events)
+    restricted_pool = {i for e in tgt_events for i in imps if i != "ROW" and i in e["targets"]}
+    t0 = min([e["start"] for e in tgt_events if e["declared"]], default=T + 1)
+    stock = {i: demand_annual * p.inventory_months / 12 for i, demand_annual in _demands(cm).items()}
     out = {i: [0.0] * T for i in imps}
     price = [0.0] * T
+    price_r = [0.0] * T
+    price_o = [0.0] * T
+    draw = {i: [0.0] * T for i in imps}
     for t in range(1, T + 1):
         m = (1 + p.demand_growth) ** ((t - 1) / 12) / 12
         keepx = {(i, q): 1.0 for i in imps for q in cm.producers}
         keepf = {q: 1.0 for q in cm.producers}
         for e in restrictions:
-            a = e["cut"] * (1 - p.leakage) if e["start"] <= t < e["start"] + e["duration"] else 0.0
+            # segmented markets: no leakage to the targets before the re-export lag is over
+            leak = p.leakage if (not any(e is x for x in tgt_events) or t >= e["start"] + p.re_export_lag_months) else 0.0
+            a = e["cut"] * (1 - leak) if e["start"] <= t < e["start"] + e["duration"] else 0.0
             tg = e["targets"]
             if e["stage"] == cm.stage and e["country"] in prod:
                 for i in imps:
@@ -73,12 +81,16 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
                     for i in imps}
             V = sum(bdiv.values())
             cap = 0.0
+            contracts_run = t < t0 + p.contract_cover_months
             for j in imps:
                 if any(divertible[q] and keepx[(j, q)] == 1 and flow[(j, q)] > 0 for q in cm.producers):
                     cap += sum(flow[(j, q)] * keepf[q] for q in cm.producers if not restricting[q])
+            if contracts_run:
+                cap = 0.0
             if V > 0:
                 for i in imps:
                     redirect[i] = bdiv[i] * min(cap, V) / V
+        excess = max(V - sum(redirect.values()), 0.0) if targeted_any else 0.0
         avail = 0.0
         for q in cm.producers:
             if not restricting[q]:
@@ -117,12 +129,42 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
             open_ = {i for i in open_ if given[i] < residual[i]}
         world_short = 0.0
         for i in imps:
-            out[i][t - 1] = (residual[i] - min(given[i], residual[i])) * m
+            short = (residual[i] - min(given[i], residual[i])) * m
+            d = min(short, stock[i])  # stocks first
+            stock[i] -= d
+            draw[i][t - 1] = d
+            out[i][t - 1] = short - d
             world_short += out[i][t - 1]
         world_dem = sum(demand.values()) * m
-        net = (world_short - surplus * m) / world_dem if world_dem else 0.0
-        price[t - 1] = max(100 * net / (p.supply_elasticity - p.demand_elasticity), -100.0)
-    return {"shortfall": out, "price": price}
+        den = p.supply_elasticity - p.demand_elasticity
+        net = (world_short - surplus * m - excess * m) / world_dem if world_dem else 0.0
+        price[t - 1] = max(100 * net / den, -100.0)
+        price_r[t - 1] = price_o[t - 1] = price[t - 1]
+        seg = any(e["start"] <= t < e["start"] + e["duration"] and e["cut"] > 0 and e["declared"] for e in tgt_events)
+        dem_r = sum(demand[i] for i in restricted_pool) * m
+        dem_o = sum(demand[i] for i in imps if i not in restricted_pool) * m
+        if seg and dem_r > 0 and dem_o > 0:
+            fr = sum(out[i][t - 1] for i in restricted_pool) / dem_r
+            fo = (sum(out[i][t - 1] for i in imps if i not in restricted_pool) - surplus * m - excess * m) / dem_o
+            if fr > fo:
+                price_r[t - 1] = max(100 * fr / den, -100.0)
+                price_o[t - 1] = max(100 * fo / den, -100.0)
+    return {"shortfall": out, "price": price, "price_restricted": price_r, "price_open": price_o,
+            "inventory_draw": draw}
+
+
+def _demands(cm: CommodityMarket) -> dict[str, float]:
+    """Annual demand per importer (consumers + 'ROW'), as the flows above add up."""
+    taken = {q: 0.0 for q in cm.producers}
+    out = {}
+    for k, c in enumerate(cm.consumers):
+        out[c] = float(cm.demand_t[k])
+        for j, q in enumerate(cm.producers):
+            taken[q] += float(cm.demand_t[k] - cm.domestic_t[k]) * float(cm.import_share[k, j])
+        if c in taken:
+            taken[c] += float(cm.domestic_t[k])
+    out["ROW"] = sum(max(float(v) - taken[q], 0.0) for q, v in zip(cm.producers, cm.production_t, strict=True))
+    return out
 
 
 def reference_runs(market: Market, seed: int, runs: int, horizon: int = 12) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +207,8 @@ def test_fast_engine_agrees_with_reference_on_targeted_scenarios(targets):
     from critmin.disruption.engine import Slot, compile_commodity, simulate
 
     m = synthetic_market()
-    p = ModelParams.from_settings({"leakage": 0.1, "demand_growth": 0.03, "ramp_up_months": {"FIN": 3}})
+    p = ModelParams.from_settings({"leakage": 0.1, "demand_growth": 0.03, "ramp_up_months": {"FIN": 3},
+                                   "inventory_months": 0.5})
     for cm in m.commodities.values():
         evs = [
             {"country": cm.producers[int(np.argmax(cm.production_t))], "stage": cm.stage, "targets": targets,
@@ -178,7 +221,10 @@ def test_fast_engine_agrees_with_reference_on_targeted_scenarios(targets):
         ref = reference_commodity(cm, evs, p, 12)
         for i, imp in enumerate(comp.importers):
             np.testing.assert_allclose(res.shortfall[0, :, i], ref["shortfall"][imp], rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(res.inventory_draw[0, :, i], ref["inventory_draw"][imp], rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(res.price_change_pct[0], ref["price"], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(res.price_restricted_pct[0], ref["price_restricted"], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(res.price_open_pct[0], ref["price_open"], rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("targets", [None, ("USA",), ("JPN",)])
@@ -209,4 +255,7 @@ def test_fast_engine_agrees_with_reference_on_supply_and_demand_shocks(targets):
         assert (res.price_change_pct[0] < 0).any()  # the case exercises a glut
         for i, imp in enumerate(comp.importers):
             np.testing.assert_allclose(res.shortfall[0, :, i], ref["shortfall"][imp], rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(res.inventory_draw[0, :, i], ref["inventory_draw"][imp], rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(res.price_change_pct[0], ref["price"], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(res.price_restricted_pct[0], ref["price_restricted"], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(res.price_open_pct[0], ref["price_open"], rtol=1e-9, atol=1e-9)

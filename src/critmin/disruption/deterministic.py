@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,14 @@ def run_scenario(market: Market, scenario: Scenario) -> ScenarioOutcome:
     return ScenarioOutcome(scenario, params, results, notes)
 
 
+def _restricted(out: ScenarioOutcome, cid: str, res: SimResult) -> list[bool]:
+    """Per importer of ``res``: in the restricted pool (targeted by an export restriction of the
+    scenario on ``cid``)."""
+    tg = {t for e in out.scenario.events if e.commodity == cid and e.kind == "export_restriction" and e.targets
+          for t in e.targets}
+    return [imp in tg for imp in res.importers]
+
+
 def outcome_rows(market: Market, out: ScenarioOutcome) -> list[dict]:
     """JSON-ready rows (one per commodity x consumer), same keys as the Monte Carlo output."""
     rows = []
@@ -60,6 +69,17 @@ def outcome_rows(market: Market, out: ScenarioOutcome) -> list[dict]:
         cm = market.commodities[cid]
         price = cm.price_usd_per_t
         dp = float(res.price_change_pct[0].mean())
+        pr = res.price_restricted_pct if res.price_restricted_pct is not None else res.price_change_pct
+        po = res.price_open_pct if res.price_open_pct is not None else res.price_change_pct
+        segmented = bool((pr[0] != po[0]).any())
+        restricted_pool = [imp for imp, r in zip(res.importers, _restricted(out, cid, res), strict=True) if r]
+        pools: dict[str, Any] = {
+            "segmented": segmented,
+            "restricted_pool": restricted_pool,
+            "price_restricted_pct": float(pr[0].mean()),
+            "price_open_pct": float(po[0].mean()),
+            "price_spread_pct": float((pr[0] - po[0]).mean()),
+        }
         for k, kid in enumerate(market.consumers):
             short = res.shortfall[0, :, k]
             dem = res.demand[:, k]
@@ -75,6 +95,9 @@ def outcome_rows(market: Market, out: ScenarioOutcome) -> list[dict]:
                 "cvar95_pct": pct,
                 "p_shortfall_gt_10pct": None if pct is None else float(pct > 10.0),
                 "mean_price_change_pct": dp,
+                **pools,
+                "pool": "restricted" if kid in restricted_pool else "open",
+                "inventory_draw_t": None if res.inventory_draw is None else float(res.inventory_draw[0, :, k].sum()),
                 "proxy_trade_shares": bool(cm.proxy_trade_shares[k]),
                 "consumption_t": dtot,
                 "demand_change_t": None if res.demand_change is None else float(res.demand_change[0, :, k].sum()),
@@ -86,6 +109,7 @@ def outcome_rows(market: Market, out: ScenarioOutcome) -> list[dict]:
                      "delivered_t": float(res.delivered[0, t, k]),
                      "shortfall_usd": float(short[t]) * price if math.isfinite(price) else None,
                      "price_change_pct": float(res.price_change_pct[0, t]),
+                     "price_restricted_pct": float(pr[0, t]), "price_open_pct": float(po[0, t]),
                      "world_net_shortage_pct": None if res.net_shortage is None
                      else 100.0 * float(res.net_shortage[0, t]),
                      "surplus_t": None if res.surplus is None else float(res.surplus[0, t])}

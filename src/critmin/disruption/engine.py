@@ -80,11 +80,16 @@ class CompiledCommodity:
     has_targeted: bool
     add_t: np.ndarray  # [slot] annual t added per unit of magnitude (supply additions)
     dem_w: np.ndarray  # [slot, importer] annual demand changed per unit of magnitude (demand changes)
+    x_targeted: np.ndarray  # [slot] bool: a targeted export restriction (segments the market)
+    restricted: np.ndarray  # [importer] bool: in the restricted pool (targeted by some slot)
     leakage: float
     growth: float
     supply_elasticity: float
     demand_elasticity: float
     slot_notes: tuple[str, ...]
+    re_export_lag: float = 0.0
+    contract_cover: float = 0.0
+    inventory_months: float = 0.0
 
 
 def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParams) -> CompiledCommodity:
@@ -142,7 +147,7 @@ def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParam
                 continue
             x_prod[h] = cm.producers.index(str(s.country))
             x_targets[h] = tmask
-            if s.targets is not None:
+            if s.targets is not None and tmask.any():
                 has_targeted = True
         elif s.stage == "mine" and cm.stage == "processing":
             if s.country not in cm.mine_producers or mine_total <= 0:
@@ -157,10 +162,13 @@ def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParam
                 f"{s.country} {s.stage}-stage event on {cm.commodity}: the supply stage is "
                 f"{cm.stage}, so processing restrictions do not reach ore consumers: no effect"
             )
+    x_targeted = (x_prod >= 0) & np.array([sl.targets is not None for sl in slots], dtype=bool)
+    restricted = x_targets[x_targeted].any(0) if x_targeted.any() else np.zeros(K + 1, dtype=bool)
     return CompiledCommodity(
         cm.commodity, importers, cm.producers, F_nd, F_d, demand, spare, ramp, x_prod, x_targets,
-        feed, has_targeted, add_t, dem_w, params.leakage, params.demand_growth, params.supply_elasticity,
-        params.demand_elasticity, tuple(notes),
+        feed, has_targeted, add_t, dem_w, x_targeted, restricted, params.leakage, params.demand_growth,
+        params.supply_elasticity, params.demand_elasticity, tuple(notes),
+        params.re_export_lag_months, params.contract_cover_months, params.inventory_months,
     )
 
 
@@ -214,6 +222,14 @@ class SimResult:
     surplus: np.ndarray | None = None
     #: [run, month] (world shortfall - surplus) / world demand: negative in a glut
     net_shortage: np.ndarray | None = None
+    #: [run, month] price change in the restricted pool (targeted importers) and in the open pool
+    #: (everyone else); equal to ``price_change_pct`` where the market is not segmented
+    price_restricted_pct: np.ndarray | None = None
+    price_open_pct: np.ndarray | None = None
+    #: [run, month, importer] stocks drawn to cover shortfalls (t)
+    inventory_draw: np.ndarray | None = None
+    #: [run, month] diverted volume the open pool receives beyond what it releases (t)
+    open_excess: np.ndarray | None = None
 
 
 def simulate(
@@ -235,7 +251,11 @@ def simulate(
     t = np.arange(1, T + 1)
     m_t = (1.0 + comp.growth) ** ((t - 1) / 12.0) / 12.0  # [month] annual -> monthly, with growth
     act = (t[None, None, :] >= start[:, :, None]) & (t[None, None, :] < (start + duration)[:, :, None])
-    a = cut[:, :, None] * (1.0 - comp.leakage) * act  # [run, slot, month]
+    leak = np.full((n, H, T), comp.leakage)
+    if comp.x_targeted.any():  # segmented markets: leakage to the targets only after the re-export lag
+        lag_ok = t[None, None, :] >= (start + comp.re_export_lag)[:, :, None]
+        leak = np.where(comp.x_targeted[None, :, None] & ~lag_ok, 0.0, leak)
+    a = cut[:, :, None] * (1.0 - leak) * act  # [run, slot, month]
     keep_x = np.ones((n, T, n_imp, n_prod))
     keep_f = np.ones((n, T, n_prod))
     for h in range(H):
@@ -250,8 +270,15 @@ def simulate(
     restricting: np.ndarray = np.any(keep_x < 1.0, axis=2)  # [run, month, producer]
     redirect = np.zeros_like(loss)
     cap = np.zeros((n, T))
+    excess = np.zeros((n, T))  # diverted volume the open pool receives beyond what it releases
+    seg = np.zeros((n, T), dtype=bool)  # [run, month] a targeted restriction is active
     if comp.has_targeted:
-        redirect, cap = _redirect(comp, keep_x, keep_f, restricting)
+        tgt = comp.x_targeted[None, :] & declared
+        seg = (act & (cut[:, :, None] > 0) & tgt[:, :, None]).any(1)
+        t0 = np.where(tgt, start, T + 1).min(axis=1)  # first targeted restriction of the run
+        swap_on = t[None, :] >= (t0 + comp.contract_cover)[:, None]  # contract cover over
+        redirect, cap, V = _redirect(comp, keep_x, keep_f, restricting, swap_on)
+        excess = np.maximum(V - redirect.sum(-1), 0.0)
     # spare capacity pool (rule 5)
     first = np.where(declared, start, T + 1).min(axis=1) if H else np.full(n, T + 1)
     since = t[None, :] - first[:, None] + 1  # months since the first event, 1 in its month
@@ -273,21 +300,46 @@ def simulate(
     scale = m_t[None, :, None]
     demand_m = comp.demand[None, :] * m_t[:, None]
     loss, redirect, pool, short, dchg = loss * scale, redirect * scale, pool * scale, short * scale, dchg * scale
-    surplus = surplus * m_t[None, :]
+    surplus, excess = surplus * m_t[None, :], excess * m_t[None, :]
+    draw = np.zeros_like(short)
+    if comp.inventory_months > 0:  # stocks cover the first shortfalls, cumulatively
+        stock = comp.demand * comp.inventory_months / 12.0  # [importer] t
+        covered = np.minimum(np.cumsum(short, axis=1), stock[None, None, :])
+        draw = np.diff(covered, axis=1, prepend=0.0)
+        short = short - draw
     delivered = demand_m[None] + dchg - short
     world = demand_m.sum(-1)
-    frac = np.divide(short.sum(-1) - surplus, world[None, :], out=np.zeros((n, T)), where=world[None, :] > 0)
-    price = np.maximum(calc_price_change_pct(frac, comp.supply_elasticity, comp.demand_elasticity), -100.0)
+    frac = np.divide(short.sum(-1) - surplus - excess, world[None, :], out=np.zeros((n, T)), where=world[None, :] > 0)
+    price = _price(frac, comp)
+    price_r, price_o = price, price
+    if comp.has_targeted:  # rule 8: each pool clears at its own price
+        R = comp.restricted
+        dem_r, dem_o = demand_m[:, R].sum(-1), demand_m[:, ~R].sum(-1)
+        frac_r = np.divide(short[:, :, R].sum(-1), dem_r[None, :], out=frac.copy(), where=dem_r[None, :] > 0)
+        frac_o = np.divide(short[:, :, ~R].sum(-1) - surplus - excess, dem_o[None, :], out=frac.copy(),
+                           where=dem_o[None, :] > 0)
+        split = seg & (frac_r > frac_o)  # arbitrage closes the spread the other way
+        price_r = np.where(split, _price(frac_r, comp), price)
+        price_o = np.where(split, _price(frac_o, comp), price)
     return SimResult(
         comp.importers, demand_m, loss, redirect, pool, short, delivered,
         (pool_avail + extra) * m_t[None, :], cap * m_t[None, :], price, dchg, surplus, frac,
+        price_r, price_o, draw, excess,
     )
 
 
+def _price(frac: np.ndarray, comp: CompiledCommodity) -> np.ndarray:
+    """Rule 7: the price change of a net shortage fraction, floored at -100 %."""
+    return np.maximum(calc_price_change_pct(frac, comp.supply_elasticity, comp.demand_elasticity), -100.0)
+
+
 def _redirect(
-    comp: CompiledCommodity, keep_x: np.ndarray, keep_f: np.ndarray, restricting: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rule 4: redirection of targeted restrictions (annual rates ``[run, month, importer]``)."""
+    comp: CompiledCommodity, keep_x: np.ndarray, keep_f: np.ndarray, restricting: np.ndarray,
+    swap_on: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rule 4: redirection of targeted restrictions (annual rates ``[run, month, importer]``),
+    only once the open pool's contract cover is over (``swap_on[run, month]``). Returns the
+    redirected volumes, the release capacity and the diverted volume ``V`` the open pool gets."""
     Fnd = comp.F_nd
     blocked = Fnd * keep_f[:, :, None, :] * (1.0 - keep_x)  # [run, month, importer, producer]
     untargeted = (keep_x == 1.0) & (Fnd > 0)  # importer buys from p and is not restricted by it
@@ -297,5 +349,6 @@ def _redirect(
     absorber = (untargeted & divertible[:, :, None, :]).any(-1)  # [run, month, importer]
     free = ((Fnd * keep_f[:, :, None, :]) * ~restricting[:, :, None, :]).sum(-1)  # purchases from unrestricted
     cap = (free * absorber).sum(-1)
+    cap = cap * swap_on
     ratio = np.divide(np.minimum(cap, V), V, out=np.zeros_like(V), where=V > 0)
-    return b_div * ratio[..., None], cap
+    return b_div * ratio[..., None], cap, V

@@ -36,6 +36,33 @@ settings.register(
     "countries after the Dec-2024 US ban was reported (e.g. Reuters 2025) but not quantified.",
 )
 settings.register(
+    "disruption.re_export_lag_months",
+    3,
+    "Segmented markets: months after a targeted restriction starts before leaked volume "
+    "(trans-shipment, re-export through third countries, share disruption.leakage) reaches the "
+    "targeted importers; until then the targets get no leakage.",
+    "Analyst assumption: third-country re-exports of Chinese Ga/Ge/Sb to the US after the "
+    "Dec-2024 ban were reported from early 2025 (USGS MCS 2025/2026 commodity notes; Reuters "
+    "2025), i.e. after a few months of rerouting and relabelling.",
+)
+settings.register(
+    "disruption.contract_cover_months",
+    6,
+    "Segmented markets: months after a targeted restriction starts during which buyers in the "
+    "open pool are held by their term contracts with unrestricted producers, so they cannot "
+    "release that supply to the restricted pool (redirection between pools starts after them).",
+    "Analyst assumption: minor-metal and rare-earth supply runs on quarterly to annual term "
+    "contracts (e.g. Roskill/Project Blue market notes); half a year is a central value.",
+)
+settings.register(
+    "disruption.inventory_months",
+    0.0,
+    "Stocks held by each importer, in months of its baseline demand, drawn down to cover its "
+    "shortfall before it counts (cumulative over the horizon, not rebuilt).",
+    "Neutral default: company and state stocks are modelled by the stockpile optimiser, which "
+    "consumes these shortfalls; a scenario may override (e.g. 2-3 months of working stock).",
+)
+settings.register(
     "disruption.spare_capacity",
     0.05,
     "Spare capacity of each unrestricted producer, as a fraction of its annual production.",
@@ -150,6 +177,10 @@ class ModelParams:
     ramp_up_months: Mapping[str, float] = field(default_factory=dict)
     #: absolute spare capacity (t/yr) added per producer (new projects; see api.expected_joint_shortfall)
     extra_spare_t: Mapping[str, float] = field(default_factory=dict)
+    #: segmented markets (docs/disruption.md): leakage lag, contract cover, inventories (months)
+    re_export_lag_months: float = 0.0
+    contract_cover_months: float = 0.0
+    inventory_months: float = 0.0
 
     @classmethod
     def from_settings(cls, overrides: Mapping[str, Any] | None = None) -> ModelParams:
@@ -163,6 +194,11 @@ class ModelParams:
             ramp_up_months_default=float(settings.get("disruption.ramp_up_months")),
             spare_capacity=dict(o.get("spare_capacity", {})),
             ramp_up_months=dict(o.get("ramp_up_months", {})),
+            re_export_lag_months=float(o.get("re_export_lag_months",
+                                             settings.get("disruption.re_export_lag_months"))),
+            contract_cover_months=float(o.get("contract_cover_months",
+                                              settings.get("disruption.contract_cover_months"))),
+            inventory_months=float(o.get("inventory_months", settings.get("disruption.inventory_months"))),
         )
         p.validate()
         return p
@@ -183,6 +219,9 @@ class ModelParams:
         for k, v in self.ramp_up_months.items():
             if v <= 0:
                 raise ValueError(f"ramp_up_months[{k}] must be > 0, got {v}")
+        for name in ("re_export_lag_months", "contract_cover_months", "inventory_months"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.spare_capacity_default < 0 or self.ramp_up_months_default <= 0:
             raise ValueError("disruption.spare_capacity must be >= 0 and ramp_up_months > 0")
 

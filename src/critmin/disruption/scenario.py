@@ -15,7 +15,8 @@ Format (``docs/disruption.md``, ``scenarios/*.toml``)::
     # importers whose demand changes, absent = all incl. the rest of the world)
     [overrides]                 # all optional
     demand_growth, supply_elasticity, demand_elasticity, leakage,
-    spare_capacity = { AUS = 0.10 }, ramp_up_months = { AUS = 6 }
+    spare_capacity = { AUS = 0.10 }, ramp_up_months = { AUS = 6 },
+    re_export_lag_months, contract_cover_months, inventory_months   (segmented markets)
 
 Every error names the file, the field (e.g. ``events[2].export_cut``) and what was expected.
 """
@@ -122,6 +123,9 @@ class Overrides(_Base):
     leakage: float | None = Field(default=None, ge=0.0, le=1.0)
     spare_capacity: dict[ISO3, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict)
     ramp_up_months: dict[ISO3, Annotated[float, Field(gt=0.0)]] = Field(default_factory=dict)
+    re_export_lag_months: float | None = Field(default=None, ge=0.0)
+    contract_cover_months: float | None = Field(default=None, ge=0.0)
+    inventory_months: float | None = Field(default=None, ge=0.0)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v not in (None, {})}
