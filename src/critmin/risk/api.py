@@ -141,6 +141,8 @@ class _Prepared:
     names: dict[str, str]
     #: per assessment year: views, WGI (computed once per year and cached here)
     per_year: dict[tuple[Any, ...], Any]
+    #: EV_VAS per commodity (risk.ev.formula = value_at_stake; critmin.impact.vulnerability)
+    ev_value_at_stake: dict[str, tuple[float, str | None]] | None = None
 
 
 _CACHE: dict[tuple[Any, ...], _Prepared] = {}
@@ -151,7 +153,7 @@ _LOCK = threading.Lock()
 _PREPARE_SETTINGS = ("data.supply_sources", "risk.stages", "risk.processing_stage_preference",
                      "risk.wgi_max_lag_years", "risk.trade_sources", "risk.trade_fallback_sources",
                      "risk.fallback_min_partner_coverage", "risk.governance_fallback_max_share",
-                     "risk.max_uncovered_import_share")
+                     "risk.max_uncovered_import_share", "risk.ev.formula")
 
 
 def _prepare(wh: Warehouse, consumers: tuple[str, ...], allied: frozenset[str]) -> _Prepared:
@@ -174,6 +176,10 @@ def _prepare(wh: Warehouse, consumers: tuple[str, ...], allied: frozenset[str]) 
     prep = _Prepared(inputs, sd, build_trade_index(inputs.trade), fb_cells, fb_reasons,
                      prices, price_ids, nir_cells(inputs.nir_salient), nir_cells(inputs.nir_trend), rows,
                      names, {})
+    if settings.get("risk.ev.formula") == "value_at_stake":
+        from critmin.impact.vulnerability import value_at_stake_ev
+
+        prep.ev_value_at_stake = value_at_stake_ev(wh, consumers)
     with _LOCK:
         if len(_CACHE) > 8:
             _CACHE.clear()
@@ -190,8 +196,16 @@ def _ev_table(prep: _Prepared, year: int) -> dict[str, tuple[float | None, str |
     min_changes = int(settings.get("risk.ev.min_changes"))
     cap = float(settings.get("risk.ev.volatility_cap"))
     max_age = int(settings.get("risk.max_data_age_years"))
+    formula = settings.get("risk.ev.formula")
+    if formula not in ("price_volatility", "value_at_stake"):
+        raise ValueError(f"risk.ev.formula: {formula!r}; expected 'price_volatility' or 'value_at_stake'")
+    vas = prep.ev_value_at_stake if formula == "value_at_stake" else None
     out: dict[str, tuple[float | None, str | None, set[int]]] = {}
+    if vas is not None:
+        out = {cid: (ev, flag, prep.price_ids.get(cid, set())) for cid, (ev, flag) in vas.items()}
     for cid, series_map in prep.prices.items():
+        if cid in out:
+            continue
         for age in range(0, max_age + 1):
             end = year - age
             vols = []
@@ -206,6 +220,8 @@ def _ev_table(prep: _Prepared, year: int) -> dict[str, tuple[float | None, str |
                     continue
             if vols:
                 flag = None if age == 0 else f"ev_latest:{age}: price volatility of {end - window + 1}-{end}"
+                if vas is not None:
+                    flag = f"{flag}; no damage row (ev_vas_missing)" if flag else "ev_vas_missing: no damage row, price-volatility EV"
                 out[cid] = (calc_economic_vulnerability(vols, cap), flag, prep.price_ids.get(cid, set()))
                 break
     return out
@@ -298,7 +314,7 @@ class _Year:
 def _year_inputs(prep: _Prepared, year: int) -> _Year:
     key = ("year", year, settings.get("risk.max_data_age_years"), settings.get("risk.residual_share_flag"),
            settings.get("risk.ev.window_years"), settings.get("risk.ev.min_changes"),
-           settings.get("risk.ev.volatility_cap"))
+           settings.get("risk.ev.volatility_cap"), settings.get("risk.ev.formula"))
     hit = prep.per_year.get(key)
     if hit is None:
         hit = _Year(stage_views(prep.stage_data.supplies, year),
