@@ -85,3 +85,22 @@ def test_the_old_loss_multiple_is_an_option(real_db_path):
         wh.close()
     assert old.loss_model == "multiple" and not old.damage
     assert all(s.startswith(("assessment EV", "user override")) for s in old.loss_multiple_source.values())
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the half-budget bound holds for the README command (seed 7, 2,000 runs: copper "
+                                       "46.8 %) but not for other seeds (seed 1: copper 61.5 %, seed 2: 52.7 %): "
+                                       "copper's large shortfalls at its price absorb the budget the high-damage "
+                                       "commodities cannot use; see docs/stockpile.md")
+def test_no_commodity_takes_more_than_half_the_budget_for_other_seeds(real_db_path):
+    from critmin.data.warehouse import Warehouse
+
+    wh = Warehouse(real_db_path, read_only=True)
+    try:
+        shares = []
+        for seed in (1, 2):
+            cost = _cost_by_commodity(plan(wh, PlanRequest(budgets_usd=BUDGETS, runs=2000, seed=seed)))
+            shares.append(max(cost.values()) / sum(cost.values()))
+    finally:
+        wh.close()
+    assert max(shares) <= 0.5, shares
