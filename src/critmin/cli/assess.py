@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from critmin.cli.common import cli_warehouse, fail
+from critmin.cli.common import cli_warehouse, countries, fail
 
 if TYPE_CHECKING:
     from critmin.risk.api import Assessment
@@ -27,8 +27,8 @@ def _fmt(v: object, pct: bool = False, nd: int = 2) -> str:
 def assess_cmd(
     ctx: typer.Context,
     consumers: Annotated[
-        str | None, typer.Option("--for", help="Consumer countries, ISO3 or ISO2, comma-separated "
-                                 "(e.g. USA,JPN or US,JP; default: setting risk.consumers).")
+        str | None, typer.Option("--for", help="Consumer countries, names or ISO codes, comma-separated "
+                                 "(e.g. 'Japan,United States', 日本, USA,JPN or US,JP; default: setting risk.consumers).")
     ] = None,
     year: Annotated[int, typer.Option("--year", help="Assessment year.")] = 2024,
     as_json: Annotated[bool, typer.Option("--json", help="Print the watchlist as JSON.")] = False,
@@ -51,9 +51,9 @@ def assess_cmd(
     from critmin.risk import api
 
     try:
-        cons = api.normalize_consumers(consumers if consumers is not None else partners())
+        cons = api.normalize_consumers(countries(consumers, "--for") if consumers is not None else partners())
     except ValueError as e:
-        raise fail(f"--for: {e}") from None
+        raise fail(str(e) if str(e).startswith("--for") else f"--for: {e}") from None
     alliances = tuple(a.strip() for a in alliance.split(",") if a.strip()) if alliance else None
     from critmin.risk.watchlist import scope
 

@@ -8,6 +8,11 @@
 * :func:`parse_amount` and :func:`parse_budgets`: one syntax for money (``2e9``, ``1.5e9``,
   ``2bn``, ``2.5B``, ``500m``, ``750k``) used by ``stockpile`` and ``projects``.
 * :func:`parse_pairs`: ``KEY=NUMBER,...`` options (``--loss-multiple``, ``--param``).
+* :func:`guard_commands` (applied once to the root app by :mod:`critmin.cli.main`): every
+  command's user errors -- an unknown name, a bad option value, a database locked by another
+  process, a missing warehouse or table -- end in one line and exit code 1, wherever in the
+  command they are raised; the global ``--debug`` flag lets the traceback through instead.
+  Messages never show internal types (``np.int64(2020)`` reads ``2020``).
 
 Command modules define their commands at module level and attach them in one
 ``register(app)`` function (see :mod:`critmin.cli.main`).
@@ -15,11 +20,13 @@ Command modules define their commands at module level and attach them in one
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -37,9 +44,33 @@ _AMOUNT = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(k|m|bn|b|t)?"
 _UNLIMITED = {"inf", "unlimited", "none"}
 
 
+_DEBUG = False
+#: numpy/pandas scalars as repr'd inside messages: ``np.int64(2020)`` -> ``2020``
+_INTERNAL = re.compile(r"\b(?:np|numpy)\.(?:int|uint|float|str_|bool_)\w*\(([^()]*)\)")
+_QUOTED_INTERNAL = re.compile(r"\b(?:np|numpy)\.str_\('([^']*)'\)")
+
+
+def set_debug(on: bool) -> None:
+    """``--debug``: let user errors raise with their traceback instead of one line."""
+    global _DEBUG
+    _DEBUG = bool(on)
+
+
+def debug() -> bool:
+    return _DEBUG
+
+
+def clean_message(message: str) -> str:
+    """One line, without internal types: ``[np.int64(2020), np.int64(2021)]`` -> ``2020, 2021``."""
+    msg = _QUOTED_INTERNAL.sub(r"\1", str(message))
+    msg = _INTERNAL.sub(r"\1", msg)
+    msg = re.sub(r"\[((?:\d+, )*\d+)\]", r"\1", msg)
+    return " ".join(msg.split())
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``error: message`` to stderr and return an Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` (one line) to stderr and return an Exit to raise."""
+    typer.echo(f"error: {clean_message(message)}", err=True)
     return typer.Exit(code)
 
 
@@ -49,26 +80,141 @@ def user_errors(extra: Sequence[type[BaseException]] = ()) -> Iterator[None]:
     try:
         yield
     except (*USER_ERRORS, *extra) as exc:
+        if _DEBUG:
+            raise
         raise fail(str(exc)) from None
 
 
+def _db_path(ctx: typer.Context | None) -> str:
+    try:
+        return str(ctx.find_root().obj.db_path())  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - only for the message
+        return "the database"
+
+
+def database_message(exc: BaseException, db: str) -> str | None:
+    """The one-line message for a DuckDB error a user can fix, else None."""
+    import duckdb
+
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, duckdb.IOException):
+        low = str(exc).lower()
+        if "lock" in low:
+            return (f"the database {db} is in use by another process (it holds the write lock; "
+                    "is `critmin serve` or an import running?): stop it or use the HTTP API, then retry")
+        if "does not exist" in low or "no such file" in low:
+            return f"no warehouse at {db}: run `critmin data import` first (or pass --db)"
+        return f"cannot open {db}: {text}"
+    if isinstance(exc, duckdb.CatalogException):
+        m = re.search(r"Table with name (\w+) does not exist", str(exc))
+        what = f"table {m.group(1)!r}" if m else "a table"
+        web = bool(m and m.group(1).startswith(("web_", "audit", "session", "job")))
+        fix = ("start `critmin serve` once (it creates the dashboard's tables and first user)" if web
+               else "run `critmin data import` to build the warehouse")
+        return f"the database {db} has no {what}: {fix}"
+    return None
+
+
+def countries(text: str, field: str) -> list[str]:
+    """``'Japan, US'`` / ``'日本,米国'`` / ``'JPN,USA'`` -> ISO3 codes, in order; any name or code
+    :func:`critmin.data.normalize.countries.to_iso3` knows (English and Japanese names, ISO
+    alpha-2/alpha-3). An unknown one -> ``ValueError`` naming ``field``."""
+    from critmin.data.errors import UnknownCountry
+    from critmin.data.normalize.countries import to_iso3
+
+    out: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            code = to_iso3(part)
+        except UnknownCountry:
+            raise ValueError(f"{field}: unknown country {part!r}; give a name (Japan, 日本, United States) "
+                             "or an ISO code (JPN, JP)") from None
+        if code not in out:
+            out.append(code)
+    if not out:
+        raise ValueError(f"{field}: no country given")
+    return out
+
+
+def commodity_notes(kwargs: dict[str, Any]) -> None:
+    """Tell the user how an element name was read (``--commodity Neodymium`` -> rare earths, as a
+    group), once per name, on stderr, before the command runs."""
+    from critmin.data.normalize.commodities import resolution_note
+
+    for key in ("commodity", "commodities"):
+        value = kwargs.get(key)
+        if isinstance(value, str):
+            for part in value.split(","):
+                note = resolution_note(part) if part.strip() else None
+                if note:
+                    typer.echo(f"note: {note}", err=True)
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import duckdb
+
+        from critmin.data.paths import DataDirNotFound
+        from critmin.data.warehouse import WarehouseNotImported
+
+        caught: tuple[type[BaseException], ...] = (
+            *USER_ERRORS, WarehouseNotImported, DataDirNotFound, FileNotFoundError, PermissionError,
+            IsADirectoryError)
+        try:
+            commodity_notes(kwargs)
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except caught as exc:
+            if _DEBUG:
+                raise
+            raise fail(str(exc)) from None
+        except duckdb.Error as exc:
+            ctx = next((a for a in (*args, *kwargs.values()) if isinstance(a, typer.Context)), None)
+            msg = database_message(exc, _db_path(ctx))
+            if msg is None or _DEBUG:
+                raise
+            raise fail(msg) from None
+    return wrapper
+
+
+def guard_commands(app: typer.Typer) -> None:
+    """Wrap every command of ``app`` (and of its groups) in the one-line error handling."""
+    for info in app.registered_commands:
+        if info.callback is not None and not getattr(info.callback, "_critmin_guarded", False):
+            info.callback = _guard(info.callback)
+            info.callback._critmin_guarded = True  # type: ignore[attr-defined]
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            guard_commands(group.typer_instance)
+
+
 @contextmanager
-def cli_warehouse(ctx: typer.Context, *, read_only: bool = True,
+def cli_warehouse(ctx: typer.Context, *, read_only: bool = True, create: bool = False,
                   errors: Sequence[type[BaseException]] = ()) -> Iterator[Warehouse]:
     """The warehouse of ``--db``, closed when the block ends. A warehouse that cannot be opened
     (not imported yet, locked by a running server) and a user error in the block
-    (:data:`USER_ERRORS` and ``errors``) end the command with a one-line message."""
+    (:data:`USER_ERRORS` and ``errors``) end the command with a one-line message. Only with
+    ``create`` (``data import``) is a missing database file created; otherwise a mistyped
+    ``--db`` is an error, not a new empty file."""
     import duckdb
 
     from critmin.data.warehouse import WarehouseNotImported
 
+    db = ctx.obj.db_path()
+    if not create and not Path(db).exists():
+        raise fail(f"no warehouse at {db}: run `critmin data import` first (or pass --db)")
     try:
         wh = ctx.obj.open_warehouse(read_only=read_only)
     except WarehouseNotImported as exc:
         raise fail(str(exc)) from None
-    except duckdb.IOException as exc:
-        raise fail(f"cannot open {ctx.obj.db_path()}: {exc}. If `critmin serve` is running it holds "
-                   "the database; use the HTTP API or stop the server.") from None
+    except duckdb.Error as exc:
+        if _DEBUG:
+            raise
+        raise fail(database_message(exc, str(db)) or f"cannot open {db}: {exc}") from None
     try:
         with user_errors((WarehouseNotImported, *errors)):
             yield wh

@@ -26,7 +26,7 @@ def import_cmd(
 
     with user_errors((DataDirNotFound,)):
         data_dir = ctx.obj.data_dir()
-    with cli_warehouse(ctx, read_only=False) as wh, Progress(transient=True, disable=as_json) as prog:
+    with cli_warehouse(ctx, read_only=False, create=True) as wh, Progress(transient=True, disable=as_json) as prog:
         task = prog.add_task("parsing", total=None)
 
         def cb(what: str, done: int, total: int) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from critmin.cli.common import guard_commands, set_debug
 from critmin.data import paths
 
 if TYPE_CHECKING:
@@ -74,13 +75,16 @@ def _root(
         typer.Option("--data", envvar="CRITMIN_DATA", help="Raw data directory (default: ../shared/data/raw)."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error (default: one line).")] = False,
 ) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    set_debug(debug)
     ctx.obj = CLIState(db=db, data=data)
 
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
+guard_commands(app)
 
 
 def main() -> None:

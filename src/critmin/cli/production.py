@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from critmin.cli.common import cli_warehouse, fail
+from critmin.data.normalize.commodities import display_name
 
 
 def production_cmd(
@@ -26,8 +27,13 @@ def production_cmd(
 
     with cli_warehouse(ctx) as wh:
         df = production_with_shares(wh.production(commodity, stage=stage, year=year, source=source.upper()))
-    if df.empty:
-        raise fail(f"no {source} production data for {commodity!r}" + (f" at stage {stage}" if stage else "") + (f" in {year}" if year else ""))
+        name = display_name(wh.resolve_commodity(commodity))
+        if df.empty:
+            what = f"no {source.upper()} production data for {name}" + (f" at stage {stage}" if stage else "")
+            if year is None:
+                raise fail(what)
+            years = sorted({int(y) for y in wh.production(commodity, stage=stage, source=source.upper())["year"]})
+            raise fail(f"{what} in {year}; years available: " + (", ".join(map(str, years)) or "none"))
     if as_json:
         recs = []
         for r in df.to_dict(orient="records"):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from critmin.cli.common import cli_warehouse, fail, parse_budgets, user_errors
+from critmin.cli.common import cli_warehouse, countries, fail, parse_budgets, user_errors
 
 if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
@@ -90,14 +90,16 @@ def _scores(wh: Warehouse, projects: Sequence[Project]) -> list[ProjectScore]:
 def list_cmd(
     ctx: typer.Context,
     viewer: Viewer = "joint",
-    commodity: Annotated[str | None, typer.Option(help="Commodity id.")] = None,
-    country: Annotated[str | None, typer.Option(help="Host country ISO3.")] = None,
+    commodity: Annotated[str | None, typer.Option(help="Commodity (name, id or element, e.g. 'rare earths', Ga).")] = None,
+    country: Annotated[str | None, typer.Option(help="Host country (name or ISO code).")] = None,
     status: Annotated[str | None, typer.Option(help="Project status.")] = None,
     as_json: AsJson = False,
 ) -> None:
     """List the projects the viewer may see."""
-    with cli_registry(ctx) as (_wh, reg):
-        ps = reg.list(_viewer(viewer), commodity=commodity, country=country, status=status)
+    with cli_registry(ctx) as (wh, reg):
+        cid = wh.resolve_commodity(commodity) if commodity else None
+        iso3 = countries(country, "--country")[0] if country else None
+        ps = reg.list(_viewer(viewer), commodity=cid, country=iso3, status=status)
     if as_json:
         _echo_json([p.record() for p in ps])
         return

@@ -26,12 +26,14 @@ audit_app = typer.Typer(help="The dashboard's append-only audit log.", no_args_i
 CLI_ACTOR = "cli:" + (getpass.getuser() if hasattr(getpass, "getuser") else "unknown")
 
 
-def _connect(db: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def _connect(db: Path, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
+    """The dashboard's database; only ``create`` (``users add``, before the first serve) makes a
+    missing file, so a mistyped ``--db`` elsewhere is an error, not a new empty database."""
     import duckdb
 
     from critmin.web.store import ensure_tables
 
-    if read_only and not db.exists():
+    if not create and not db.exists():
         raise fail(f"database {db} does not exist; start `critmin serve` or run `critmin data import` first")
     try:
         con = duckdb.connect(str(db), read_only=read_only)
@@ -122,7 +124,7 @@ def users_add(
     from critmin.web import auth
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else auth.generate_password()
-    con = _connect(ctx.obj.db_path())
+    con = _connect(ctx.obj.db_path(), create=True)
     try:
         auth.add_user(con, name, role, password)
         _audit(con, "user.add", name, "ok", {"role": role})
@@ -175,14 +177,16 @@ def users_revoke(
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """List users, roles and active token counts."""
+    import duckdb
+
     from critmin.web import auth
 
     con = _connect(ctx.obj.db_path(), read_only=True)
     try:
         rows = auth.list_users(con)
-    except Exception as exc:  # noqa: BLE001 - no web tables yet
-
-        raise fail(f"no users table in {ctx.obj.db_path()}: {exc}") from None
+    except duckdb.CatalogException:  # no web tables yet
+        raise fail(f"no dashboard users yet in {ctx.obj.db_path()}: start `critmin serve` once "
+                   "(it creates the first user, 'admin'), or add one with `critmin users add NAME --role ROLE`") from None
     finally:
         con.close()
     for r in rows:

@@ -1,0 +1,268 @@
+"""Every CLI command, given an unknown name, an impossible year, a database locked by another
+process and a missing warehouse, ends with one line on stderr and a non-zero exit, never a
+traceback (issue 19, section 1); ``--debug`` shows the traceback.
+
+The commands are enumerated from the Typer app: a new command without a row in :data:`CASES`
+fails :func:`test_every_command_has_cases`. A case that cannot apply says why (``NA``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from critmin.cli.main import app
+
+runner = CliRunner()
+
+NA = None  # the case does not apply to the command (reason in the comment beside it)
+
+SCEN_UNKNOWN = "{tmp}/unknown.toml"
+SCEN_YEAR = "{tmp}/year.toml"
+
+#: command -> (unknown-name args, impossible-year args, args that open the database)
+CASES: dict[str, tuple[list[str] | None, list[str] | None, list[str] | None]] = {
+    "production": (["production", "unobtainium"], ["production", "cobalt", "--year", "1990"],
+                   ["production", "cobalt"]),
+    "assess": (["assess", "--for", "Atlantis"], ["assess", "--year", "2030"], ["assess"]),
+    "simulate": (["simulate", SCEN_UNKNOWN, "--no-store"], ["simulate", SCEN_YEAR, "--no-store"],
+                 ["simulate", "scenarios/cn_graphite_licensing_2023.toml", "--no-store"]),
+    "deposits": (["deposits", "--commodity", "unobtainium"], NA,  # no year option
+                 ["deposits", "--commodity", "gallium"]),
+    "clock": (["clock", "--viewer", "Atlantis"], ["clock", "--today", "1800-13-45"], ["clock"]),
+    # serve: no name or year; a missing warehouse is imported on first start (not an error)
+    "serve": (NA, NA, ["serve", "--port", "1"]),
+    # settings: reads no database, takes no name or year
+    "settings": (NA, NA, NA),
+    # data import: a missing warehouse is created (that is what it is for)
+    "data import": (NA, NA, ["data", "import"]),
+    "data status": (NA, NA, ["data", "status"]),
+    "data crosscheck": (NA, ["data", "crosscheck", "--year", "1800"], ["data", "crosscheck"]),
+    # data fetch: downloads into a directory and reads no database
+    "data fetch": (["data", "fetch", "--only", "unobtainium", "--list"], NA, NA),
+    "stockpile plan": (["stockpile", "plan", "--budget", "USA=1bn,JPN=1bn", "--commodities", "unobtainium"], NA,
+                       ["stockpile", "plan", "--budget", "USA=1bn,JPN=1bn"]),
+    "stockpile frontier": (["stockpile", "frontier", "--budget", "USA=1bn,JPN=1bn", "--commodities", "unobtainium"],
+                           NA, ["stockpile", "frontier", "--budget", "USA=1bn,JPN=1bn"]),
+    "stockpile compare": (["stockpile", "compare", "--budget", "USA=1bn,JPN=1bn", "--commodities", "unobtainium"],
+                          NA, ["stockpile", "compare", "--budget", "USA=1bn,JPN=1bn"]),
+    "projects list": (["projects", "list", "--viewer", "joint", "--commodity", "unobtainium"], NA,
+                      ["projects", "list", "--viewer", "joint"]),
+    "projects show": (["projects", "show", "no-such-project", "--viewer", "joint"], NA,
+                      ["projects", "show", "no-such-project", "--viewer", "joint"]),
+    "projects import": (["projects", "import", "{tmp}/no-such-file.csv", "--viewer", "joint"], NA,
+                        ["projects", "import", "{tmp}/no-such-file.csv", "--viewer", "joint"]),
+    "projects export": (["projects", "export", "--viewer", "Atlantis"], NA, ["projects", "export", "--viewer", "joint"]),
+    "projects score": (["projects", "score", "--viewer", "Atlantis"], NA, ["projects", "score", "--viewer", "joint"]),
+    "projects select": (["projects", "select", "--budget", "USA=1bn,JPN=1bn", "--viewer", "Atlantis"], NA,
+                        ["projects", "select", "--budget", "USA=1bn,JPN=1bn", "--viewer", "joint"]),
+    "projects gaps": (["projects", "gaps", "--viewer", "Atlantis"], NA, ["projects", "gaps", "--viewer", "joint"]),
+    "markets prices": (["markets", "prices", "unobtainium"], NA, ["markets", "prices", "gallium"]),
+    "markets unit-values": (["markets", "unit-values", "--exporter", "Atlantis"], NA, ["markets", "unit-values"]),
+    "markets signals": (["markets", "signals", "--commodity", "unobtainium"], NA, ["markets", "signals"]),
+    "markets floor": (["markets", "floor", "--commodity", "unobtainium", "--floor", "100", "--volume", "1", "--years", "5"],
+                      ["markets", "floor", "--commodity", "gallium", "--floor", "100", "--volume", "1", "--years", "5",
+                       "--start", "1800", "--end", "1801"],
+                      ["markets", "floor", "--commodity", "gallium", "--floor", "100", "--volume", "1", "--years", "5"]),
+    "users add": (["users", "add", "x", "--role", "emperor", "--password-stdin"], NA,
+                  ["users", "add", "x", "--role", "viewer", "--password-stdin"]),
+    "users token": (["users", "token", "nobody"], NA, ["users", "token", "nobody"]),
+    "users revoke": (["users", "revoke", "nobody"], NA, ["users", "revoke", "nobody"]),
+    "users list": (NA, NA, ["users", "list"]),
+    "audit export": (["audit", "export", "--format", "parquet"], NA, ["audit", "export"]),
+}
+
+
+def _commands(group: typer.Typer, prefix: str = "") -> set[str]:
+    import typer.main
+
+    out: set[str] = set()
+
+    def walk(cmd: object, path: list[str]) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, [*path, name])
+        else:
+            out.add(" ".join(path))
+
+    walk(typer.main.get_command(group), [])
+    return out
+
+
+@pytest.fixture(scope="module")
+def db_copy(real_db_path, tmp_path_factory):
+    """A private copy of the warehouse: commands that write (users, projects) never touch the
+    session's shared one."""
+    path = tmp_path_factory.mktemp("errors") / "critmin.duckdb"
+    shutil.copyfile(real_db_path, path)
+    return path
+
+
+def test_every_command_has_cases():
+    assert _commands(app) == set(CASES)
+
+
+def _scenarios(tmp: Path) -> None:
+    body = """
+        name = "t"
+        horizon_months = 12
+        consumers = ["USA", "JPN"]
+        {extra}
+        [[events]]
+        country = "CHN"
+        commodity = "{commodity}"
+        stage = "mine"
+        export_cut = 0.5
+        start_month = 1
+        duration_months = 6
+    """
+    (tmp / "unknown.toml").write_text(textwrap.dedent(body.format(extra="", commodity="unobtainium")))
+    (tmp / "year.toml").write_text(textwrap.dedent(body.format(extra="year = 1800", commodity="graphite")))
+
+
+def _args(args: list[str], tmp: Path) -> list[str]:
+    return [a.replace("{tmp}", str(tmp)) for a in args]
+
+
+def _one_line(r, args) -> None:
+    assert r.exit_code not in (0, None), (args, r.output)
+    assert r.exception is None or isinstance(r.exception, SystemExit), (args, repr(r.exception))
+    assert "Traceback" not in r.output, (args, r.output)
+    if r.exit_code == 2 and r.stderr.startswith("Usage: "):
+        # Click's own usage error (an option value it checks itself, e.g. a choice): its
+        # framed message names the option and the values allowed
+        assert "Invalid value" in r.stderr or "No such" in r.stderr or "Missing" in r.stderr, r.stderr
+        return
+    err = r.stderr.strip().splitlines()
+    errors = [x for x in err if not x.startswith("note: ")]
+    assert len(errors) == 1, (args, r.stderr)
+    assert errors[0].startswith("error: ") or errors[0].startswith("Error"), (args, r.stderr)
+    assert "Traceback" not in r.output and "np.int64" not in r.stderr, (args, r.stderr)
+
+
+@pytest.mark.parametrize("command", sorted(k for k, v in CASES.items() if v[0]))
+def test_unknown_name(command, db_copy, tmp_path):
+    _scenarios(tmp_path)
+    args = _args(CASES[command][0], tmp_path)
+    r = runner.invoke(app, ["--db", str(db_copy), *args], input="pw\n")
+    _one_line(r, args)
+
+
+@pytest.mark.parametrize("command", sorted(k for k, v in CASES.items() if v[1]))
+def test_impossible_year(command, db_copy, tmp_path):
+    _scenarios(tmp_path)
+    args = _args(CASES[command][1], tmp_path)
+    r = runner.invoke(app, ["--db", str(db_copy), *args])
+    _one_line(r, args)
+
+
+@pytest.mark.parametrize("command", sorted(k for k, v in CASES.items() if v[2] and k != "data import"))
+def test_missing_warehouse(command, tmp_path):
+    args = _args(CASES[command][2], tmp_path)
+    if command == "serve":
+        pytest.skip("serve imports the data into a missing warehouse on first start (by design)")
+    if command == "users add":
+        pytest.skip("users add creates the dashboard database before the first serve (by design, "
+                    "tests/test_web_auth.py)")
+    r = runner.invoke(app, ["--db", str(tmp_path / "none.duckdb"), *args], input="pw\n")
+    _one_line(r, args)
+    assert not (tmp_path / "none.duckdb").exists(), "a mistyped --db must not create a file"
+
+
+@pytest.fixture(scope="module")
+def locked_db(real_db_path, tmp_path_factory):
+    """A copy of the warehouse opened read-write (holding DuckDB's lock) by a sleeping process."""
+    path = tmp_path_factory.mktemp("locked") / "critmin.duckdb"
+    shutil.copyfile(real_db_path, path)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); time.sleep(600)", str(path)],
+        stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    yield path
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+
+
+@pytest.mark.parametrize("command", sorted(k for k, v in CASES.items() if v[2]))
+def test_locked_database(command, locked_db, tmp_path):
+    args = _args(CASES[command][2], tmp_path)
+    r = runner.invoke(app, ["--db", str(locked_db), *args], input="pw\n")
+    _one_line(r, args)
+    if command != "projects import":  # the missing file is found before the database is opened
+        assert "in use by another process" in r.stderr or "lock" in r.stderr, r.stderr
+
+
+def test_debug_shows_the_traceback(real_db_path):
+    r = runner.invoke(app, ["--db", str(real_db_path), "--debug", "production", "unobtainium"])
+    assert r.exit_code != 0
+    assert r.exception is not None and not isinstance(r.exception, SystemExit)
+    assert "unobtainium" in str(r.exception)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["production", "rare earth", "--year", "1990"], "rare earths"),
+    (["production", "rare eart"], "did you mean rare earths?"),
+    (["production", "cobalt", "--year", "1990"], "years available: 2020, 2021, 2022, 2023, 2024"),
+    (["assess", "--year", "2030"], "2020, 2021"),
+])
+def test_messages_speak_the_users_terms(real_db_path, args, expected):
+    r = runner.invoke(app, ["--db", str(real_db_path), *args])
+    assert r.exit_code == 1
+    assert expected in r.stderr, r.stderr
+    assert "rare_earths" not in r.stderr and "np." not in r.stderr
+
+
+@pytest.mark.parametrize(("text", "cid", "note"), [
+    ("Neodymium", "rare_earths", True), ("Nd", "rare_earths", True), ("Dysprosium", "rare_earths", True),
+    ("REO", "rare_earths", False), ("rare earth", "rare_earths", False), ("Li", "lithium", False),
+    ("lithium", "lithium", False), ("wolfram", "tungsten", False),
+])
+def test_element_names_and_synonyms(text, cid, note):
+    from critmin.data.normalize.commodities import resolution_note, resolve, resolve_or_none
+
+    assert resolve(text) == cid
+    assert (resolution_note(text) is not None) is note
+    if note:
+        assert "as a group" in str(resolution_note(text))
+    if text in ("Nd", "Li", "REO"):  # the parsers' lookup on source labels stays strict
+        assert resolve_or_none(text) is None
+
+
+def test_an_element_name_works_with_a_note(real_db_path):
+    r = runner.invoke(app, ["--db", str(real_db_path), "deposits", "--commodity", "Neodymium", "--json"])
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.startswith("note: 'Neodymium' is read as rare earths: critmin models rare earths as a group")
+
+
+@pytest.mark.parametrize("text", ["Japan", "日本", "JP", "jpn"])
+def test_countries_by_name_japanese_name_and_code(text):
+    from critmin.cli.common import countries
+
+    assert countries(text, "--for") == ["JPN"]
+    assert countries(f"{text}, 米国", "--for") == ["JPN", "USA"]
+
+
+def test_assess_for_japan(real_db_path):
+    r = runner.invoke(app, ["--db", str(real_db_path), "assess", "--for", "Japan", "--json", "--top", "1"])
+    assert r.exit_code == 0, r.stderr
+    assert '"JPN"' in r.stdout
+
+
+def test_users_list_before_first_serve(real_db_path, tmp_path):
+    db = tmp_path / "fresh.duckdb"
+    shutil.copyfile(real_db_path, db)
+    r = runner.invoke(app, ["--db", str(db), "users", "list"])
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines() == [
+        f"error: no dashboard users yet in {db}: start `critmin serve` once (it creates the first "
+        "user, 'admin'), or add one with `critmin users add NAME --role ROLE`"]
