@@ -95,34 +95,28 @@ def _nir_cell(nir: dict[str, object] | None) -> str:
 
 def _table(result: Assessment, top: int | None) -> None:
     from rich.console import Console
-    from rich.table import Table
+
+    from critmin.cli.tables import Col, fit_table
+    from critmin.data.normalize.commodities import display_name
 
     cons = result.consumers
-    t = Table(title=f"Joint supply-risk watchlist {result.year} ({', '.join(cons)})", show_lines=False,
-              caption="NIR 'E (x%)': net exporter, x% of its output net exported. grade A-D: data quality "
-                      "(docs/methodology.md). single-partner scores are not ranked.")
-    t.add_column("#", justify="right")
-    t.add_column("commodity")
-    t.add_column("joint", justify="right")
-    t.add_column("bottleneck")
-    t.add_column("grade")
+    cols = [Col("#", numeric=True), Col("commodity"), Col("joint", numeric=True), Col("bottleneck", priority=2),
+            Col("grade", priority=1)]
     for k in cons:
-        t.add_column(f"SR {k}", justify="right")
-        t.add_column(f"NIR {k}", justify="right")
-    t.add_column("mine lead", justify="left")
-    t.add_column("proc. lead", justify="left")
-    t.add_column("lists")
-    rows = result.records if top is None else result.records[:top]
+        cols += [Col(f"SR {k}", numeric=True, priority=3), Col(f"NIR {k}", numeric=True, priority=1)]
+    cols += [Col("mine lead", priority=4), Col("proc. lead", priority=4), Col("lists", priority=5, max_width=16)]
+    rows: list[list[str]] = []
     group = None
-    for r in rows:
+    labels = {"single_partner": "[b]single-partner scores (not ranked)[/b]",
+              "no_score": "[b]no score (reason in --json 'missing')[/b]"}
+    sections: list[tuple[int, str]] = []
+    for r in result.records if top is None else result.records[:top]:
         if r["group"] != group:
             group = r["group"]
             if group != "ranked":
-                t.add_section()
-                t.add_row("", {"single_partner": "[b]single-partner scores (not ranked)[/b]",
-                               "no_score": "[b]no score (reason in --json 'missing')[/b]"}[group])
+                sections.append((len(rows), labels[group]))
         covers = "" if r["group"] != "single_partner" else f" ({', '.join(r['covers'])})"
-        cells = [_fmt(r["rank"]), r["commodity"], _fmt(r["indices"]["joint_score"], nd=3) + covers,
+        cells = [_fmt(r["rank"]), display_name(str(r["commodity"])), _fmt(r["indices"]["joint_score"], nd=3) + covers,
                  str(r["bottleneck_stage"] or "–"), str(r["grade"] or "–")]
         for k in cons:
             cells.append(_fmt(r["indices"]["usgs_supply_risk"].get(k), nd=3))
@@ -130,6 +124,26 @@ def _table(result: Assessment, top: int | None) -> None:
         for st in ("mine", "processing"):
             s = r["stages"].get(st)
             cells.append(f"{s['top_country_iso3']} {_fmt(s['top_share'], pct=True)}" if s and s.get("top_country_iso3") else "–")
-        cells.append(",".join(r["lists"]) or "–")
-        t.add_row(*cells)
+        cells.append(", ".join(r["lists"]) or "–")
+        rows.append(cells)
+    t = fit_table(f"Joint supply-risk watchlist {result.year} ({', '.join(cons)})", cols, rows,
+                  caption="joint: joint supply-risk score 0-1; SR: supply risk; NIR: net import reliance, "
+                          "'E (x%)' net exporter (x% of its output net exported). grade A-D: data quality "
+                          "(docs/methodology.md). single-partner scores are not ranked.")
+    # section breaks: rebuild the rows with a labelled break before each group after the ranked one
+    if sections:
+        from rich.table import Table
+
+        body = list(t.rows)
+        cells_by_col = [list(c._cells) for c in t.columns]
+        new = Table(title=t.title, caption=t.caption, title_justify="left", caption_justify="left")
+        for c in t.columns:
+            new.add_column(c.header, justify=c.justify, no_wrap=c.no_wrap, width=c.width, overflow=c.overflow)
+        starts = dict(sections)
+        for i in range(len(body)):
+            if i in starts:
+                new.add_section()
+                new.add_row(*(["", starts[i]] + [""] * (len(t.columns) - 2)))
+            new.add_row(*(col[i] for col in cells_by_col))
+        t = new
     Console().print(t)

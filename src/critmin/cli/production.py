@@ -1,4 +1,4 @@
-"""``critmin production COMMODITY [--stage S] [--year Y] [--json]``."""
+"""``critmin production COMMODITY [--stage S] [--year Y] [--vintage V] [--json]``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ def production_cmd(
     stage: Annotated[str | None, typer.Option(help="mine, refinery, smelter, plant, processing, or extraction.")] = None,
     year: Annotated[int | None, typer.Option(help="Year (default: all years).")] = None,
     source: Annotated[str, typer.Option(help="USGS or WMD (World Mining Data).")] = "USGS",
+    vintage: Annotated[str | None, typer.Option(help="Data release, e.g. MCS2024 (default: the newest "
+                                                "release of each year; `critmin data status` lists them).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Production by country with shares of the world total."""
@@ -26,13 +28,20 @@ def production_cmd(
     from critmin.data.supply import production_with_shares
 
     with cli_warehouse(ctx) as wh:
-        df = production_with_shares(wh.production(commodity, stage=stage, year=year, source=source.upper()))
+        df = production_with_shares(wh.production(commodity, stage=stage, year=year, source=source.upper(),
+                                                  vintage=vintage))
         name = display_name(wh.resolve_commodity(commodity))
         if df.empty:
             what = f"no {source.upper()} production data for {name}" + (f" at stage {stage}" if stage else "")
+            if vintage is not None:
+                every = wh.production(commodity, stage=stage, source=source.upper())
+                vintages = sorted({str(v) for v in every["vintage"]})
+                if vintage not in vintages:
+                    raise fail(f"{what} in release {vintage!r}; releases available: " + (", ".join(vintages) or "none"))
             if year is None:
                 raise fail(what)
-            years = sorted({int(y) for y in wh.production(commodity, stage=stage, source=source.upper())["year"]})
+            years = sorted({int(y) for y in wh.production(commodity, stage=stage, source=source.upper(),
+                                                          vintage=vintage)["year"]})
             raise fail(f"{what} in {year}; years available: " + (", ".join(map(str, years)) or "none"))
     if as_json:
         recs = []
@@ -48,16 +57,24 @@ def production_cmd(
         typer.echo(json.dumps(recs, indent=2))
         return
     from rich.console import Console
-    from rich.table import Table
 
-    t = Table("country", "ISO3", "stage", "product", "year", "quantity", "unit", "share", "flag", "source",
-              title=f"{df['commodity_id'].iloc[0]} production ({source})")
+    from critmin.cli.tables import Col, fit_table
+
+    units = sorted({str(u) for u in df["unit"]})
+    stages = sorted({str(x) for x in df["stage"]})
+    title = (f"{name[:1].upper()}{name[1:]} production, {', '.join(stages)} ({source.upper()}"
+             + (f", {units[0]}" if len(units) == 1 else "") + ")")
+    cols = [Col("country"), Col("ISO3", priority=4), Col("stage", priority=2 if len(stages) > 1 else 5),
+            Col("product", priority=3, max_width=30), Col("year", numeric=True),
+            Col("quantity", numeric=True), Col("unit", priority=0 if len(units) > 1 else 5),
+            Col("share", numeric=True), Col("flag", priority=1), Col("source", priority=6)]
+    rows = []
     for r in df.itertuples():
         q = "" if _num(r.quantity) is None else f"{r.quantity:,.0f}"
         s = "" if _num(r.share) is None else f"{100 * r.share:.1f}%"
-        t.add_row(str(r.country), r.country_iso3 or f"[{r.aggregate}]", r.stage, str(r.product)[:30], str(r.year), q, r.unit,
-                  s, r.flag or "", f"{r.vintage} #{r.dataset_id}:{r.source_line}")
-    Console().print(t)
+        rows.append([str(r.country), r.country_iso3 or f"[{r.aggregate}]", str(r.stage), str(r.product), str(r.year),
+                     q, str(r.unit), s, str(r.flag or ""), f"{r.vintage} #{r.dataset_id}:{r.source_line}"])
+    Console().print(fit_table(title, cols, rows))
 
 
 def _num(x: object) -> float | None:

@@ -84,15 +84,21 @@ def _fmt(x: float | None, spec: str = ",.1f") -> str:
 
 def _table(doc: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    t = Table(title=f"{doc['scenario']} (runs={doc['runs']}, seed={doc['seed']})")
-    for col in ("commodity", "consumer", "mean t", "mean %", "VaR95 %", "CVaR95 %", "P>10%", "dP %", "proxy"):
-        t.add_column(col)
-    for r in doc["results"]:
-        t.add_row(r["commodity"], r["consumer"], _fmt(r["mean_shortfall_t"]), _fmt(r["mean_shortfall_pct"], ".2f"),
-                  _fmt(r["var95_pct"], ".2f"), _fmt(r["cvar95_pct"], ".2f"), _fmt(r["p_shortfall_gt_10pct"], ".3f"),
-                  _fmt(r["mean_price_change_pct"], ".1f"), "yes" if r["proxy_trade_shares"] else "")
-    Console().print(t)
+    from critmin.cli.tables import Col, fit_table
+    from critmin.data.normalize.commodities import display_name
+
+    cols = [Col("commodity"), Col("consumer"), Col("mean t", numeric=True), Col("mean %", numeric=True),
+            Col("VaR95 %", numeric=True, priority=2), Col("CVaR95 %", numeric=True, priority=1),
+            Col("P>10%", numeric=True, priority=3), Col("dP %", numeric=True, priority=1), Col("proxy", priority=4)]
+    rows = [[display_name(str(r["commodity"])), str(r["consumer"]), _fmt(r["mean_shortfall_t"]),
+             _fmt(r["mean_shortfall_pct"], ".2f"), _fmt(r["var95_pct"], ".2f"), _fmt(r["cvar95_pct"], ".2f"),
+             _fmt(r["p_shortfall_gt_10pct"], ".3f"), _fmt(r["mean_price_change_pct"], ".1f"),
+             "yes" if r["proxy_trade_shares"] else ""] for r in doc["results"]]
+    Console().print(fit_table(
+        f"{doc['scenario']} (runs={doc['runs']}, seed={doc['seed']}; shortfalls in t and % of consumption)", cols, rows,
+        caption="mean t / mean %: expected shortfall; VaR95/CVaR95: 95% value at risk / conditional value at risk "
+                "of the shortfall %; P>10%: probability of a shortfall above 10%; dP: mean price change; "
+                "proxy: trade shares from a proxy (see README glossary)"))
     if doc.get("run_id"):
         Console().print(f"stored as run {doc['run_id']}")

@@ -226,7 +226,6 @@ def _money(v: float | None) -> str:
 
 def _plan_table(result: StockpilePlan) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     d = result.to_dict()
     voc = d["value_of_coordination"]
@@ -235,17 +234,22 @@ def _plan_table(result: StockpilePlan) -> None:
     pct = "–" if voc["pct"] is None else f"{voc['pct']:.1f}%"
     con.print(f"objective {_money(d['objective'])}  expected loss {_money(d['expected_loss'])}  "
               f"CVaR {_money(d['cvar'])}  value of coordination {_money(voc['usd'])} ({pct})")
-    t = Table(title="Stockpile targets (rows with stock > 0)")
-    for col in ("commodity", "partner", "stock t", "days", "cost $", "E short t (with/without)", "$/budget $"):
-        t.add_column(col, justify="left" if col in ("commodity", "partner") else "right")
+    from critmin.cli.tables import Col, fit_table
+    from critmin.data.normalize.commodities import display_name
+
+    cols = [Col("commodity"), Col("partner"), Col("stock t", numeric=True), Col("days", numeric=True, priority=2),
+            Col("cost $", numeric=True), Col("E short t (with/without)", numeric=True, priority=1),
+            Col("$/budget $", numeric=True, priority=3)]
+    rows = []
     for r in d["targets"]:
         if not r["stock_t"] or r["stock_t"] <= 1e-9:
             continue
         days = "–" if r["days_of_cover"] is None else f"{r['days_of_cover']:.0f}"
-        t.add_row(r["commodity"], r["partner"], f"{r['stock_t']:,.1f}", days, _money(r["cost_usd"]),
-                  f"{r['expected_shortfall_t']:,.1f} / {r['expected_shortfall_without_t']:,.1f}",
-                  f"{r['marginal_value']:.3f}")
-    con.print(t)
+        rows.append([display_name(str(r["commodity"])), str(r["partner"]), f"{r['stock_t']:,.1f}", days,
+                     _money(r["cost_usd"]),
+                     f"{r['expected_shortfall_t']:,.1f} / {r['expected_shortfall_without_t']:,.1f}",
+                     f"{r['marginal_value']:.3f}"])
+    con.print(fit_table("Stockpile targets (rows with stock > 0; t and US$)", cols, rows))
 
 
 def _frame_table(df: pd.DataFrame, title: str) -> None:
