@@ -41,9 +41,14 @@ def test_real_market_matches_usgs_figures(market):
     share = ga.production_t[ga.producers.index("CHN")] / ga.production_t.sum()
     assert share > 0.95
     # gallium has no BACI HS code: the US (whose Comtrade extract names China only) gets proxy
-    # shares, flagged; Japan's come from COMTRADE_JPN2020 (imports only: consumption not computable)
-    assert ga.proxy_trade_shares == (True, False) and "JPN" in ga.demand_unknown
+    # shares, flagged; Japan's come from COMTRADE_JPN2020 (imports only), so its consumption is the
+    # curated JOGMEC figure (97 t imported in 2021) + its own primary output (3 t), never 0 t
+    assert ga.proxy_trade_shares == (True, False) and "JPN" not in ga.demand_unknown
     assert ga.provenance["trade"]["JPN"]["source"] == "COMTRADE_JPN2020"
+    own = ga.production_t[ga.producers.index("JPN")]
+    assert ga.demand_t[1] == pytest.approx(97.0 + own)
+    cur = ga.provenance["trade"]["JPN"]["curated_consumption"]
+    assert cur["year"] == 2021 and cur["consumption_t"] == 167 and cur["url"].startswith("https://")
     # Indonesia is the largest nickel mine producer (MCS 2025: 2.2 Mt of 3.7 Mt in 2024e)
     ni = market.commodities["nickel"]
     assert ni.producers[int(np.argmax(ni.production_t))] == "IDN"

@@ -26,9 +26,11 @@ def test_japan_gallium_shares_from_comtrade(warehouse):
         assert got[p] == pytest.approx(s, rel=1e-12), p
     notes = " | ".join(cm.notes)
     assert "import shares from COMTRADE_JPN2020 2020" in notes and "HS 811292 covers" in notes
-    # imports only: Japan's consumption stays not computable, said so
-    assert "JPN" in cm.demand_unknown
-    assert "COMTRADE_JPN2020 2020 has imports only" in notes
+    # imports only: the extract cannot give Japan's consumption, said so; the curated JOGMEC
+    # figure is used instead (issue 14 §5), never 0 t
+    assert "JPN" not in cm.demand_unknown
+    assert "COMTRADE_JPN2020 2020 has imports only" in notes and "consumption from a curated figure" in notes
+    assert cm.demand_t[j] > 0 and "curated_consumption" in meta
     # the US extract names China only: still the world-production proxy, flagged
     u = cm.consumers.index("USA")
     assert cm.proxy_trade_shares[u] is True

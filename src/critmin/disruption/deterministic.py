@@ -122,7 +122,7 @@ def outcome_rows(market: Market, out: ScenarioOutcome) -> list[dict]:
                 row["price_note"] = cm.price_note or "no price"
             if kid in cm.demand_unknown:
                 row.update(mean_shortfall_pct=None, var95_pct=None, cvar95_pct=None, p_shortfall_gt_10pct=None,
-                           not_computable=f"{kid} consumption of {cid} not computable from the warehouse")
+                           not_computable=cm.demand_unknown_reason(kid))
             elif pct is None:
                 row["not_computable"] = "consumption is 0 t, so % of consumption is undefined"
             rows.append(row)

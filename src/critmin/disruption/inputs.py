@@ -39,6 +39,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,42 @@ SALIENT_ALIAS = {"platinum": ("pgm", "Platinum"), "palladium": ("pgm", "Palladiu
 #: the consumption source whose figures are the USGS MCS salient apparent consumption
 #: (:func:`critmin.data.partners.consumption_source`)
 SALIENT_CONSUMPTION = "USGS_MCS"
+#: curated consumption figures with their sources, used where trade cannot give a consumer's
+#: consumption (``disruption/data/curated_consumption.csv``, docs/disruption.md)
+CURATED_CONSUMPTION_CSV = Path(__file__).parent / "data" / "curated_consumption.csv"
+
+
+def load_curated_consumption(path: str | Path = CURATED_CONSUMPTION_CSV) -> dict[tuple[str, str], dict[str, Any]]:
+    """Curated consumption rows by (commodity, consumer): ``imports_t`` (what the model uses,
+    with the consumer's own output at the stage), ``consumption_t`` (as published), ``year``,
+    the source and a note. Every row must name its source (title, URL, as-of date)."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    need = ["commodity_id", "consumer_iso3", "year", "imports_t", "consumption_t", "source_title", "source_url",
+            "as_of", "note"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}")
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for i, r in df.iterrows():
+        where = f"{path}: line {int(str(i)) + 2}"
+        for c in ("source_title", "source_url", "as_of"):
+            if not r[c].strip():
+                raise ValueError(f"{where}: {c}: expected a source, got an empty cell")
+        try:
+            imports = float(r["imports_t"])
+        except ValueError:
+            raise ValueError(f"{where}: imports_t: expected a number of tonnes, got {r['imports_t']!r}") from None
+        if not imports > 0:
+            raise ValueError(f"{where}: imports_t: expected > 0, got {imports}")
+        out[(r["commodity_id"], r["consumer_iso3"])] = {
+            "imports_t": imports, "consumption_t": float(r["consumption_t"]) if r["consumption_t"] else None,
+            "year": int(r["year"]), "source": r["source_title"], "url": r["source_url"], "as_of": r["as_of"],
+            "note": r["note"],
+        }
+    return out
+
+
+_CURATED = load_curated_consumption()
 
 
 def _production_all(wh: Warehouse) -> dict[str, dict[str, pd.DataFrame]]:
@@ -318,15 +355,30 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
                 trade_meta.setdefault(c, {})["consumption"] = how
                 continue
             notes.append(f"{c}: {how}; consumption = BACI net imports + own production instead")
+        why = ""
         if net is None:
-            demand[c] = 0.0
-            unknown.append(c)
             why = (f"{trade_meta[c]['source']} {trade_meta[c]['year']} has imports only, no exports"
                    if fb_used else "no salient series and no BACI trade")
+        elif max(net, 0.0) + own <= 0:
+            why = (f"BACI {trade_meta[c]['year']} net imports are {net:,.3f} t (exports at least imports) and "
+                   f"{c} has no {stage} output: consumption by the net-import method would be 0 t")
+        if why:
+            cur = _CURATED.get((cid, c))
+            if cur is not None:
+                demand[c] = cur["imports_t"] + own
+                trade_meta[c]["consumption"] = (f"curated: imports {cur['imports_t']:g} t ({cur['year']}) + own "
+                                                f"production; {cur['source']}")
+                trade_meta[c]["curated_consumption"] = dict(cur)
+                notes.append(f"{c}: consumption from a curated figure ({why}): {cur['imports_t']:g} t imports "
+                             f"{cur['year']} + own output {own:g} t; source: {cur['source']} ({cur['url']})")
+                continue
+            demand[c] = 0.0
+            unknown.append(c)
+            trade_meta[c]["consumption_not_computable"] = why
             notes.append(f"{c}: consumption not computable ({why}); "
                          "modelled as 0 t, results for this consumer are reported as not computable")
             continue
-        demand[c] = max(net, 0.0) + own
+        demand[c] = max(net or 0.0, 0.0) + own  # net is a number here (else ``why`` is set)
         trade_meta.setdefault(c, {})["consumption"] = "BACI net imports + own production"
     trade_partners = set().union(*[set(s.index) for s in shares.values()]) if shares else set()
     producers = tuple(sorted(set(prod_t.index) | trade_partners))

@@ -95,6 +95,12 @@ class CommodityMarket:
             if c in self.producers and self.import_share[i, self.producers.index(c)] != 0:
                 raise ValueError(f"{self.commodity}: import_share[{c}, {c}] must be 0 (domestic is domestic_t)")
 
+    def demand_unknown_reason(self, consumer: str) -> str:
+        """Why ``consumer``'s consumption is not computable (``demand_unknown``), for every output."""
+        why = (self.provenance.get("trade", {}).get(consumer, {}) or {}).get("consumption_not_computable")
+        base = f"{consumer} consumption of {self.commodity} not computable from the warehouse"
+        return f"{base}: {why}" if why else base
+
     @property
     def imports_t(self) -> np.ndarray:
         """``[consumer]`` annual imports."""

@@ -65,7 +65,7 @@ def run_and_store_monte_carlo(
         cm = market.commodities[r["commodity"]]
         if r["consumer"] in cm.demand_unknown:
             r.update(mean_shortfall_pct=None, var95_pct=None, cvar95_pct=None, p_shortfall_gt_10pct=None,
-                     not_computable=f"{r['consumer']} consumption of {r['commodity']} not computable from the warehouse")
+                     not_computable=cm.demand_unknown_reason(r["consumer"]))
         p = cm.price_usd_per_t
         r["shortfall_usd"] = r["mean_shortfall_t"] * p if np.isfinite(p) else None
         if not np.isfinite(p):
