@@ -85,6 +85,21 @@ def user_errors(extra: Sequence[type[BaseException]] = ()) -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
+@contextmanager
+def working(message: str) -> Iterator[None]:
+    """A spinner with ``message`` on stderr from the first moment of a long step (shown only when
+    stderr is a terminal, so pipes and --json output stay clean)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(message, spinner="dots"):
+        yield
+
+
 def _db_path(ctx: typer.Context | None) -> str:
     try:
         return str(ctx.find_root().obj.db_path())  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from critmin.cli.common import cli_warehouse, fail, user_errors
+from critmin.cli.common import cli_warehouse, fail, user_errors, working
 
 if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
@@ -41,14 +41,15 @@ def simulate_cmd(
     if scenario is not None:
         with user_errors():  # ScenarioError is a ValueError
             sc = load_scenario(scenario)
-        with cli_warehouse(ctx, read_only=no_store) as wh:
+        with cli_warehouse(ctx, read_only=no_store) as wh, working(f"simulating {sc.name} ..."):
             market = load_market(wh, sorted({e.commodity for e in sc.events}) or None, tuple(sc.consumers))
             doc = run_and_store_scenario(wh.con, market, sc, store=not no_store)
     else:
         if seed is None:
             raise fail("--seed is required for --monte-carlo (results are reproducible only with a seed)")
         with cli_warehouse(ctx, read_only=no_store, errors=(OSError,)) as wh:
-            market = load_market(wh, commodity or None)
+            with working("loading the market (supply, trade, consumption) ..."):
+                market = load_market(wh, commodity or None)
             doc = _run_mc(wh, market, runs, seed, horizon, scheduler, workers, not no_store)
     if as_json:
         typer.echo(json.dumps(doc, indent=2, default=str))

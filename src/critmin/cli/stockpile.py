@@ -23,6 +23,7 @@ from critmin.cli.common import (
     parse_list,
     parse_pairs,
     user_errors,
+    working,
 )
 
 if TYPE_CHECKING:  # heavy imports stay out of `critmin --help`
@@ -93,7 +94,7 @@ def plan_cmd(
 
     with user_errors():
         req = plan_request(budget, joint_budget, mode, runs, seed, run_id, commodities, loss_multiple, params)
-    with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh:
+    with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         report = service.plan(wh, req)
     _report_excluded(report.not_planned)
     if as_json:
@@ -126,7 +127,7 @@ def frontier_cmd(
     with user_errors():
         req = plan_request(budget, joint_budget, "coordinated", runs, seed, run_id, commodities,
                            loss_multiple, params)
-    with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh:
+    with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         prep = service.prepare(wh, req)
         p = prep.problem
         base = None
@@ -183,7 +184,7 @@ def compare_cmd(
         req = plan_request(budget, joint_budget, "coordinated", runs, seed, run_id, commodities,
                            loss_multiple, params)
         user = _fixed_stock(fixed)
-    with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh:
+    with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         prep = service.prepare(wh, req)
         p = prep.problem
         hr = parse_list(high_risk)
