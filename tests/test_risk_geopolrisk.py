@@ -272,3 +272,21 @@ def test_the_watchlist_reports_geopolrisk_beside_the_indices(warehouse):
     assert recs["cobalt"]["indices"]["geopolrisk"]["JPN"] == pytest.approx(0.1402, abs=5e-5)
     # a commodity outside the HS map of the method has no entry, not a zero
     assert "geopolrisk" not in recs["gallium"]["indices"]
+
+
+def test_geopolrisk_cache_survives_a_closed_warehouse(real_db_path):
+    """A cached GeoPolRisk snapshot keyed by the file's contents must not keep using the
+    connection of a Warehouse object that has since been closed (web apps and CLI calls open
+    and close their own)."""
+    from critmin.data.warehouse import Warehouse
+    from critmin.risk.geopolrisk import geopolrisk_data
+
+    first = Warehouse(real_db_path, read_only=True)
+    a = geopolrisk_data(first).query("USA", "cobalt", 2022).score
+    first.close()
+    second = Warehouse(real_db_path, read_only=True)
+    try:
+        assert geopolrisk_data(second).query("JPN", "cobalt", 2022).score > 0
+        assert geopolrisk_data(second).query("USA", "cobalt", 2022).score == a
+    finally:
+        second.close()

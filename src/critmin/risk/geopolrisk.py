@@ -523,6 +523,9 @@ def geopolrisk_data(wh: Warehouse) -> GeoPolRiskData:
         hit = _CACHE.get(fp)
         if hit is not None:
             _CACHE.move_to_end(fp)
+            # same contents, maybe another (or a since-closed) Warehouse object on the file: its
+            # lazy reads go through the caller's open connection
+            hit.wh = wh
             return hit
     built = GeoPolRiskData(wh, fp)
     with _CACHE_LOCK:
