@@ -123,8 +123,12 @@ def test_watchlist_shape_and_order(result):
         assert set(r["exposure"]) == {"USA", "JPN"}
         for e in r["exposure"].values():
             assert set(e) == exp_keys
-        assert set(r["indices"]) == {"eu_supply_risk", "usgs_supply_risk", "joint_score", "bottleneck_by_consumer",
-                                     "by_stage"}
+        base = {"eu_supply_risk", "usgs_supply_risk", "joint_score", "bottleneck_by_consumer", "by_stage"}
+        # GeoPolRisk where the method's HS map has the commodity (one raw material), per partner
+        assert set(r["indices"]) in (base, base | {"geopolrisk", "geopolrisk_year"})
+        if "geopolrisk" in r["indices"]:
+            assert set(r["indices"]["geopolrisk"]) == {"USA", "JPN"}
+            assert all(v is None or 0 <= v <= 1 for v in r["indices"]["geopolrisk"].values())
         assert all(isinstance(i, int) for i in r["sources"])
         assert r["group"] in ("ranked", "single_partner", "no_score")
         assert (r["group"] == "ranked") == (set(r["covers"]) == {"USA", "JPN"})
