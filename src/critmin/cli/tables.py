@@ -35,12 +35,12 @@ def _plain(cell: object) -> str:
 
 def _need(col: Col, cells: Sequence[str]) -> int:
     """The narrowest a column may be: a numeric one its widest cell; a text one its longest word
-    (capped at 14, folded beyond), within ``max_width``."""
+    (capped at 16, folded beyond), within ``max_width``."""
     plain = [_plain(c) for c in cells]
     if col.numeric:
         return max([len(p) for p in plain] + [len(col.header), 1])
     words = [len(w) for p in plain for w in p.split()] + [len(w) for w in col.header.split()]
-    need = min(max(words + [1]), 14)
+    need = min(max(words + [1]), 16)
     return min(need, col.max_width) if col.max_width else need
 
 
