@@ -146,7 +146,15 @@ def factor_table() -> pd.DataFrame:
 
 def factors_signature() -> str:
     """A short hash of the effective factors (part of ``Warehouse.fingerprint()``: a changed
-    factor setting changes every cache key)."""
+    factor setting changes every cache key). The catalogue is read once per process; only the
+    assumption settings are read on each call, and the hash is memoised on their values."""
+    rows = contained_factors()
+    values = tuple(r.factor if r.setting is None else settings.get(r.setting) for r in rows)
+    return _signature(tuple(r.hs_code for r in rows), values)
+
+
+@lru_cache(maxsize=16)
+def _signature(codes: tuple[str, ...], values: tuple[object, ...]) -> str:
     t = factor_table()
     text = "|".join(f"{h}:{f!r}" for h, f in zip(t["hs_code"], t["factor"], strict=True))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

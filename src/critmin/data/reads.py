@@ -74,6 +74,9 @@ class BatchReads:
     def resolve_country(self, text: str) -> str:
         raise NotImplementedError  # provided by Warehouse
 
+    def fetchone(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+        raise NotImplementedError  # provided by Warehouse
+
     # -- plumbing -------------------------------------------------------------------------
     def _read(self, sql: str, params: Sequence[Any] | None = None, columns: Sequence[str] = ()) -> pd.DataFrame:
         try:
@@ -89,9 +92,10 @@ class BatchReads:
         setting changes it; it is the key of every cache of derived results (assessment, market
         inputs, web)."""
         try:
-            row = [v.item() if hasattr(v, "item") else v for v in self.query(_FINGERPRINT_SQL).iloc[0].tolist()]
+            got = self.fetchone(_FINGERPRINT_SQL)
         except duckdb.CatalogException:  # nothing imported yet
-            row = [0, 0, None, ""]
+            got = None
+        row = list(got) if got is not None else [0, 0, None, ""]
         # the contained-metal factors (catalogue and settings) shape the trade reads too
         return (str(self.path), *row, factors_signature())
 

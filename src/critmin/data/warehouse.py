@@ -65,6 +65,16 @@ class Warehouse(BatchReads):
         finally:
             cur.close()
 
+    def fetchone(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+        """Run SQL on a cursor (thread-safe) and return its first row as a tuple (no DataFrame:
+        the cheap path for the fingerprint, which every cached call reads)."""
+        with self._lock:
+            cur = self.con.cursor()
+        try:
+            return cur.execute(sql, list(params or [])).fetchone()
+        finally:
+            cur.close()
+
     def is_imported(self) -> bool:
         try:
             return bool(self.query("SELECT count(*) AS n FROM dataset")["n"].iloc[0])
