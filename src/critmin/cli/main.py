@@ -16,11 +16,12 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from critmin.cli.common import guard_commands, set_debug
+from critmin.cli.common import clean_message, guard_commands, set_debug
 from critmin.data import paths
 
 if TYPE_CHECKING:
@@ -38,8 +39,37 @@ COMMAND_MODULES = [
     "critmin.cli.settings_cmd",
 ]
 
+class OneLineErrors(TyperGroup):
+    """The root command: a usage error Click finds itself (a bad option value, a missing argument,
+    an unknown option) is one line, ``error: ... (see `critmin CMD --help`)``, exit code 2, like
+    the commands' own errors (:func:`critmin.cli.common.guard_commands`)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from typer import _click
+
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except _click.exceptions.NoArgsIsHelpError as exc:  # the help is already printed
+            sys.exit(exc.exit_code)
+        except _click.exceptions.UsageError as exc:
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+            typer.echo(f"error: {clean_message(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except _click.exceptions.ClickException as exc:
+            typer.echo(f"error: {clean_message(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
     name="critmin",
+    cls=OneLineErrors,
     help="critmin: critical-minerals supply security for allied governments (US-Japan framework).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
