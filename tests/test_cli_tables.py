@@ -116,3 +116,14 @@ def test_fit_table_keeps_numbers_whole_at_any_width(width):
     for r in rows:
         assert r[1] in cells and r[3] in cells, text
     assert "…" not in text
+
+
+def test_crosscheck_numbers_are_never_cut(real_db_path):
+    args = ["data", "crosscheck", "--year", "2023"]
+    text = _render(args, real_db_path)
+    _check_fits(text)
+    cells = _all_cells(text)
+    recs = json.loads(_render([*args, "--json"], real_db_path))
+    assert recs
+    for r in recs:
+        assert f"{r['usgs_t']:,.0f}" in cells and f"{r['wmd_converted_t']:,.0f}" in cells, (r, text)

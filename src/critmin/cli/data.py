@@ -96,14 +96,20 @@ def crosscheck_cmd(
         typer.echo(view.to_json(orient="records", indent=2))
         return
     from rich.console import Console
-    from rich.table import Table
 
-    t = Table("commodity", "country", "year", "USGS product", "USGS", "WMD (USGS basis)", "diff", "unit",
-              title=f"USGS vs World Mining Data: {int(df['disagrees'].sum())} of {int(df['comparable'].sum())} comparable pairs differ")
-    for r in view.itertuples():
-        t.add_row(r.commodity_id, r.country_iso3, str(r.year), str(r.product_usgs)[:28], f"{r.usgs_t:,.0f}",
-                  f"{r.wmd_converted_t:,.0f}", "" if r.rel_diff != r.rel_diff else f"{100 * r.rel_diff:+.0f}%", r.unit_usgs)
-    Console().print(t)
+    from critmin.cli.tables import Col, fit_table
+    from critmin.data.normalize.commodities import display_name
+
+    cols = [Col("commodity"), Col("country"), Col("year", numeric=True), Col("USGS product", priority=3, max_width=28),
+            Col("USGS", numeric=True), Col("WMD (USGS basis)", numeric=True), Col("diff", numeric=True),
+            Col("unit", priority=1)]
+    rows = [[display_name(str(r.commodity_id)), str(r.country_iso3), str(r.year), str(r.product_usgs),
+             f"{r.usgs_t:,.0f}", f"{r.wmd_converted_t:,.0f}",
+             "" if r.rel_diff != r.rel_diff else f"{100 * r.rel_diff:+.0f}%", str(r.unit_usgs)]
+            for r in view.itertuples()]
+    Console().print(fit_table(
+        f"USGS vs World Mining Data: {int(df['disagrees'].sum())} of {int(df['comparable'].sum())} comparable pairs differ",
+        cols, rows))
 
 
 data_app.command("fetch")(fetch_cmd)

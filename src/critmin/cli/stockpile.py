@@ -254,13 +254,14 @@ def _plan_table(result: StockpilePlan) -> None:
 
 
 def _frame_table(df: pd.DataFrame, title: str) -> None:
+    from pandas.api.types import is_numeric_dtype
     from rich.console import Console
-    from rich.table import Table
 
-    t = Table(title=title)
-    for col in df.columns:
-        t.add_column(str(col))
-    for row in df.itertuples(index=False):
-        t.add_row(*[(_money(v) if isinstance(v, float) and col not in ("scale",) else str(v))
-                    for col, v in zip(df.columns, row, strict=True)])
-    Console().print(t)
+    from critmin.cli.tables import Col, fit_table
+
+    numeric = [bool(is_numeric_dtype(df[c])) for c in df.columns]
+    cols = [Col(str(c).replace("_", " "), numeric=n, priority=0 if i < 2 else i)
+            for i, (c, n) in enumerate(zip(df.columns, numeric, strict=True))]
+    rows = [[(_money(v) if isinstance(v, float) and col not in ("scale",) else str(v))
+             for col, v in zip(df.columns, row, strict=True)] for row in df.itertuples(index=False)]
+    Console().print(fit_table(title, cols, rows))
