@@ -12,6 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from critmin.cli.main import app
+from critmin.cli.production import qty_text
 from critmin.cli.tables import Col, fit_table
 
 runner = CliRunner()
@@ -43,6 +44,7 @@ def _check_fits(text: str) -> None:
     ["production", "cobalt"],
     ["production", "gallium", "--stage", "processing"],
     ["production", "lithium", "--year", "2023", "--source", "WMD"],
+    ["production", "gallium", "--year", "2023", "--unit", "t"],
 ])
 def test_production_numbers_are_never_cut(real_db_path, args):
     text = _render(args, real_db_path)
@@ -52,7 +54,7 @@ def test_production_numbers_are_never_cut(real_db_path, args):
     assert recs
     for r in recs:
         if r["quantity"] is not None:
-            assert f"{r['quantity']:,.0f}" in cells, (r, text)
+            assert qty_text(r["quantity"]) in cells, (r, text)
         if r["share"] is not None:
             assert f"{100 * r['share']:.1f}%" in cells, (r, text)
         assert str(r["year"]) in cells
@@ -127,3 +129,15 @@ def test_crosscheck_numbers_are_never_cut(real_db_path):
     assert recs
     for r in recs:
         assert f"{r['usgs_t']:,.0f}" in cells and f"{r['wmd_converted_t']:,.0f}" in cells, (r, text)
+
+
+def test_production_in_one_unit(real_db_path):
+    kg = json.loads(_render(["production", "gallium", "--year", "2023", "--json"], real_db_path))
+    t = json.loads(_render(["production", "gallium", "--year", "2023", "--unit", "t", "--json"], real_db_path))
+    assert {r["unit"] for r in kg} == {"kg"} and {r["unit"] for r in t} == {"t"}
+    for a, b in zip(kg, t, strict=True):
+        assert b["quantity"] == pytest.approx(a["quantity"] / 1000)
+    assert _render(["production", "gallium", "--year", "2023", "--unit", "t"], real_db_path).startswith(
+        "Gallium production, processing (USGS, t)")
+    r = runner.invoke(app, ["--db", str(real_db_path), "production", "gallium", "--unit", "lb"])
+    assert r.exit_code == 1 and r.stderr.startswith("error: --unit: 'lb'; expected one of t, kg")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from critmin.cli.common import cli_warehouse, fail
 from critmin.data.normalize.commodities import display_name
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def production_cmd(
@@ -20,6 +23,8 @@ def production_cmd(
     source: Annotated[str, typer.Option(help="USGS or WMD (World Mining Data).")] = "USGS",
     vintage: Annotated[str | None, typer.Option(help="Data release, e.g. MCS2024 (default: the newest "
                                                 "release of each year; `critmin data status` lists them).")] = None,
+    unit: Annotated[str | None, typer.Option(help="Show quantities in this mass unit: t, kg, kt, Mt or g "
+                                             "(default: as published, e.g. gallium in kg).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Production by country with shares of the world total."""
@@ -43,6 +48,8 @@ def production_cmd(
             years = sorted({int(y) for y in wh.production(commodity, stage=stage, source=source.upper(),
                                                           vintage=vintage)["year"]})
             raise fail(f"{what} in {year}; years available: " + (", ".join(map(str, years)) or "none"))
+    if unit is not None:
+        df = _in_unit(df, unit, name)
     if as_json:
         recs = []
         for r in df.to_dict(orient="records"):
@@ -70,11 +77,35 @@ def production_cmd(
             Col("share", numeric=True), Col("flag", priority=1), Col("source", priority=6)]
     rows = []
     for r in df.itertuples():
-        q = "" if _num(r.quantity) is None else f"{r.quantity:,.0f}"
+        q = qty_text(_num(r.quantity))
         s = "" if _num(r.share) is None else f"{100 * r.share:.1f}%"
         rows.append([str(r.country), r.country_iso3 or f"[{r.aggregate}]", str(r.stage), str(r.product), str(r.year),
                      q, str(r.unit), s, str(r.flag or ""), f"{r.vintage} #{r.dataset_id}:{r.source_line}"])
     Console().print(fit_table(title, cols, rows))
+
+
+def qty_text(q: float | None) -> str:
+    """A quantity as shown: thousands separators, whole units; below 1 three significant figures."""
+    if q is None:
+        return ""
+    return f"{q:.3g}" if q and abs(q) < 1 else f"{q:,.0f}"
+
+
+def _in_unit(df: pd.DataFrame, unit: str, name: str) -> pd.DataFrame:
+    """Quantities and bounds converted to ``unit`` with the one unit table (data.normalize.units)."""
+    from critmin.data.normalize.units import MASS_TO_T
+
+    if unit not in MASS_TO_T:
+        raise ValueError(f"--unit: {unit!r}; expected one of {', '.join(MASS_TO_T)}")
+    other = sorted({str(u) for u in df["unit"] if u not in MASS_TO_T})
+    if other:
+        raise ValueError(f"--unit: {name} is reported in {', '.join(other)}, not a mass")
+    factor = df["unit"].map(MASS_TO_T) / MASS_TO_T[unit]
+    out = df.copy()
+    for col in ("quantity", "bound_lo", "bound_hi"):
+        out[col] = out[col].astype(float) * factor
+    out["unit"] = unit
+    return out
 
 
 def _num(x: object) -> float | None:
