@@ -11,10 +11,10 @@ BACI table) and then the per-query calls its ``gprs_calc`` makes for one item (a
 HHI, GeoPolRisk), median of ``--peer-repeat`` repetitions.
 
     .venv/bin/python benchmarks/bench_geopolrisk.py --db /tmp/gpr.duckdb [--repeat 2000]
-        [--peer-python /tmp/gpr-venv/bin/python] [--peer-repeat 50] [--no-peer]
+        [--peer-python .venv-peer/bin/python] [--peer-repeat 50] [--no-peer]
 
 Create the peer environment with
-``python3 -m venv /tmp/gpr-venv && /tmp/gpr-venv/bin/pip install geopolrisk-py==2.0.1``.
+``bash scripts/install_peer.sh`` (``.venv-peer``, geopolrisk-py 2.0.1).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def main() -> None:
     ap.add_argument("--commodity", default="cobalt")
     ap.add_argument("--year", type=int, default=2022)
     ap.add_argument("--governance", default="peer", help="critmin governance choice (peer = same inputs as the peer)")
-    ap.add_argument("--peer-python", default="/tmp/gpr-venv/bin/python")
+    ap.add_argument("--peer-python", default=str(Path(__file__).resolve().parents[1] / ".venv-peer" / "bin" / "python"))
     ap.add_argument("--peer-country", default="Japan")
     ap.add_argument("--peer-material", default="Cobalt")
     ap.add_argument("--peer-repeat", type=int, default=50)

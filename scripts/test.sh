@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if [ -f scripts/install_browser.sh ]; then bash scripts/install_browser.sh; fi
+# the GeoPolRisk peer in its own environment (compared in a subprocess, never imported)
+bash scripts/install_peer.sh || echo "warning: the GeoPolRisk peer could not be installed; tests/test_risk_geopolrisk.py::test_peer_in_subprocess will be skipped (the published-figure tests still run)"
+export CRITMIN_GEOPOLRISK_PEER_PYTHON="$PWD/.venv-peer/bin/python"
 mkdir -p artifacts
 # DuckDB's Python binding (nanobind) prints reference-leak notices at interpreter exit, after
 # pytest's summary; they are noise (exit codes are unaffected), so pytest's summary stays the

@@ -202,7 +202,7 @@ def test_doc_table_matches_the_computation(warehouse) -> None:
 
 
 # -- the peer itself, in its own environment ------------------------------------------------------
-PEER_PYTHON = Path(os.environ.get("CRITMIN_GEOPOLRISK_PEER_PYTHON", "/tmp/gpr-venv/bin/python"))
+PEER_PYTHON = Path(os.environ.get("CRITMIN_GEOPOLRISK_PEER_PYTHON", str(Path(__file__).resolve().parents[1] / ".venv-peer" / "bin" / "python")))
 PEER_SCRIPT = r"""
 import json, sys
 from importlib.metadata import version
