@@ -210,3 +210,14 @@ def test_us_nir_links_to_its_published_cell(warehouse):
             [did, line, did, line],
         )
         assert r.nir_text_USA in set(cell["value_raw"].str.strip()), (r.commodity, did, line)
+
+
+def test_a_year_without_data_lists_the_years_in_plain_numbers(warehouse):
+    """Issue 19: internal types never leak into messages (it printed np.int64(2020), ...)."""
+    from critmin.risk.api import run
+
+    with pytest.raises(ValueError) as e:
+        run(warehouse, year=2030)
+    msg = str(e.value)
+    assert "np." not in msg and "int64" not in msg
+    assert "2024" in msg and msg.startswith("no production data for 2030")

@@ -476,7 +476,7 @@ def run(wh: Warehouse, consumers: Consumers = None, year: int = 2024,
     prep = _prepare(wh, cons, allied)
     frame = prep.stage_data.frame
     if frame.empty or not (frame["year"] == year).any():
-        years = sorted(frame["year"].unique()) if not frame.empty else []
+        years = sorted(int(y) for y in frame["year"].unique()) if not frame.empty else []
         raise ValueError(f"no production data for {year} in the warehouse (years: {years})")
     yi = _year_inputs(prep, year)
     rirs = _eol_rir(prep.inputs.recycling)
