@@ -428,3 +428,20 @@ def test_malformed_json_names_line_and_character(tmp_path: Path) -> None:
     line = next(i for i, t in enumerate((tmp_path / REL).read_text().splitlines(), start=1) if '"Lithium": {,' in t)
     assert e.path == REL and e.expected == "well-formed JSON"
     assert e.line == line and e.column == "character 17"
+
+
+def test_cli_import_reports_what_it_skipped_on_purpose(tmp_path: Path, no_geopolrisk: None) -> None:
+    """`critmin data import --json` lists the values skipped on purpose (the note texts standing as
+    country keys), with file, JSON path, line and reason; the plain output says how many."""
+    import json
+
+    db = tmp_path / "w.duckdb"
+    shutil.copytree(FIXTURES / "good", tmp_path / "data")
+    r = CliRunner().invoke(app, ["--db", str(db), "--data", str(tmp_path / "data"), "data", "import", "--json"])
+    assert r.exit_code == 0, r.output
+    skipped = json.loads(r.stdout)["not_imported"]
+    assert skipped and all(set(s) >= {"source_path", "ref", "line", "reason"} for s in skipped)
+    assert any(s["ref"].startswith("supply.") and "Notes" in s["ref"] for s in skipped), skipped
+    plain = CliRunner().invoke(app, ["--db", str(tmp_path / "w2.duckdb"), "--data", str(tmp_path / "data"),
+                                     "data", "import"])
+    assert plain.exit_code == 0 and "skipped on purpose" in plain.stdout

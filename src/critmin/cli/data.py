@@ -38,7 +38,8 @@ def import_cmd(
             raise fail(f"import failed, nothing was written: {e}") from None
     if as_json:
         typer.echo(json.dumps({"added": report.added, "skipped": report.skipped, "rows": report.rows,
-                               "seconds": round(report.seconds, 3), "missing_sources": report.missing_sources}, indent=2))
+                               "seconds": round(report.seconds, 3), "missing_sources": report.missing_sources,
+                               "not_imported": report.not_imported}, indent=2, default=str))
     else:
         typer.echo(
             f"imported {len(report.added)} datasets ({report.rows:,} rows) in {report.seconds:.1f}s; "
@@ -46,6 +47,9 @@ def import_cmd(
         )
         if report.missing_sources:
             typer.echo("not found under the data directory: " + ", ".join(report.missing_sources))
+        if report.not_imported:
+            typer.echo(f"{len(report.not_imported)} value(s) skipped on purpose, with their reason "
+                       "(e.g. note texts standing as country keys): see --json 'not_imported'")
 
 
 @data_app.command("status")
