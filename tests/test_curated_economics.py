@@ -9,17 +9,16 @@ US2025 commodity with production data has a US end-use row), and through the typ
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections import defaultdict
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from critmin.data.curated import CuratedTableError, economics, list_members
+from curated_support import catalogue_ids, csv_rows
 
 REPO = Path(__file__).resolve().parents[1]
 CURATED = REPO / "src" / "critmin" / "data" / "curated"
@@ -31,19 +30,8 @@ NAICS = re.compile(r"\d{2,6}(;\d{2,6})*")
 TODAY = dt.date.today()
 
 
-def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def _catalogue() -> set[str]:
-    path = resources.files("critmin.data.catalog") / "commodities.csv"
-    with path.open(encoding="utf-8") as fh:
-        return {r["commodity_id"] for r in csv.DictReader(fh)}
-
-
-CATALOGUE = _catalogue()
+_rows = csv_rows
+CATALOGUE = catalogue_ids()
 
 
 def _date_ok(value: str, where: str) -> None:

@@ -9,7 +9,6 @@ column).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections import defaultdict
@@ -17,10 +16,10 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-import pycountry
 import pytest
 
 from critmin.data import curated
+from curated_support import as_of_ok, catalogue_rows, csv_rows, iso3_ok
 
 REPO = Path(__file__).resolve().parents[1]
 CURATED = REPO / "src" / "critmin" / "data" / "curated"
@@ -30,32 +29,8 @@ URL = re.compile(r"https?://\S+")
 TODAY = dt.date.today()
 
 
-def _catalogue() -> dict[str, dict[str, str]]:
-    path = resources.files("critmin.data.catalog") / "commodities.csv"
-    with path.open(encoding="utf-8") as fh:
-        return {r["commodity_id"]: r for r in csv.DictReader(fh)}
-
-
-CATALOGUE = _catalogue()
-
-
-def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def _iso3_ok(code: str) -> bool:
-    return bool(re.fullmatch(r"[A-Z]{3}", code)) and pycountry.countries.get(alpha_3=code) is not None
-
-
-def _as_of_ok(value: str, where: str) -> dt.date:
-    try:
-        d = dt.date.fromisoformat(value)
-    except ValueError:
-        raise AssertionError(f"{where}: expected an ISO date YYYY-MM-DD, got {value!r}") from None
-    assert dt.date(2009, 1, 1) <= d <= TODAY, f"{where}: as_of {d} outside 2009..today"
-    return d
+CATALOGUE = catalogue_rows()
+_rows, _iso3_ok, _as_of_ok = csv_rows, iso3_ok, as_of_ok
 
 
 # --- list memberships ---------------------------------------------------------------------

@@ -13,18 +13,17 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import re
 from collections import Counter
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from critmin.data.curated import CuratedTableError, outlook
+from curated_support import as_of_ok, catalogue_ids, csv_rows
 
 REPO = Path(__file__).resolve().parents[1]
 DRIVERS_CSV = REPO / "src" / "critmin" / "data" / "curated" / "demand_drivers.csv"
@@ -40,28 +39,8 @@ COLUMNS = ["driver", "commodity_id", "intensity", "intensity_unit", "activity_ye
            "activity_unit", "region", "source", "as_of", "note", "setting"]
 
 
-def _catalogue() -> set[str]:
-    path = resources.files("critmin.data.catalog") / "commodities.csv"
-    with path.open(encoding="utf-8") as fh:
-        return {r["commodity_id"] for r in csv.DictReader(fh)}
-
-
-CATALOGUE = _catalogue()
-
-
-def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def _date(value: str, where: str) -> dt.date:
-    try:
-        d = dt.date.fromisoformat(value)
-    except ValueError:
-        raise AssertionError(f"{where}: expected an ISO date YYYY-MM-DD, got {value!r}") from None
-    assert dt.date(2009, 1, 1) <= d <= TODAY, f"{where}: as_of {d} outside 2009..today"
-    return d
+CATALOGUE = catalogue_ids()
+_rows, _date = csv_rows, as_of_ok
 
 
 def _num(value: str) -> float | None:

@@ -16,10 +16,10 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-import pycountry
 import pytest
 
 from critmin.data import paths
+from curated_support import as_of_ok, catalogue_ids, csv_rows, iso3_ok, iso_date
 
 REPO = Path(__file__).resolve().parents[1]
 PKG = REPO / "src" / "critmin"
@@ -34,36 +34,8 @@ TODAY = dt.date.today()
 
 
 # --- helpers ------------------------------------------------------------------------------
-def _catalogue() -> set[str]:
-    path = resources.files("critmin.data.catalog") / "commodities.csv"
-    with path.open(encoding="utf-8") as fh:
-        return {r["commodity_id"] for r in csv.DictReader(fh)}
-
-
-CATALOGUE = _catalogue()
-
-
-def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def _iso3_ok(code: str) -> bool:
-    return bool(re.fullmatch(r"[A-Z]{3}", code)) and pycountry.countries.get(alpha_3=code) is not None
-
-
-def _date(value: str, where: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise AssertionError(f"{where}: expected an ISO date YYYY-MM-DD, got {value!r}") from None
-
-
-def _as_of_ok(value: str, where: str) -> dt.date:
-    d = _date(value, where)
-    assert dt.date(2009, 1, 1) <= d <= TODAY, f"{where}: as_of {d} outside 2009..today"
-    return d
+CATALOGUE = catalogue_ids()
+_rows, _iso3_ok, _date, _as_of_ok = csv_rows, iso3_ok, iso_date, as_of_ok
 
 
 # --- alliances ----------------------------------------------------------------------------
