@@ -100,12 +100,16 @@ class BatchReads:
         return (str(self.path), *row, factors_signature())
 
     # -- production and reserves ----------------------------------------------------------
-    def production_all(self, *, sources: Sequence[str] | None = None, measure: str = "production") -> pd.DataFrame:
-        """Production rows of every commodity (countries and aggregates), newest release per
-        commodity, year and source; columns :data:`PRODUCTION_COLUMNS`. ``sources`` (default:
-        every source) restricts the sources."""
+    def production_all(self, *, sources: Sequence[str] | None = None, measure: str = "production",
+                       commodity_id: str | None = None) -> pd.DataFrame:
+        """Production rows of every commodity (or of one resolved ``commodity_id``; countries and
+        aggregates), newest release per commodity, year and source; columns
+        :data:`PRODUCTION_COLUMNS`. ``sources`` (default: every source) restricts the sources."""
         where = ["p.measure = ?", NOT_MISFILED]
         params: list[Any] = [measure]
+        if commodity_id is not None:
+            where.append("p.commodity_id = ?")
+            params.append(commodity_id)
         if sources is not None:
             where.append("list_contains(?::VARCHAR[], p.source)")
             params.append(list(sources))
@@ -131,16 +135,7 @@ class BatchReads:
 
     def production_of(self, commodity_id: str) -> pd.DataFrame:
         """:meth:`production_all` rows of one (resolved) commodity, all sources."""
-        return self._read(
-            f"""WITH rows AS (
-                  SELECT p.*, d.vintage, dense_rank() OVER (PARTITION BY p.commodity_id, p.year, p.source
-                                                           {NEWEST_RELEASE_FIRST}) AS _rk
-                  FROM production p JOIN current_dataset d USING (dataset_id)
-                  WHERE p.commodity_id = ? AND p.measure = 'production' AND {NOT_MISFILED})
-                SELECT {', '.join(PRODUCTION_COLUMNS)} FROM rows WHERE _rk = 1
-                ORDER BY source, year, stage, product, aggregate NULLS FIRST, quantity DESC NULLS LAST, country_iso3""",
-            [commodity_id], PRODUCTION_COLUMNS,
-        )
+        return self.production_all(commodity_id=commodity_id)
 
     def production_commodities(self) -> list[str]:
         """Commodities with at least one production figure."""
