@@ -256,7 +256,7 @@ def test_peer_in_subprocess(warehouse, tmp_path: Path) -> None:
         assert ours.cf == pytest.approx(p["cf"], rel=1e-6, abs=1e-12), what
 
 
-def test_the_watchlist_reports_geopolrisk_beside_the_indices(warehouse):
+def test_the_watchlist_reports_geopolrisk_beside_the_indices(warehouse, monkeypatch):
     """The assessment carries GeoPolRisk per partner (critmin's default governance choice), the
     same number as the stand-alone query, with the trade year used; it is not in the joint score."""
     from critmin.risk.api import run
@@ -268,8 +268,13 @@ def test_the_watchlist_reports_geopolrisk_beside_the_indices(warehouse):
         assert set(gp) == {"USA", "JPN"}
         assert gp["JPN"] == pytest.approx(geopolrisk(warehouse, "JPN", cid, 2022).score, rel=1e-12)
         assert recs[cid]["indices"]["geopolrisk_year"]["JPN"] == 2022
-    # docs/geopolrisk.md: critmin's default (six-dimension WGI) for Japan 2022, cobalt 0.1402
-    assert recs["cobalt"]["indices"]["geopolrisk"]["JPN"] == pytest.approx(0.1402, abs=5e-5)
+    # with the peer's governance choice the watchlist carries the peer's published Japan 2022
+    # figures (geopolrisk-py 2.0.1), an independent reference rather than critmin's own output
+    monkeypatch.setenv("CRITMIN_RISK_GEOPOLRISK_GOVERNANCE", "peer")
+    peer = {r["commodity"]: r["indices"]["geopolrisk"]["JPN"] for r in run(warehouse, year=2022).records
+            if r["commodity"] in ("cobalt", "graphite", "nickel", "manganese")}
+    assert peer == pytest.approx({"cobalt": 0.1982, "graphite": 0.2749, "nickel": 0.1141, "manganese": 0.1115},
+                                 abs=5e-5)
     # a commodity outside the HS map of the method has no entry, not a zero
     assert "geopolrisk" not in recs["gallium"]["indices"]
 
