@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if [ -f scripts/install_browser.sh ]; then bash scripts/install_browser.sh; fi
+# fonts (Noto, Noto CJK) and poppler-utils for the briefing pack and its tests (docs/brief.md)
+if [ -f scripts/install_brief_deps.sh ]; then bash scripts/install_brief_deps.sh; fi
 # the GeoPolRisk peer in its own environment (compared in a subprocess, never imported)
 bash scripts/install_peer.sh || echo "warning: the GeoPolRisk peer could not be installed; tests/test_risk_geopolrisk.py::test_peer_in_subprocess will be skipped (the published-figure tests still run)"
 export CRITMIN_GEOPOLRISK_PEER_PYTHON="$PWD/.venv-peer/bin/python"
