@@ -4,6 +4,9 @@
 * :func:`sample_shortfalls` - Monte Carlo over the hazard model -> :class:`ShortfallSample`;
 * :func:`load_run` - a stored Monte Carlo run -> :class:`ShortfallSample`;
 * :func:`expected_joint_shortfall` - expected annual US+JPN shortfall with extra capacity;
+* :func:`run_for_partners` - one scenario (a curated event id, a TOML file or a Scenario) for
+  both partners: monthly shortfall t / % / US$ and the open and restricted pool prices (the
+  incident workflow, issue 15); :func:`scenario_from_event` - an event of the table as a Scenario;
 * :func:`price_change_paths` / :func:`load_run_price_change_paths` - monthly price responses of
   one commodity over a multi-year timeline, from fresh or stored Monte Carlo runs (for the
   price-floor model; mapping in :mod:`critmin.disruption.pricepaths`).
@@ -22,6 +25,7 @@ from critmin.disruption.hazard import build_hazard, seed_entropy
 from critmin.disruption.market import CommodityMarket, Market
 from critmin.disruption.montecarlo import MCResult, build_model, run_batch, run_monte_carlo
 from critmin.disruption.params import ModelParams
+from critmin.disruption.partners_run import PartnerRun, run_for_partners, scenario_from_event
 from critmin.disruption.pricepaths import (
     PriceChangePaths,
     annual_price_changes,
@@ -33,7 +37,8 @@ if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
 
 __all__ = ["load_market", "sample_shortfalls", "load_run", "expected_joint_shortfall", "sample_from_result",
-           "price_change_paths", "load_run_price_change_paths", "PriceChangePaths"]
+           "price_change_paths", "load_run_price_change_paths", "PriceChangePaths",
+           "run_for_partners", "scenario_from_event", "PartnerRun"]
 
 
 def load_market(wh: Warehouse, commodities: Sequence[str] | None = None,
