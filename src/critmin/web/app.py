@@ -60,6 +60,9 @@ def create_app(db_path: str | Path, *, job_workers: int | None = None) -> FastAP
         dependencies=[Depends(enforce)],
     )
     app.state.ctx = ctx
+    from critmin.web.downloads import DownloadMiddleware
+
+    app.add_middleware(DownloadMiddleware)  # ?download=csv|xlsx on every GET /api/ route (web/downloads.py)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
 
