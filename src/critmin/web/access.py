@@ -47,6 +47,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/static/{path:path}"): PUBLIC,
     ("GET", "/vendor/plotly.min.js"): PUBLIC,
+    ("GET", "/vendor/plotly.css"): PUBLIC,
     ("GET", "/vendor/topojson/{name}"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("POST", "/logout"): Rule(ANY, write=True),

@@ -63,6 +63,9 @@ def create_app(db_path: str | Path, *, job_workers: int | None = None) -> FastAP
     from critmin.web.downloads import DownloadMiddleware
 
     app.add_middleware(DownloadMiddleware)  # ?download=csv|xlsx on every GET /api/ route (web/downloads.py)
+    from critmin.web.security import SecurityMiddleware
+
+    app.add_middleware(SecurityMiddleware)  # headers, body limit, invalid paths, trusted proxy
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
 

