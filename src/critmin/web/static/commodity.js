@@ -1,5 +1,10 @@
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
+  // the stage and year selectors submit the form on change (no inline handlers: see the CSP)
+  document.querySelectorAll("select[data-autosubmit]").forEach(sel => sel.addEventListener("change", () => {
+    if (sel.dataset.autosubmit === "stage" && sel.form.year) sel.form.year.disabled = true;
+    sel.form.submit();
+  }));
   const m = critmin.readJSON("map-data");
   if (m && document.getElementById("map")) {
     Plotly.newPlot("map", [{ type: "choropleth", locationmode: "ISO-3", locations: m.locations,
