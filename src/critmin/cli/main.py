@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "critmin.cli.markets",
     "critmin.cli.web",
     "critmin.cli.settings_cmd",
+    "critmin.cli.ops",
 ]
 
 class OneLineErrors(TyperGroup):
