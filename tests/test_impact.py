@@ -112,3 +112,25 @@ def test_the_rating_scale_is_a_setting(monkeypatch):
     monkeypatch.setenv("CRITMIN_IMPACT_RATING_SCALE", "good=0.6")
     with pytest.raises(ValueError, match="impact.rating_scale"):
         params.rating_scale()
+
+
+def test_the_public_damage_of_one_commodity_is_the_table_row(real_db_path):
+    from critmin.data.warehouse import Warehouse
+    from critmin.impact import damage, damage_table
+
+    wh = Warehouse(real_db_path, read_only=True)
+    try:
+        row = damage_table(wh, ("USA", "JPN")).set_index(["commodity_id", "partner"])
+        for cid, k in (("gallium", "USA"), ("copper", "JPN"), ("cement", "USA")):
+            d = damage(wh, cid, k)
+            assert d.loss_per_t == row.loc[(cid, k), "loss_per_t"] and d.damage.basis == row.loc[(cid, k), "basis"]
+            assert d.consumption_t == row.loc[(cid, k), "consumption_t"]
+            assert d.avoided_usd(2.5) == pytest.approx(2.5 * d.loss_per_t)
+        with pytest.raises(ValueError, match="tonnes"):
+            d.avoided_usd(-1.0)
+        with pytest.raises(ValueError, match="commodity: 'unobtainium'"):
+            damage(wh, "unobtainium", "USA")
+        with pytest.raises(ValueError, match="partner: 'KOR'"):
+            damage(wh, "gallium", "KOR")
+    finally:
+        wh.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 
 import pytest
@@ -72,24 +71,19 @@ def test_names_are_resolved_at_the_cli_and_api_edges():
         StockpileRequest(budgets_usd={"KOR": 1.0})
 
 
-def _web_plan(real_db_path, tmp_path, body: dict) -> dict:
-    """The dashboard's planner through its API route, on a private copy of the warehouse."""
-    import duckdb
-
-    from critmin.web import auth
+def _web_plan(real_db_path, tmp_path, body: dict | None) -> dict:
+    """The dashboard's planner through its API route, on a private copy of the warehouse.
+    ``body`` None: the body the page's script sends for the page's default form (read from
+    the rendered /stockpile page); the body is then in the result under ``_body``."""
     from critmin.web.app import create_app
-    from critmin.web.store import ensure_tables
+    from web_support import make_web_db
 
-    db = tmp_path / "web.duckdb"
-    shutil.copyfile(real_db_path, db)
-    con = duckdb.connect(str(db))
-    ensure_tables(con)
-    auth.add_user(con, "ada", "joint-admin", "test-password-123")
-    token = auth.create_token(con, "ada")
-    con.close()
+    web = make_web_db(real_db_path, tmp_path / "web.duckdb")
+    token, db = web.tokens["joint-admin"], web.path
     with TestClient(create_app(db)) as client:
         headers = {"Authorization": f"Bearer {token}"}
-        r = client.post("/api/stockpile/plans", json=body, headers=headers)
+        sent = _default_form_body(client.get("/stockpile", headers=headers).text) if body is None else body
+        r = client.post("/api/stockpile/plans", json=sent, headers=headers)
         assert r.status_code == 202, r.text
         url = r.json()["url"]
         deadline = time.monotonic() + 600
@@ -99,7 +93,53 @@ def _web_plan(real_db_path, tmp_path, body: dict) -> dict:
                 break
             time.sleep(0.5)
     assert job["status"] == "done", job.get("error")
-    return job["result"]
+    return {**job["result"], "_body": sent}
+
+
+def _default_form_body(html: str) -> dict:
+    """The request body static/stockpile.js builds from the planner form as rendered (every
+    field at its default): budgets in US$ m x 1e6, runs, seed, and loss_model / loss_multiple
+    only when set."""
+    import re
+
+    form = re.search(r'<form id="planform">(.*?)</form>', html, re.S)
+    assert form, "no planner form on /stockpile"
+    def attr(tag: str, name: str) -> str | None:
+        m = re.search(rf'\b{name}="([^"]*)"', tag)
+        return m.group(1) if m else None
+
+    inputs = {attr(t, "name"): attr(t, "value") for t in re.findall(r"<input\b[^>]*>", form.group(1))}
+    selects = {m.group(1): m.group(2) for m in re.finditer(r'<select name="(\w+)"><option value="([^"]*)"', form.group(1))}
+    body: dict = {"budgets_usd": {"USA": 1e6 * float(inputs["USA"]), "JPN": 1e6 * float(inputs["JPN"])},
+                  "runs": int(inputs["runs"]), "seed": int(inputs["seed"])}
+    if selects.get("run_id"):
+        body["run_id"] = selects["run_id"]
+    if inputs.get("lossmult"):
+        body["loss_multiple"] = {"*": float(inputs["lossmult"])}
+    if selects.get("loss_model"):
+        body["loss_model"] = selects["loss_model"]
+    return body
+
+
+@pytest.mark.slow
+def test_the_dashboard_default_form_gives_the_cli_plan(real_db_path, tmp_path):
+    web = _web_plan(real_db_path, tmp_path, None)
+    body = web["_body"]
+    assert set(body) == {"budgets_usd", "runs", "seed"}, body  # the defaults: no override, the setting's loss model
+    budget = ",".join(f"{k}={v:.0f}" for k, v in body["budgets_usd"].items())
+    r = CliRunner().invoke(app, ["--db", str(real_db_path), "stockpile", "plan", "--budget", budget,
+                                 "--runs", str(body["runs"]), "--seed", str(body["seed"]), "--json"])
+    assert r.exit_code == 0, r.output
+    cli = json.loads(r.stdout)
+    assert web["loss_model"] == cli["loss_model"] == "damage"
+    assert not web["not_planned"] or all("not planned" in why or "not computable" in why for why in web["not_planned"].values())
+    cli_stock = {(t["commodity"], t["partner"]): t["stock_t"] for t in cli["targets"]}
+    web_stock = {(t["commodity"], t["partner"]): t["stock_t"] for t in web["plan"]["targets"]}
+    assert cli_stock.keys() == web_stock.keys() and any(x > 1.0 for x in cli_stock.values())
+    for key, x in cli_stock.items():
+        assert web_stock[key] == pytest.approx(x, rel=1e-6, abs=1e-6), key
+    assert web["plan"]["objective"] == pytest.approx(cli["objective"], rel=1e-9)
+    assert [(w["commodity"], w["partner"]) for w in web["why"]] == [(w["commodity"], w["partner"]) for w in cli["why"]]
 
 
 @pytest.mark.slow

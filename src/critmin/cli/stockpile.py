@@ -40,7 +40,10 @@ RunId = Annotated[str | None, typer.Option("--run-id", help="Use a stored Monte 
 Commodities = Annotated[str | None, typer.Option("--commodities", help="Restrict to these commodities (comma-separated ids or names).")]
 LossMult = Annotated[str | None, typer.Option(
     "--loss-multiple", help="Loss per unmet t as a multiple of price, per commodity (e.g. gallium=20,*=3); "
-    "default 1 + (M - 1) * EV from the assessment.")]
+    "default: the loss model's (--loss-model).")]
+LossModel = Annotated[str | None, typer.Option(
+    "--loss-model", help="damage (value added at risk in the using industries, at least the price; critmin.impact) "
+    "| multiple (1 + (M - 1) * EV from the assessment); default: setting stockpile.loss_model.")]
 Params = Annotated[str | None, typer.Option(
     "--param", help="Override stockpile settings, e.g. risk_aversion=0,lendable_share=0.3 "
     "(names: capital_cost_rate, storage_cost_usd_per_t_yr, transfer_cost_usd_per_t, "
@@ -53,16 +56,19 @@ stockpile_app = typer.Typer(help="Stockpile targets: two-partner stochastic opti
 
 def plan_request(budget: str, joint_budget: str | None, mode: str, runs: int, seed: int,
                  run_id: str | None, commodities: str | None, loss_multiple: str | None,
-                 params: str | None) -> PlanRequest:
+                 params: str | None, loss_model: str | None = None) -> PlanRequest:
     """The options as a :class:`~critmin.stockpile.service.PlanRequest`, commodity names
     resolved to ids (ValueError naming the option on a bad value, UnknownCommodity on an
     unknown name)."""
     from critmin.data.normalize.commodities import resolve
     from critmin.stockpile.inputs import ALL
+    from critmin.stockpile.losses import LOSS_MODELS
     from critmin.stockpile.service import PlanRequest
 
     if mode not in ("coordinated", "independent"):
         raise ValueError(f"--mode: {mode!r}; expected coordinated or independent")
+    if loss_model is not None and loss_model not in LOSS_MODELS:
+        raise ValueError(f"--loss-model: {loss_model!r}; expected one of {', '.join(LOSS_MODELS)}")
     names = parse_list(commodities)
     return PlanRequest(
         budgets_usd=parse_budgets(budget, "--budget"),
@@ -73,6 +79,7 @@ def plan_request(budget: str, joint_budget: str | None, mode: str, runs: int, se
         loss_multiple={k if k == ALL else resolve(k): m
                        for k, m in parse_pairs(loss_multiple, "--loss-multiple").items()},
         params=parse_pairs(params, "--param"),
+        loss_model=loss_model,
     )
 
 
@@ -87,18 +94,21 @@ def plan_cmd(
     mode: Annotated[str, typer.Option("--mode", help="coordinated | independent")] = "coordinated",
     runs: Runs = 2000, seed: Seed = 0, run_id: RunId = None, commodities: Commodities = None,
     loss_multiple: LossMult = None, params: Params = None, as_json: AsJson = False,
+    loss_model: LossModel = None,
 ) -> None:
     """Optimal stockpile per commodity and partner, and the value of coordination."""
     from critmin.stockpile import service
     from critmin.stockpile.problem import StockpileSolveError
 
     with user_errors():
-        req = plan_request(budget, joint_budget, mode, runs, seed, run_id, commodities, loss_multiple, params)
+        req = plan_request(budget, joint_budget, mode, runs, seed, run_id, commodities, loss_multiple, params,
+                           loss_model)
     with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         report = service.plan(wh, req)
     _report_excluded(report.not_planned)
     if as_json:
-        typer.echo(json.dumps(report.plan.to_dict(), indent=2, allow_nan=False))
+        out = {**report.plan.to_dict(), "loss_model": report.loss_model, "why": report.why()}
+        typer.echo(json.dumps(out, indent=2, allow_nan=False))
         return
     _plan_table(report.plan)
 
@@ -113,6 +123,7 @@ def frontier_cmd(
     baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Add policy baselines to the chart.")] = True,
     runs: Runs = 2000, seed: Seed = 0, run_id: RunId = None, commodities: Commodities = None,
     loss_multiple: LossMult = None, params: Params = None, as_json: AsJson = False,
+    loss_model: LossModel = None,
 ) -> None:
     """Budget-loss frontier: optimal expected loss over a sweep of budgets (0..max-scale x budget)."""
     import numpy as np
@@ -126,7 +137,7 @@ def frontier_cmd(
         raise fail("--points must be >= 2 and --max-scale > 0")
     with user_errors():
         req = plan_request(budget, joint_budget, "coordinated", runs, seed, run_id, commodities,
-                           loss_multiple, params)
+                           loss_multiple, params, loss_model)
     with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         prep = service.prepare(wh, req)
         p = prep.problem
@@ -173,6 +184,7 @@ def compare_cmd(
         "--scope", help="Commodities the days rules cover: 'critical' (2022 US list), 'all', or a list.")] = "critical",
     runs: Runs = 2000, seed: Seed = 0, run_id: RunId = None, commodities: Commodities = None,
     loss_multiple: LossMult = None, params: Params = None, as_json: AsJson = False,
+    loss_model: LossModel = None,
 ) -> None:
     """Optimal plans vs policy baselines (60 days, 60/180 days, a fixed stock) on the same scenarios."""
     from critmin.stockpile import inputs, service
@@ -182,7 +194,7 @@ def compare_cmd(
 
     with user_errors():
         req = plan_request(budget, joint_budget, "coordinated", runs, seed, run_id, commodities,
-                           loss_multiple, params)
+                           loss_multiple, params, loss_model)
         user = _fixed_stock(fixed)
     with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         prep = service.prepare(wh, req)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,59 @@ def damage_for(commodity: str, partner: str, price: float, consumption_t: float,
     p, sectors, sources = inputs
     flags = () if p == partner else (f"proxy_end_uses:{p}",)
     return calc_damage(price, consumption_t, sectors, flags=flags, **kw), p, sectors, sources
+
+
+@dataclass(frozen=True)
+class DamageEstimate:
+    """The damage of one (commodity, partner) with what it was computed from."""
+
+    commodity_id: str
+    partner: str
+    damage: Damage  #: loss per tonne, price, basis, flags (see :class:`Damage`)
+    consumption_t: float  #: the partner's annual consumption of the disruption market (t)
+    end_use_partner: str  #: whose end-use shares were used ('' = none: default multiple)
+    sectors: tuple[SectorUse, ...]
+    sources: tuple[str, ...]  #: end-use, value-added and price sources
+
+    @property
+    def loss_per_t(self) -> float:
+        """Loss per tonne of shortfall (US$/t), at least the price."""
+        return self.damage.loss_per_t
+
+    def avoided_usd(self, tonnes: float) -> float:
+        """Damage avoided by ``tonnes`` of shortfall that does not happen (US$): the model is
+        linear, so ``tonnes * loss_per_t``; ValueError for a negative or NaN tonnage."""
+        if not (math.isfinite(tonnes) and tonnes >= 0):
+            raise ValueError(f"tonnes: {tonnes!r}; expected a finite tonnage >= 0")
+        return tonnes * self.damage.loss_per_t
+
+
+def damage(wh: Warehouse | None, commodity: str, partner: str, *, market: Market | None = None) -> DamageEstimate:
+    """The damage model's loss per tonne of shortfall of ``commodity`` (an id) for ``partner``
+    (one of the setting ``risk.consumers``): the public entry point for the stockpile, the
+    projects (expected damage avoided = avoided shortfall t x ``loss_per_t``) and the price
+    floor. Price and consumption come from the disruption market (``load_market(wh)``, cached
+    on the warehouse fingerprint, unless ``market`` is given); the curated end uses, value
+    added and substitutability and the settings ``impact.*`` from :func:`damage_for`.
+    ValueError names the commodity or partner that is not in the market, or a missing price."""
+    if market is None:
+        if wh is None:
+            raise ValueError("damage: give a warehouse or a market")
+        from critmin.disruption.api import load_market
+
+        market = load_market(wh, consumers=configured_partners())
+    cm = market.commodities.get(commodity)
+    if cm is None:
+        raise ValueError(f"commodity: {commodity!r} is not in the disruption market (no production or consumption data)")
+    if partner not in cm.consumers:
+        raise ValueError(f"partner: {partner!r} is not a consumer of the market {list(cm.consumers)}")
+    price = float(cm.price_usd_per_t)
+    if not (math.isfinite(price) and price > 0):
+        raise ValueError(f"{commodity}: no positive price in the warehouse ({price!r} US$/t); the loss per tonne is bounded by it")
+    cons_t = float(cm.demand_t[cm.consumers.index(partner)])
+    d, p, sectors, sources = damage_for(commodity, partner, price, cons_t)
+    return DamageEstimate(commodity, partner, d, cons_t, p, sectors,
+                          tuple(sources) + ((cm.price_note,) if cm.price_note else ()))
 
 
 def damage_table(wh: Warehouse | None = None, partners: Sequence[str] | None = None, *,

@@ -68,6 +68,9 @@ class StockpileRequest(BaseModel):
     seed: int = Field(default=20251028, ge=0, le=2**63 - 1)
     commodities: list[str] | None = Field(default=None, max_length=60)
     loss_multiple: dict[str, float] | None = Field(default=None, description="Per-commodity overrides ('*' = all)")
+    loss_model: Literal["damage", "multiple"] | None = Field(
+        default=None, description="Loss per unmet ton: damage model (critmin.impact) or 1 + (M - 1) * EV; "
+                                  "default: setting stockpile.loss_model")
     frontier_scales: list[float] = Field(default=[0.0, 0.25, 0.5, 1.0, 1.5, 2.0], max_length=20)
     visibility: str | None = VisibilityField
 
@@ -104,6 +107,7 @@ class StockpileRequest(BaseModel):
             commodities=None if self.commodities is None else [cid(c, "commodities") for c in self.commodities],
             loss_multiple=overrides,
             frontier_scales=list(self.frontier_scales),
+            loss_model=self.loss_model,
         )
 
 

@@ -204,7 +204,9 @@ def stockpile_page(request: Request) -> Response:
     me = current(request)
     runs = [j for j in ctx_of(request).jobs.list("simulation", me.role.sees, 50)
             if j["status"] == "done" and "monte_carlo" in j["spec"]]
-    return page(request, "stockpile.html", "stockpile", {"runs": runs})
+    from critmin.stockpile.losses import loss_model
+
+    return page(request, "stockpile.html", "stockpile", {"runs": runs, "loss_model_default": loss_model()})
 
 
 @router.get("/deposits", response_class=HTMLResponse)
