@@ -18,7 +18,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import duckdb
+from critmin.ops import Store
 
 GENESIS = "0" * 64
 COLUMNS = ("seq", "at", "actor", "role", "action", "target", "outcome", "detail", "client")
@@ -31,7 +31,7 @@ def _row_hash(prev_hash: str, values: tuple[Any, ...]) -> str:
 
 
 def record(
-    con: duckdb.DuckDBPyConnection,
+    con: Store,
     *,
     actor: str,
     role: str | None,
@@ -61,7 +61,7 @@ def record(
 
 
 def entries(
-    con: duckdb.DuckDBPyConnection,
+    con: Store,
     *,
     limit: int | None = None,
     actor: str | None = None,
@@ -88,7 +88,7 @@ def entries(
     return out
 
 
-def verify_chain(con: duckdb.DuckDBPyConnection) -> tuple[bool, str]:
+def verify_chain(con: Store) -> tuple[bool, str]:
     """Recompute the hash chain; (ok, message naming the first broken row)."""
     rows = con.execute(
         "SELECT " + _SELECT + ", prev_hash, hash FROM web_audit ORDER BY seq"
@@ -107,7 +107,7 @@ def verify_chain(con: duckdb.DuckDBPyConnection) -> tuple[bool, str]:
     return True, f"{len(rows)} audit rows, chain intact"
 
 
-def export(con: duckdb.DuckDBPyConnection, fmt: str) -> str:
+def export(con: Store, fmt: str) -> str:
     """The whole log, oldest first, as CSV or JSON text (with the chain hashes)."""
     rows = con.execute(
         "SELECT " + _SELECT + ", prev_hash, hash FROM web_audit ORDER BY seq"

@@ -25,11 +25,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from critmin import settings
+from critmin.ops import Store
 
 settings.register(
     "web.session_hours",
@@ -121,7 +121,7 @@ def validate_name(name: str) -> str:
     return name
 
 
-def add_user(con: duckdb.DuckDBPyConnection, name: str, role: str, password: str) -> None:
+def add_user(con: Store, name: str, role: str, password: str) -> None:
     validate_name(name)
     if role not in ROLES:
         raise AuthError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
@@ -135,13 +135,13 @@ def add_user(con: duckdb.DuckDBPyConnection, name: str, role: str, password: str
     )
 
 
-def get_user(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, str, bool] | None:
+def get_user(con: Store, name: str) -> tuple[str, str, bool] | None:
     """(name, role, disabled) or None."""
     row = con.execute("SELECT name, role, disabled FROM web_user WHERE name = ?", [name]).fetchone()
     return None if row is None else (row[0], row[1], bool(row[2]))
 
 
-def list_users(con: duckdb.DuckDBPyConnection) -> list[dict]:
+def list_users(con: Store) -> list[dict]:
     rows = con.execute(
         "SELECT u.name, u.role, u.created_at, u.disabled,"
         " (SELECT count(*) FROM web_token t WHERE t.user_name = u.name AND t.revoked_at IS NULL)"
@@ -153,7 +153,7 @@ def list_users(con: duckdb.DuckDBPyConnection) -> list[dict]:
     ]
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
+def _count(con: Store, sql: str, params: list | None = None) -> int:
     """The value of a ``SELECT count(*) ...`` query (an aggregate always returns one row)."""
     row = con.execute(sql, params or []).fetchone()
     if row is None:
@@ -161,11 +161,11 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     return int(row[0])
 
 
-def count_users(con: duckdb.DuckDBPyConnection) -> int:
+def count_users(con: Store) -> int:
     return _count(con, "SELECT count(*) FROM web_user")
 
 
-def check_password(con: duckdb.DuckDBPyConnection, name: str, password: str) -> Principal | None:
+def check_password(con: Store, name: str, password: str) -> Principal | None:
     """The principal when name and password match an enabled user, else None.
 
     An unknown user still costs one argon2 verification so that timing does not reveal which
@@ -191,7 +191,7 @@ _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
 # -- bearer tokens -----------------------------------------------------------------------------
 
 
-def create_token(con: duckdb.DuckDBPyConnection, name: str) -> str:
+def create_token(con: Store, name: str) -> str:
     """A new bearer token for the user; only its hash is stored. Returned once."""
     if get_user(con, name) is None:
         raise AuthError(f"unknown user {name!r}")
@@ -203,7 +203,7 @@ def create_token(con: duckdb.DuckDBPyConnection, name: str) -> str:
     return f"cm_{token_id}_{secret}"
 
 
-def revoke_tokens(con: duckdb.DuckDBPyConnection, name: str, token_id: str | None = None) -> int:
+def revoke_tokens(con: Store, name: str, token_id: str | None = None) -> int:
     """Revoke one token (by id) or all of a user's tokens; returns how many were revoked."""
     if get_user(con, name) is None:
         raise AuthError(f"unknown user {name!r}")
@@ -222,7 +222,7 @@ def revoke_tokens(con: duckdb.DuckDBPyConnection, name: str, token_id: str | Non
     return before
 
 
-def principal_from_token(con: duckdb.DuckDBPyConnection, token: str) -> Principal | None:
+def principal_from_token(con: Store, token: str) -> Principal | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "cm":
         return None
@@ -239,7 +239,7 @@ def principal_from_token(con: duckdb.DuckDBPyConnection, token: str) -> Principa
 # -- browser sessions --------------------------------------------------------------------------
 
 
-def create_session(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, str]:
+def create_session(con: Store, name: str) -> tuple[str, str]:
     """(cookie value, csrf token) for a new session of the user."""
     cookie = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
@@ -252,7 +252,7 @@ def create_session(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, str]
     return cookie, csrf
 
 
-def principal_from_session(con: duckdb.DuckDBPyConnection, cookie: str) -> Principal | None:
+def principal_from_session(con: Store, cookie: str) -> Principal | None:
     row = con.execute(
         "SELECT u.name, u.role, u.disabled, s.csrf_token FROM web_session s"
         " JOIN web_user u ON u.name = s.user_name"
@@ -264,7 +264,7 @@ def principal_from_session(con: duckdb.DuckDBPyConnection, cookie: str) -> Princ
     return Principal(row[0], ROLES[row[1]], via="session", csrf_token=row[3])
 
 
-def end_session(con: duckdb.DuckDBPyConnection, cookie: str) -> None:
+def end_session(con: Store, cookie: str) -> None:
     con.execute(
         "UPDATE web_session SET revoked_at = ? WHERE session_sha256 = ?", [_now(), _sha256(cookie)]
     )
