@@ -1,0 +1,248 @@
+"""The outlook workflow on the warehouse (one function per use case, called by the CLI and the web).
+
+:func:`gap_inputs` gathers, for one commodity and stage, the demand of every scope and scenario
+(:mod:`demand`), the secure base supply (:mod:`pipeline`), the projects' contributions and their
+probabilities; :func:`compute_gaps` draws the pipeline once (common random numbers for every
+scope and scenario) and summarises the gap (:mod:`gap`). :func:`outlook` and :func:`gap_table`
+are the two reports (``critmin outlook``, ``critmin gap``).
+
+Scopes: ``WORLD`` (all demand, all supply), each partner, and the partners together (label
+``USA+JPN``): demand from the share method, secure supply = domestic + allied supply in
+proportion to the scope's share of world demand (non-allied and unattributed supply excluded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from critmin import settings
+from critmin.data.partners import partners as configured_partners
+from critmin.outlook import params  # noqa: F401  (registers the settings)
+from critmin.outlook.demand import (
+    SCENARIOS,
+    DemandPath,
+    check_scenario,
+    partner_demand,
+    world_demand,
+)
+from critmin.outlook.gap import GapSummary, calc_gap_paths, draw_outcomes, summarise
+from critmin.outlook.pipeline import (
+    STAGES,
+    BaseSupply,
+    PipelineProject,
+    base_supply,
+    check_stage,
+    contributions,
+    pipeline_projects,
+)
+from critmin.projects.models import Project
+
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
+
+#: the six minerals with an IEA supply outlook (the IEA's own coverage)
+IEA_SUPPLY_MINERALS = ("copper", "cobalt", "lithium", "nickel", "graphite", "rare_earths")
+WORLD = "WORLD"
+
+
+def years_range(first: int | None = None, last: int | None = None) -> np.ndarray:
+    a = int(settings.get("outlook.first_year")) if first is None else int(first)
+    b = int(settings.get("outlook.last_year")) if last is None else int(last)
+    if not 2024 <= a <= b <= 2050:
+        raise ValueError(f"years {a}-{b}: expected 2024 <= first <= last <= 2050")
+    return np.arange(a, b + 1, dtype=np.int64)
+
+
+def scopes(partner_codes: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
+    ps = tuple(partner_codes or configured_partners())
+    out: dict[str, tuple[str, ...]] = {WORLD: ()}
+    for p in ps:
+        out[p] = (p,)
+    if len(ps) > 1:
+        out["+".join(ps)] = ps
+    return out
+
+
+@dataclass(frozen=True)
+class PartnerShare:
+    share: float
+    note: str
+
+
+def partner_shares(wh: Warehouse, commodity: str, partner_codes: Sequence[str]) -> dict[str, PartnerShare]:
+    """``sigma_k = C_k / Q`` from the disruption market (consumption over world production at the
+    market stage, the market's year); :class:`LookupError` where the market has no data."""
+    from critmin.disruption.api import load_market
+
+    m = load_market(wh, commodities=[commodity], consumers=list(partner_codes))
+    cm = m.commodities.get(commodity)
+    if cm is None:
+        raise LookupError(f"{commodity}: no market for the partner shares: "
+                          + m.not_computable.get(commodity, "not in the simulated market"))
+    world = float(np.sum(cm.production_t))
+    if not world > 0:
+        raise LookupError(f"{commodity}: world production 0 t in the market; no partner share")
+    out = {}
+    for k in partner_codes:
+        c = float(cm.demand_t[cm.consumers.index(k)])
+        out[k] = PartnerShare(min(c / world, 1.0), f"{k} consumption {c:,.0f} t / world {cm.stage} production "
+                              f"{world:,.0f} t (disruption market, year {m.year or 'newest'})")
+    return out
+
+
+@dataclass
+class GapInputs:
+    commodity_id: str
+    stage: str
+    years: np.ndarray
+    scopes: dict[str, tuple[str, ...]]
+    demand: dict[tuple[str, str], DemandPath]
+    supply: BaseSupply
+    base: dict[tuple[str, str], np.ndarray]
+    contrib: dict[tuple[str, str], np.ndarray]
+    projects: list[PipelineProject]
+    prob: np.ndarray
+    shares: dict[str, PartnerShare]
+
+
+def gap_inputs(wh: Warehouse, commodity: str, stage: str, years: np.ndarray, projects: Sequence[Project],
+               scenarios: Sequence[str] = SCENARIOS, partner_codes: Sequence[str] | None = None,
+               shares: dict[str, PartnerShare] | None = None) -> GapInputs:
+    from critmin.risk.alliances import allied_iso3
+
+    st = check_stage(stage)
+    sc = scopes(partner_codes)
+    ps = [k for k, v in sc.items() if len(v) == 1]
+    allied = allied_iso3() | frozenset(ps)
+    shares = shares if shares is not None else partner_shares(wh, commodity, ps)
+    sup = base_supply(wh, commodity, st, years)
+    pp, _ = pipeline_projects([p for p in projects if p.commodity_id == commodity])
+    pp = [p for p in pp if p.stage == st]
+    demand: dict[tuple[str, str], DemandPath] = {}
+    base: dict[tuple[str, str], np.ndarray] = {}
+    contrib: dict[tuple[str, str], np.ndarray] = {}
+    for s in (check_scenario(x) for x in scenarios):
+        w = world_demand(wh, commodity, s, years)
+        demand[(WORLD, s)] = w
+        for k in ps:
+            demand[(k, s)] = partner_demand(w, k, shares[k].share, shares[k].note)
+        for label, members in sc.items():
+            if label not in (WORLD, *ps):
+                parts = [demand[(k, s)] for k in members]
+                by = {t: np.sum([d.by_technology.get(t, np.zeros(len(years))) for d in parts], axis=0)
+                      for t in sorted({t for d in parts for t in d.by_technology})}
+                demand[(label, s)] = DemandPath(commodity, s, label, years, by, w.basis,
+                                                {t: "sum of " + ", ".join(members) for t in by}, w.flags)
+            tot_w = w.total
+            share = np.divide(demand[(label, s)].total, tot_w, out=np.zeros_like(tot_w), where=tot_w > 0)
+            share = np.clip(share, 0.0, 1.0)
+            base[(label, s)] = sup.secure(members, allied, share)
+            contrib[(label, s)] = contributions(pp, years, members, allied, share)
+    return GapInputs(commodity, st, years, sc, demand, sup, base, contrib, pp,
+                     np.array([p.probability for p in pp], float), shares)
+
+
+def compute_gaps(inp: GapInputs, n_draws: int, random_state: int | np.random.Generator,
+                 ) -> dict[tuple[str, str], GapSummary]:
+    """Every scope and scenario of one commodity and stage, from one set of pipeline draws."""
+    x = draw_outcomes(len(inp.projects), n_draws, inp.prob, random_state)
+    out = {}
+    for key, d in inp.demand.items():
+        dem, b, c = d.total, inp.base[key], inp.contrib[key]
+        out[key] = summarise(dem, b, c, inp.prob, calc_gap_paths(dem, b, c, x))
+    return out
+
+
+def _rows(inp: GapInputs, res: dict[tuple[str, str], GapSummary], year: int | None = None) -> list[dict[str, Any]]:
+    rows = []
+    for (label, s), g in res.items():
+        d = inp.demand[(label, s)]
+        for i, y in enumerate(inp.years):
+            if year is not None and int(y) != year:
+                continue
+            dem = float(d.total[i])
+            rows.append({
+                "commodity": inp.commodity_id, "stage": inp.stage, "scope": label, "scenario": s, "year": int(y),
+                "demand_t": dem, "secure_base_t": float(inp.base[(label, s)][i]),
+                "expected_added_t": float(g.expected_added[i]), "gap_without_projects_t": float(g.without_projects[i]),
+                "expected_gap_t": float(g.expected[i]), "gap_p05_t": float(g.p05[i]), "gap_p95_t": float(g.p95[i]),
+                "gap_all_projects_t": float(g.all_projects[i]),
+                "expected_gap_share": float(g.expected[i] / dem) if dem > 0 else None,
+            })
+    return rows
+
+
+def _draw_settings(n_draws: int | None, random_state: int | None) -> tuple[int, int]:
+    n = int(settings.get("outlook.draws")) if n_draws is None else int(n_draws)
+    seed = int(settings.get("outlook.random_state")) if random_state is None else int(random_state)
+    return n, seed
+
+
+def outlook(wh: Warehouse, commodity: str, stage: str, scenario: str, projects: Sequence[Project], *,
+            to_year: int | None = None, n_draws: int | None = None, random_state: int | None = None) -> dict[str, Any]:
+    """The outlook of one commodity and stage: demand by technology (world and partners, every
+    scenario), supply by country, the pipeline's projects and the gap band."""
+    years = years_range(2024, to_year)
+    n, seed = _draw_settings(n_draws, random_state)
+    s = check_scenario(scenario)
+    inp = gap_inputs(wh, commodity, stage, years, projects)
+    res = compute_gaps(inp, n, seed)
+    _, left = pipeline_projects([p for p in projects if p.commodity_id == commodity])
+    return {
+        "commodity": commodity, "stage": inp.stage, "scenario": s, "years": [int(y) for y in years],
+        "draws": n, "random_state": seed,
+        "demand": {f"{lab}|{sc}": {"by_technology": {t: [float(v) for v in vals] for t, vals in d.by_technology.items()},
+                                   "total": [float(v) for v in d.total], "basis": d.basis, "flags": list(d.flags),
+                                   "sources": d.sources, "share": d.share, "share_note": d.share_note,
+                                   "driver_notes": list(d.drivers)}
+                   for (lab, sc), d in inp.demand.items()},
+        "supply": {"product": inp.supply.product, "flags": list(inp.supply.flags),
+                   "world": [float(v) for v in inp.supply.world],
+                   "by_country": {k: [float(v) for v in vals] for k, vals in inp.supply.by_country.items()},
+                   "sources": inp.supply.sources},
+        "projects": [{"project": p.project_id, "host": p.host_iso3, "capacity_t": p.capacity_t, "start_year": p.start_year,
+                      "probability": p.probability, "development_stage": p.development_stage,
+                      "value_chain_stage": p.value_chain_stage, "capacity_product": p.capacity_product,
+                      "basis": p.basis} for p in inp.projects],
+        "projects_not_in_pipeline": [e for e in left if not any(e["project"] == p.project_id for p in inp.projects)],
+        "gap": _rows(inp, res),
+    }
+
+
+def gap_table(wh: Warehouse, projects: Sequence[Project], *, commodities: Sequence[str] | None = None,
+              stages: Sequence[str] = STAGES, scenarios: Sequence[str] = SCENARIOS, year: int | None = None,
+              years: np.ndarray | None = None, partner_codes: Sequence[str] | None = None,
+              n_draws: int | None = None, random_state: int | None = None) -> dict[str, Any]:
+    """The gap of every commodity with an IEA supply outlook and every stage (rows), and what
+    could not be computed (``not_computable``)."""
+    yrs = years if years is not None else years_range()
+    if year is not None and int(year) not in set(int(y) for y in yrs):
+        raise ValueError(f"year {year}: expected one of {int(yrs[0])}-{int(yrs[-1])}")
+    n, seed = _draw_settings(n_draws, random_state)
+    rows: list[dict[str, Any]] = []
+    missing: list[dict[str, str]] = []
+    for i, c in enumerate(commodities or IEA_SUPPLY_MINERALS):
+        try:
+            ps = [k for k, v in scopes(partner_codes).items() if len(v) == 1]
+            sh = partner_shares(wh, c, ps)
+        except LookupError as exc:
+            missing.append({"commodity": c, "reason": str(exc)})
+            continue
+        for j, st in enumerate(stages):
+            try:
+                inp = gap_inputs(wh, c, st, yrs, projects, scenarios, partner_codes, sh)
+            except LookupError as exc:
+                missing.append({"commodity": c, "stage": st, "reason": str(exc)})
+                continue
+            res = compute_gaps(inp, n, np.random.default_rng([seed, i, j]))
+            rows.extend(_rows(inp, res, year))
+    return {"rows": rows, "not_computable": missing, "draws": n, "random_state": seed,
+            "years": [int(y) for y in yrs] if year is None else [int(year)]}
+
+
+__all__ = ["IEA_SUPPLY_MINERALS", "WORLD", "GapInputs", "PartnerShare", "compute_gaps", "gap_inputs", "gap_table",
+           "outlook", "partner_shares", "scopes", "years_range"]
