@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "critmin.cli.simulate",
     "critmin.cli.stockpile",
     "critmin.cli.projects",
+    "critmin.cli.outlook",
     "critmin.cli.markets",
     "critmin.cli.web",
     "critmin.cli.settings_cmd",
