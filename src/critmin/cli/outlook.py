@@ -1,0 +1,102 @@
+"""CLI commands ``critmin outlook`` (one commodity and stage to 2040) and ``critmin gap`` (every
+commodity with an IEA supply outlook, one year): :mod:`critmin.outlook.service`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from critmin.cli.common import countries, fail, user_errors
+
+AsJson = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
+Draws = Annotated[int | None, typer.Option("--draws", help="Monte Carlo draws of the pipeline (default: setting outlook.draws).")]
+Seed = Annotated[int | None, typer.Option("--seed", help="Random state of the draws (default: setting outlook.random_state).")]
+
+
+def _echo_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+def _projects(ctx: typer.Context, viewer: str = "joint") -> Any:
+    from critmin.cli.projects import cli_registry
+
+    return cli_registry(ctx)
+
+
+def outlook_cmd(
+    ctx: typer.Context,
+    commodity: Annotated[str, typer.Option("--commodity", help="Commodity (name, id or element), e.g. lithium.")],
+    stage: Annotated[str, typer.Option("--stage", help="mine or processing.")] = "processing",
+    scenario: Annotated[str, typer.Option("--scenario", help="IEA scenario: STEPS, APS or NZE.")] = "STEPS",
+    to: Annotated[int, typer.Option("--to", help="Last year (2024..2050).")] = 2040,
+    draws: Draws = None,
+    seed: Seed = None,
+    as_json: AsJson = False,
+) -> None:
+    """Demand by technology, supply by country and the gap band for one commodity and stage."""
+    from critmin.outlook.service import outlook
+
+    with _projects(ctx) as (wh, reg):
+        cid = wh.resolve_commodity(commodity)
+        with user_errors((LookupError,)):
+            res = outlook(wh, cid, stage, scenario, reg.list("joint"), to_year=to, n_draws=draws, random_state=seed)
+    if as_json:
+        _echo_json(res)
+        return
+    s = res["scenario"]
+    typer.echo(f"{cid} at the {res['stage']} stage, IEA {s}, {res['years'][0]}-{res['years'][-1]} "
+               f"({res['draws']:,} draws of {len(res['projects'])} pipeline project(s), seed {res['random_state']})")
+    typer.echo(f"{'scope':<10} {'year':>5} {'demand t':>13} {'secure t':>13} {'exp. gap t':>13} {'gap 5-95% t':>25}")
+    for r in res["gap"]:
+        if r["scenario"] != s or r["year"] % 5:
+            continue
+        typer.echo(f"{r['scope']:<10} {r['year']:>5} {r['demand_t']:>13,.0f} {r['secure_base_t'] + r['expected_added_t']:>13,.0f} "
+                   f"{r['expected_gap_t']:>13,.0f} {r['gap_p05_t']:>12,.0f}-{r['gap_p95_t']:<12,.0f}")
+    for e in res["projects_not_in_pipeline"]:
+        typer.echo(f"  not in the pipeline: {e['project']}: {e['reason']}")
+
+
+def gap_cmd(
+    ctx: typer.Context,
+    for_: Annotated[str, typer.Option("--for", help="Partners, e.g. US,JP (names or ISO codes).")] = "US,JP",
+    year: Annotated[int, typer.Option("--year", help="Year of the gap (2025..2040).")] = 2030,
+    scenario: Annotated[str | None, typer.Option("--scenario", help="One IEA scenario (default: all three).")] = None,
+    draws: Draws = None,
+    seed: Seed = None,
+    as_json: AsJson = False,
+) -> None:
+    """The gap by commodity and stage in one year: world and the partners (secure supply)."""
+    from critmin.outlook.demand import SCENARIOS, check_scenario
+    from critmin.outlook.service import gap_table
+
+    with user_errors():
+        codes = countries(for_, "--for")
+        scen = [check_scenario(scenario)] if scenario else list(SCENARIOS)
+    if not 2025 <= year <= 2040:
+        raise fail(f"--year {year}: expected a year 2025..2040")
+    with _projects(ctx) as (wh, reg):
+        with user_errors((LookupError,)):
+            res = gap_table(wh, reg.list("joint"), year=year, scenarios=scen, partner_codes=codes,
+                            n_draws=draws, random_state=seed)
+    if as_json:
+        _echo_json(res)
+        return
+    label = "+".join(codes)
+    typer.echo(f"gap in {year} for {label} (secure supply: domestic + allied in proportion to demand) and the world; "
+               f"{res['draws']:,} draws, seed {res['random_state']}")
+    typer.echo(f"{'commodity':<12} {'stage':<11} {'scenario':<6} {'scope':<8} {'demand t':>13} {'exp. gap t':>13} {'share':>6}")
+    for r in res["rows"]:
+        if r["scope"] not in (label, "WORLD"):
+            continue
+        sh = "" if r["expected_gap_share"] is None else f"{r['expected_gap_share']:.0%}"
+        typer.echo(f"{r['commodity']:<12} {r['stage']:<11} {r['scenario']:<6} {r['scope']:<8} {r['demand_t']:>13,.0f} "
+                   f"{r['expected_gap_t']:>13,.0f} {sh:>6}")
+    for m in res["not_computable"]:
+        typer.echo(f"  not computable: {m}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("outlook")(outlook_cmd)
+    app.command("gap")(gap_cmd)
