@@ -15,6 +15,7 @@ TABLE_MODULES: list[str] = [
     "critmin.web.store",
     "critmin.projects.registry",
     "critmin.disruption.store",
+    "critmin.incident.tables",
 ]
 
 

@@ -1,0 +1,162 @@
+"""The incident workflow on the real warehouse: China's December 2024 Ga/Ge/Sb ban on the US
+(event CHN-GAGESB-USBAN-2024 of the curated table) -> assessment -> ranked options -> decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from critmin.incident.store import IncidentError, IncidentNotFound, IncidentStore
+
+EVENT = "CHN-GAGESB-USBAN-2024"
+ALL = ("US", "JP", "joint")
+
+
+@pytest.fixture()
+def store(tmp_path):
+    from critmin.ops import get_engine, migrate
+
+    eng = get_engine(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    migrate(eng)
+    return IncidentStore(eng)
+
+
+@pytest.fixture(scope="module")
+def opened(warehouse, tmp_path_factory):
+    from critmin.incident.service import open_incident, trigger_from
+    from critmin.ops import get_engine, migrate
+
+    eng = get_engine(f"sqlite:///{tmp_path_factory.mktemp('inc') / 'ops.sqlite'}")
+    migrate(eng)
+    st = IncidentStore(eng)
+    # invented stocks (not any agency's holdings): enough to compare the rules
+    st.record_inventory(partner="USA", commodity="gallium", quantity_t=2.0, as_of="2024-12-01", source="manual",
+                        visibility="joint", recorded_by="test")
+    st.record_inventory(partner="JPN", commodity="gallium", quantity_t=20.0, as_of="2024-12-01", source="manual",
+                        visibility="joint", recorded_by="test")
+    inc = open_incident(warehouse, st, trigger_from(warehouse, event=EVENT), visibility="joint", author="ann",
+                        sees=ALL, runs=200, seed=1)
+    return st, inc
+
+
+def test_trigger_is_the_curated_event():
+    from critmin.incident.service import trigger_from
+
+    tr = trigger_from(None, event=EVENT)  # type: ignore[arg-type]  # an event needs no warehouse
+    assert set(tr.commodities) == {"gallium", "germanium", "antimony"}
+    assert tr.countries == ("CHN",) and tr.targets == ("USA",)
+    assert tr.start_date.isoformat() == "2024-12-03"
+    assert all(e.export_cut == 1.0 for e in tr.scenario.events)  # the table's estimate, not an assumption
+    assert "cut_assumed" not in tr.flags
+
+
+def test_assessment_has_a_us_shortfall_and_none_for_japan(opened):
+    st, inc = opened
+    a = st.latest_doc(inc["incident_id"], ALL, "assessment")
+    ga = next(c for c in a["commodities"] if c["commodity"] == "gallium")
+    us = next(p for p in ga["partners"] if p["partner"] == "USA")
+    jp = next(p for p in ga["partners"] if p["partner"] == "JPN")
+    assert us["shortfall_t"] > 0 and us["shortfall_pct"] > 0 and us["pool"] == "restricted"
+    assert jp["shortfall_t"] == pytest.approx(0.0, abs=1e-9) and jp["pool"] == "open"
+    # the monthly shortfall adds up to the horizon total, and is valued at the reference price
+    assert sum(m["shortfall_t"] for m in us["monthly"]) == pytest.approx(us["shortfall_t"])
+    assert us["shortfall_usd"] == pytest.approx(us["shortfall_t"] * ga["price_usd_per_t"])
+    # segmented market: the restricted pool clears above the open one
+    assert ga["segmented"] and ga["price_restricted_pct"] > ga["price_open_pct"]
+    # days of cover: recorded stock over daily use
+    assert us["days_of_cover"] == pytest.approx(2.0 / (us["consumption_t_per_year"] / 365.0))
+    # a partner without an inventory record has cover "not computable", never 0 days
+    ge = next(c for c in a["commodities"] if c["commodity"] == "germanium")
+    assert all(p["days_of_cover"] is None and p["days_of_cover_note"] for p in ge["partners"])
+    assert ge["sharing"]["computable"] is False and "no inventory" in ge["sharing"]["reason"]
+
+
+def test_three_sharing_rules_compared(opened):
+    st, inc = opened
+    a = st.latest_doc(inc["incident_id"], ALL, "assessment")
+    ga = next(c for c in a["commodities"] if c["commodity"] == "gallium")
+    rules = {r["rule"]: r for r in ga["sharing"]["rules"]}
+    assert set(rules) == {"self", "proportional", "need_based"}
+    us_short = next(p["shortfall_t"] for p in ga["partners"] if p["partner"] == "USA")
+    # self: the US covers only 2 t of its own shortfall; coordination covers it all from 22 t
+    assert rules["self"]["total_unmet_t"] == pytest.approx(max(us_short - 2.0, 0.0))
+    assert rules["need_based"]["total_unmet_t"] == pytest.approx(max(us_short - 22.0, 0.0), abs=1e-6)
+    assert rules["need_based"]["min_days_of_cover"] >= rules["proportional"]["min_days_of_cover"] - 1e-6
+    v = rules["proportional"]["value_of_coordination_usd"]
+    assert v == pytest.approx((rules["self"]["total_unmet_t"] - rules["proportional"]["total_unmet_t"])
+                              * ga["price_usd_per_t"])
+
+
+def test_options_name_alternative_suppliers_from_trade_data(opened):
+    st, inc = opened
+    o = st.latest_doc(inc["incident_id"], ALL, "options")["options"]
+    sup = [x for x in o if x["kind"] == "supplier"]
+    assert sup and all(x["supplier"] != "CHN" for x in sup)
+    traded = [x for x in sup if x["trade"]]
+    assert traded, "no alternative supplier backed by a trade record"
+    t = traded[0]["trade"][0]
+    assert t["source"] in ("BACI", "COMTRADE_JPN2020") and t["rows"] and t["year"] >= 2015
+    assert [x["rank"] for x in o] == list(range(1, len(o) + 1))
+    kinds = {x["kind"] for x in o}
+    assert {"stockpile", "supplier", "demand"} <= kinds
+
+
+def test_statuses_and_history(opened):
+    st, inc = opened
+    assert inc["status"] == "options"
+    assert [h["action"] for h in st.history(inc["incident_id"], ALL)] == ["open", "assess", "options"]
+
+
+def test_decisions_are_superseded_never_edited(store):
+    iid = store.create({"title": "t", "trigger": {}}, "joint", "ann")
+    d1 = store.propose(iid, ALL, option_id="custom:a", params={}, reasons="r1", proposer="ann",
+                       proposer_government="US")
+    d2 = store.propose(iid, ALL, option_id="custom:b", params={}, reasons="r2", proposer="ann",
+                       proposer_government="US", supersedes=d1)
+    ds = {d["decision_id"]: d for d in store.decisions(iid, ALL)}
+    assert ds[d1]["status"] == "superseded" and ds[d1]["superseded_by"] == d2 and ds[d1]["reasons"] == "r1"
+    with pytest.raises(IncidentError, match="already superseded"):
+        store.propose(iid, ALL, option_id="custom:c", params={}, reasons="r3", proposer="ann",
+                      proposer_government="US", supersedes=d1)
+    with pytest.raises(IncidentError, match="superseded"):
+        store.approve(iid, ALL, d1, approver="bob", government="US")
+    with pytest.raises(IncidentError, match="reasons"):
+        store.propose(iid, ALL, option_id="custom:d", params={}, reasons=" ", proposer="ann",
+                      proposer_government="US")
+
+
+def test_joint_decision_needs_one_approver_of_each_government(store):
+    from critmin.incident.service import approve_decision
+
+    iid = store.create({"title": "t", "trigger": {}}, "joint", "ann")
+    did = store.propose(iid, ALL, option_id="custom:x", params={}, reasons="r", proposer="ann",
+                        proposer_government="US")
+    for u in ("bob", "bea", "jun", "ann"):
+        store.set_approver(u, True, "admin")
+    with pytest.raises(IncidentError, match="proposed"):
+        approve_decision(store, iid, did, sees=("US", "joint"), approver="ann", government="US")
+    approve_decision(store, iid, did, sees=("US", "joint"), approver="bob", government="US")
+    with pytest.raises(IncidentError, match="one approver from each"):
+        approve_decision(store, iid, did, sees=("US", "joint"), approver="bea", government="US")
+    assert store.decisions(iid, ALL)[0]["status"] == "proposed"
+    assert store.get(iid, ALL)["status"] != "decided"
+    store.set_approver("jun", False, "admin")
+    with pytest.raises(IncidentError, match="not an incident approver"):
+        approve_decision(store, iid, did, sees=("JP", "joint"), approver="jun", government="JP")
+    store.set_approver("jun", True, "admin")
+    d = approve_decision(store, iid, did, sees=("JP", "joint"), approver="jun", government="JP")
+    assert d["status"] == "approved" and store.get(iid, ALL)["status"] == "decided"
+
+
+def test_us_incident_is_invisible_to_japan(store):
+    iid = store.create({"title": "secret", "trigger": {}}, "US", "ann")
+    with pytest.raises(IncidentNotFound) as e1:
+        store.get(iid, ("JP", "joint"))
+    with pytest.raises(IncidentNotFound) as e2:
+        store.get("INC-nope", ("JP", "joint"))
+    assert str(e1.value).replace(iid, "X") == str(e2.value).replace("INC-nope", "X")
+    assert store.list(("JP", "joint")) == [] and store.list(("US", "joint"))[0]["incident_id"] == iid
+    for f in (store.history, store.decisions):
+        with pytest.raises(IncidentNotFound):
+            f(iid, ("JP", "joint"))
+    with pytest.raises(IncidentNotFound):
+        store.change(iid, ("JP", "joint"), "jun", "edit")
