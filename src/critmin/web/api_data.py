@@ -201,9 +201,15 @@ def assessment_rows(ctx: WebContext) -> dict[str, Any]:
 
 
 @router.get("/assess", response_model=Table)
-def get_assess(request: Request) -> dict[str, Any]:
-    """The joint US-Japan watchlist: one row per commodity, sorted by the joint score."""
-    return assessment_rows(ctx_of(request))
+def get_assess(request: Request, commodity: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+    """The joint US-Japan watchlist: one row per commodity, sorted by the joint score
+    (``commodity``: that commodity's row only, by any name critmin resolves)."""
+    ctx = ctx_of(request)
+    table = assessment_rows(ctx)
+    if commodity is None:
+        return table
+    cid = commodity_or_404(ctx, commodity)
+    return {"columns": table["columns"], "rows": [r for r in table["rows"] if r.get("commodity") == cid]}
 
 
 class FeatureCollection(BaseModel):

@@ -8,6 +8,8 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from critmin.web import formatting
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -20,13 +22,5 @@ def _tojson_script(value: object) -> Markup:
     return Markup(text)
 
 
-def _fmt(value: object, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    return str(value)
-
-
 templates.env.filters["jsonscript"] = _tojson_script
-templates.env.filters["fmt"] = _fmt
+formatting.install(templates.env)  # every number on every page: critmin.web.formatting

@@ -2,7 +2,11 @@
 "use strict";
 const critmin = (() => {
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
-  const PLOTLY_CONFIG = { topojsonURL: "/vendor/topojson/", displaylogo: false, responsive: true };
+  // Plotly's own export: the camera button saves PNG; the added button saves SVG
+  const SVG_BUTTON = { name: "downloadSvg", title: "Download plot as SVG", icon: typeof Plotly !== "undefined" ? Plotly.Icons.disk : undefined,
+    click: gd => Plotly.downloadImage(gd, { format: "svg", filename: gd.id ? `critmin-${gd.id}` : "critmin-chart" }) };
+  const PLOTLY_CONFIG = { topojsonURL: "/vendor/topojson/", displaylogo: false, responsive: true,
+    toImageButtonOptions: { format: "png", scale: 2 }, modeBarButtonsToAdd: typeof Plotly !== "undefined" ? [SVG_BUTTON] : [] };
 
   async function api(path, opts = {}) {
     const init = { method: opts.method || "GET", headers: { "Accept": "application/json" }, credentials: "same-origin" };
@@ -33,7 +37,8 @@ const critmin = (() => {
   }
 
   function makeSortable(table) {
-    const ths = table.querySelectorAll("thead th");
+    const head = table.tHead.rows[table.tHead.rows.length - 1];  // a group row above is not sortable
+    const ths = head.querySelectorAll("th");
     ths.forEach((th, i) => th.addEventListener("click", () => {
       const asc = !th.classList.contains("sorted-asc");
       ths.forEach(t => t.classList.remove("sorted-asc", "sorted-desc"));
@@ -57,11 +62,29 @@ const critmin = (() => {
       `<circle cx="${xy[xy.length - 1][0]}" cy="${xy[xy.length - 1][1]}" r="2" fill="#1f5fa8"/></svg>`;
   }
 
+  // "Download: CSV · Excel" above every element with data-download (the API route whose rows it
+  // shows; web/downloads.py converts the route's answer). Called again after a table is redrawn.
+  function downloadLinks(el) {
+    const url = el.dataset.download;
+    let bar = el.previousElementSibling;
+    if (!bar || !bar.classList.contains("downloads")) {
+      bar = document.createElement("div"); bar.className = "downloads";
+      el.parentNode.insertBefore(bar, el);
+    }
+    if (!url) { bar.hidden = true; return; }
+    const sep = url.includes("?") ? "&" : "?";
+    const what = el.dataset.downloadLabel || (el.tagName === "TABLE" ? "table" : "chart data");
+    bar.hidden = false;
+    bar.innerHTML = `Download ${what}: <a class="dl-csv" href="${url}${sep}download=csv" download>CSV</a> · ` +
+      `<a class="dl-xlsx" href="${url}${sep}download=xlsx" download>Excel</a>`;
+  }
+
   function readJSON(id) { return JSON.parse(document.getElementById(id).textContent); }
 
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("table.sortable").forEach(makeSortable);
     document.querySelectorAll("[data-spark]").forEach(el => sparkline(el, JSON.parse(el.dataset.spark)));
+    document.querySelectorAll("[data-download]").forEach(downloadLinks);
   });
-  return { api, pollJob, progressBar, sparkline, readJSON, PLOTLY_CONFIG };
+  return { api, pollJob, progressBar, sparkline, readJSON, downloadLinks, PLOTLY_CONFIG };
 })();
