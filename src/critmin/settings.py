@@ -81,6 +81,7 @@ def all_settings() -> list[Setting]:
 
 #: modules that register settings at import time (``load_all`` imports them all)
 SETTINGS_MODULES = (
+    "critmin.brief.params",
     "critmin.data.contained", "critmin.data.crosscheck", "critmin.data.fetch", "critmin.disruption.params", "critmin.geo.distance", "critmin.impact.params", "critmin.incident.params",
     "critmin.markets.config", "critmin.outlook.demand", "critmin.outlook.params", "critmin.outlook.pipeline", "critmin.ops.engine", "critmin.projects.api", "critmin.projects.clock", "critmin.projects.costs",
     "critmin.projects.scoring", "critmin.projects.selection", "critmin.risk.api", "critmin.risk.consumers",
