@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "critmin.cli.markets",
     "critmin.cli.web",
     "critmin.cli.settings_cmd",
+    "critmin.cli.brief",
     "critmin.cli.ops",
 ]
 
