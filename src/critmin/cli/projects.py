@@ -57,14 +57,14 @@ def _counts(items: list[str], what: str) -> dict[str, int]:
 
 
 @contextmanager
-def cli_registry(ctx: typer.Context, *, read_only: bool = False) -> Iterator[tuple[Warehouse, Registry]]:
+def cli_registry(ctx: typer.Context, *, read_only: bool = True) -> Iterator[tuple[Warehouse, Registry]]:
     """The warehouse and its project registry; a registry or selection error in the block is
     a one-line error (as the user errors of :func:`critmin.cli.common.cli_warehouse`)."""
     from critmin.projects.registry import Registry, RegistryError
     from critmin.projects.selection import SelectionError
 
     with cli_warehouse(ctx, read_only=read_only, errors=(RegistryError, SelectionError)) as wh:
-        yield wh, Registry.open(wh.con)
+        yield wh, Registry.open(wh)  # the registry is in the warehouse's operational store
 
 
 def _viewer(viewer: str) -> str:
@@ -210,12 +210,20 @@ def select_cmd(
     depends: Annotated[list[str], typer.Option(help="A:B = A only if B is selected.")] = [],  # noqa: B006
     save: Annotated[bool, typer.Option("--save", help="Record the selection (read by `critmin clock`).")] = False,
     author: Annotated[str, typer.Option(help="Recorded with --save.")] = "cli",
+    basis: Annotated[str, typer.Option("--basis", help="Project value: 'outlook' (gap closed x damage, 2025-2040) or 'market' (today's market).")] = "outlook",
+    target: Annotated[list[str], typer.Option("--target", help="Stage target, e.g. processing:USA=0.1@2030 (outlook basis).")] = [],  # noqa: B006
     as_json: AsJson = False,
 ) -> None:
     """Choose projects and instruments under the US and Japanese budgets (HiGHS MIP)."""
     from critmin.projects.api import select_portfolio
+    from critmin.projects.outlook_value import parse_target
 
     with user_errors():
+        if basis not in ("outlook", "market"):
+            raise ValueError(f"--basis {basis!r}: expected outlook or market")
+        specs = [parse_target(t) for t in target]
+        if specs and basis != "outlook":
+            raise ValueError("--target needs --basis outlook")
         b = parse_budget(budget)
         kw: dict[str, Any] = {
             "max_commodity_share": max_share,
@@ -227,9 +235,26 @@ def select_cmd(
     with cli_registry(ctx) as (wh, reg):
         ps = reg.list(_viewer(viewer))
         scores = _scores(wh, ps)
+        notes: list[dict[str, Any]] = []
+        if basis == "outlook":
+            from critmin.projects.outlook_value import (
+                as_scores,
+                stage_targets,
+                value_projects,
+                value_summary,
+            )
+
+            values = value_projects(wh, ps, scores)
+            scores = as_scores(values, scores)
+            with user_errors((LookupError,)):
+                kw["targets"], notes = stage_targets(wh, ps, specs)
         res = select_portfolio(ps, scores, b, **kw)
+        res["basis"] = basis
+        if basis == "outlook":
+            res["valuation"] = value_summary(values)
+            res["targets"] = notes
         if save:
-            params = {"budget": b, **{k: v for k, v in kw.items()}, "viewer": viewer}
+            params = {"budget": b, **{k: v for k, v in kw.items() if k != "targets"}, "targets": list(target), "basis": basis, "viewer": viewer}
             res["selection_id"] = reg.save_selection(res, params, author=author, viewer=viewer)
     if as_json:
         _echo_json(res)
@@ -240,6 +265,8 @@ def select_cmd(
         typer.echo(f"  + {s['project']:<30} {s['option']}")
     for e in res["excluded"]:
         typer.echo(f"  - {e['project']:<30} {e['reason']}")
+    for k, v in res["budget_report"].items():
+        typer.echo(f"  {k}: uses US${v['used_usd']:,.0f} of US${v['budget_usd']:,.0f}; unused because {v['why_unused']}")
     for k, v in res["shadow_prices"].items():
         typer.echo(f"  shadow value of the {k} budget: LP {v['lp_dual']:.3f}, MIP +{v['mip_delta_usd']:,.0f}: {v['mip_finite_difference']:.3f} per $")
 

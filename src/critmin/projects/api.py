@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import numpy as np
 
 from critmin import settings
@@ -22,7 +21,7 @@ from critmin.disruption import api as disruption_api
 from critmin.disruption.market import Market
 from critmin.projects.costs import CostFactors
 from critmin.projects.models import Project
-from critmin.projects.registry import Registry
+from critmin.projects.registry import Registry, RegistryStore
 from critmin.projects.scoring import (
     CommodityContext,
     ProjectScore,
@@ -30,7 +29,7 @@ from critmin.projects.scoring import (
     ShortfallModel,
     score_projects,
 )
-from critmin.projects.selection import Candidate, Option, SelectionProblem, select
+from critmin.projects.selection import Candidate, Option, SelectionProblem, Target, select
 
 if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
@@ -233,19 +232,52 @@ def select_portfolio(
     min_per_commodity: Mapping[str, int] | None = None,
     exclusive: Sequence[tuple[str, str]] = (),
     depends: Sequence[tuple[str, str]] = (),
+    targets: Sequence[Target] = (),
 ) -> dict[str, Any]:
     """Joint selection over scored projects; non-candidates are listed as excluded with reasons."""
     cands, pre = candidates(projects, scores)
     share = float(settings.get("projects.select.max_commodity_share")) if max_commodity_share is None else max_commodity_share
     pr = SelectionProblem(
         tuple(cands), dict(budget), share, dict(min_per_stage or {}), dict(min_per_commodity or {}),
-        tuple(exclusive), tuple(depends),
+        tuple(exclusive), tuple(depends), targets=tuple(targets),
     )
     res = select(pr)
     res["excluded"] = sorted(res["excluded"] + pre, key=lambda e: e["project"])
     res["max_commodity_share"] = share
+    res["budget_report"] = budget_report(res, cands, pre)
     return res
 
 
-def open_registry(con: duckdb.DuckDBPyConnection) -> Registry:
+def budget_report(res: Mapping[str, Any], cands: Sequence[Candidate], pre: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """For each partner: the budget, what the selection uses, the share used, and why the rest
+    is unused (candidates asking this partner all selected, or which constraints kept the
+    others out), with the projects that are no candidate at all, grouped by their reason."""
+    chosen = {e["project"] for e in res["selected"]}
+    excluded = {e["project"]: e for e in res["excluded"]}
+    groups: dict[str, list[str]] = {}
+    for e in pre:
+        key = str(e["reason"]).split(":")[0] if str(e["reason"]).startswith("not scored") else str(e["reason"])
+        groups.setdefault(key, []).append(str(e["project"]))
+    out: dict[str, Any] = {}
+    for k, b in res["budget"].items():
+        used = float(res["budget_used"].get(k, 0.0))
+        asking = [c for c in cands if any(o.cost.get(k, 0.0) > 0 for o in c.options)]
+        left = [c for c in asking if c.project_id not in chosen]
+        ask_total = sum(max(o.cost.get(k, 0.0) for o in c.options) for c in asking)
+        if not asking:
+            why = f"no candidate asks {k} for money"
+        elif not left:
+            why = (f"every candidate that asks {k} for money is selected ({len(asking)}, US${ask_total:,.0f} of budget "
+                   f"cost in all); the rest has nothing to fund: the other projects are not candidates")
+        else:
+            reasons = sorted({str(excluded[c.project_id]["reason"]) for c in left if c.project_id in excluded})
+            why = (f"{len(left)} of {len(asking)} candidates asking {k} are left out: " + " | ".join(reasons))
+        out[k] = {"budget_usd": float(b), "used_usd": used, "unused_usd": float(b) - used,
+                  "share_used": used / float(b) if b else None, "candidates_asking": len(asking),
+                  "candidates_asking_selected": len(asking) - len(left), "asked_usd": ask_total, "why_unused": why,
+                  "not_candidates": {r: sorted(ps) for r, ps in sorted(groups.items())}}
+    return out
+
+
+def open_registry(con: RegistryStore) -> Registry:
     return Registry.open(con)

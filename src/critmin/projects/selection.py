@@ -91,6 +91,17 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A stage target: ``sum_p w_p x_p >= minimum`` (e.g. expected secure tonnes of a partner's
+    processing supply in 2030 >= 10 % of its processing demand, in the style of the EU CRMA
+    benchmarks). ``weights`` maps project id -> its contribution (t)."""
+
+    key: str
+    weights: Mapping[str, float]
+    minimum: float
+
+
+@dataclass(frozen=True)
 class SelectionProblem:
     candidates: tuple[Candidate, ...]
     budget: Mapping[str, float]
@@ -101,6 +112,7 @@ class SelectionProblem:
     depends: tuple[tuple[str, str], ...] = ()  # (a, b): a only if b
     #: the partners with a budget (default: setting ``risk.consumers``)
     partners: tuple[str, ...] = field(default_factory=_partners.partners)
+    targets: tuple[Target, ...] = ()
 
     def __post_init__(self) -> None:
         for k in self.partners:
@@ -178,6 +190,11 @@ def build_model(pr: SelectionProblem, families_off: frozenset[str] = frozenset()
         for key, m in sorted(mins.items()):
             ent = [e for i, c in enumerate(pr.candidates) if getattr(c, attr) == key for e in proj(i)]
             add_row(fam, key, ent, float(m), np.inf)
+    if "target" not in families_off:
+        for t in pr.targets:
+            ent = [e for i, c in enumerate(pr.candidates) if t.weights.get(c.project_id, 0.0) > 0
+                   for e in proj(i, float(t.weights[c.project_id]))]
+            add_row("target", t.key, ent, float(t.minimum), np.inf)
     if "exclusive" not in families_off:
         for a, b in pr.exclusive:
             add_row("exclusive", f"{a}|{b}", proj(idx[a]) + proj(idx[b]), -np.inf, 1.0)
@@ -281,6 +298,8 @@ def _describe(v: dict[str, Any], pid: str) -> str:
         return f"it is mutually exclusive with {other[0]}, which is selected"
     if fam == "depends":
         return f"it depends on {key.split('->')[1]}, which is not selected"
+    if fam == "target":
+        return f"the stage target {key} ({v['limit']:,.0f} t) would be missed by {v['excess']:,.0f} t"
     return f"constraint {v['constraint']} would be violated"
 
 
