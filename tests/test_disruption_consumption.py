@@ -15,15 +15,16 @@ from critmin.disruption.scenario import parse_scenario
 def test_no_consumer_is_silently_zero(warehouse):
     m = api.load_market(warehouse)
     zero = [(cid, c) for cid, cm in m.commodities.items() for i, c in enumerate(cm.consumers) if cm.demand_t[i] <= 0]
-    assert zero  # the warehouse has such cells (e.g. Japan's germanium, BACI 2015 net imports < 0)
+    assert zero  # the warehouse has such cells (e.g. Japan's antimony: BACI 2024 ore net imports < 0)
     for cid, c in zero:
         cm = m.commodities[cid]
         assert c in cm.demand_unknown, f"{cid} {c}: 0 t consumption not flagged"
         reason = cm.demand_unknown_reason(c)
         assert reason.startswith(f"{c} consumption of {cid} not computable from the warehouse: "), reason
         assert any(n.startswith(f"{c}: consumption not computable (") for n in cm.notes)
-    ge = m.commodities["germanium"]
-    assert "net imports are" in ge.demand_unknown_reason("JPN")
+    assert "net imports are" in m.commodities["antimony"].demand_unknown_reason("JPN")
+    # germanium's BACI code (811230) ends with HS 2007: its trade is not used, and the reason says so
+    assert "trade ends in 2015" in m.commodities["germanium"].demand_unknown_reason("JPN")
 
 
 def test_not_computable_reason_in_scenario_and_monte_carlo_outputs(warehouse):
@@ -31,10 +32,10 @@ def test_not_computable_reason_in_scenario_and_monte_carlo_outputs(warehouse):
     s = parse_scenario({"name": "n", "events": [{"country": "CHN", "commodity": "germanium", "stage": "processing",
                                                  "export_cut": 1.0, "start_month": 1, "duration_months": 12}]})
     jp = [r for r in outcome_rows(m, run_scenario(m, s)) if r["consumer"] == "JPN"][0]
-    assert jp["mean_shortfall_pct"] is None and "net imports are" in jp["not_computable"]
+    assert jp["mean_shortfall_pct"] is None and "trade ends in 2015" in jp["not_computable"]
     doc = run_and_store_monte_carlo(None, m, runs=50, seed=1, horizon=12, store=False)
     jp = [r for r in doc["results"] if r["consumer"] == "JPN"][0]
-    assert jp["mean_shortfall_pct"] is None and "net imports are" in jp["not_computable"]
+    assert jp["mean_shortfall_pct"] is None and "trade ends in 2015" in jp["not_computable"]
 
 
 def test_curated_rows_cite_sources_and_are_numbers(tmp_path):

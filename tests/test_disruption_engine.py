@@ -96,12 +96,21 @@ def test_mine_cut_reduces_processing_feed_pooled_ore():
     assert r.shortfall[0, :, 1].sum() == pytest.approx(7.5, rel=1e-12)
 
 
-def test_processing_event_does_not_reach_ore_consumers():
+def test_processing_event_on_a_mine_stage_market_cuts_the_country_flows():
+    """Chain rule: with supply at the mine stage only (no processing series), a processing-stage
+    restriction cuts the country's flows as a mine-stage one does (its mine output stands for
+    what it processes and exports), and says so; a processing ban by a country that supplies
+    nobody at the mine stage still has no effect."""
     cm = make_commodity_market("nickel", "mine", {"IDN": 100.0, "PHL": 50.0}, {"USA": 1.0, "JPN": 10.0},
                                {"JPN": {"PHL": 1.0}})
-    comp, r = _run(cm, [("IDN", "processing", None, 1.0, 1, 12)])
-    assert r.shortfall.sum() == 0.0
-    assert "no effect" in comp.slot_notes[0]
+    ov = {"leakage": 0.0, "spare_capacity": {"IDN": 0.0, "PHL": 0.0}}
+    comp, r = _run(cm, [("PHL", "processing", None, 1.0, 1, 12)], ov)
+    _, r_mine = _run(cm, [("PHL", "mine", None, 1.0, 1, 12)], ov)
+    assert r.shortfall[0, :, 1].sum() == pytest.approx(10.0, rel=1e-12)  # all of JPN's imports are PHL's
+    np.testing.assert_array_equal(r.shortfall, r_mine.shortfall)
+    assert "chain rule" in comp.slot_notes[0]
+    comp, r = _run(cm, [("CAN", "processing", None, 1.0, 1, 12)])
+    assert r.shortfall.sum() == 0.0 and "no effect" in comp.slot_notes[0]
 
 
 def test_prorata_fill_hand_example():

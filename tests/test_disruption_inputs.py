@@ -54,7 +54,7 @@ def _reference_salient(wh, cids) -> dict[tuple[str, str], pd.DataFrame]:
     out = {}
     for cid in cids:
         sal_id = inputs.SALIENT_ALIAS.get(cid, (cid, None))[0]
-        for cat in ("consumption", "price"):
+        for cat in ("consumption", "price", "imports"):
             try:
                 df = wh.us_salient(sal_id, category=cat)
             except KeyError:  # unknown commodity: the old loader reported 'no salient series'
@@ -147,7 +147,7 @@ def test_batched_salient_rows_equal_the_warehouse_api(warehouse):
     cols = ["year", "variable", "quantity", "unit"]
     n = 0
     for cid in ids:
-        for cat in ("consumption", "price"):
+        for cat in ("consumption", "price", "imports"):
             ref = warehouse.us_salient(cid, category=cat)
             got = batched.get((cid, cat))
             if ref.empty:
@@ -245,8 +245,13 @@ def test_market_production_is_supply_at_the_stage(warehouse, cid, year):
     cm = load_market(warehouse, [cid], year=year).commodities[cid]
     sup = select_stage(warehouse.production_of(cid), cid, cm.stage, year)
     want = {c: q for c, q in sup.quantities_t().items() if q > 0}
+    # 'Other countries' is kept (issue 14 §5): the world total less the countries, as producer OTH
+    rest = sup.denominator_t - sum(want.values())
+    if rest > 1e-9 * sup.denominator_t:
+        want["OTH"] = rest
     got = {p: q for p, q in zip(cm.producers, cm.production_t.tolist(), strict=True) if q > 0}
     assert got == pytest.approx(want, rel=1e-12)
+    assert sum(got.values()) == pytest.approx(max(sup.denominator_t, sum(want.values())), rel=1e-12)
     prov = cm.provenance["production"]
     assert (prov["leading_country_iso3"], prov["leading_share"]) == sup.leading
     assert (prov["source"], prov["year"], prov["product"], prov["stage"]) == (
@@ -257,8 +262,12 @@ def test_market_production_is_supply_at_the_stage(warehouse, cid, year):
     if cm.mine_producers:  # the mine feed (processing markets) is the mine stage's supply
         assert cm.stage == "processing"
         mine = select_stage(warehouse.production_of(cid), cid, "mine", year)
+        want_mine = {c: q for c, q in mine.quantities_t().items() if q > 0}
+        rest = mine.denominator_t - sum(want_mine.values())
+        if rest > 1e-9 * mine.denominator_t:
+            want_mine["OTH"] = rest
         assert dict(zip(cm.mine_producers, cm.mine_production_t.tolist(), strict=True)) == pytest.approx(
-            {c: q for c, q in mine.quantities_t().items() if q > 0}, rel=1e-12)
+            want_mine, rel=1e-12)
         assert cm.provenance["mine_production"]["leading_country_iso3"] == mine.leading[0]
 
 

@@ -34,7 +34,7 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
     for e in events:
         e.setdefault("kind", "export_restriction")
     restrictions = [e for e in events if e["kind"] == "export_restriction"]
-    tgt_events = [e for e in restrictions if e["targets"] is not None and e["stage"] == cm.stage
+    tgt_events = [e for e in restrictions if e["targets"] is not None and _direct(e, cm)
                 and e["country"] in prod]
     targeted_any = bool(tgt_events)
     restricted_pool = {i for e in tgt_events for i in imps if i != "ROW" and i in e["targets"]}
@@ -54,7 +54,7 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
             leak = p.leakage if (not any(e is x for x in tgt_events) or t >= e["start"] + p.re_export_lag_months) else 0.0
             a = e["cut"] * (1 - leak) if e["start"] <= t < e["start"] + e["duration"] else 0.0
             tg = e["targets"]
-            if e["stage"] == cm.stage and e["country"] in prod:
+            if _direct(e, cm) and e["country"] in prod:
                 for i in imps:
                     targeted = (tg is None) if i == "ROW" else (tg is None or i in tg)
                     if targeted:
@@ -151,6 +151,13 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
                 price_o[t - 1] = max(100 * fo / den, -100.0)
     return {"shortfall": out, "price": price, "price_restricted": price_r, "price_open": price_o,
             "inventory_draw": draw}
+
+
+def _direct(e: dict, cm: CommodityMarket) -> bool:
+    """The event cuts flows at the supply stage: same stage, or a processing-stage event on a
+    commodity supplied at the mine stage (the chain rule: the country's mine output stands for
+    what it processes and exports)."""
+    return e["stage"] == cm.stage or (e["stage"] == "processing" and cm.stage == "mine")
 
 
 def _demands(cm: CommodityMarket) -> dict[str, float]:

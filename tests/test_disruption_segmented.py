@@ -117,3 +117,55 @@ def test_2010_embargo_gives_japan_a_shortfall_in_its_embargo_months(warehouse):
         assert mo["shortfall_t"] > 0
     assert jp["price_restricted_pct"] > jp["price_open_pct"]
     assert rows["USA"]["mean_shortfall_t"] == 0
+
+
+@hsettings
+@given(st.data())
+def test_targeted_ban_reaches_the_target_directly_or_through_the_chain(data):
+    """Zero leakage, no inventories, no spare capacity: a ban aimed at the target leaves it short
+    whenever the banned country supplies it, directly (a flow at the supply stage; a processing
+    ban on a commodity supplied at the mine stage counts there, the chain rule) or through the
+    chain (a mine-stage ban on a commodity supplied at the processing stage cuts the ore feed of
+    the target's own processing, in proportion to the banned country's share of mine output)."""
+    cm = data.draw(markets())
+    k = data.draw(st.integers(0, 1))
+    target = cm.consumers[k]
+    routes = [(p, st_) for j, p in enumerate(cm.producers) if cm.import_share[k, j] * cm.imports_t[k] >= 1e-9
+              for st_ in ([cm.stage] + (["processing"] if cm.stage == "mine" else []))]
+    mine_tot = float(cm.mine_production_t.sum())
+    if cm.stage == "processing" and cm.domestic_t[k] >= 1e-9 and mine_tot > 0:
+        routes += [(m, "mine") for m, q in zip(cm.mine_producers, cm.mine_production_t, strict=True)
+                   if m != target and q / mine_tot * cm.domestic_t[k] >= 1e-9]
+    if not routes:
+        return
+    p, stage = data.draw(st.sampled_from(routes))
+    ban = (p, stage, (target,), data.draw(st.floats(0.05, 1.0)), data.draw(st.integers(1, 12)), data.draw(st.integers(1, 14)))
+    ov = {"leakage": 0.0, "inventory_months": 0.0, "contract_cover_months": data.draw(st.integers(1, 12)),
+          "spare_capacity": dict.fromkeys(set(cm.producers) | set(cm.mine_producers), 0.0)}
+    _, r = _sim(cm, [ban], ov)
+    assert r.shortfall[0, :, k].sum() > 0, (p, stage, target)
+
+
+def test_us_rare_earths_a_separation_cut_reaches_the_us_although_it_mines_more_than_it_uses(warehouse):
+    """Issue 14 §2: US mine output is concentrate separated abroad. The rare-earth market is
+    supplied at the processing stage, the US's own supply is its separation output only, so a
+    Chinese separation ban leaves the US short although US mine output exceeds US consumption."""
+    m = api.load_market(warehouse, ["rare_earths"], ("USA", "JPN"))
+    cm = m.commodities["rare_earths"]
+    assert cm.stage == "processing"
+    k = cm.consumers.index("USA")
+    us_mine = float(cm.mine_production_t[cm.mine_producers.index("USA")])
+    assert us_mine > cm.demand_t[k]
+    us_sep = float(cm.production_t[cm.producers.index("USA")]) if "USA" in cm.producers else 0.0
+    assert cm.domestic_t[k] == min(us_sep, cm.demand_t[k]) < cm.demand_t[k]
+    s = parse_scenario({"name": "CHN separation ban", "events": [
+        {"country": "CHN", "commodity": "rare_earths", "stage": "processing", "export_cut": 1.0, "start_month": 1,
+         "duration_months": 12}]})
+    rows = {r["consumer"]: r for r in outcome_rows(m, run_scenario(m, s))}
+    assert rows["USA"]["mean_shortfall_t"] > 0
+    # and a Chinese mine-stage cut reduces the refiners that depend on that ore (outside China)
+    s2 = parse_scenario({"name": "CHN ore ban", "events": [
+        {"country": "CHN", "commodity": "rare_earths", "stage": "mine", "export_cut": 1.0, "start_month": 1,
+         "duration_months": 12}]})
+    res = run_scenario(m, s2).results["rare_earths"]
+    assert res.loss[0, 0, k] > 0

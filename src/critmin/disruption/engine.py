@@ -10,6 +10,9 @@ The rules (stated in full, with the redirection rule the property tests rely on,
 2. An export restriction at the supply stage (slot ``h``: country ``p``, cut ``x``) keeps
    ``1 - x (1 - leakage)`` of ``p``'s flows to the targeted importers while active; several
    restrictions on the same flow multiply.
+   A processing-stage restriction on a commodity supplied at the mine stage (the warehouse has
+   no processing series, e.g. antimony) cuts the country's flows at the supply stage: its mine
+   output stands for what it processes and exports (chain rule, docs/disruption.md).
 3. A mine-stage restriction when the supply stage is processing cuts the *feed* of processing
    countries ``q != p``: their whole output (exports and domestic use) keeps
    ``1 - x (1 - leakage) * s_p``, where ``s_p`` is ``p``'s share of world mine output (pooled
@@ -141,7 +144,12 @@ def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParam
         if s.kind != "export_restriction":
             raise ValueError(f"slot {h}: kind: expected one of export_restriction, supply_addition, "
                              f"demand_change, got {s.kind!r}")
-        if s.stage == cm.stage:
+        chain_proxy = s.stage == "processing" and cm.stage == "mine"
+        if s.stage == cm.stage or chain_proxy:
+            if chain_proxy and s.country in cm.producers:
+                notes.append(f"{s.country} processing-stage restriction on {cm.commodity}: the warehouse has "
+                             f"{cm.commodity} supply at the mine stage only, so {s.country}'s mine output stands for "
+                             "what it processes and exports: its flows to the targets are cut (chain rule)")
             if s.country not in cm.producers:
                 notes.append(f"{s.country} does not supply {cm.commodity} at the {cm.stage} stage: no effect")
                 continue
@@ -157,11 +165,6 @@ def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParam
             for q, p in enumerate(cm.producers):
                 if p != s.country and (s.targets is None or p in s.targets):
                     feed[h, q] = share
-        else:
-            notes.append(
-                f"{s.country} {s.stage}-stage event on {cm.commodity}: the supply stage is "
-                f"{cm.stage}, so processing restrictions do not reach ore consumers: no effect"
-            )
     x_targeted = (x_prod >= 0) & np.array([sl.targets is not None for sl in slots], dtype=bool)
     restricted = x_targets[x_targeted].any(0) if x_targeted.any() else np.zeros(K + 1, dtype=bool)
     return CompiledCommodity(

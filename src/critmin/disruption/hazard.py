@@ -30,7 +30,7 @@ import pandas as pd
 
 from critmin import settings
 from critmin.disruption import params as _params  # noqa: F401  (registers the settings)
-from critmin.disruption.market import Market
+from critmin.disruption.market import OTHER, Market
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def build_hazard(
         for stage, prods, q in stages:
             tot = float(np.sum(q))
             for p, v in zip(prods, q, strict=True):
-                if v <= 0 or tot <= 0:
+                if v <= 0 or tot <= 0 or p == OTHER:  # 'Other countries' is nobody's policy
                     continue
                 if v / tot >= min_share or (cid, p, stage) in counts:
                     pairs.append((cid, p, stage))

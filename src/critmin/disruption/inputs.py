@@ -33,6 +33,7 @@ The warehouse is read through its batched methods (``production_all``, ``bilater
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -56,7 +57,8 @@ from critmin.data.supply import (
 )
 from critmin.data.tradefallback import FallbackCell, fallback_cells, pick
 from critmin.data.warehouse import Warehouse
-from critmin.disruption.market import CommodityMarket, Market
+from critmin.disruption import params as _params  # noqa: F401  (registers the disruption settings)
+from critmin.disruption.market import OTHER, CommodityMarket, Market
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,15 @@ def production_meta(sup: StageSupply) -> dict[str, Any]:
     and share, world total in ``unit``, source, year, product, choices), with ``stage`` the
     source stage of the rows (``refinery``, ``mine``, ...) as before and ``analysis_stage`` the
     stage asked for (``mine``/``processing``)."""
-    return {**sup.summary(), "stage": sup.source_stage, "analysis_stage": sup.stage}
+    meta: dict[str, Any] = {**sup.summary(), "stage": sup.source_stage, "analysis_stage": sup.stage}
+    world = sup.denominator_t
+    if world is not None:
+        rest = world - sum(v for v in sup.quantities_t().values() if v > 0)
+        if rest > world * 1e-9:
+            meta["other_countries_t"] = rest
+            meta["other_countries_note"] = (f"producer {OTHER}: world total less the countries with a figure "
+                                            "('Other countries' and withheld cells), never restricted")
+    return meta
 
 
 def _production(prod: Mapping[str, Mapping[str, pd.DataFrame]], cid: str, stage: str,
@@ -133,6 +143,10 @@ def _production(prod: Mapping[str, Mapping[str, pd.DataFrame]], cid: str, stage:
     q = q[q > 0]
     if q.empty:
         raise NoStageSupply(f"no positive {stage} production of {cid} by country in {sup.source} {sup.year}")
+    world = sup.denominator_t
+    if world is not None and world > float(q.sum()) * (1.0 + 1e-9):
+        # 'Other countries' (and withheld figures) are kept: the world total less the countries
+        q[OTHER] = world - float(q.sum())
     return q, sup
 
 
@@ -176,7 +190,7 @@ def _salient_all(wh: Warehouse) -> dict[tuple[str, str], pd.DataFrame]:
     (tested against the per-commodity calls). Rows tied on (variable, year) (the warehouse has a
     few, e.g. iodine ``Consump_t`` as ``W`` and as a number on one source line) come in a fixed
     order here, arbitrary in the API."""
-    df = wh.salient_all(("consumption", "price"))
+    df = wh.salient_all(("consumption", "price", "imports"))
     return {(str(a), str(b)): g.reset_index(drop=True)
             for (a, b), g in df.groupby(["commodity_id", "category"], sort=False)}
 
@@ -207,6 +221,34 @@ class SalientIndex:
     #: variable filter (all but the group-coded ones of :data:`SALIENT_ALIAS`), computed at once
     consumption_of: dict[str, tuple[float, str]] = field(default_factory=dict)
     price_of: dict[str, tuple[float, str]] = field(default_factory=dict)
+    #: US imports by trade group ('extraction' = ore and concentrate, 'processing' = oxides,
+    #: metal, compounds; scrap and articles left out) in t, latest year: (year, {group: t})
+    imports_of: dict[str, tuple[int, dict[str, float]]] = field(default_factory=dict)
+
+
+#: salient import forms standing for ores and concentrates; scrap, waste and articles are not
+#: the commodity as first sold (left out); every other form (oxide, metal, unwrought, compounds)
+#: is the processing group
+_ORE_FORMS = re.compile(r"^Imports_(Ore|Conc|Concentrate|Ore_conc|Mineral|Crude)", re.I)
+_NOT_FORMS = re.compile(r"Scrap|Waste|Articles|Value|Total|Gross", re.I)
+
+
+def _imports_by_group(c: pd.DataFrame) -> dict[str, tuple[int, dict[str, float]]]:
+    """:attr:`SalientIndex.imports_of` from the 'imports' salient rows."""
+    out: dict[str, tuple[int, dict[str, float]]] = {}
+    if c.empty:
+        return out
+    c = c[c["quantity"].notna() & c["unit"].isin(list(MASS_TO_T)) & c["variable"].astype(str).str.startswith("Imports_")]
+    c = c[~c["variable"].astype(str).str.contains(_NOT_FORMS)]
+    for sal_id, g in c.groupby("sal_id", sort=False):
+        y = int(g["year"].max())
+        g = g[g["year"] == y].drop_duplicates("variable")
+        by: dict[str, float] = {}
+        for r in g.itertuples(index=False):
+            grp = "extraction" if _ORE_FORMS.match(str(r.variable)) else "processing"
+            by[grp] = by.get(grp, 0.0) + float(r.quantity) * MASS_TO_T[str(r.unit)]
+        out[str(sal_id)] = (y, by)
+    return out
 
 
 def index_salient(salient: Mapping[tuple[str, str], pd.DataFrame]) -> SalientIndex:
@@ -233,7 +275,8 @@ def index_salient(salient: Mapping[tuple[str, str], pd.DataFrame]) -> SalientInd
                          f"median of {', '.join(sorted(g['variable']))} ({int(g['year'].iloc[0])}), converted to US$/t")
                 for k, g in latest_p.groupby("sal_id", sort=False)}
     return SalientIndex({str(k): g for k, g in c.groupby("sal_id", sort=False)},
-                        {str(k): g for k, g in p.groupby("sal_id", sort=False)}, seen, cons_of, price_of)
+                        {str(k): g for k, g in p.groupby("sal_id", sort=False)}, seen, cons_of, price_of,
+                        _imports_by_group(cat("imports")))
 
 
 _NO_ROWS = pd.DataFrame(columns=["commodity_id", "category", "year", "variable", "quantity", "unit"])
@@ -298,8 +341,10 @@ def _supply(prod: Mapping[str, Mapping[str, pd.DataFrame]], cid: str, year: int 
 
 def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Mapping[str, Mapping[str, pd.DataFrame]],
                prod: Mapping[str, Mapping[str, pd.DataFrame]], salient: SalientIndex,
-               fallback: Mapping[tuple[str, str], list[FallbackCell]] | None = None) -> CommodityMarket:
+               fallback: Mapping[tuple[str, str], list[FallbackCell]] | None = None,
+               baci_newest: int | None = None) -> CommodityMarket:
     stage, prod_t, mp, prod_meta, mine_meta = _supply(prod, cid, year)
+    lag = int(settings.get("disruption.max_trade_lag_years"))
     group = "processing" if stage == "processing" else "extraction"
     notes: list[str] = []
     shares: dict[str, pd.Series] = {}
@@ -315,6 +360,12 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
             used = tr[tr["stage_group"].isin(other)]
             notes.append(f"{c}: BACI has {cid} trade only at {other}; its import shares are used for the {stage} stage")
         imp = used[used["flow"] == "import"] if not used.empty else used
+        if not imp.empty and baci_newest is not None and int(imp["year"].max()) < baci_newest - lag:
+            notes.append(f"{c}: BACI {cid} imports end in {int(imp['year'].max())}, more than {lag} years before "
+                         f"BACI's newest year {baci_newest} (an HS code moved by a revision): not used "
+                         "(setting disruption.max_trade_lag_years)")
+            trade_meta[c] = {"stale_baci_year": int(imp["year"].max())}
+            imp, used = imp.iloc[0:0], used.iloc[0:0]
         net: float | None
         if not imp.empty:
             y = int(imp["year"].max())
@@ -325,6 +376,9 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
             exp_y = used[(used["flow"] == "export") & (used["year"] == y)]
             net = float(imp_y["qty_t"].sum() - exp_y["qty_t"].sum())
             trade_meta[c] = {"source": "BACI", "year": y, "basis": col, "partners": len(s), "net_imports_t": net}
+            if consumption_source(c) == SALIENT_CONSUMPTION:
+                s = _by_bought_stage(s, str(imp_y["stage_group"].iloc[0]), tr, salient, cid, prod_t.drop(c, errors="ignore"),
+                                     trade_meta[c], notes, c)
         else:
             s, net = pd.Series(dtype=float), None
         fb_used = False
@@ -343,9 +397,10 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
         if s.empty:
             s = prod_t.drop(c, errors="ignore")
             proxy.append(True)
-            trade_meta[c] = {"source": "world production shares (proxy: no BACI or Comtrade partner data)"}
+            trade_meta[c] = {**trade_meta.get(c, {}),
+                             "source": "world production shares (proxy: no BACI or Comtrade partner data)"}
         else:
-            proxy.append(False)
+            proxy.append(bool(trade_meta.get(c, {}).get("proxy_part", 0.0) > 0.5))
         shares[c] = s / s.sum()
         own = float(prod_t.get(c, 0.0))
         if consumption_source(c) == SALIENT_CONSUMPTION:
@@ -357,8 +412,10 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
             notes.append(f"{c}: {how}; consumption = BACI net imports + own production instead")
         why = ""
         if net is None:
+            stale = (trade_meta.get(c) or {}).get("stale_baci_year")
             why = (f"{trade_meta[c]['source']} {trade_meta[c]['year']} has imports only, no exports"
-                   if fb_used else "no salient series and no BACI trade")
+                   if fb_used else f"no salient series, and BACI {cid} trade ends in {stale} (not used: older than "
+                   f"disruption.max_trade_lag_years)" if stale else "no salient series and no BACI trade")
         elif max(net, 0.0) + own <= 0:
             why = (f"BACI {trade_meta[c]['year']} net imports are {net:,.3f} t (exports at least imports) and "
                    f"{c} has no {stage} output: consumption by the net-import method would be 0 t")
@@ -405,6 +462,47 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
     )
 
 
+def _by_bought_stage(s: pd.Series, group: str, used: pd.DataFrame, salient: SalientIndex, cid: str,
+                     proxy: pd.Series, meta: dict[str, Any], notes: list[str], c: str) -> pd.Series:
+    """Import shares weighted by the stage the consumer buys (issue 14 §5): where the USGS
+    salient imports by form (ore and concentrate vs oxide, metal, compounds; latest year) put
+    less than half of the consumer's imports in the trade group ``group`` that the BACI shares
+    ``s`` describe, the shares are the salient-tonnage-weighted mix of each group's BACI shares,
+    and of world production shares (a proxy, its weight in ``meta['proxy_part']``) for a group
+    without BACI partner rows. US antimony: 310 t ore, 24,100 t oxide and metal (2024)."""
+    sal_id = SALIENT_ALIAS.get(cid, (cid, None))[0]
+    got = salient.imports_of.get(sal_id)
+    if got is None:
+        return s
+    y, by = got
+    tot = sum(by.values())
+    if tot <= 0 or by.get(group, 0.0) >= 0.5 * tot:
+        return s
+    mix = pd.Series(0.0, index=sorted(set(s.index) | set(proxy.index)))
+    parts = []
+    proxy_w = 0.0
+    for g, t in sorted(by.items()):
+        w = t / tot
+        if g == group:
+            sg = s
+        else:
+            other = used[(used["stage_group"] == g) & (used["flow"] == "import")]
+            sg = other[other["year"] == other["year"].max()].groupby("partner_iso3")["qty_t"].sum() if not other.empty \
+                else pd.Series(dtype=float)
+            sg = sg[sg > 0]
+            if sg.empty:
+                sg, proxy_w = proxy[proxy > 0], proxy_w + w
+        sg = sg / sg.sum()
+        mix = mix.add(sg * w, fill_value=0.0)
+        parts.append(f"{g} {t:,.0f} t ({100 * w:.1f} %)")
+    meta.update(bought_stage_weights={g: t / tot for g, t in by.items()}, bought_stage_year=y, proxy_part=proxy_w)
+    notes.append(f"{c}: USGS salient imports {y} by form: {', '.join(parts)}; BACI shares are for {group} only, "
+                 f"so the shares mix each form's sources by tonnage" +
+                 (f" ({100 * proxy_w:.1f} % from world production shares: no partner data for that form)"
+                  if proxy_w else ""))
+    return mix[mix > 0]
+
+
 def _governance(wh: Warehouse) -> dict[str, float]:
     """Mean WGI estimate per country in the latest year (GPR_WGI where WGI is not imported)."""
     g = wh.governance_estimates("WGI")
@@ -423,7 +521,7 @@ _CACHE_SIZE = 4
 #: settings that change the market built from the same rows (part of the cache key)
 _KEY_SETTINGS = ("risk.trade_fallback_sources", "risk.fallback_min_partner_coverage",
                  "risk.fallback_max_lag_years", "data.supply_sources", "risk.processing_stage_preference",
-                 "disruption.consumption_source")
+                 "disruption.consumption_source", "disruption.max_trade_lag_years")
 _cache_lock = threading.Lock()
 #: (Warehouse.fingerprint(), consumers, settings) -> fetched warehouse inputs; LRU, newest last
 _input_cache: OrderedDict[tuple[Any, ...], _Inputs] = OrderedDict()
@@ -440,6 +538,12 @@ class _Inputs:
     all_ids: list[str]
     fallback: dict[tuple[str, str], list[FallbackCell]]
     built: dict[tuple[str, int | None], CommodityMarket | str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def baci_newest(self) -> int | None:
+        """BACI's newest year over the consumers' rows (for ``disruption.max_trade_lag_years``)."""
+        ys = [int(g["year"].max()) for by in self.baci.values() for g in by.values() if len(g)]
+        return max(ys) if ys else None
 
 
 def _fetch(wh: Warehouse, consumers: tuple[str, ...]) -> _Inputs:
@@ -493,7 +597,8 @@ def market_from_warehouse(wh: Warehouse, commodities: Sequence[str] | None = Non
         res = inp.built.get(key)
         if res is None:
             try:
-                res = _commodity(cid, cons, year, inp.baci, inp.production, inp.salient, inp.fallback)
+                res = _commodity(cid, cons, year, inp.baci, inp.production, inp.salient, inp.fallback,
+                                 inp.baci_newest)
             except (LookupError, ValueError) as e:
                 res = f"not computable: {e}"
                 log.info("%s: %s", cid, res)

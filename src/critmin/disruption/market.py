@@ -18,6 +18,9 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 STAGES = ("mine", "processing")
+#: pseudo-producer for the world total less the countries with a figure ('Other countries' and
+#: withheld cells): never restricts, has spare capacity like any producer, never a hazard pair
+OTHER = "OTH"
 
 
 @dataclass(frozen=True)

@@ -139,14 +139,32 @@ settings.register(
     "disruption.hazard.duration_median_months",
     11.2,
     "Median of the log-normal duration of a sampled restriction, in months.",
-    "Median of (ended - effective) of the 11 ended events in export_restrictions.csv "
+    "Median of (ended - effective) of the 12 ended events in export_restrictions.csv "
     "(censored: ongoing events are left out, so this understates durations).",
 )
 settings.register(
     "disruption.hazard.duration_sigma",
-    1.44,
+    1.51,
     "Log-standard deviation of the log-normal restriction duration.",
-    "Sample sd of log durations of the same 11 ended events.",
+    "Sample sd of log durations of the same 12 ended events (recomputed from the table by "
+    "tests/test_disruption_montecarlo.py).",
+)
+#: BACI imports older than BACI's newest year by more than this are not used (an HS code that
+#: disappeared in a revision, e.g. germanium's 811230 after HS 2007)
+settings.register(
+    "disruption.max_trade_lag_years", 4,
+    "BACI import shares of a consumer and commodity whose newest year is more than this many years "
+    "older than BACI's newest year are not used (the Comtrade fallback or world production shares "
+    "are used instead, with a note).",
+    "Project choice: a code that stops in BACI was moved by an HS revision (germanium 811230 ended "
+    "with HS 2007; the US rows after 2006 are one partner with under 2 t).",
+)
+settings.register(
+    "disruption.calibration.prior_weight", 1.0,
+    "Weight w of the log-prior residual w (ln θ - ln θ_prior) in the calibration of the price "
+    "response (θ_prior: the literature θ0 for the pooled fit, the pooled θ for a group).",
+    "ASSUMPTION (analyst): one episode's worth of weight, a weakly informative prior (Gelman et al. "
+    "2013, BDA §2.9); with few episodes per group the fit needs some pooling.",
 )
 settings.register(
     "disruption.mc.block_size",
