@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from critmin.projects.clock import (
@@ -88,8 +87,10 @@ def test_what_if_needs_start_year_and_capacity_of_projects_online():
     assert w["total_reduction_t"] == 0.0
 
 
-def test_clock_report_without_selection_and_with_saved_one():
-    reg = Registry.open(duckdb.connect(), seed_path=SEED)
+def test_clock_report_without_selection_and_with_saved_one(tmp_path):
+    from critmin.ops import open_store
+
+    reg = Registry.open(open_store(f"sqlite:///{tmp_path / 'ops.sqlite'}"), seed_path=SEED)
     rep = clock_report(None, reg, "US", D(2026, 1, 10))
     assert rep["selection"]["source"].startswith("none") and rep["projects"] == []
     assert [m["project"] for m in rep["overdue_milestones"]] == ["T-JOINT-MINE"]

@@ -37,11 +37,12 @@ def test_geojson_of_real_query(warehouse):
     assert 110 < lon < 155 and -45 < lat < -10  # Australia, lon first
 
 
-def test_registry_seeds_in_the_warehouse(warehouse_rw_path):
+def test_registry_seeds_in_the_warehouse(warehouse_rw_path, monkeypatch):
     from critmin.data.warehouse import Warehouse
 
-    with Warehouse(warehouse_rw_path) as wh:
-        reg = Registry.open(wh.con)
+    monkeypatch.delenv("CRITMIN_DATABASE_URL", raising=False)
+    with Warehouse(warehouse_rw_path, read_only=True) as wh:
+        reg = Registry.open(wh)  # the operational store beside the warehouse
         assert len(reg.list("joint")) >= 25
         us, jp = {p.id for p in reg.list("US")}, {p.id for p in reg.list("JP")}
         jp_only = {p.id for p in reg.list("joint") if p.visibility == "JP"}

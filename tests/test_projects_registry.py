@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from critmin.cli.main import app
+from critmin.ops import open_store
 from critmin.projects.io import (
     ImportFileError,
     parse_csv,
@@ -20,6 +21,7 @@ from critmin.projects.io import (
 )
 from critmin.projects.models import ProjectValidationError, validate_record
 from critmin.projects.registry import Registry, RegistryError, default_seed_path
+from ops_support import ops_store, ops_url  # noqa: F401
 
 FIX = Path(__file__).parent / "fixtures" / "projects"
 SEED = FIX / "seed_small.json"
@@ -31,8 +33,8 @@ VISIBLE = {
 
 
 @pytest.fixture()
-def reg() -> Registry:
-    return Registry.open(duckdb.connect(), seed_path=SEED)
+def reg(ops_store) -> Registry:  # noqa: F811
+    return Registry.open(ops_store, seed_path=SEED)
 
 
 def _raw() -> list[dict]:
@@ -153,11 +155,10 @@ def _cli(db: Path, *args: str):
     return CliRunner().invoke(app, ["--db", str(db), *args])
 
 
-def test_cli_export_import_round_trip(tmp_path: Path):
+def test_cli_export_import_round_trip(tmp_path: Path, ops_url):  # noqa: F811
     db = tmp_path / "rt.duckdb"
-    con = duckdb.connect(str(db))
-    Registry.open(con, seed_path=SEED)
-    con.close()
+    duckdb.connect(str(db)).close()  # an (empty) warehouse file for --db
+    Registry.open(open_store(warehouse=db), seed_path=SEED)
     r1 = _cli(db, "projects", "export", "--json")
     assert r1.exit_code == 0, r1.output
     f = tmp_path / "export.json"
@@ -176,11 +177,10 @@ def test_cli_export_import_round_trip(tmp_path: Path):
     assert json.loads(r3.stdout) == recs
 
 
-def test_cli_bad_file_imports_nothing(tmp_path: Path):
+def test_cli_bad_file_imports_nothing(tmp_path: Path, ops_url):  # noqa: F811
     db = tmp_path / "bad.duckdb"
-    con = duckdb.connect(str(db))
-    Registry.open(con, seed_path=SEED)
-    con.close()
+    duckdb.connect(str(db)).close()  # an (empty) warehouse file for --db
+    Registry.open(open_store(warehouse=db), seed_path=SEED)
     before = _cli(db, "projects", "export", "--json").stdout
     recs = _raw()
     recs[0]["name"] = "new name"
@@ -194,11 +194,10 @@ def test_cli_bad_file_imports_nothing(tmp_path: Path):
 
 
 @pytest.mark.parametrize("viewer", ["US", "JP"])
-def test_cli_list_show_export_hide_invisible(tmp_path: Path, viewer: str):
+def test_cli_list_show_export_hide_invisible(tmp_path: Path, viewer: str, ops_url):  # noqa: F811
     db = tmp_path / "v.duckdb"
-    con = duckdb.connect(str(db))
-    Registry.open(con, seed_path=SEED)
-    con.close()
+    duckdb.connect(str(db)).close()  # an (empty) warehouse file for --db
+    Registry.open(open_store(warehouse=db), seed_path=SEED)
     hidden = VISIBLE["joint"] - VISIBLE[viewer]
     out = _cli(db, "projects", "list", "--viewer", viewer, "--json").stdout
     assert {r["id"] for r in json.loads(out)} == VISIBLE[viewer]

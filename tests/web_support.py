@@ -1,19 +1,27 @@
 """Shared fixtures for the web tests (imported by tests/test_web_*.py and tests/browser).
 
-``web_db`` is a private writable copy of the real imported warehouse with one user per role
-(password ``PASSWORD``) and a bearer token each, three projects of each visibility from the
-seed registry, and finished jobs of each kind and visibility (for the access tests).
+``web_db`` is a private copy of the real imported warehouse and an operational store of its
+own with one user per role (password ``PASSWORD``) and a bearer token each, three projects of
+each visibility from the seed registry, and finished jobs of each kind and visibility (for the
+access tests).
+
+The operational store is SQLite beside the warehouse copy, or -- when
+``CRITMIN_TEST_DATABASE_URL=postgresql://...`` is set (``scripts/test.sh`` starts a throw-away
+cluster and runs the store-dependent tests a second time so) -- a fresh PostgreSQL database per
+test, cloned from a template database (``CREATE DATABASE ... TEMPLATE``), handed to the app
+through ``CRITMIN_DATABASE_URL``.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 
 PASSWORD = "test-password-123"
@@ -28,34 +36,99 @@ class WebDB:
     path: Path
     tokens: dict[str, str] = field(default_factory=dict)  # role -> bearer token
     jobs: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, visibility) -> job id
+    ops_url: str | None = None  # the operational store (None: SQLite beside ``path``)
 
 
-def make_web_db(src: Path, dst: Path) -> WebDB:
+def pg_test_url() -> str | None:
+    """``CRITMIN_TEST_DATABASE_URL`` when the tests run against PostgreSQL, else None."""
+    url = os.environ.get("CRITMIN_TEST_DATABASE_URL", "").strip()
+    return url or None
+
+
+def _pg_admin(url: str, sql: str) -> None:
+    import sqlalchemy as sa
+
+    from critmin.ops.engine import normalise_url
+
+    eng = sa.create_engine(normalise_url(url), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with eng.connect() as c:
+            c.exec_driver_sql(sql)
+    finally:
+        eng.dispose()
+
+
+def _pg_database_url(base: str, name: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+def new_pg_database(template: str | None = None) -> str:
+    """A new, empty (or ``template``-cloned) PostgreSQL database on the test cluster; its URL."""
+    base = pg_test_url()
+    assert base is not None
+    name = f"t_{secrets.token_hex(6)}"
+    _pg_admin(base, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return _pg_database_url(base, name)
+
+
+def fill_ops_store(store, now: datetime | None = None) -> WebDB:
+    """Users, tokens, seed projects and finished fixture jobs in ``store``."""
     from critmin.projects.registry import Registry
     from critmin.web import auth
-    from critmin.web.store import ensure_tables
 
-    shutil.copyfile(src, dst)
-    con = duckdb.connect(str(dst))
-    ensure_tables(con)
-    Registry.open(con)
-    out = WebDB(dst)
+    Registry.open(store)
+    out = WebDB(Path())
     for role, name in USERS.items():
-        auth.add_user(con, name, role, PASSWORD)
-        out.tokens[role] = auth.create_token(con, name)
-    now = datetime.now(UTC).replace(tzinfo=None)
+        auth.add_user(store, name, role, PASSWORD)
+        out.tokens[role] = auth.create_token(store, name)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     for kind in JOB_KINDS:
         for vis in ("US", "JP", "joint"):
             jid = f"{kind[:3]}-{vis.lower()}0001"
             result = {"sim_run_id": f"run-{vis.lower()}-0001", "note": f"fixture {vis}"}
-            con.execute(
-                "INSERT INTO web_job VALUES (?, ?, 'fixture', ?, 'done', 1, 'done', ?, 1, ?, NULL, ?, ?)",
+            store.execute(
+                "INSERT INTO web_job (job_id, kind, owner, role, visibility, status, progress, message, spec,"
+                " seed, result, created_at, finished_at) VALUES (?, ?, 'fixture', '', ?, 'done', 1, 'done', ?,"
+                " 1, ?, ?, ?)",
                 [jid, kind, vis, json.dumps({"monte_carlo": {"runs": 1}}), json.dumps(result), now, now],
             )
             out.jobs[(kind, vis)] = jid
-    con.execute("CHECKPOINT")
-    con.close()
     return out
+
+
+def make_web_db(src: Path, dst: Path) -> WebDB:
+    from critmin.ops import dispose_engines, open_store
+    from critmin.ops.engine import sqlite_path_for
+    from critmin.ops.store import forget_stores
+
+    shutil.copyfile(src, dst)
+    ops_url = new_pg_database() if pg_test_url() else f"sqlite:///{sqlite_path_for(dst)}"
+    store = open_store(ops_url)
+    filled = fill_ops_store(store)
+    # closing the last connection checkpoints SQLite's WAL into the file (copied per test), and a
+    # PostgreSQL template database must have no open connection
+    dispose_engines()
+    forget_stores()
+    return WebDB(dst, filled.tokens, filled.jobs, ops_url)
+
+
+def copy_web_db(template: WebDB, dst: Path) -> WebDB:
+    """A private copy of a fixture: the warehouse file and the operational store."""
+    import sqlalchemy as sa
+
+    from critmin.ops.engine import sqlite_path_for
+
+    shutil.copyfile(template.path, dst)
+    assert template.ops_url is not None
+    if template.ops_url.startswith("sqlite"):
+        src_ops = Path(str(sa.engine.make_url(template.ops_url).database))
+        shutil.copyfile(src_ops, sqlite_path_for(dst))
+        ops_url = f"sqlite:///{sqlite_path_for(dst)}"
+    else:
+        ops_url = new_pg_database(template=str(sa.engine.make_url(template.ops_url).database))
+    return WebDB(dst, dict(template.tokens), dict(template.jobs), ops_url)
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +137,13 @@ def web_db_template(real_db_path: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture()
-def web_db(web_db_template: WebDB, tmp_path: Path) -> WebDB:
-    dst = tmp_path / "web.duckdb"
-    shutil.copyfile(web_db_template.path, dst)
-    return WebDB(dst, dict(web_db_template.tokens), dict(web_db_template.jobs))
+def web_db(web_db_template: WebDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WebDB:
+    db = copy_web_db(web_db_template, tmp_path / "web.duckdb")
+    if db.ops_url and not db.ops_url.startswith("sqlite"):
+        monkeypatch.setenv("CRITMIN_DATABASE_URL", db.ops_url)
+    else:
+        monkeypatch.delenv("CRITMIN_DATABASE_URL", raising=False)
+    return db
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -82,11 +82,11 @@ def all_settings() -> list[Setting]:
 #: modules that register settings at import time (``load_all`` imports them all)
 SETTINGS_MODULES = (
     "critmin.brief.params",
-    "critmin.data.contained", "critmin.data.crosscheck", "critmin.data.fetch", "critmin.disruption.params", "critmin.geo.distance", "critmin.impact.params", "critmin.incident.params",
+    "critmin.data.contained", "critmin.data.crosscheck", "critmin.data.fetch", "critmin.data.versions", "critmin.disruption.params", "critmin.geo.distance", "critmin.impact.params", "critmin.incident.params",
     "critmin.markets.config", "critmin.outlook.demand", "critmin.outlook.params", "critmin.outlook.pipeline", "critmin.ops.engine", "critmin.projects.api", "critmin.projects.clock", "critmin.projects.costs",
     "critmin.projects.scoring", "critmin.projects.selection", "critmin.risk.api", "critmin.risk.consumers",
     "critmin.risk.geopolrisk", "critmin.risk.params", "critmin.risk.vulnerability", "critmin.stockpile.config", "critmin.web.assets",
-    "critmin.web.auth", "critmin.web.jobs", "critmin.web.tasks",
+    "critmin.web.audit", "critmin.web.auth", "critmin.web.jobs", "critmin.web.runs", "critmin.web.security", "critmin.web.tasks", "critmin.web.throttle", "critmin.web.totp",
 )
 
 

@@ -41,13 +41,13 @@ def simulate_cmd(
     if scenario is not None:
         with user_errors():  # ScenarioError is a ValueError
             sc = load_scenario(scenario)
-        with cli_warehouse(ctx, read_only=no_store) as wh, working(f"simulating {sc.name} ..."):
+        with cli_warehouse(ctx) as wh, working(f"simulating {sc.name} ..."):
             market = load_market(wh, sorted({e.commodity for e in sc.events}) or None, tuple(sc.consumers))
-            doc = run_and_store_scenario(wh.con, market, sc, store=not no_store)
+            doc = run_and_store_scenario(wh, market, sc, store=not no_store)
     else:
         if seed is None:
             raise fail("--seed is required for --monte-carlo (results are reproducible only with a seed)")
-        with cli_warehouse(ctx, read_only=no_store, errors=(OSError,)) as wh:
+        with cli_warehouse(ctx, errors=(OSError,)) as wh:
             with working("loading the market (supply, trade, consumption) ..."):
                 market = load_market(wh, commodity or None)
             doc = _run_mc(wh, market, runs, seed, horizon, scheduler, workers, not no_store)
@@ -72,10 +72,10 @@ def _run_mc(wh: Warehouse, market: Market, runs: int, seed: int, horizon: int, s
         with Progress(transient=True) as prog:
             task = prog.add_task("Monte Carlo", total=runs)
             return run_and_store_monte_carlo(
-                wh.con, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler, workers=workers,
+                wh, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler, workers=workers,
                 progress=lambda done, n: prog.update(task, completed=done), store=store,
             )
-    return run_and_store_monte_carlo(wh.con, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler,
+    return run_and_store_monte_carlo(wh, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler,
                                      workers=workers, store=store)
 
 

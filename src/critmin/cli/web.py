@@ -1,13 +1,15 @@
-"""CLI commands: ``serve`` (the dashboard and HTTP API), ``users`` and ``audit``.
+"""CLI commands: ``serve`` (the dashboard and HTTP API), ``worker`` (job worker processes),
+``users`` and ``audit``.
 
-DuckDB lets one process write a database file. While ``critmin serve`` runs, the commands
-here that write (``users add|token|revoke``) cannot open the file: use the HTTP API
-(``POST /api/users`` ...) as a joint-admin instead, or stop the server first.
+Users, sessions, tokens, audit and jobs are in the operational store (:mod:`critmin.ops`:
+SQLite beside the warehouse, or PostgreSQL via ``CRITMIN_DATABASE_URL``), and the server opens
+the warehouse read-only, so every command here works while ``critmin serve`` runs.
 """
 
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +20,7 @@ import typer
 from critmin.cli.common import fail, user_errors
 
 if TYPE_CHECKING:
-    import duckdb
+    from critmin.ops import Store
 
 users_app = typer.Typer(help="Dashboard users, roles and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The dashboard's append-only audit log.", no_args_is_help=True)
@@ -26,65 +28,59 @@ audit_app = typer.Typer(help="The dashboard's append-only audit log.", no_args_i
 CLI_ACTOR = "cli:" + (getpass.getuser() if hasattr(getpass, "getuser") else "unknown")
 
 
-def _connect(db: Path, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
-    """The dashboard's database; only ``create`` (``users add``, before the first serve) makes a
-    missing file, so a mistyped ``--db`` elsewhere is an error, not a new empty database."""
-    import duckdb
+def _connect(db: Path, read_only: bool = False, create: bool = False) -> Store:
+    """The operational store that belongs to the warehouse ``db`` (or ``CRITMIN_DATABASE_URL``);
+    only ``create`` (``users add``, before the first serve) accepts a warehouse that does not exist
+    yet, so a mistyped ``--db`` elsewhere is an error, not a new empty store."""
+    import sqlalchemy.exc
 
-    from critmin.web.store import ensure_tables
+    from critmin.ops import open_store
 
-    if not create and not db.exists():
+    if not create and not db.exists() and not os.environ.get("CRITMIN_DATABASE_URL"):
         raise fail(f"database {db} does not exist; start `critmin serve` or run `critmin data import` first")
     try:
-        con = duckdb.connect(str(db), read_only=read_only)
-    except duckdb.IOException as exc:
-        raise fail(
-            f"cannot open {db}: {exc}. If `critmin serve` is running it holds the database; "
-            "use the HTTP API (as joint-admin) or stop the server."
-        ) from None
-    if not read_only:
-        ensure_tables(con)
-    return con
+        return open_store(warehouse=db)
+    except sqlalchemy.exc.OperationalError as exc:
+        raise fail(f"cannot open the operational store: {str(exc.orig).strip().splitlines()[0]}") from None
 
 
-def _audit(con: duckdb.DuckDBPyConnection, action: str, target: str, outcome: str,
+def _audit(con: Store, action: str, target: str, outcome: str,
            detail: dict[str, Any] | None = None) -> None:
     from critmin.web import audit
 
-    audit.record(con, actor=CLI_ACTOR, role=None, action=action, target=target, outcome=outcome, detail=detail)
+    with con.transaction(lock="web_audit"):
+        audit.record(con, actor=CLI_ACTOR, role=None, action=action, target=target, outcome=outcome, detail=detail)
 
 
 def prepare_database(db: Path, data_dir_flag: str | None, echo: Callable[[str], None] = typer.echo) -> str | None:
-    """Import the real data if the DB is empty; create the first joint-admin if there is no user.
+    """Import the real data if there is no warehouse yet (as a first version, see
+    :mod:`critmin.data.versions`); create the first joint-admin if there is no user.
 
     Returns the first admin's generated password (to print once), or None.
     """
-    import duckdb
-
     from critmin.data import paths
+    from critmin.data.versions import import_version
     from critmin.data.warehouse import Warehouse
     from critmin.web import auth
-    from critmin.web.store import ensure_tables
 
     db.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        wh = Warehouse(db)
-    except duckdb.IOException as exc:
-        raise fail(f"cannot open {db}: {exc}. If `critmin serve` is running it holds the database; "
-                   "use the HTTP API (as joint-admin) or stop the server.") from None
-    with wh:
-        if not wh.is_imported():
-            data_dir = paths.resolve_data_dir(data_dir_flag)
-            echo(f"First start: importing the data in {data_dir} into {db} (this takes a while) ...")
-            report = wh.import_data(data_dir)
-            if not report.added:
-                raise fail(f"no dataset found to import under {data_dir}")
-            echo(f"Imported {len(report.added)} datasets, {report.rows} rows in {report.seconds:.0f} s.")
-        ensure_tables(wh.con)
-        if auth.count_users(wh.con) == 0:
+    imported = False
+    if db.exists():
+        with Warehouse(db, read_only=True) as wh:
+            imported = wh.is_imported()
+    if not imported:
+        data_dir = paths.resolve_data_dir(data_dir_flag)
+        echo(f"First start: importing the data in {data_dir} into {db} (this takes a while) ...")
+        report, _version, _timing = import_version(db, data_dir)
+        if not report.added:
+            raise fail(f"no dataset found to import under {data_dir}")
+        echo(f"Imported {len(report.added)} datasets, {report.rows} rows in {report.seconds:.0f} s.")
+    store = _connect(db, create=True)
+    with store.transaction(lock="first_admin"):
+        if auth.count_users(store) == 0:
             password = auth.generate_password()
-            auth.add_user(wh.con, "admin", "joint-admin", password)
-            _audit(wh.con, "user.add", "admin", "ok", {"role": "joint-admin", "first_start": True})
+            auth.add_user(store, "admin", "joint-admin", password)
+            _audit(store, "user.add", "admin", "ok", {"role": "joint-admin", "first_start": True})
             return password
     return None
 
@@ -93,12 +89,21 @@ def serve_cmd(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                         help="Server worker processes (uvicorn); they share sessions, "
+                                              "CSRF tokens and the job queue through the operational store.")] = 1,
+    job_workers: Annotated[int | None, typer.Option("--job-workers", min=0, max=16,
+                                                     help="Job threads per server process (default: setting "
+                                                          "web.job_workers; 0 leaves jobs to `critmin worker`).")] = None,
+    proxy_headers: Annotated[bool, typer.Option("--proxy-headers/--no-proxy-headers",
+                                                help="Trust X-Forwarded-* from --forwarded-allow-ips (behind nginx).")] = False,
+    forwarded_allow_ips: Annotated[str, typer.Option(help="Proxy addresses trusted for X-Forwarded-*.")] = "127.0.0.1",
 ) -> None:
     """Start the dashboard and HTTP API (imports the real data on first start)."""
     import uvicorn
 
     from critmin.data.paths import DataDirNotFound
-    from critmin.web.app import create_app
+    from critmin.ops import dispose_engines
 
     db = ctx.obj.db_path()
     with user_errors((DataDirNotFound,)):
@@ -107,10 +112,61 @@ def serve_cmd(
         typer.echo("Created the first user 'admin' (role joint-admin). Its password is shown ONCE:")
         typer.echo(f"    {password}")
         typer.echo("Store it now; create more users with `critmin users add NAME --role ROLE`.")
-    app_ = create_app(db)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    typer.echo(f"critmin dashboard: http://{shown}:{port}/   (database {db}; Ctrl-C stops)")
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    typer.echo(f"critmin dashboard: http://{shown}:{port}/   (warehouse {db}, {workers} worker(s); Ctrl-C stops)")
+    opts: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "proxy_headers": proxy_headers,
+                            "forwarded_allow_ips": forwarded_allow_ips}
+    if workers == 1:
+        from critmin.web.app import create_app
+
+        uvicorn.run(create_app(db, job_workers=job_workers), **opts)
+        return
+    # worker processes build their own app (factory) from the environment
+    os.environ["CRITMIN_DB"] = str(db)
+    if job_workers is not None:
+        os.environ["CRITMIN_WEB_JOB_WORKERS"] = str(job_workers)
+    dispose_engines()  # no pooled connection crosses into the worker processes
+    uvicorn.run("critmin.web.app:app_from_env", factory=True, workers=workers, **opts)
+
+
+def worker_cmd(
+    ctx: typer.Context,
+    threads: Annotated[int, typer.Option("--threads", min=1, max=16, help="Jobs run at once by this process.")] = 1,
+    scheduler: Annotated[str | None, typer.Option("--scheduler",
+                                                  help="Dask distributed scheduler for Monte Carlo jobs "
+                                                       "(tcp://host:8786), as `critmin simulate --scheduler`.")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Run at most one queued job, then exit.")] = False,
+) -> None:
+    """Run queued dashboard jobs (Monte Carlo runs, scenarios, plans, selections) from the
+    operational store's queue until stopped (SIGTERM/Ctrl-C finishes the running job first;
+    SIGKILL leaves it to be re-queued when its lease runs out)."""
+    import signal
+    import threading
+
+    from critmin.web.app import create_app
+    from critmin.web.jobs import worker_name
+
+    db = ctx.obj.db_path()
+    if not db.exists():
+        raise fail(f"no warehouse at {db}: run `critmin data import` first (or pass --db)")
+    app_ = create_app(db, job_workers=0)
+    wctx = app_.state.ctx
+    if scheduler:
+        wctx.dask_scheduler = scheduler
+    if once:
+        ran = wctx.jobs.run_one()
+        typer.echo("ran one job" if ran else "no queued job")
+        return
+    from critmin.web.jobs import JobRunner
+
+    runner = JobRunner(wctx.db, workers=threads, ctx=wctx, name=f"worker:{worker_name()}")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo(f"critmin worker {runner.name}: {threads} thread(s) on {wctx.ops.engine.url.render_as_string()}")
+    stop.wait()
+    runner.shutdown()
+    wctx.close()
 
 
 @users_app.command("add")
@@ -126,13 +182,12 @@ def users_add(
     password = sys.stdin.readline().rstrip("\n") if password_stdin else auth.generate_password()
     con = _connect(ctx.obj.db_path(), create=True)
     try:
-        auth.add_user(con, name, role, password)
+        with con.transaction(lock="web_user"):
+            auth.add_user(con, name, role, password)
         _audit(con, "user.add", name, "ok", {"role": role})
     except auth.AuthError as exc:
         _audit(con, "user.add", name, "refused", {"role": role, "reason": str(exc)})
         raise fail(str(exc)) from None
-    finally:
-        con.close()
     typer.echo(f"user {name!r} ({role}) created")
     if not password_stdin:
         typer.echo(f"password (shown once): {password}")
@@ -149,8 +204,6 @@ def users_token(ctx: typer.Context, name: str) -> None:
         _audit(con, "token.create", name, "ok", {"token_id": token.split("_")[1]})
     except auth.AuthError as exc:
         raise fail(str(exc)) from None
-    finally:
-        con.close()
     typer.echo(token)
 
 
@@ -169,26 +222,19 @@ def users_revoke(
         _audit(con, "token.revoke", name, "ok", {"revoked": n, "token_id": token_id})
     except auth.AuthError as exc:
         raise fail(str(exc)) from None
-    finally:
-        con.close()
     typer.echo(f"revoked {n} token(s) of {name!r}")
 
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
     """List users, roles and active token counts."""
-    import duckdb
-
     from critmin.web import auth
 
     con = _connect(ctx.obj.db_path(), read_only=True)
-    try:
-        rows = auth.list_users(con)
-    except duckdb.CatalogException:  # no web tables yet
-        raise fail(f"no dashboard users yet in {ctx.obj.db_path()}: start `critmin serve` once "
-                   "(it creates the first user, 'admin'), or add one with `critmin users add NAME --role ROLE`") from None
-    finally:
-        con.close()
+    rows = auth.list_users(con)
+    if not rows:
+        raise fail(f"no dashboard users yet for {ctx.obj.db_path()}: start `critmin serve` once "
+                   "(it creates the first user, 'admin'), or add one with `critmin users add NAME --role ROLE`")
     for r in rows:
         typer.echo(f"{r['name']:<20} {r['role']:<12} tokens={r['active_tokens']}"
                    f"{'  DISABLED' if r['disabled'] else ''}")
@@ -206,11 +252,8 @@ def audit_export(
     if format not in ("csv", "json"):
         raise fail(f"--format {format!r}: expected csv or json")
     con = _connect(ctx.obj.db_path(), read_only=True)
-    try:
-        ok, msg = audit.verify_chain(con)
-        text = audit.export(con, format)
-    finally:
-        con.close()
+    ok, msg = audit.verify_chain(con)
+    text = audit.export(con, format)
     if output:
         output.write_text(text)
     else:
@@ -225,3 +268,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
     app.command("serve")(serve_cmd)
+    app.command("worker")(worker_cmd)

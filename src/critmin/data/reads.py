@@ -97,7 +97,7 @@ class BatchReads:
             got = None
         row = list(got) if got is not None else [0, 0, None, ""]
         # the contained-metal factors (catalogue and settings) shape the trade reads too
-        return (str(self.path), *row, factors_signature())
+        return (str(getattr(self, "version_path", self.path)), *row, factors_signature())
 
     # -- production and reserves ----------------------------------------------------------
     def production_all(self, *, sources: Sequence[str] | None = None, measure: str = "production",

@@ -39,7 +39,10 @@ class Warehouse(BatchReads):
             raise WarehouseNotImported(f"no warehouse at {self.path}; run `critmin data import` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.read_only = read_only
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        #: the file opened: ``path`` itself, or the version its symlink points at now
+        #: (:mod:`critmin.data.versions`); a later import switches ``path``, not this file
+        self.version_path = self.path.resolve() if self.path.exists() else self.path
+        self.con = duckdb.connect(str(self.version_path), read_only=read_only)
         self._lock = threading.RLock()
         if not read_only:
             from critmin.data.importer import ensure_schema

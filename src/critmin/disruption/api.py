@@ -87,7 +87,7 @@ def load_run(wh: Warehouse, run_id: str) -> ShortfallSample:
     """A stored Monte Carlo run (``critmin simulate --monte-carlo``) as a ShortfallSample."""
     from critmin.disruption.store import read_run
 
-    info, arr = read_run(wh.con, run_id)
+    info, arr = read_run(wh, run_id)
     if arr is None:
         raise ValueError(f"run {run_id!r} is a {info['kind']} run without a stored sample")
     return ShortfallSample(
@@ -188,7 +188,7 @@ def load_run_price_change_paths(wh: Warehouse, run_id: str, commodity: str, path
     from critmin import settings
     from critmin.disruption.store import read_run
 
-    info, arr = read_run(wh.con, run_id)
+    info, arr = read_run(wh, run_id)
     if info["kind"] != "monte_carlo" or arr is None:
         raise ValueError(f"run {run_id!r} is a {info['kind']} run without a stored Monte Carlo sample")
     if int(info["horizon_months"]) != 12:

@@ -126,7 +126,7 @@ def run_for_partners(wh: Warehouse, scenario: str | Path | Scenario, *, consumer
     if consumers is not None and tuple(consumers) != tuple(sc.consumers):
         sc = sc.model_copy(update={"consumers": tuple(consumers)})
     market = load_market(wh, sorted({e.commodity for e in sc.events}) or None, tuple(sc.consumers))
-    doc = run_and_store_scenario(wh.con, market, sc, store=False)
+    doc = run_and_store_scenario(wh, market, sc, store=False)
     rows = []
     for r in doc["results"]:
         out = {

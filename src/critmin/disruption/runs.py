@@ -1,9 +1,9 @@
 """Run-and-store workflows: one scenario run or one Monte Carlo run, summarised and stored.
 
 The one workflow per use case behind ``critmin simulate`` and the dashboard's simulation jobs
-(no presentation here). Each takes the connection of the run store explicitly (``con``: the
-warehouse DuckDB connection, ``Warehouse.con``, or a cursor of it for a worker thread); the runs
-go to the disruption package's own tables (:mod:`critmin.disruption.store`).
+(no presentation here). Each takes the run store explicitly (``con``: an operational
+:class:`~critmin.ops.Store`, or the Warehouse whose operational store it is); the runs go to the
+disruption package's own tables (:mod:`critmin.disruption.store`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import duckdb
 import numpy as np
 
 from critmin import settings
@@ -21,7 +20,7 @@ from critmin.disruption.market import Market
 from critmin.disruption.montecarlo import run_monte_carlo
 from critmin.disruption.scenario import Scenario
 from critmin.disruption.stats import summarise
-from critmin.disruption.store import save_run
+from critmin.disruption.store import RunStore, save_run
 
 
 def market_meta(market: Market) -> dict[str, Any]:
@@ -41,7 +40,7 @@ def _hazard_settings() -> dict[str, Any]:
 
 
 def run_and_store_monte_carlo(
-    con: duckdb.DuckDBPyConnection,
+    con: RunStore,
     market: Market,
     *,
     runs: int,
@@ -87,7 +86,7 @@ def run_and_store_monte_carlo(
     return doc
 
 
-def run_and_store_scenario(con: duckdb.DuckDBPyConnection, market: Market, scenario: Scenario, *,
+def run_and_store_scenario(con: RunStore, market: Market, scenario: Scenario, *,
                            store: bool = True) -> dict[str, Any]:
     """One deterministic scenario, stored through ``con`` (with ``store``); returns the JSON
     document (same keys as Monte Carlo)."""

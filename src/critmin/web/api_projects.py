@@ -19,6 +19,7 @@ from critmin.web.access import current
 from critmin.web.auth import Principal
 from critmin.web.context import WebContext, ctx_of
 from critmin.web.convert import jsonable
+from critmin.web.jobs import register_task
 from critmin.web.models import ERRORS, Job, JobCreated
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=ERRORS)
@@ -32,21 +33,19 @@ def registry_viewer(p: Principal) -> str:
 
 
 def registry(ctx: WebContext):
+    """The project registry in the operational store (seeded on first use by any process)."""
     from critmin.projects.registry import Registry
 
-    with ctx.db.lock:
-        if getattr(ctx, "_registry_ready", False) is False:
-            Registry.open(ctx.db.con)  # create tables, seed on first use
+    if getattr(ctx, "_registry_ready", False) is False:
+        with ctx.db.lock:
+            Registry.open(ctx.ops)
             ctx._registry_ready = True  # type: ignore[attr-defined]
-    return Registry(ctx.db.con.cursor())
+    return Registry(ctx.ops)
 
 
 def visible_projects(ctx: WebContext, p: Principal, **filters: Any) -> list[Any]:
     reg = registry(ctx)
-    try:
-        return [x for x in reg.list(registry_viewer(p), **filters) if p.can_see(str(x.visibility))]
-    finally:
-        reg.con.close()
+    return [x for x in reg.list(registry_viewer(p), **filters) if p.can_see(str(x.visibility))]
 
 
 def visible_project(ctx: WebContext, p: Principal, project_id: str) -> Any:
@@ -57,8 +56,6 @@ def visible_project(ctx: WebContext, p: Principal, project_id: str) -> Any:
         proj = reg.get(project_id, registry_viewer(p))
     except RegistryError:
         proj = None
-    finally:
-        reg.con.close()
     if proj is None or not p.can_see(str(proj.visibility)):
         raise HTTPException(404, f"no project with id {project_id!r}")
     return proj
@@ -102,8 +99,12 @@ def list_projects(
 
 @router.get("/projects/{project_id}", response_model=dict[str, Any])
 def get_project(request: Request, principal: Annotated[Principal, Depends(current)], project_id: ProjectId) -> dict:
-    """One project (404 when unknown or not visible to the caller)."""
-    return visible_project(ctx_of(request), principal, project_id).model_dump(mode="json")
+    """One project (404 when unknown or not visible to the caller), with its ``version`` (send it
+    back with an update: a stale one answers 409)."""
+    ctx = ctx_of(request)
+    out = visible_project(ctx, principal, project_id).model_dump(mode="json")
+    out["version"] = registry(ctx).current_version(project_id, registry_viewer(principal))
+    return out
 
 
 @router.post("/projects", response_model=dict[str, Any], status_code=201)
@@ -111,13 +112,26 @@ def put_project(
     request: Request,
     principal: Annotated[Principal, Depends(current)],
     record: Annotated[dict[str, Any], Body(description="A project record (fields of seed_projects.json)")],
+    version: Annotated[int | None, Query(ge=1, description="The version you edited (409 when stale)")] = None,
 ) -> dict:
-    """Create or update a project. You may write only projects your government may see."""
+    """Create or update a project. You may write only projects your government may see.
+
+    Optimistic versions: send the version you edited (``If-Match: <version>`` header, or a
+    ``version`` query parameter); when the project has changed since, the answer is 409 and
+    nothing is written. Without it, two writers racing on the same version still cannot both
+    win: the second gets 409."""
+    from critmin.ops import StaleVersion
     from critmin.projects.models import ProjectValidationError, validate_record
     from critmin.projects.registry import RegistryError
 
     ctx = ctx_of(request)
     pid = str(record.get("id", ""))[:64]
+    expected = version
+    if expected is None and request.headers.get("if-match"):
+        raw = request.headers["if-match"].strip().strip('"').removeprefix("W/").strip('"')
+        if not raw.isdigit():
+            raise HTTPException(422, f"If-Match: expected a version number, got {raw[:40]!r}")
+        expected = int(raw)
     try:
         proj = validate_record(record)
     except ProjectValidationError as exc:
@@ -127,17 +141,26 @@ def put_project(
         ctx.audit(request, principal, "project.put", "refused", target=pid)
         raise HTTPException(403, f"role {principal.role.name} may not create {proj.visibility}-only records")
     reg = registry(ctx)
+    from critmin.web.api_security import gate_project_write
+
+    pending = gate_project_write(request, principal, reg, proj)  # id namespaces; joint -> own-only needs both
+    if pending is not None:
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse(pending, status_code=202)  # type: ignore[return-value]
     try:
-        with ctx.db.lock:
-            result = reg.put(proj, author=principal.name, viewer=registry_viewer(principal))
+        result = reg.put(proj, author=principal.name, viewer=registry_viewer(principal), expected_version=expected)
+    except StaleVersion as exc:
+        ctx.audit(request, principal, "project.put", "stale", target=pid, detail={"error": str(exc)})
+        raise HTTPException(409, f"{exc}; reload the project and apply your change again") from None
     except RegistryError as exc:
         ctx.audit(request, principal, "project.put", "refused", target=pid)
         # an existing project of the other government: same answer as an unknown one
         raise HTTPException(404, f"no project with id {pid!r} writable by you") from exc
-    finally:
-        reg.con.close()
     ctx.audit(request, principal, "project.put", "ok", target=proj.id, detail={"result": str(result)})
-    return proj.model_dump(mode="json")
+    out = proj.model_dump(mode="json")
+    out["version"] = reg.current_version(proj.id, registry_viewer(principal))
+    return out
 
 
 @router.get("/clock", response_model=Clock)
@@ -193,16 +216,31 @@ def start_selection(
             f"{audience!r} records may not see; choose visibility of your government or list only joint projects",
         )
 
+    payload = {"task": "selection", "projects": [p.id for p in projects], "viewer": registry_viewer(principal),
+               "sees": sorted(principal.role.sees), "budget_usd": req.budget_usd,
+               "max_commodity_share": req.max_commodity_share}
+    return start_job(ctx, request, principal, "selection", req.model_dump(), None, req.visibility, payload=payload)
+
+
+@register_task("selection")
+def _selection_task(ctx: WebContext, payload: dict[str, Any]) -> Any:
+    """The portfolio selection over the projects named in the payload, read again from the
+    registry with the submitter's viewer and visibilities (a project hidden meanwhile drops out)."""
+    wanted = set(payload["projects"])
+    sees = set(payload["sees"])
+
     def run(progress) -> dict[str, Any]:
         from critmin.projects.api import score_with_warehouse, select_portfolio
 
+        projects = [p for p in registry(ctx).list(payload["viewer"])
+                    if p.id in wanted and str(p.visibility) in sees]
         progress(0.05, f"scoring {len(projects)} projects")
         scores = score_with_warehouse(ctx.wh, projects)
         progress(0.8, "solving the selection MIP")
-        res = select_portfolio(projects, scores, req.budget_usd, req.max_commodity_share)
+        res = select_portfolio(projects, scores, payload["budget_usd"], payload["max_commodity_share"])
         return jsonable({"selection": res, "scores": [s.to_dict() for s in scores]})
 
-    return start_job(ctx, request, principal, "selection", req.model_dump(), None, req.visibility, run)
+    return run
 
 
 @router.get("/projects/selection/{job_id}", response_model=Job)

@@ -16,11 +16,13 @@ from pydantic import BaseModel, Field, model_validator
 from critmin.data.errors import UnknownCommodity
 from critmin.data.normalize.commodities import CommodityId, resolve
 from critmin.data.partners import partners
+from critmin.web import tasks as _tasks  # noqa: F401 - registers the scenario and monte_carlo tasks
 from critmin.web.access import current
 from critmin.web.auth import Principal
 from critmin.web.context import ctx_of
+from critmin.web.jobs import register_task
 from critmin.web.models import ERRORS, Job, JobCreated, JobList
-from critmin.web.runs import start_job, visible_job
+from critmin.web.runs import cancel_job, start_job, visible_job
 
 if TYPE_CHECKING:
     from critmin.stockpile.service import PlanRequest
@@ -82,6 +84,11 @@ class StockpileRequest(BaseModel):
                 raise ValueError(f"budgets_usd.{k}: unknown partner; expected one of {list(known)}")
             if not (v >= 0 and v < float("inf")):
                 raise ValueError(f"budgets_usd.{k}: expected a finite amount >= 0, got {v}")
+        if self.joint_budget_usd is not None and not (self.joint_budget_usd < float("inf")):
+            raise ValueError(f"joint_budget_usd: expected a finite amount >= 0, got {self.joint_budget_usd}")
+        for k, m in (self.loss_multiple or {}).items():
+            if not (m >= 1 and m < float("inf")):
+                raise ValueError(f"loss_multiple.{k}: expected a finite multiple >= 1, got {m}")
         if any(not (0 <= s <= 100) for s in self.frontier_scales):
             raise ValueError("frontier_scales: expected numbers in [0, 100]")
         return self
@@ -171,17 +178,25 @@ def start_simulation(
     ctx = ctx_of(request)
     if req.monte_carlo is not None:
         mc = req.monte_carlo
-        fn = tasks.monte_carlo_task(ctx, mc.runs, mc.seed, mc.horizon_months, mc.commodities)
+        commodities = None
+        if mc.commodities is not None:
+            try:
+                commodities = [str(resolve(c)) for c in mc.commodities]
+            except UnknownCommodity as exc:
+                raise HTTPException(422, f"monte_carlo.commodities: {exc}") from None
+        payload: dict[str, Any] = {"task": "monte_carlo", "runs": mc.runs, "seed": mc.seed,
+                                   "horizon_months": mc.horizon_months, "commodities": commodities}
         seed: int | None = mc.seed
+        size = mc.runs
     else:
         try:
-            scenario = tasks.resolve_scenario(req.scenario, req.spec)
+            tasks.resolve_scenario(req.scenario, req.spec)  # validated before it is queued
         except (KeyError, ValueError) as exc:
             raise HTTPException(404 if isinstance(exc, KeyError) else 422, str(exc).strip("'\"")) from None
-        fn = tasks.scenario_task(ctx, scenario)
-        seed = None
+        payload = {"task": "scenario", "scenario": req.scenario, "spec": req.spec}
+        seed, size = None, 1
     spec = req.model_dump(exclude_none=True, exclude={"visibility"})
-    return start_job(ctx, request, principal, "simulation", spec, seed, req.visibility, fn)
+    return start_job(ctx, request, principal, "simulation", spec, seed, req.visibility, payload=payload, size=size)
 
 
 @router.post("/stockpile/plans", response_model=JobCreated, status_code=202)
@@ -190,7 +205,6 @@ def start_plan(
 ) -> dict[str, Any]:
     """Optimise stockpile targets for the budgets: coordinated and independent plans side by
     side, and the budget-loss frontier."""
-    from critmin.web import tasks
 
     ctx = ctx_of(request)
     source_run = None
@@ -204,9 +218,29 @@ def start_plan(
             raise HTTPException(422, f"a plan from {job['visibility']}-only run {req.run_id!r} must be "
                                      f"{job['visibility']}-only too")
     try:
-        plan_req = req.plan_request(source_run)
+        req.plan_request(source_run)  # validated before it is queued
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    fn = tasks.stockpile_task(ctx, plan_req)
+    payload = {"task": "stockpile", "request": req.model_dump(mode="json"), "source_run": source_run}
     return start_job(ctx, request, principal, "stockpile", req.model_dump(exclude_none=True, exclude={"visibility"}),
-                     req.seed, req.visibility, fn)
+                     req.seed, req.visibility, payload=payload, size=1 if source_run else req.runs)
+
+
+@register_task("stockpile")
+def _stockpile_payload(ctx: Any, payload: dict[str, Any]) -> Any:
+    from critmin.web import tasks
+
+    req = StockpileRequest.model_validate(payload["request"])
+    return tasks.stockpile_task(ctx, req.plan_request(payload.get("source_run")))
+
+
+@router.post("/simulations/{job_id}/cancel", response_model=dict[str, str], summary="Cancel a simulation run")
+def cancel_simulation(request: Request, principal: Annotated[Principal, Depends(current)], job_id: JobId) -> dict:
+    """Cancel a queued run at once, a running one at its next progress report (owner or joint-admin)."""
+    return cancel_job(ctx_of(request), request, principal, "simulation", job_id)
+
+
+@router.post("/stockpile/plans/{job_id}/cancel", response_model=dict[str, str], summary="Cancel a stockpile plan")
+def cancel_plan(request: Request, principal: Annotated[Principal, Depends(current)], job_id: JobId) -> dict:
+    """Cancel a queued plan at once, a running one at its next progress report (owner or joint-admin)."""
+    return cancel_job(ctx_of(request), request, principal, "stockpile", job_id)

@@ -1,7 +1,7 @@
 """The FastAPI application: JSON API under ``/api/`` and the dashboard pages.
 
-``create_app(db_path)`` opens the warehouse DuckDB file read-write (the web tables live in it,
-see :mod:`critmin.web.store`), installs the app-wide access dependency
+``create_app(db_path)`` opens the warehouse DuckDB file read-only (following its versions) and
+the operational store (users, sessions, audit, projects, jobs: :mod:`critmin.ops`), installs the app-wide access dependency
 (:func:`critmin.web.access.enforce`) and mounts the routers. Handlers are thin: they validate
 the request (pydantic models in :mod:`critmin.web.models`), call the library and return.
 Interactive docs pages (Swagger/ReDoc) are disabled because they load scripts from a CDN; the
@@ -31,15 +31,26 @@ ROUTER_MODULES = (
     "critmin.web.api_runs",
     "critmin.web.api_projects",
     "critmin.web.api_admin",
+    "critmin.web.api_security",
     "critmin.web.pages",
 )
 
 
-def create_app(db_path: str | Path, *, job_workers: int | None = None) -> FastAPI:
-    """Build the app over the DuckDB file ``db_path`` (which must already hold imported data)."""
+def app_from_env() -> FastAPI:
+    """The app of one ``critmin serve --workers N`` worker process: the warehouse of
+    ``CRITMIN_DB``, the operational store of ``CRITMIN_DATABASE_URL`` (or beside the warehouse)."""
+    from critmin.data import paths
+
+    return create_app(paths.resolve_db_path())
+
+
+def create_app(db_path: str | Path, *, job_workers: int | None = None, ops_url: str | None = None) -> FastAPI:
+    """Build the app over the DuckDB warehouse ``db_path`` (opened read-only; it must already
+    hold imported data) and the operational store (``ops_url``, else ``CRITMIN_DATABASE_URL``,
+    else SQLite beside the warehouse: :mod:`critmin.ops`)."""
     import importlib
 
-    ctx = WebContext(db_path, job_workers=job_workers)
+    ctx = WebContext(db_path, job_workers=job_workers, ops_url=ops_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -1,12 +1,22 @@
-"""What the app holds for the life of the process: the database, the job runner, caches."""
+"""What the app holds for the life of the process: the warehouse, the operational store, the
+job runner, caches.
+
+The warehouse is opened read-only (so CLI commands, imports and other server workers use it at
+the same time) and followed across versions: when ``critmin data import`` has switched the
+warehouse path to a new version (:mod:`critmin.data.versions`), the next look at the data
+version (every ``web.data_version_ttl_s`` seconds) opens the new file; requests and jobs that
+hold the old one finish on it. Users, sessions, audit, projects and jobs are in the operational
+store (:mod:`critmin.ops`, ``ctx.ops``), shared by every worker process.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request
 
@@ -16,7 +26,11 @@ from critmin.web.auth import Principal
 from critmin.web.jobs import JobRunner
 from critmin.web.store import Database
 
+if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 settings.register(
     "web.auth_cache_s",
@@ -63,20 +77,44 @@ class AuthCache:
 
 
 class WebContext:
-    def __init__(self, db_path: str | Path, *, job_workers: int | None = None) -> None:
+    def __init__(self, db_path: str | Path, *, job_workers: int | None = None, ops_url: str | None = None) -> None:
         from critmin.data.warehouse import Warehouse
+        from critmin.ops import open_store
 
-        #: one read-write Warehouse for the process; its ``query`` runs each call on its own
-        #: cursor, so request threads share it safely
-        self.wh = Warehouse(db_path)
-        self.db = Database(db_path, self.wh.con)
-        self.jobs = JobRunner(self.db, workers=job_workers)
+        self.db_path = Path(db_path)
+        self._wh_lock = threading.Lock()
+        #: the current read-only Warehouse; its ``query`` runs each call on its own cursor
+        self._wh = Warehouse(self.db_path, read_only=True)
+        #: the operational store (users, sessions, audit, projects, jobs, runs, incidents, briefs)
+        self.ops = open_store(ops_url, warehouse=self.db_path)
+        self.db = Database(self.ops)
         self._cache: dict[tuple, Any] = {}
         self._cache_lock = threading.Lock()
         self._key_locks: dict[tuple, threading.Lock] = {}
         self._version: tuple[float, tuple[Any, ...]] | None = None
         self.auth_cache = AuthCache()
+        self.jobs = JobRunner(self.db, workers=job_workers, ctx=self)
 
+    @property
+    def wh(self) -> Warehouse:
+        """The warehouse version current at the last look (see :meth:`data_version`)."""
+        return self._wh
+
+    def _follow_version(self) -> None:
+        """Open the version the warehouse path points at now, if it is not the one open."""
+        from critmin.data.warehouse import Warehouse
+
+        try:
+            target = self.db_path.resolve(strict=True)
+        except OSError:
+            return
+        if target == self._wh.version_path:
+            return
+        with self._wh_lock:
+            if target != self._wh.version_path:
+                log.info("warehouse %s now points at %s; opening it", self.db_path, target)
+                # the old Warehouse is closed when the last request or job using it lets go
+                self._wh = Warehouse(self.db_path, read_only=True)
 
     def data_version(self) -> tuple[Any, ...]:
         """Changes whenever data is (re-)imported: the key of every cached computation.
@@ -88,6 +126,7 @@ class WebContext:
         cached = self._version
         if cached is not None and now - cached[0] < float(settings.get("web.data_version_ttl_s")):
             return cached[1]
+        self._follow_version()
         version = self.wh.fingerprint()
         self._version = (now, version)
         return version
@@ -122,7 +161,7 @@ class WebContext:
         detail: dict | None = None,
     ) -> None:
         client = request.client.host if request is not None and request.client else None
-        with self.db.cursor() as con, self.db.lock:
+        with self.db.transaction(lock="web_audit") as con:
             audit.record(
                 con,
                 actor=actor or (principal.name if principal else "anonymous"),

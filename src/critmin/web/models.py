@@ -28,7 +28,7 @@ class Job(BaseModel):
     kind: str
     owner: str
     visibility: Visibility
-    status: Literal["queued", "running", "done", "failed", "interrupted"]
+    status: Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
     progress: float = Field(ge=0, le=1)
     message: str | None
     spec: dict[str, Any]
@@ -66,5 +66,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: _err("Not authenticated (no session, or an unknown or revoked bearer token)"),
     403: _err("The role may not do this, or the CSRF token is missing or wrong"),
     404: _err("No such record, or a record the caller may not see (the two are not distinguished)"),
+    400: _err("The request cannot be read (malformed body, path or parameters)"),
+    409: _err("A stale write: the record changed since the version you edited (reload and retry)"),
+    413: _err("The request body is larger than the limit (setting web.max_body_bytes)"),
     422: _err("The request is invalid; the message names the field and what was expected"),
+    429: _err("Too many requests or jobs (quota); retry after the Retry-After seconds"),
 }

@@ -1,6 +1,8 @@
 """The work behind the run endpoints: wiring of the disruption and stockpile libraries.
 
-Each ``*_task`` returns ``fn(progress) -> dict`` for :class:`critmin.web.jobs.JobRunner`. The
+Each ``*_task`` returns ``fn(progress) -> dict`` for :class:`critmin.web.jobs.JobRunner`, and is
+registered as a *task* (:func:`critmin.web.jobs.register_task`) that any server or worker
+process rebuilds from the JSON payload stored with the queued job. The
 calculations are the libraries' (``critmin.disruption.runs``, the stockpile planning workflow
 ``critmin.stockpile.service``);
 here they are only called in order, with progress, and their output is shaped for the charts
@@ -21,6 +23,7 @@ from critmin.data.partners import partners
 from critmin.data.paths import REPO_ROOT
 from critmin.web.context import WebContext
 from critmin.web.convert import jsonable
+from critmin.web.jobs import register_task
 
 if TYPE_CHECKING:
     from critmin.disruption.sample import ShortfallSample
@@ -31,6 +34,14 @@ settings.register(
     "web.scenario_dir",
     "",
     "Directory of the scenario library served by the dashboard (default: scenarios/ in the repository).",
+    "",
+)
+settings.register(
+    "web.dask_scheduler",
+    "",
+    "Dask distributed scheduler address (tcp://host:8786) for the dashboard's Monte Carlo jobs, as "
+    "`critmin simulate --scheduler`; empty: run in the worker process. `critmin worker --scheduler` "
+    "overrides it.",
     "",
 )
 settings.register(
@@ -79,8 +90,8 @@ def resolve_scenario(name: str | None, spec: dict[str, Any] | None) -> Scenario:
 
 
 def _store(ctx: WebContext) -> Any:
-    """The connection the disruption run store writes through: a cursor of its own for this job."""
-    return ctx.db.con.cursor()
+    """The run store: the operational store (``sim_run``, ``sim_result``, ``sim_sample``)."""
+    return ctx.ops
 
 
 def scenario_task(ctx: WebContext, scenario: Scenario) -> Task:
@@ -92,11 +103,7 @@ def scenario_task(ctx: WebContext, scenario: Scenario) -> Task:
         progress(0.1, f"loading the market for {', '.join(commodities) or 'no commodity'}")
         market = load_market(ctx.wh, commodities=commodities, consumers=tuple(scenario.consumers))
         progress(0.5, "simulating")
-        store = _store(ctx)
-        try:
-            doc = run_and_store_scenario(store, market, scenario)
-        finally:
-            store.close()
+        doc = run_and_store_scenario(_store(ctx), market, scenario)
         return jsonable({"kind": "scenario", "sim_run_id": doc.get("run_id"), **doc,
                          "spec": scenario.to_spec()})
 
@@ -110,14 +117,11 @@ def monte_carlo_task(ctx: WebContext, runs: int, seed: int, horizon: int, commod
 
         progress(0.02, "loading the market")
         market = load_market(ctx.wh, commodities=commodities, consumers=partners())
-        store = _store(ctx)
-        try:
-            doc = run_and_store_monte_carlo(
-                store, market, runs=runs, seed=seed, horizon=horizon,
-                progress=lambda done, total: progress(0.05 + 0.85 * done / total, f"{done:,} / {total:,} runs"),
-            )
-        finally:
-            store.close()
+        scheduler = getattr(ctx, "dask_scheduler", None) or settings.get("web.dask_scheduler") or None
+        doc = run_and_store_monte_carlo(
+            _store(ctx), market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler,
+            progress=lambda done, total: progress(0.05 + 0.85 * done / total, f"{done:,} / {total:,} runs"),
+        )
         progress(0.95, "summarising")
         sample = load_run(ctx.wh, doc["run_id"])
         return jsonable({"kind": "monte_carlo", "sim_run_id": doc["run_id"], **doc,
@@ -125,6 +129,17 @@ def monte_carlo_task(ctx: WebContext, runs: int, seed: int, horizon: int, commod
                          "distributions": distributions(sample)})
 
     return run
+
+
+@register_task("scenario")
+def _scenario_payload(ctx: WebContext, payload: dict[str, Any]) -> Task:
+    return scenario_task(ctx, resolve_scenario(payload.get("scenario"), payload.get("spec")))
+
+
+@register_task("monte_carlo")
+def _monte_carlo_payload(ctx: WebContext, payload: dict[str, Any]) -> Task:
+    return monte_carlo_task(ctx, int(payload["runs"]), int(payload["seed"]), int(payload["horizon_months"]),
+                            payload.get("commodities"))
 
 
 def distributions(sample: ShortfallSample) -> dict[str, Any]:

@@ -25,7 +25,6 @@ def upgrade() -> None:
         sa.Column("password_hash", txt, nullable=False),
         sa.Column("created_at", ts, nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()),
-        sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
     )
     op.create_table(
         "web_token",
