@@ -185,3 +185,20 @@ def calc_project_effect(
     out["npv_effect_usd"] = out["npv_mean_usd_with_floor"] - out["npv_mean_usd_without_floor"]
     out["survival_effect"] = out["p_survival_with_floor"] - out["p_survival_without_floor"]
     return out
+
+
+def calc_damage_avoided(survival_effect: float, volume_t_per_year: float, years: int, loss_per_t: float) -> float:
+    """Damage avoided by a floor, an upper bound (US$): the extra probability that the project
+    survives (``survival_effect`` = p_survive with - without the floor) x its contracted output
+    over the contract (``volume_t_per_year * years``) x the damage model's loss per tonne of
+    shortfall (:func:`critmin.impact.damage`). An upper bound because it counts every tonne the
+    surviving project delivers as a tonne that would otherwise be short; the NPV effect stays
+    market-based and is reported beside it, never added to it."""
+    for name, v in (("volume_t_per_year", volume_t_per_year), ("loss_per_t", loss_per_t)):
+        if not (np.isfinite(v) and v >= 0):
+            raise ValueError(f"{name}: {v!r}; expected a finite number >= 0")
+    if not (np.isfinite(survival_effect) and -1.0 <= survival_effect <= 1.0):
+        raise ValueError(f"survival_effect: {survival_effect!r}; expected a probability difference in [-1, 1]")
+    if years < 0:
+        raise ValueError(f"years: {years!r}; expected >= 0")
+    return float(survival_effect * volume_t_per_year * years * loss_per_t)

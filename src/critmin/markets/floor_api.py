@@ -219,5 +219,36 @@ def evaluate_floor(
             f"{'excluding capex' if not capex_usd else f'net of capex {capex_usd:,.0f} USD'}; survives while "
             f"cumulative cash flow stays above -{liq:g} year(s) of production cost"
         )
+    out["damage"] = _damage_beside_npv(wh, cid, contract, out["project"])
+    if "not_computable" not in out["damage"]:
+        assumptions.append(out["damage"]["basis"])
     out["assumptions"] = assumptions
     return out
+
+
+def _damage_beside_npv(wh: Warehouse, cid: str, contract: FloorContract, project: dict[str, Any]) -> dict[str, Any]:
+    """The damage model's view of the floor (issue 13), beside the market-based NPV: the loss
+    per tonne of shortfall for each partner and the damage avoided by the floor's survival
+    effect (:func:`critmin.markets.floor.calc_damage_avoided`, an upper bound)."""
+    from critmin.data.partners import partners
+    from critmin.impact import damage
+    from critmin.markets.floor import calc_damage_avoided
+
+    if "survival_effect" not in project:
+        return {"not_computable": "no project effect (give --production-cost) to value the avoided damage"}
+    by: dict[str, Any] = {}
+    for k in partners():
+        try:
+            d = damage(wh, cid, k)
+        except ValueError as exc:
+            return {"not_computable": f"damage model: {exc}"}
+        by[k] = {"loss_per_t": d.loss_per_t, "basis": d.damage.basis, "flags": list(d.damage.flags),
+                 "sources": list(d.sources),
+                 "damage_avoided_usd_upper": calc_damage_avoided(float(project["survival_effect"]),
+                                                                 contract.volume_t_per_year, contract.years,
+                                                                 d.loss_per_t)}
+    return {"by_partner": by, "survival_effect": float(project["survival_effect"]),
+            "basis": ("damage avoided (upper bound) = survival effect of the floor x contracted output "
+                      f"({contract.volume_t_per_year:g} t/yr x {contract.years} yr, product tonnes taken as "
+                      "the commodity's tonnes) x the damage model's loss per tonne of shortfall of each "
+                      "partner (critmin.impact); reported beside the NPV effect, not added to it")}
