@@ -30,8 +30,10 @@ ROUTER_MODULES = (
     "critmin.web.api_data",
     "critmin.web.api_runs",
     "critmin.web.api_projects",
+    "critmin.web.api_outlook",
     "critmin.web.api_admin",
     "critmin.web.api_security",
+    "critmin.web.api_incidents",
     "critmin.web.pages",
 )
 
