@@ -17,23 +17,30 @@ data_app = typer.Typer(help="Import, inspect and fetch the raw data.", no_args_i
 def import_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print the import report as JSON.")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Import everything into an empty new version "
+                                                        "(default: copy the current version and add what is new).")] = False,
 ) -> None:
-    """Import every dataset under the data directory (all or nothing; idempotent)."""
+    """Import every dataset under the data directory into a new warehouse version and switch to it
+    atomically (all or nothing; idempotent). Running servers and commands keep reading the old
+    version until they next look; nothing waits for the import."""
     from rich.progress import Progress
 
     from critmin.data.errors import ImportFault
     from critmin.data.paths import DataDirNotFound
+    from critmin.data.versions import import_version
 
     with user_errors((DataDirNotFound,)):
         data_dir = ctx.obj.data_dir()
-    with cli_warehouse(ctx, read_only=False, create=True) as wh, Progress(transient=True, disable=as_json) as prog:
+    db = ctx.obj.db_path()
+    with Progress(transient=True, disable=as_json) as prog:
         task = prog.add_task("parsing", total=None)
 
         def cb(what: str, done: int, total: int) -> None:
             prog.update(task, description=what, completed=done, total=total)
 
         try:
-            report = wh.import_data(data_dir, progress=cb)
+            with user_errors((OSError,)):
+                report, version, _timing = import_version(db, data_dir, fresh=fresh, progress=cb)
         except ImportFault as e:
             raise fail(f"import failed, nothing was written: {e}") from None
     if as_json:
@@ -44,6 +51,7 @@ def import_cmd(
         typer.echo(
             f"imported {len(report.added)} datasets ({report.rows:,} rows) in {report.seconds:.1f}s; "
             f"{report.skipped} already present"
+            + (f"; now at version {version.name}" if version is not None else "; version unchanged")
         )
         if report.missing_sources:
             typer.echo("not found under the data directory: " + ", ".join(report.missing_sources))
