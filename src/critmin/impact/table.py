@@ -5,6 +5,8 @@ market's consumption and price (:func:`critmin.disruption.api.load_market`)."""
 from __future__ import annotations
 
 import math
+import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 
 COLUMNS = ["commodity_id", "partner", "loss_per_t", "price", "multiple", "va_exposed_per_t", "va_at_risk_per_t",
            "substitutability", "consumption_t", "basis", "end_use_partner", "sectors", "sources", "flags"]
+
+_table_cache: dict[tuple[object, ...], pd.DataFrame] = {}
+_table_lock = threading.Lock()
 
 #: (commodity, partner) -> (end-use partner used, sectors, sources)
 Inputs = dict[tuple[str, str], tuple[str, tuple[SectorUse, ...], tuple[str, ...]]]
@@ -125,9 +130,16 @@ def damage(wh: Warehouse | None, commodity: str, partner: str, *, market: Market
     if market is None:
         if wh is None:
             raise ValueError("damage: give a warehouse or a market")
+        table = damage_table(wh, configured_partners())  # cached: no market copy when warm
+        hit = table[(table["commodity_id"] == commodity) & (table["partner"] == partner)]
+        if len(hit) == 1:
+            r = hit.iloc[0]
+            d, p, sectors, _sources = damage_for(commodity, partner, float(r["price"]), float(r["consumption_t"]))
+            return DamageEstimate(commodity, partner, d, float(r["consumption_t"]), p, sectors,
+                                  tuple(r["sources"]))  # end-use, value-added and price sources
         from critmin.disruption.api import load_market
 
-        market = load_market(wh, consumers=configured_partners())
+        market = load_market(wh, consumers=configured_partners())  # names what is missing below
     cm = market.commodities.get(commodity)
     if cm is None:
         raise ValueError(f"commodity: {commodity!r} is not in the disruption market (no production or consumption data)")
@@ -155,7 +167,20 @@ def damage_table(wh: Warehouse | None = None, partners: Sequence[str] | None = N
             raise ValueError("damage_table: give a warehouse or a market")
         from critmin.disruption.api import load_market
 
-        market = load_market(wh, consumers=cons, year=year)
+        # cached per warehouse contents and every setting's effective value (settings change
+        # only through the environment), so a warm call does no market copy
+        key = (wh.fingerprint(), cons, year,
+               tuple((s.name, os.environ.get(s.env_var)) for s in settings.all_settings()))
+        with _table_lock:
+            hit = _table_cache.get(key)
+        if hit is not None:
+            return hit.copy()
+        df = damage_table(None, cons, market=load_market(wh, consumers=cons, year=year))
+        with _table_lock:
+            _table_cache[key] = df
+            while len(_table_cache) > 8:
+                _table_cache.pop(next(iter(_table_cache)))
+        return df.copy()
     rows = []
     current = _current()
     for cid, cm in market.commodities.items():
