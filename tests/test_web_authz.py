@@ -114,6 +114,8 @@ EXAMPLES: dict[tuple[str, str], Example | None] = {
     ("GET", "/data"): lambda v, i: Req("GET", "/data"),
     ("GET", "/audit"): lambda v, i: Req("GET", "/audit"),
 }
+# the incident routes have their own matrix, generated the same way: tests/test_incident_authz.py
+EXAMPLES.update(dict.fromkeys(__import__("critmin.web.api_incidents", fromlist=["x"]).INCIDENT_RULES))
 
 
 def _routes(app):

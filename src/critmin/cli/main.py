@@ -40,6 +40,7 @@ COMMAND_MODULES = [
     "critmin.cli.settings_cmd",
     "critmin.cli.brief",
     "critmin.cli.ops",
+    "critmin.cli.incident",
 ]
 
 class OneLineErrors(TyperGroup):
