@@ -171,9 +171,25 @@ def gather(wh: Warehouse, req: BriefRequest, progress: Progress) -> Inputs:
     from critmin.markets import api as markets
 
     prices = {c: markets.prices_of(wh, c) for c in priority}  # type: ignore[arg-type]
-    sig = markets.signals(wh, kinds=tuple(settings.get("brief.signal_kinds")))
+    sig = signals_cached(wh, tuple(settings.get("brief.signal_kinds")))
     return Inputs(a, priority, names, market, mc, report, None if report else serr, projects, selection, perr,
                   deadlines_from_settings(), overdue, prices, sig, notes)
+
+
+_SIGNALS: dict[tuple[Any, ...], Any] = {}
+
+
+def signals_cached(wh: Warehouse, kinds: tuple[str, ...]) -> Any:
+    """:func:`critmin.markets.api.signals` (flagged) of ``kinds``, kept per warehouse contents
+    (``Warehouse.fingerprint()``) for the life of the process: a second brief on unchanged data
+    does not re-scan every trade flow."""
+    from critmin.markets import api as markets
+
+    key = (wh.fingerprint(), kinds)
+    if key not in _SIGNALS:
+        _SIGNALS.clear()
+        _SIGNALS[key] = markets.signals(wh, kinds=kinds)
+    return _SIGNALS[key]
 
 
 def _stockpile(wh: Warehouse, req: BriefRequest) -> tuple[PlanReport | None, str | None]:

@@ -34,7 +34,7 @@ def _figure(width_in: float, height_in: float, lang: str):  # noqa: ANN202 - mat
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width_in, height_in))
-    fig.set_layout_engine("constrained")
+    fig.subplots_adjust(left=0.2, right=0.98, top=0.88, bottom=0.22)
     return fig, _font(lang)
 
 

@@ -20,12 +20,16 @@ from critmin.brief.summary import (
     stockpile_columns,
     usd_m,
 )
+from critmin.i18n import N_
 from critmin.i18n.formats import fmt_number
 
 if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
 
 STAGES = ("mine", "processing", "metal", "component")
+#: the kinds of market signal (critmin.markets.signals) as readers see them
+SIGNAL_KINDS = {"volume_change": N_("volume change"), "structural_break": N_("structural break"),
+                "price_discrimination": N_("price discrimination"), "below_market": N_("below-market price")}
 
 
 def page(wh: Warehouse, ctx: Ctx, c: str) -> CommodityPage:
@@ -159,7 +163,7 @@ def signals(ctx: Ctx, c: str) -> Table:
         mine = df[[c in str(v).split(";") for v in df["commodity_id"]]]
         for s in mine.head(8).itertuples(index=False):
             rows = [SourceRef(int(a), int(b)) for a, b in (s.rows or [])[:20]] if isinstance(s.rows, list) else []
-            t.add({"commodity": ctx.cname(c), "kind": _(str(s.kind).replace("_", " ")),
+            t.add({"commodity": ctx.cname(c), "kind": _(SIGNAL_KINDS[str(s.kind)]) if str(s.kind) in SIGNAL_KINDS else str(s.kind),
                    "exporter": ctx.country(str(s.exporter_iso3)) if s.exporter_iso3 else None,
                    "importer": ctx.country(str(s.importer_iso3)) if s.importer_iso3 else None,
                    "window": f"{s.window_start}–{s.window_end}", "effect": float(s.effect) if s.effect == s.effect else None,
