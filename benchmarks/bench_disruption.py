@@ -91,16 +91,33 @@ def main() -> None:
     bench_load_market(a.db, 5)
     if a.load_only:
         return
-    out = []
+    import os
+
+    # issue 14: today's engine (every sampled event aimed at all importers: no segmented pools) and
+    # the segmented model (a share disruption.hazard.targeted_share of the events aimed at one
+    # partner, restricted/open pools, redirection, the chain rule), interleaved, same seed
+    modes = {"all-importer events (engine before issue 14's targeted draws)": "0",
+             "segmented markets + chain (default)": None}
+    times: dict[str, list[dict]] = {m: [] for m in modes}
     for _ in range(a.repeat):
-        r = subprocess.run([sys.executable, __file__, "--child", "--db", a.db, "--runs", str(a.runs), "--seed", str(a.seed)],
-                           check=True, capture_output=True, text=True)
-        out.append(json.loads(r.stdout.strip().splitlines()[-1]))
-    med = statistics.median(o["seconds"] for o in out)
-    peak = max(o["peak_rss_mib"] for o in out)
-    print(f"fast engine: {a.runs} runs x {out[0]['commodities']} commodities x 2 consumers x 12 months "
-          f"({out[0]['pairs']} hazard pairs): median {med:.2f} s over {a.repeat} (all: "
-          f"{', '.join(format(o['seconds'], '.2f') for o in out)}), peak RSS {peak:.0f} MiB")
+        for mode, share in modes.items():
+            env = dict(os.environ)
+            if share is not None:
+                env["CRITMIN_DISRUPTION_HAZARD_TARGETED_SHARE"] = share
+            r = subprocess.run([sys.executable, __file__, "--child", "--db", a.db, "--runs", str(a.runs),
+                                "--seed", str(a.seed)], check=True, capture_output=True, text=True, env=env)
+            times[mode].append(json.loads(r.stdout.strip().splitlines()[-1]))
+    meds = {}
+    for mode, out in times.items():
+        med = meds[mode] = statistics.median(o["seconds"] for o in out)
+        peak = max(o["peak_rss_mib"] for o in out)
+        print(f"{mode}: {a.runs} runs x {out[0]['commodities']} commodities x 2 consumers x 12 months "
+              f"({out[0]['pairs']} hazard pairs): median {med:.2f} s over {a.repeat} (all: "
+              f"{', '.join(format(o['seconds'], '.2f') for o in out)}), peak RSS {peak:.0f} MiB, "
+              f"mean total shortfall {out[0]['mean_total_t']:,.0f} t/run")
+    base, seg = meds.values()
+    print(f"segmented / all-importer: {seg / base:.2f}x (target < 30 s; > 3x would need a breakdown)")
+    med = seg
 
     sys.path.insert(0, str(ROOT / "tests"))
     import numpy as np

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -118,6 +119,33 @@ def test_severity_and_duration_defaults_recomputed_from_event_table():
     dur = ((pd.to_datetime(d["ended"]) - pd.to_datetime(d["effective"])).dt.days / 30.44).dropna()
     assert settings.get("disruption.hazard.duration_median_months") == pytest.approx(np.median(dur), abs=0.05)
     assert settings.get("disruption.hazard.duration_sigma") == pytest.approx(np.std(np.log(dur), ddof=1), abs=0.01)
+
+
+def test_targeted_share_recomputed_from_event_table():
+    """The share of sampled events aimed at one partner is the history's: distinct events with
+    effect in the hazard window whose targets name a modelled partner, over all distinct events."""
+    h = load_event_history()
+    y = pd.to_numeric(h["effective"].str[:4])
+    h = h[(y >= settings.get("disruption.hazard.history_start_year")) & (y <= settings.get("disruption.hazard.as_of_year"))]
+    tg = h.groupby("event_id")["targets"].first()
+    partner = tg.map(lambda t: t != "ALL" and bool(set(t.split(";")) & {"USA", "JPN"}))
+    assert settings.get("disruption.hazard.targeted_share") == pytest.approx(partner.mean(), abs=0.005)
+
+
+def test_targeted_draws_keep_the_other_draws_and_follow_the_share(monkeypatch):
+    from critmin.disruption.hazard import sample_block
+
+    m = synthetic_market()
+    hz = build_hazard(m)
+    assert hz.targeted_share > 0 and hz.n_consumers == 2
+    a = sample_block(hz, 5, 0, 4096, 12)
+    b = sample_block(replace(hz, targeted_share=0.0), 5, 0, 4096, 12)
+    for f in ("occurred", "cut", "start", "duration"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+    assert (b.target == -1).all() and ((a.target >= 0) <= a.occurred).all()
+    share = (a.target[a.occurred] >= 0).mean()
+    n = a.occurred.sum()
+    assert abs(share - hz.targeted_share) < 4 * np.sqrt(hz.targeted_share * (1 - hz.targeted_share) / n)
 
 
 def test_event_history_has_twelve_real_restrictions_since_2010():

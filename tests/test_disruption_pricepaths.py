@@ -59,7 +59,9 @@ def test_timelines_agree_with_the_plain_loop_reference(market, cid):
             r = i * years + y
             for h in range(hz.n_pairs):
                 if hz.commodity[h] == cid and ev.occurred[r, h]:
-                    events.append({"country": hz.country[h], "stage": hz.stage[h], "targets": None,
+                    aim = -1 if ev.target is None else int(ev.target[r, h])
+                    events.append({"country": hz.country[h], "stage": hz.stage[h],
+                                   "targets": None if aim < 0 else (m.consumers[aim],),
                                    "cut": ev.cut[r, h], "start": 12 * y + int(ev.start[r, h]),
                                    "duration": int(ev.duration[r, h]), "declared": True})
                     carried += int(ev.start[r, h] + ev.duration[r, h] > 13 and y < years - 1)

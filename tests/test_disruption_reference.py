@@ -186,7 +186,9 @@ def reference_runs(market: Market, seed: int, runs: int, horizon: int = 12) -> t
     for r in range(runs):
         for c, (cid, cm) in enumerate(market.commodities.items()):
             events = [
-                {"country": hz.country[h], "stage": hz.stage[h], "targets": None, "cut": ev.cut[r, h],
+                {"country": hz.country[h], "stage": hz.stage[h],
+                 "targets": None if ev.target is None or ev.target[r, h] < 0 else (market.consumers[ev.target[r, h]],),
+                 "cut": ev.cut[r, h],
                  "start": ev.start[r, h], "duration": ev.duration[r, h], "declared": bool(ev.occurred[r, h])}
                 for h in range(hz.n_pairs) if hz.commodity[h] == cid and ev.occurred[r, h]
             ]

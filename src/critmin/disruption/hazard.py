@@ -14,7 +14,8 @@ Per hazard pair h = (commodity, country, stage) (a producer with at least
 
 An event recorded at a stage the simulator does not model for its commodity counts at the
 commodity's supply stage (the hazard is per country and commodity). Sampled events target all
-importers. Random numbers come from one ``SeedSequence`` child stream
+importers, except a share ``disruption.hazard.targeted_share`` aimed at one consumer (drawn
+uniformly; those split the market into pools). Random numbers come from one ``SeedSequence`` child stream
 per block of ``disruption.mc.block_size`` runs (spawn key = block index), so run ``r`` always
 sees the same draws whatever the batch size or number of workers.
 """
@@ -67,6 +68,9 @@ class HazardModel:
     duration_sigma: float
     years: int
     missing_wgi: tuple[str, ...] = ()
+    #: share of sampled events aimed at one consumer (drawn uniformly among ``n_consumers``)
+    targeted_share: float = 0.0
+    n_consumers: int = 0
 
     @property
     def n_pairs(self) -> int:
@@ -159,6 +163,8 @@ def build_hazard(
         duration_sigma=float(settings.get("disruption.hazard.duration_sigma")),
         years=y1 - y0 + 1,
         missing_wgi=missing,
+        targeted_share=float(settings.get("disruption.hazard.targeted_share")),
+        n_consumers=len(market.consumers),
     )
 
 
@@ -185,6 +191,8 @@ class EventDraws:
     cut: np.ndarray
     start: np.ndarray
     duration: np.ndarray
+    #: [run, pair] the consumer index an event is aimed at, -1 = all importers (or no event)
+    target: np.ndarray | None = None
 
 
 def sample_block(hz: HazardModel, seed: int, block: int, block_size: int, horizon: int) -> EventDraws:
@@ -196,11 +204,20 @@ def sample_block(hz: HazardModel, seed: int, block: int, block_size: int, horizo
     dur = np.ceil(rng.lognormal(np.log(hz.duration_median), hz.duration_sigma, shape))
     start = rng.integers(1, horizon + 1, shape)
     occ = u < hz.probability(horizon)[None, :]
+    target = np.full(shape, -1, dtype=np.int64)
+    if hz.targeted_share > 0 and hz.n_consumers > 0:
+        # drawn after the other draws (so occurrence, cut, start and duration stay as they were),
+        # one aim per event that occurred, in row-major order
+        n_occ = int(occ.sum())
+        aimed = rng.random(n_occ) < hz.targeted_share
+        who = rng.integers(0, hz.n_consumers, n_occ)
+        target[occ] = np.where(aimed, who, -1)
     return EventDraws(
         occurred=occ,
         cut=np.where(occ, sev, 0.0),
         start=start.astype(np.int64),
         duration=np.clip(dur, 1, 10 * 12).astype(np.int64),
+        target=target,
     )
 
 
@@ -211,5 +228,6 @@ def sample_runs(hz: HazardModel, seed: int, first_run: int, n_runs: int, block_s
     off = first_run - b0 * block_size
     sl = slice(off, off + n_runs)
     return EventDraws(
-        *(np.concatenate([getattr(p, f) for p in parts])[sl] for f in ("occurred", "cut", "start", "duration"))
+        *(np.concatenate([getattr(p, f) for p in parts])[sl] for f in ("occurred", "cut", "start", "duration",
+                                                                          "target"))
     )

@@ -18,7 +18,13 @@ import numpy as np
 
 from critmin import settings
 from critmin.disruption.engine import CompiledCommodity, Slot, compile_commodity, simulate
-from critmin.disruption.hazard import HazardModel, build_hazard, sample_runs, seed_entropy
+from critmin.disruption.hazard import (
+    EventDraws,
+    HazardModel,
+    build_hazard,
+    sample_runs,
+    seed_entropy,
+)
 from critmin.disruption.market import Market
 from critmin.disruption.params import ModelParams
 
@@ -38,6 +44,35 @@ class MCModel:
     block_size: int
 
 
+def pair_slots(hz: HazardModel, idx: np.ndarray, consumers: tuple[str, ...]) -> list[Slot]:
+    """The engine slots of hazard pairs ``idx``: per pair one slot aimed at all importers and,
+    when the hazard samples targeted events, one aimed at each consumer (in that order);
+    :func:`slot_draws` puts each sampled event in exactly one of them."""
+    aims: list[tuple[str, ...] | None] = [None]
+    if hz.targeted_share > 0:
+        aims += [(c,) for c in consumers]
+    return [Slot(hz.country[h], hz.stage[h], a) for h in idx for a in aims]
+
+
+def slot_draws(hz: HazardModel, ev: EventDraws, cols: np.ndarray, rows: np.ndarray | slice = slice(None)
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(cut, start, duration, declared) ``[run, slot]`` for the slots of :func:`pair_slots`."""
+    ix = np.ix_(np.arange(ev.cut.shape[0])[rows], cols)
+    cut, start, dur, occ = ev.cut[ix], ev.start[ix], ev.duration[ix], ev.occurred[ix]
+    if hz.targeted_share <= 0:
+        return cut, start, dur, occ
+    tgt = ev.target[ix] if ev.target is not None else np.full(cut.shape, -1)
+    aims = np.arange(-1, hz.n_consumers)  # slot j of a pair: aim j - 1 (-1 = all importers)
+    on = tgt[:, :, None] == aims[None, None, :]
+    n, H, A = on.shape
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a.reshape(n, H * A)
+
+    return (flat(np.where(on, cut[:, :, None], 0.0)), flat(np.repeat(start[:, :, None], A, axis=2)),
+            flat(np.repeat(dur[:, :, None], A, axis=2)), flat(on & occ[:, :, None]))
+
+
 def build_model(market: Market, horizon: int = 12, params: ModelParams | None = None,
                 hazard: HazardModel | None = None) -> MCModel:
     params = params or ModelParams.from_settings()
@@ -45,7 +80,7 @@ def build_model(market: Market, horizon: int = 12, params: ModelParams | None = 
     comps, cols = [], []
     for cid, cm in market.commodities.items():
         idx = np.array([h for h in range(hz.n_pairs) if hz.commodity[h] == cid], dtype=np.int64)
-        slots = [Slot(hz.country[h], hz.stage[h], None) for h in idx]
+        slots = pair_slots(hz, idx, market.consumers)
         comps.append(compile_commodity(cm, slots, params))
         cols.append(idx)
     return MCModel(market.commodity_ids, market.consumers, tuple(comps), tuple(cols), hz, int(horizon),
@@ -73,8 +108,7 @@ def run_batch(model: MCModel, seed: int, first_run: int, n_runs: int) -> BatchRe
         rows = np.flatnonzero(occ.any(axis=1))
         if len(rows) == 0:
             continue
-        res = simulate(comp, ev.cut[np.ix_(rows, cols)], ev.start[np.ix_(rows, cols)],
-                       ev.duration[np.ix_(rows, cols)], occ[rows], model.horizon)
+        res = simulate(comp, *slot_draws(model.hazard, ev, cols, rows), model.horizon)
         short[rows, c, :] = res.shortfall[:, :, :K].sum(axis=1)
         price[rows, c] = res.price_change_pct.mean(axis=1)
     return BatchResult(first_run, short, price, ev.occurred)

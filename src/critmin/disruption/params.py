@@ -167,6 +167,16 @@ settings.register(
     "2013, BDA §2.9); with few episodes per group the fit needs some pooling.",
 )
 settings.register(
+    "disruption.hazard.targeted_share",
+    0.18,
+    "Share of sampled Monte Carlo events aimed at one partner (the targeted consumer drawn uniformly "
+    "among the modelled consumers); the rest target all importers. Targeted events split the market "
+    "into a restricted and an open pool, as in scenarios.",
+    "4 of the 22 distinct events of export_restrictions.csv with effect in 2010-2025 targeted the US or "
+    "Japan (recomputed from the table by tests/test_disruption_montecarlo.py); the uniform choice of the "
+    "partner is an ASSUMPTION (3 of the 4 aimed at the US).",
+)
+settings.register(
     "disruption.mc.block_size",
     1024,
     "Runs per random-number block; each block has its own SeedSequence child stream, so results "

@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from critmin import settings
-from critmin.disruption.engine import Slot, compile_commodity, simulate
+from critmin.disruption.engine import compile_commodity, simulate
 from critmin.disruption.hazard import HazardModel, build_hazard, sample_runs, seed_entropy
 from critmin.disruption.market import Market
-from critmin.disruption.montecarlo import build_model, run_batch
+from critmin.disruption.montecarlo import build_model, pair_slots, run_batch, slot_draws
 from critmin.disruption.params import ModelParams
 
 #: upper bound on the elements of one engine array [run, month, importer, producer] per chunk
@@ -137,7 +137,7 @@ def sample_price_change_paths(
                                 (f"{commodity}: no hazard pair (no producer above disruption.hazard.min_share "
                                  "and no recorded restriction): no disruption price shocks",))
     block = int(settings.get("disruption.mc.block_size"))
-    slots = [Slot(hz.country[h], hz.stage[h], None) for _ in range(years) for h in cols]
+    slots = [sl for _ in range(years) for sl in pair_slots(hz, cols, market.consumers)]
     comp = compile_commodity(market.commodities[commodity], slots, params)
     # draw whole random-number blocks at a time (the draws cover every hazard pair of the market)
     chunk = (math.lcm(block, years) // years) * max(1, 4096 // math.lcm(block, years))
@@ -146,7 +146,8 @@ def sample_price_change_paths(
     for p0 in range(0, paths, chunk):
         n = min(chunk, paths - p0)
         ev = sample_runs(hz, seed, p0 * years, n * years, block, 12)
-        lay = timeline_events(ev.cut[:, cols], ev.start[:, cols], ev.duration[:, cols], ev.occurred[:, cols], years)
+        cut, start, dur, occ = slot_draws(hz, ev, cols)
+        lay = timeline_events(cut, start, dur, occ, years)
         pc[p0:p0 + n], act[p0:p0 + n] = _simulate_timeline(comp, *lay, months)
     return PriceChangePaths(commodity, years, pc, act, seed, labels, rates, tuple(dict.fromkeys(comp.slot_notes)),
                             {"supply_elasticity": params.supply_elasticity,
