@@ -6,12 +6,29 @@ walks the app's route table. A rule says which roles may call the route, whether
 state (then a session caller must present the CSRF token, and viewers are refused), and which
 kind of visibility-scoped record it exposes (the handler then filters by
 :meth:`Principal.can_see` and answers 404 for a record the caller may not see).
+
+**Denied requests are audited**: 401 (no or an unknown/revoked credential), 403 (role, CSRF)
+each add a ``denied`` row (action ``denied.401``/``denied.403``, target ``METHOD path``,
+the reason), at most ``web.audit_denied_per_min`` per client address and minute and
+``web.audit_denied_total_per_min`` per process; the ones over the limit are counted and the
+count is written with the next row admitted (``suppressed_before``).
+
+**No existence oracle on writes** (issue 18 section 4; docs/security.md): project ids are
+namespaced by government. A new project's id must start with ``US-`` or ``JP-``, the
+namespace of the creator's government (:func:`id_namespace`); a record in a government's
+namespace may be visible to that government only or to both, never to the other government
+alone. So a government sees every record in its own namespace, and the other government can
+never create an id there: for any id the caller cannot see (a hidden record, an id that does not
+exist, an id of the seed registry's older unprefixed form), the write is refused with the same
+404 and the same message, whether or not a record exists (:func:`check_project_write`).
+A joint-admin sees every record, so no answer can tell it anything new.
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException, Request
 
@@ -68,6 +85,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/stockpile/plans"): Rule(ANY, records="job"),
     ("POST", "/api/stockpile/plans"): Rule(WRITERS, write=True, records="job"),
     ("GET", "/api/stockpile/plans/{job_id}"): Rule(ANY, records="job"),
+    ("POST", "/api/simulations/{job_id}/cancel"): Rule(WRITERS, write=True, records="job"),
+    ("POST", "/api/stockpile/plans/{job_id}/cancel"): Rule(WRITERS, write=True, records="job"),
     # projects (scoped by each project's visibility)
     ("GET", "/api/projects"): Rule(ANY, records="project"),
     ("POST", "/api/projects"): Rule(WRITERS, write=True, records="project"),
@@ -82,6 +101,28 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/users"): Rule(ADMIN, write=True),
     ("POST", "/api/users/{name}/tokens"): Rule(ADMIN, write=True),
     ("POST", "/api/users/{name}/revoke"): Rule(ADMIN, write=True),
+    ("POST", "/api/users/{name}/disable"): Rule(ADMIN, write=True),
+    ("POST", "/api/users/{name}/enable"): Rule(ADMIN, write=True),
+    ("POST", "/api/users/{name}/unlock"): Rule(ADMIN, write=True),
+    ("POST", "/api/users/{name}/totp/remove"): Rule(ADMIN, write=True),
+    ("GET", "/api/lockouts"): Rule(ADMIN),
+    ("POST", "/api/lockouts/lift"): Rule(ADMIN, write=True),
+    ("POST", "/api/audit/checkpoint"): Rule(ADMIN, write=True),
+    ("GET", "/api/audit/checkpoints"): Rule(ADMIN),
+    ("GET", "/api/audit/verify"): Rule(ADMIN),
+    # own account (every role, viewers too)
+    ("POST", "/api/me/password"): Rule(ANY, write=True),
+    ("GET", "/account"): READ,
+    ("POST", "/account/password"): Rule(ANY, write=True),
+    ("POST", "/account/totp/begin"): Rule(ANY, write=True),
+    ("POST", "/account/totp/confirm"): Rule(ANY, write=True),
+    # visibility changes of joint records and the notices (joint records: every role sees them)
+    ("GET", "/api/notices"): READ,
+    ("GET", "/api/approvals"): READ,
+    ("POST", "/api/approvals/{approval_id}/approve"): Rule(WRITERS, write=True),
+    ("POST", "/api/approvals/{approval_id}/reject"): Rule(WRITERS, write=True),
+    ("GET", "/approvals"): READ,
+    ("GET", "/users"): Rule(ADMIN),
     # pages
     ("GET", "/"): READ,
     ("GET", "/commodity/{commodity}"): READ,
@@ -113,6 +154,9 @@ def resolve_principal(request: Request) -> Principal | None:
         token = header[7:].strip()
         p = ctx.auth_cache.get(("token", token), lambda: _lookup(ctx, principal_from_token, token))
         if p is None:
+            parts = token.split("_", 2)
+            tid = parts[1][:16] if len(parts) == 3 and parts[0] == "cm" else None
+            audit_denied(request, None, 401, "bearer token unknown or revoked", token_id=tid)
             raise HTTPException(401, "bearer token unknown or revoked", {"WWW-Authenticate": "Bearer"})
         return p
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -152,15 +196,21 @@ async def enforce(request: Request) -> None:
         if rule.write and path == "/login":
             expected = request.cookies.get(LOGIN_CSRF_COOKIE)
             if not await _csrf_ok(request, expected):
+                audit_denied(request, None, 403, "login CSRF token missing or wrong")
                 raise HTTPException(403, "login form expired or CSRF token missing; reload the page")
         return
     if principal is None:
-        if request.url.path.startswith("/api/"):
-            raise HTTPException(401, "login or bearer token required", {"WWW-Authenticate": "Bearer"})
+        if request.url.path.startswith("/api/") or request.method not in ("GET", "HEAD"):
+            audit_denied(request, None, 401, "no credentials" if not request.cookies.get(SESSION_COOKIE)
+                         else "session unknown, ended or expired")
+            if request.url.path.startswith("/api/"):
+                raise HTTPException(401, "login or bearer token required", {"WWW-Authenticate": "Bearer"})
         raise LoginRequired(str(request.url.path))
     if principal.role.name not in rule.roles:
+        audit_denied(request, principal, 403, f"role {principal.role.name} not allowed")
         raise HTTPException(403, f"role {principal.role.name!r} may not {request.method} {path}")
     if rule.write and principal.via == "session" and not await _csrf_ok(request, principal.csrf_token):
+        audit_denied(request, principal, 403, "CSRF token missing or wrong")
         raise HTTPException(403, "CSRF token missing or wrong")
 
 
@@ -170,3 +220,61 @@ def current(request: Request) -> Principal:
     if p is None:
         raise HTTPException(401, "login or bearer token required")
     return p
+
+
+# -- denied requests: audited, rate-limited ----------------------------------------------------------
+
+
+def audit_denied(request: Request, principal: Principal | None, status: int, reason: str, **detail: Any) -> None:
+    """Audit a refused request, unless this client is over its per-minute allowance."""
+    from critmin.web.audit import DeniedLimiter
+
+    state = request.app.state
+    limiter = getattr(state, "denied_limiter", None)
+    if limiter is None:
+        limiter = state.denied_limiter = DeniedLimiter()
+    client = request.client.host if request.client else "unknown"
+    admitted, suppressed = limiter.admit(client)
+    if not admitted:
+        return
+    det: dict[str, Any] = {"reason": reason, **{k: v for k, v in detail.items() if v is not None}}
+    if suppressed:
+        det["suppressed_before"] = suppressed
+    route = request.scope.get("route")
+    target = f"{request.method} {getattr(route, 'path', None) or request.url.path[:200]}"
+    request.app.state.ctx.audit(request, principal, f"denied.{status}", "denied", target=target, detail=det)
+
+
+# -- project writes: id namespaces per government, no existence oracle ---------------------------------
+
+NAMESPACES = {"US": "US-", "JP": "JP-"}
+
+
+def id_namespace(project_id: str) -> str | None:
+    """The government whose namespace an id is in (``US-...``/``JP-...``), or None (older ids)."""
+    for gov, prefix in NAMESPACES.items():
+        if project_id.startswith(prefix):
+            return gov
+    return None
+
+
+def not_writable(project_id: str) -> HTTPException:
+    """The one answer for every id the caller may not write (hidden, unknown or not theirs)."""
+    return HTTPException(404, f"no project with id {project_id!r} writable by you; a new project takes an id "
+                              "in your government's namespace ('US-...' or 'JP-...')")
+
+
+def check_project_write(principal: Principal, project_id: str, visibility: str, visible_now: str | None) -> None:
+    """Refuse a project write that the id namespace rule forbids (see the module docstring).
+
+    ``visible_now``: the visibility of the current record if the caller can see it, else None
+    (whether a hidden record exists is never looked at here).
+    """
+    ns = id_namespace(project_id)
+    if ns is not None and visibility not in (ns, "joint"):
+        raise HTTPException(422, f"project {project_id!r} is in the {ns} namespace: its visibility must be "
+                                 f"{ns} or joint, not {visibility}")
+    if principal.role.is_admin:
+        return
+    if visible_now is None and ns != principal.role.government:
+        raise not_writable(project_id)

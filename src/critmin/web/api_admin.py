@@ -99,6 +99,7 @@ class Secret(BaseModel):
 class Revoked(BaseModel):
     name: str
     revoked: int
+    sessions_ended: int = 0
 
 
 def _user_or_404(con, name: str) -> None:
@@ -137,11 +138,12 @@ def new_token(request: Request, principal: Annotated[auth.Principal, Depends(cur
 @router.post("/users/{name}/revoke", response_model=Revoked)
 def revoke(request: Request, principal: Annotated[auth.Principal, Depends(current)],
            name: Annotated[str, Path(max_length=64)]) -> Revoked:
-    """Revoke all of the user's bearer tokens; effective immediately."""
+    """Revoke all of the user's bearer tokens and end all their browser sessions; effective
+    immediately (a revoked credential must not live on in a browser)."""
     ctx = ctx_of(request)
     with ctx.db.cursor() as con:
         _user_or_404(con, name)
-        n = auth.revoke_tokens(con, name)
+        n, sessions = auth.revoke_credentials(con, name)
     ctx.auth_cache.clear()
-    ctx.audit(request, principal, "token.revoke", "ok", target=name, detail={"revoked": n})
-    return Revoked(name=name, revoked=n)
+    ctx.audit(request, principal, "token.revoke", "ok", target=name, detail={"revoked": n, "sessions_ended": sessions})
+    return Revoked(name=name, revoked=n, sessions_ended=sessions)

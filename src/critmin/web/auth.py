@@ -11,6 +11,15 @@ joint-admin    joint         ``US``, ``JP``, ``joint``             yes, and user
 viewer         joint-public  ``joint``                             no
 =============  ============  ====================================  ==========
 
+Passwords must pass :func:`check_password_policy`: at least ``web.min_password_length``
+characters, at most 1024, and a zxcvbn strength score of at least ``web.password_min_score``
+(zxcvbn estimates guesses against common-password, name and word lists and penalises repeats,
+sequences and keyboard patterns: twelve spaces, ``password1234`` and ``abcabcabcabc`` score 0-1).
+
+Disabling a user (:func:`set_disabled`) ends every session and revokes every token in the same
+transaction; so does :func:`revoke_credentials`. :func:`change_password` needs the current
+password and ends the user's other sessions.
+
 Secrets: passwords are hashed with argon2id (argon2-cffi defaults, RFC 9106 "second
 recommended option"); bearer tokens (``cm_<id>_<secret>``, 256-bit secret) and session
 cookies are random and only their SHA-256 is stored, so a copy of the database does not
@@ -43,6 +52,14 @@ settings.register(
     "Shortest password accepted for a new user.",
     "NIST SP 800-63B rev. 4 (2024), sec. 3.1.1.2: at least 15 for single-factor, 8 with MFA;"
     " 12 is the OWASP ASVS 5.0 V6.2.1 minimum",
+)
+
+settings.register(
+    "web.password_min_score",
+    3,
+    "Lowest zxcvbn score (0-4) a new password may have; 3 means about 10^8 guesses or more.",
+    "zxcvbn (Wheeler 2016, USENIX Security): score 3 = 'safely unguessable: moderate protection"
+    " from offline slow-hash scenario' (argon2 here); OWASP ASVS 4.0.3 V2.1.7",
 )
 
 VISIBILITIES = ("US", "JP", "joint")
@@ -121,17 +138,40 @@ def validate_name(name: str) -> str:
     return name
 
 
+def check_password_policy(password: str, name: str = "", role: str = "") -> None:
+    """Raise :class:`AuthError` saying why, when ``password`` may not be used."""
+    min_len = int(settings.get("web.min_password_length"))
+    if len(password) < min_len:
+        raise AuthError(f"password for {name!r} is too short: expected at least {min_len} characters")
+    if len(password) > 1024:
+        raise AuthError(f"password for {name!r} is too long: at most 1024 characters")
+    low = password.lower()
+    for word in (name, "critmin"):
+        if len(word) >= 3 and word.lower() in low:
+            raise AuthError(f"password for {name!r} is too weak: it contains {'the user name' if word == name else word!r}")
+    from zxcvbn import zxcvbn
+
+    # zxcvbn's cost grows with length; its estimate of the first 100 characters is a lower bound
+    result = zxcvbn(password[:100], user_inputs=[x for x in (name, role, "critmin", "minerals") if x])
+    need = int(settings.get("web.password_min_score"))
+    if result["score"] < need:
+        fb = result.get("feedback") or {}
+        why = fb.get("warning") or "it is easy to guess"
+        hint = " ".join(fb.get("suggestions") or [])
+        raise AuthError(f"password for {name!r} is too weak (zxcvbn score {result['score']} of 4, "
+                        f"at least {need} needed): {why.rstrip('.')}." + (f" {hint}" if hint else ""))
+
+
 def add_user(con: Store, name: str, role: str, password: str) -> None:
     validate_name(name)
     if role not in ROLES:
         raise AuthError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
-    min_len = settings.get("web.min_password_length")
-    if len(password) < min_len:
-        raise AuthError(f"password for {name!r} is too short: expected at least {min_len} characters")
+    check_password_policy(password, name, role)
     if get_user(con, name) is not None:
         raise AuthError(f"user {name!r} already exists")
     con.execute(
-        "INSERT INTO web_user VALUES (?, ?, ?, ?, FALSE)", [name, role, hash_password(password), _now()]
+        "INSERT INTO web_user (name, role, password_hash, created_at, disabled) VALUES (?, ?, ?, ?, FALSE)",
+        [name, role, hash_password(password), _now()],
     )
 
 
@@ -198,7 +238,8 @@ def create_token(con: Store, name: str) -> str:
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     con.execute(
-        "INSERT INTO web_token VALUES (?, ?, ?, ?, NULL)", [token_id, name, _sha256(secret), _now()]
+        "INSERT INTO web_token (token_id, user_name, secret_sha256, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL)",
+        [token_id, name, _sha256(secret), _now()],
     )
     return f"cm_{token_id}_{secret}"
 
@@ -246,7 +287,8 @@ def create_session(con: Store, name: str) -> tuple[str, str]:
     now = _now()
     hours = float(settings.get("web.session_hours"))
     con.execute(
-        "INSERT INTO web_session VALUES (?, ?, ?, ?, ?, NULL)",
+        "INSERT INTO web_session (session_sha256, user_name, csrf_token, created_at, expires_at, revoked_at)"
+        " VALUES (?, ?, ?, ?, ?, NULL)",
         [_sha256(cookie), name, csrf, now, now + timedelta(hours=hours)],
     )
     return cookie, csrf
@@ -268,3 +310,57 @@ def end_session(con: Store, cookie: str) -> None:
     con.execute(
         "UPDATE web_session SET revoked_at = ? WHERE session_sha256 = ?", [_now(), _sha256(cookie)]
     )
+
+
+def end_sessions(con: Store, name: str, keep_cookie: str | None = None) -> int:
+    """End every live session of the user (but ``keep_cookie``'s); returns how many."""
+    where = "user_name = ? AND revoked_at IS NULL AND expires_at > ?"
+    args: list = [name, _now()]
+    if keep_cookie is not None:
+        where += " AND session_sha256 <> ?"
+        args.append(_sha256(keep_cookie))
+    n = _count(con, "SELECT count(*) FROM web_session WHERE " + where, args)
+    con.execute("UPDATE web_session SET revoked_at = ? WHERE " + where, [_now(), *args])
+    return n
+
+
+def revoke_credentials(con: Store, name: str) -> tuple[int, int]:
+    """Revoke every token and end every session of the user: (tokens, sessions)."""
+    return revoke_tokens(con, name), end_sessions(con, name)
+
+
+def set_disabled(con: Store, name: str, disabled: bool) -> tuple[int, int]:
+    """Disable (or enable) a user. Disabling revokes all tokens and ends all sessions at once
+    (the disabled flag alone already refuses them; revoking them too means enabling the user
+    again does not bring old credentials back). Returns (tokens, sessions) revoked."""
+    if get_user(con, name) is None:
+        raise AuthError(f"unknown user {name!r}")
+    con.execute("UPDATE web_user SET disabled = ? WHERE name = ?", [bool(disabled), name])
+    return revoke_credentials(con, name) if disabled else (0, 0)
+
+
+def change_password(con: Store, name: str, current: str, new: str, keep_cookie: str | None = None) -> int:
+    """Set a new password after checking the current one; ends the user's other sessions
+    (returns how many). The new one must pass the policy and differ from the current one."""
+    row = con.execute("SELECT role, password_hash, disabled FROM web_user WHERE name = ?", [name]).fetchone()
+    if row is None or row[2]:
+        raise AuthError(f"unknown or disabled user {name!r}")
+    try:
+        _HASHER.verify(row[1], current)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise AuthError("the current password is wrong") from None
+    if hmac.compare_digest(current.encode(), new.encode()):
+        raise AuthError("the new password must differ from the current one")
+    check_password_policy(new, name, row[0])
+    con.execute("UPDATE web_user SET password_hash = ? WHERE name = ?", [hash_password(new), name])
+    return end_sessions(con, name, keep_cookie=keep_cookie)
+
+
+def set_password(con: Store, name: str, new: str) -> tuple[int, int]:
+    """An administrator's reset: a new password (policy checked), all credentials revoked."""
+    row = con.execute("SELECT role FROM web_user WHERE name = ?", [name]).fetchone()
+    if row is None:
+        raise AuthError(f"unknown user {name!r}")
+    check_password_policy(new, name, row[0])
+    con.execute("UPDATE web_user SET password_hash = ? WHERE name = ?", [hash_password(new), name])
+    return revoke_credentials(con, name)
