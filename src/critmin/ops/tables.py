@@ -16,6 +16,7 @@ TABLE_MODULES: list[str] = [
     "critmin.projects.registry",
     "critmin.disruption.store",
     "critmin.incident.tables",
+    "critmin.web.sectables",
 ]
 
 
