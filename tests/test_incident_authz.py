@@ -192,6 +192,9 @@ def test_us_incident_invisible_to_japan_everywhere(client):
     and title never appear, and its item routes answer exactly what an unknown id does."""
     c, db, f = client
     us = f.incidents["US"]
+    # the overview lists the open incidents its reader may see (positive control)
+    r = c.get("/", headers=bearer(db.tokens["us-analyst"]))
+    assert us in r.text and f.incidents["joint"] in r.text and f.incidents["JP"] not in r.text
     for role in ("jp-analyst", "viewer"):
         tok = db.tokens[role]
         for url in ("/api/incidents", "/api/incidents?status=open", "/api/incidents/inventory", "/incidents", "/"):

@@ -384,3 +384,21 @@ def render_brief(view: dict[str, Any], *, standalone: bool = False) -> str:
 
     css = (STATIC_DIR / "incident_brief.css").read_text(encoding="utf-8") if standalone else None
     return templates.env.get_template("incident_brief.html").render(v=view, inline_css=css)
+
+
+def open_incidents_for(request: Request) -> list[dict[str, Any]]:
+    """The unfinished incidents the caller may see (the overview's list; template global
+    ``open_incidents``), newest first."""
+    p = getattr(request.state, "principal", None)
+    if p is None:
+        return []
+    return list(incident_store(ctx_of(request)).list(_sees(p), ["open", "assessed", "options", "decided"]))
+
+
+def _install_template_global() -> None:
+    from critmin.web.templating import templates
+
+    templates.env.globals["open_incidents"] = open_incidents_for
+
+
+_install_template_global()
