@@ -88,8 +88,11 @@ def commodity_page(request: Request, commodity: str, stage: str | None = None, y
                 "map": views.map_data(rows, year) if year else None, "trend": views.trend_data(rows),
                 "table": table, "exposure": commodity_exposure(ctx, cid)}
 
+    from critmin.web.end_uses import end_use_view
+
     return page(request, "commodity.html", "overview", {
-        "name": name, "body": fragment(ctx, (cid, stage, year), "_commodity_body.html", body)})
+        "name": name, "body": fragment(ctx, (cid, stage, year), "_commodity_body.html", body),
+        "end_uses": fragment(ctx, (cid,), "_end_uses.html", lambda: {"eu": end_use_view(ctx, cid)})})
 
 
 def commodity_exposure(ctx: WebContext, cid: str) -> dict[str, Any] | None:
