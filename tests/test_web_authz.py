@@ -84,6 +84,11 @@ EXAMPLES: dict[tuple[str, str], Example | None] = {
         "scenario": "cn_graphite_licensing_2023", "visibility": v}),
     ("GET", "/api/stockpile/plans"): _job_list("stockpile", "/api/stockpile/plans"),
     ("GET", "/api/stockpile/plans/{job_id}"): _job("stockpile", "/api/stockpile/plans"),
+    # cancelling a finished job is a no-op (200); another government's job is an unknown one (404)
+    ("POST", "/api/simulations/{job_id}/cancel"): lambda v, i: Req(
+        "POST", f"/api/simulations/{i['jobs'][('simulation', v)]}/cancel"),
+    ("POST", "/api/stockpile/plans/{job_id}/cancel"): lambda v, i: Req(
+        "POST", f"/api/stockpile/plans/{i['jobs'][('stockpile', v)]}/cancel"),
     # planning against another government's Monte Carlo run must look like an unknown run
     ("POST", "/api/stockpile/plans"): lambda v, i: Req("POST", "/api/stockpile/plans", json={
         "budgets_usd": {"USA": 1e8, "JPN": 1e8}, "run_id": i["jobs"][("simulation", v)], "visibility": v}),

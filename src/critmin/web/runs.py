@@ -76,8 +76,13 @@ def visible_job(ctx: WebContext, principal: Principal, kind: str, job_id: str) -
 
 
 def cancel_job(ctx: WebContext, request: Request, principal: Principal, kind: str, job_id: str) -> dict[str, Any]:
-    """Cancel a job: its owner or a joint-admin (others: 404 if they cannot see it, else 403)."""
+    """Cancel a job: its owner or a joint-admin (others: 404 if they cannot see it, else 403).
+    A job that has finished is left as it is (the answer gives its status)."""
+    from critmin.web.jobs import FINAL
+
     job = visible_job(ctx, principal, kind, job_id)
+    if job["status"] in FINAL:
+        return {"job_id": job_id, "status": job["status"]}
     if job["owner"] != principal.name and principal.role.name != "joint-admin":
         ctx.audit(request, principal, f"{kind}.cancel", "refused", target=job_id)
         raise HTTPException(403, "only the job's owner or a joint-admin may cancel it")
