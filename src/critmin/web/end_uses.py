@@ -44,8 +44,10 @@ def end_use_view(ctx: WebContext, cid: str) -> dict[str, Any]:
             "value_exposed_usd": at_stake if d.sectors else None, "value_at_risk_usd": _num(at_risk),
             "sectors": sectors, "sources": list(d.sources),
         })
-    chart = {"partners": [r["partner"] for r in rows if "sectors" in r],
-             "series": sorted({s["sector"] for r in rows for s in r.get("sectors", [])})}
-    chart["share"] = {sec: [next((s["share"] for s in r["sectors"] if s["sector"] == sec), 0.0)
-                            for r in rows if "sectors" in r] for sec in chart["series"]}
+    drawn = [r for r in rows if "sectors" in r]
+    series = sorted({s["sector"] for r in drawn for s in r["sectors"]})
+    chart: dict[str, Any] = {
+        "partners": [r["partner"] for r in drawn], "series": series,
+        "share": {sec: [next((s["share"] for s in r["sectors"] if s["sector"] == sec), 0.0) for r in drawn]
+                  for sec in series}}
     return {"cid": cid, "partners": rows, "chart": chart, "exposure": exposure}
