@@ -13,5 +13,9 @@ mkdir -p artifacts
 # DuckDB's Python binding (nanobind) prints reference-leak notices at interpreter exit, after
 # pytest's summary; they are noise (exit codes are unaffected), so pytest's summary stays the
 # last line. pipefail keeps pytest's exit code.
+rc=0
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@" 2>&1 \
-  | grep -v -E '^nanobind: |^ - leaked |^ - \.\.\. skipped remainder|^See https://nanobind'
+  | grep -v -E '^nanobind: |^ - leaked |^ - \.\.\. skipped remainder|^See https://nanobind' || rc=$?
+# the operational-store tests again on PostgreSQL (a throw-away cluster; docs/deployment.md)
+bash scripts/test_postgres.sh || rc=$?
+exit $rc
