@@ -128,7 +128,8 @@ def test_real_gap_table_is_ordered_like_the_scenarios_demand(warehouse, seed_pro
         gaps = [by[s]["expected_gap_t"] for s in order]
         assert gaps == sorted(gaps), (c, stg, scope)
         for r in by.values():
-            assert r["gap_p05_t"] <= r["expected_gap_t"] + 1e-6 <= r["gap_p95_t"] + 2e-6
+            # the mean may lie above the 95th percentile (a skewed gap), so the band is checked on its own
+            assert r["gap_all_projects_t"] - 1e-6 <= r["gap_p05_t"] <= r["gap_p95_t"] <= r["gap_without_projects_t"] + 1e-6
             assert r["gap_all_projects_t"] <= r["expected_gap_t"] + 1e-6 <= r["gap_without_projects_t"] + 2e-6
     # a world gap is demand minus all supply; the partners' secure supply is never above the world's
     w = rows[("lithium", "processing", "WORLD", "STEPS")]
@@ -148,3 +149,28 @@ def test_real_pipeline_counts_capacity_on_the_iea_content_basis(seed_projects):
     assert "magnet" in reasons["P-MPM-INDEPENDENCE"]
     assert "in the base case" in reasons["P-LYC-MTWELD"]
     assert all(0 < p.probability <= 1 for p in pp)
+
+
+def test_national_figures_replace_the_market_share_where_curated(warehouse, data_dir: Path):
+    import csv
+
+    from critmin.outlook.service import NATIONAL_FILE, national_demand, partner_shares
+
+    rows = national_demand()
+    assert rows, NATIONAL_FILE
+    for r in rows.values():
+        assert "http" in r["source"] and "http" in r["world_source"] and r["as_of"]
+    sh = partner_shares(warehouse, "lithium", ["USA", "JPN"])
+    # Japan 2024: 11,520 t Li2CO3 and 37,640 t LiOH.H2O imported, over world lithium chemicals (IEA)
+    li = 11_520 * 2 * 6.94 / 73.89 + 37_640 * 6.94 / 41.96
+    assert li == pytest.approx(8390, abs=1)
+    raw = json.loads((data_dir / "iea_cmde_2025" / "iea.json").read_text(encoding="utf-8"))
+    assert raw["supply"]["Lithium"]["refining"]["total"]["2024"] * 1000 == pytest.approx(241612, abs=1)
+    assert sh["JPN"].share == pytest.approx(8390 / 241612)
+    assert "national figure" in sh["JPN"].note and "national figure" not in sh["USA"].note
+    # rare earths: like-for-like bases (all rare earths over all rare earths, USGS world 390,000 t)
+    re = partner_shares(warehouse, "rare_earths", ["USA", "JPN"])
+    assert re["USA"].share == pytest.approx(6600 / 390000)
+    assert re["JPN"].share == pytest.approx(18835 / 390000)
+    with open(Path(__file__).parents[1] / "src" / "critmin" / "outlook" / "data" / NATIONAL_FILE, encoding="utf-8") as f:
+        assert len(list(csv.DictReader(f))) == len(rows)

@@ -13,13 +13,18 @@ proportion to the scope's share of world demand (non-allied and unattributed sup
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from critmin import settings
+from critmin.data.partners import consumption_source
 from critmin.data.partners import partners as configured_partners
 from critmin.outlook import params  # noqa: F401  (registers the settings)
 from critmin.outlook.demand import (
@@ -73,9 +78,34 @@ class PartnerShare:
     note: str
 
 
+NATIONAL_FILE = "national_demand.csv"
+
+
+@lru_cache(maxsize=1)
+def national_demand() -> dict[tuple[str, str], dict[str, str]]:
+    """Curated national consumption with a like-for-like world figure
+    (``outlook/data/national_demand.csv``; every row has both sources and an as-of date)."""
+    text = resources.files("critmin.outlook").joinpath("data", NATIONAL_FILE).read_text(encoding="utf-8")
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for i, r in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        for col in ("consumption_t", "world_t"):
+            try:
+                if not float(r[col]) > 0:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"{NATIONAL_FILE} line {i}, column {col}: expected a positive number, got {r[col]!r}") from None
+        for col in ("source", "world_source"):
+            if "http" not in r[col]:
+                raise ValueError(f"{NATIONAL_FILE} line {i}, column {col}: expected a source with a URL")
+        r["line"] = str(i)
+        out[(r["commodity_id"], r["partner"])] = r
+    return out
+
+
 def partner_shares(wh: Warehouse, commodity: str, partner_codes: Sequence[str]) -> dict[str, PartnerShare]:
-    """``sigma_k = C_k / Q`` from the disruption market (consumption over world production at the
-    market stage, the market's year); :class:`LookupError` where the market has no data."""
+    """``sigma_k = C_k / Q``: a curated national figure over its like-for-like world figure where
+    ``national_demand.csv`` has one, else the disruption market's consumption over world
+    production at the market stage (the market's year); :class:`LookupError` where neither."""
     from critmin.disruption.api import load_market
 
     m = load_market(wh, commodities=[commodity], consumers=list(partner_codes))
@@ -88,9 +118,19 @@ def partner_shares(wh: Warehouse, commodity: str, partner_codes: Sequence[str]) 
         raise LookupError(f"{commodity}: world production 0 t in the market; no partner share")
     out = {}
     for k in partner_codes:
+        nat = national_demand().get((commodity, k))
+        if nat is not None:
+            c, w = float(nat["consumption_t"]), float(nat["world_t"])
+            out[k] = PartnerShare(c / w, f"national figure: {k} {c:,.0f} {nat['consumption_basis']} ({nat['year']}) / world "
+                                  f"{w:,.0f} {nat['world_basis']} ({NATIONAL_FILE} line {nat['line']}: {nat['source']}; "
+                                  f"{nat['world_source']})")
+            continue
         c = float(cm.demand_t[cm.consumers.index(k)])
+        basis = consumption_source(k)
         out[k] = PartnerShare(min(c / world, 1.0), f"{k} consumption {c:,.0f} t / world {cm.stage} production "
-                              f"{world:,.0f} t (disruption market, year {m.year or 'newest'})")
+                              f"{world:,.0f} t (disruption market, year {m.year or 'newest'}; consumption source "
+                              f"{basis}" + ("; CHECK: net imports by trade weight can overstate a partner that imports "
+                                            "ores and concentrates)" if basis == "trade" else ")"))
     return out
 
 
