@@ -242,6 +242,7 @@ def rank(options: list[dict[str, Any]], assessment: Mapping[str, Any]) -> list[d
 
     def key(o: dict[str, Any]) -> tuple[Any, ...]:
         pot, s = o.get("potential_t"), short.get(o["commodity"], 0.0)
+        o["covers_share"] = None
         if pot is None or s <= 0:
             return (1, KIND_ORDER[o["kind"]], o["option_id"])
         cov = min(pot / s, 1.0)
