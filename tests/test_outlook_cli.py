@@ -1,0 +1,55 @@
+"""``critmin outlook`` and ``critmin gap`` on the real warehouse, and their one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from critmin.cli.main import app
+
+runner = CliRunner()
+
+
+def test_outlook_json_and_plain(warehouse_rw_path):
+    args = ["--db", str(warehouse_rw_path), "outlook", "--commodity", "Li", "--stage", "processing",
+            "--scenario", "STEPS", "--to", "2040", "--draws", "300", "--seed", "2"]
+    r = runner.invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["commodity"] == "lithium" and d["stage"] == "processing" and d["scenario"] == "STEPS"
+    assert d["years"] == list(range(2024, 2041)) and d["draws"] == 300 and d["random_state"] == 2
+    assert {"WORLD|STEPS", "USA|STEPS", "JPN|STEPS", "USA+JPN|APS"} <= set(d["demand"])
+    rows = [g for g in d["gap"] if g["scope"] == "WORLD" and g["scenario"] == "STEPS" and g["year"] == 2024]
+    assert rows[0]["demand_t"] == pytest.approx(205_000, rel=1e-9)  # the IEA's 205 kt
+    assert any(p["project"] == "P-LAC-THACKERPASS" for p in d["projects"])
+    plain = runner.invoke(app, args)
+    assert plain.exit_code == 0, plain.output
+    assert "lithium at the processing stage, IEA STEPS, 2024-2040" in plain.stdout
+    assert "not in the pipeline" in plain.stdout
+
+
+def test_gap_json_for_the_partners(warehouse_rw_path):
+    r = runner.invoke(app, ["--db", str(warehouse_rw_path), "gap", "--for", "US,JP", "--year", "2030",
+                            "--draws", "200", "--seed", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["years"] == [2030] and not d["not_computable"]
+    keys = {(x["commodity"], x["stage"], x["scope"], x["scenario"]) for x in d["rows"]}
+    assert len(keys) == len(d["rows"]) == 6 * 2 * 4 * 3
+    assert ("rare_earths", "processing", "USA+JPN", "NZE") in keys
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["outlook", "--commodity", "gallium"], "no IEA supply outlook"),
+    (["outlook", "--commodity", "lithium", "--stage", "magnet"], "stage 'magnet'"),
+    (["outlook", "--commodity", "lithium", "--scenario", "XYZ"], "scenario 'XYZ'"),
+    (["gap", "--year", "2050"], "--year 2050"),
+    (["gap", "--for", "Atlantis"], "unknown country 'Atlantis'"),
+])
+def test_user_errors_are_one_line(warehouse_rw_path, argv, message):
+    r = runner.invoke(app, ["--db", str(warehouse_rw_path), *argv])
+    assert r.exit_code != 0
+    assert message in r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
