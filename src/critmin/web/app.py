@@ -34,6 +34,8 @@ ROUTER_MODULES = (
     "critmin.web.api_admin",
     "critmin.web.api_security",
     "critmin.web.api_incidents",
+    "critmin.web.api_brief",
+    "critmin.web.lang",
     "critmin.web.pages",
 )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from critmin.web import formatting
+from critmin.web import formatting, lang
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -24,3 +24,4 @@ def _tojson_script(value: object) -> Markup:
 
 templates.env.filters["jsonscript"] = _tojson_script
 formatting.install(templates.env)  # every number on every page: critmin.web.formatting
+lang.install(templates.env)  # {{ _("...") }} and {% trans %} in the reader's language (critmin.web.lang)
