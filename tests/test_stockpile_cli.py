@@ -88,11 +88,13 @@ def test_plan_from_stored_run_matches_api(warehouse_rw_path):
         on_lists = losses.candidates()
         assert on_lists
         sample = inputs.subset_sample(sample, [c for c in sample.commodities if c in on_lists])
-        mult, _src, _damage = losses.damage_losses(wh, sample)
+        mult, _src, damage = losses.damage_losses(wh, sample)
         sample = inputs.subset_sample(sample, [c for c in sample.commodities if c in mult])
     finally:
         wh.close()
-    ref = plan(make_problem(sample, {"USA": 1e9, "JPN": 1e9}, mult)).to_dict()
+    # each partner's unmet ton at its own damage
+    own = {c: [damage[c]["by_partner"][k]["loss_per_t"] for k in sample.consumers] for c in sample.commodities}
+    ref = plan(make_problem(sample, {"USA": 1e9, "JPN": 1e9}, mult, partner_loss_usd_per_t=own)).to_dict()
     assert cli["objective"] == pytest.approx(ref["objective"], rel=1e-9)
     assert [t["commodity"] for t in cli["targets"]] == [t["commodity"] for t in ref["targets"]]
 

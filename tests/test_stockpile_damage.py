@@ -42,13 +42,16 @@ def test_the_loss_is_the_damage_and_candidates_are_listed(report):
     assert why
     for w in why:
         assert w["commodity"] in listed and w["lists"], w
-        assert w["loss_per_t"] >= report.problem.price_usd_per_t[report.problem.commodities.index(w["commodity"])]
+        assert w["loss_per_t"] >= report.problem.price_usd_per_t[report.problem.commodities.index(w["commodity"])] * (1 - 1e-12)
         assert w["expected_shortfall_without_t"] > 0 and w["marginal_value_per_usd"] >= 0
-    # the programme's loss per ton is the damage model's, weighted by the partners' expected shortfalls
+    # each partner's unmet ton costs the programme that partner's own damage (l_ck)
     ga = report.damage["gallium"]
     i = report.problem.commodities.index("gallium")
-    assert report.problem.loss_usd_per_t[i] == pytest.approx(ga["loss_per_t"], rel=1e-9)
+    for j, k in enumerate(report.problem.partners):
+        assert report.problem.loss_ck[i, j] == pytest.approx(ga["by_partner"][k]["loss_per_t"], rel=1e-12)
     assert ga["by_partner"]["USA"]["basis"] == "value_added"
+    for w in why:
+        assert w["loss_per_t"] == pytest.approx(w["partner_loss_per_t"], rel=1e-12), w
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from critmin.stockpile.plan import (
     optimise,
     plan,
 )
+from critmin.stockpile.problem import StockpileInputError
 
 # --------------------------------------------------------------------------------------------
 # Two commodities (A, B), three scenarios, partners USA and JPN.
@@ -213,3 +214,43 @@ def test_joint_budget_by_hand():
     assert ev.cost_usd.sum() == pytest.approx(2000.0)
     np.testing.assert_allclose(ev.marginal_value[0], [7 / 11, 9 / 11], atol=1e-9)
     assert plan(p).to_dict()["budgets"] == {"USA": 2500.0, "JPN": 0.0, "joint": 2000.0}
+
+
+# --------------------------------------------------------------------------------------------
+# One loss per partner (the damage model's l_ck). One commodity X at 100 $/t, capital cost 10 %
+# -> h = 10 $/t/yr, q = 110 $/t. One scenario (w = 1): the USA and Japan are each 1 t short.
+# The USA can buy 1 t (budget 110 $), Japan nothing; lead time 0 (phi = 1), theta = 1,
+# tau = 5 $/t, lambda = 0. Losses: USA 200 $/t, Japan 1,000 $/t.
+#   keep the ton: saves the USA 200;  lend it: saves Japan 1,000 - 5 = 995  -> lend.
+#   E[L] = USA unmet 1 t x 200 + transfer 1 t x 5 = 205; objective = 10 + 205 = 215.
+# With one pooled loss of 600 $/t for both, keeping it (600) beats lending (595): the plan would
+# leave Japan, whose ton costs 1,000, short.
+# --------------------------------------------------------------------------------------------
+
+def _one_commodity_sample() -> ShortfallSample:
+    return ShortfallSample(
+        commodities=("X",), consumers=("USA", "JPN"), shortfall_t=np.ones((1, 1, 2)),
+        consumption_t=np.array([[10.0, 10.0]]), price_usd_per_t=np.array([100.0]),
+        price_change_pct=np.zeros((1, 1)), weights=np.array([1.0]),
+    )
+
+
+def test_each_partner_s_unmet_ton_costs_its_own_loss():
+    params = StockpileParams(capital_cost_rate=0.10, storage_cost_usd_per_t_yr=0.0, transfer_cost_usd_per_t=5.0,
+                             transfer_lead_time_months=0.0, lendable_share=1.0, cvar_alpha=0.95, risk_aversion=0.0)
+    budgets = {"USA": 110.0, "JPN": 0.0}
+    p = make_problem(_one_commodity_sample(), budgets, {"X": 6.0}, params,
+                     partner_loss_usd_per_t={"X": [200.0, 1000.0]})
+    np.testing.assert_allclose(p.loss_ck, [[200.0, 1000.0]])
+    ev = optimise(p)
+    np.testing.assert_allclose(ev.stock_t, [[1.0, 0.0]], atol=1e-9)
+    np.testing.assert_allclose(ev.sent_t[0, 0], [1.0, 0.0], atol=1e-9)  # the USA lends its ton
+    np.testing.assert_allclose(ev.unmet_t[0, 0], [1.0, 0.0], atol=1e-9)
+    assert ev.expected_loss == pytest.approx(205.0, rel=1e-9)
+    assert ev.objective == pytest.approx(215.0, rel=1e-9)
+    # pooled (600 $/t each): the USA keeps the ton; scored at the partners' own losses that is worse
+    pooled = optimise(make_problem(_one_commodity_sample(), budgets, {"X": 6.0}, params))
+    np.testing.assert_allclose(pooled.unmet_t[0, 0], [0.0, 1.0], atol=1e-9)
+    assert float((pooled.unmet_t[0] * p.loss_ck).sum()) == pytest.approx(1000.0)
+    with pytest.raises(StockpileInputError, match="partner_loss_usd_per_t"):
+        make_problem(_one_commodity_sample(), budgets, {"X": 6.0}, params, partner_loss_usd_per_t={"X": [1.0]})

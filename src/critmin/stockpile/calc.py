@@ -111,12 +111,15 @@ def calc_scenario_losses(
     transfer_t: np.ndarray | None = None,
     transfer_cost_usd_per_t: float = 0.0,
 ) -> np.ndarray:
-    """Second-stage loss per scenario: L_s = sum_ck l_c u_sck + tau * sum_ck y_sck.
+    """Second-stage loss per scenario: L_s = sum_ck l_ck u_sck + tau * sum_ck y_sck.
 
     ``unmet_t`` and ``transfer_t`` (tons sent by each partner) are ``[scenario, commodity,
-    partner]``; ``loss_usd_per_t`` is ``[commodity]``.
+    partner]``; ``loss_usd_per_t`` is ``[commodity]`` (the same for every partner) or
+    ``[commodity, partner]``.
     """
-    loss = np.einsum("sck,c->s", np.asarray(unmet_t, dtype=float), np.asarray(loss_usd_per_t))
+    unmet = np.asarray(unmet_t, dtype=float)
+    lc = np.asarray(loss_usd_per_t, dtype=float)
+    loss = np.einsum("sck,ck->s", unmet, lc) if lc.ndim == 2 else np.einsum("sck,c->s", unmet, lc)
     if transfer_t is not None:
         loss = loss + transfer_cost_usd_per_t * np.asarray(transfer_t).sum(axis=(1, 2))
     return loss

@@ -152,15 +152,15 @@ def build_lp(p: StockpileProblem) -> BuiltLP:
     cost[: C * K] = np.repeat(p.holding_usd_per_t_yr, K)
     if p.fixed_stock_t is not None:
         lo[: C * K] = hi[: C * K] = p.fixed_stock_t.ravel()
-    loss_a = p.loss_usd_per_t[c_a]  # [A]
-    # u = d - r - y_in: each released ton saves l, each lent ton saves l - tau
-    cost[ix.o_r + ak] = -(w_a * loss_a).repeat(K)
+    loss_ak = p.loss_ck[c_a, :]  # [A, K]: the loss per unmet ton of each partner
+    # u = d - r - y_in: each released ton saves the holder's l, each lent ton the recipient's l - tau
+    cost[ix.o_r + ak] = -(w_a[:, None] * loss_ak).ravel()
     hi[ix.o_r + ak] = d_a.ravel()
-    offset = float(np.sum(w_a[:, None] * loss_a[:, None] * d_a))
+    offset = float(np.sum(w_a[:, None] * loss_ak * d_a))
     L = len(ix.links)
     for li, (_i, j) in enumerate(ix.links):
         cols = ix.o_y + np.arange(A) * L + li
-        cost[cols] = -w_a * (loss_a - p.transfer_cost_usd_per_t[c_a])
+        cost[cols] = -w_a * (loss_ak[:, j] - p.transfer_cost_usd_per_t[c_a])
         hi[cols] = p.transfer_cover * d_a[:, j]
     if ix.has_cvar:
         cost[ix.o_eta : ix.o_eta + ix.n_group] = p.risk_aversion
@@ -211,15 +211,15 @@ def build_lp(p: StockpileProblem) -> BuiltLP:
         G = ix.n_group
         g_of_k = np.zeros(K, dtype=np.int64) if G == 1 else np.arange(K)
         rhs = np.zeros(S * G)
-        np.add.at(rhs, s_a[a_of] * G + g_of_k[k_of], (loss_a[:, None] * d_a).ravel())
+        np.add.at(rhs, s_a[a_of] * G + g_of_k[k_of], (loss_ak * d_a).ravel())
         r0 = R.family("cvar", rhs, np.full(S * G, INF))
         sg = np.arange(S * G)
         R.add(r0 + sg, ix.o_z + sg, 1.0)
         R.add(r0 + sg, ix.o_eta + sg % G, 1.0)
-        R.add(r0 + s_a[a_of] * G + g_of_k[k_of], ix.o_r + ak, loss_a[a_of])
-        for li, (_i, _j) in enumerate(ix.links):
+        R.add(r0 + s_a[a_of] * G + g_of_k[k_of], ix.o_r + ak, loss_ak.ravel())
+        for li, (_i, j) in enumerate(ix.links):
             R.add(r0 + s_a * G, ix.o_y + np.arange(A) * L + li,
-                  loss_a - p.transfer_cost_usd_per_t[c_a])
+                  loss_ak[:, j] - p.transfer_cost_usd_per_t[c_a])
 
     rows = np.concatenate(R.rows) if R.rows else np.zeros(0, dtype=np.int64)
     cols = np.concatenate(R.cols) if R.cols else np.zeros(0, dtype=np.int64)

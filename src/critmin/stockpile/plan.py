@@ -14,7 +14,7 @@ loss per ton plus transfer costs) under the best recourse that the sharing rule 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,6 +64,29 @@ class StockpileParams:
         return cls(**vals)
 
 
+def _loss_matrix(commodities: tuple[str, ...], partners: tuple[str, ...], loss: np.ndarray,
+                 by_partner: Mapping[str, Sequence[float]] | None) -> np.ndarray:
+    """``[commodity]`` loss, or ``[commodity, partner]`` where ``by_partner`` names commodities."""
+    if not by_partner:
+        return loss
+    _check_keys_subset("partner_loss_usd_per_t", by_partner, commodities)
+    out = np.repeat(loss[:, None], len(partners), axis=1)
+    for i, c in enumerate(commodities):
+        if c in by_partner:
+            row = np.asarray(by_partner[c], dtype=float)
+            if row.shape != (len(partners),):
+                raise StockpileInputError("partner_loss_usd_per_t", f"{c}: {list(row)}; expected one loss per "
+                                                                    f"partner of {list(partners)}")
+            out[i] = row
+    return out
+
+
+def _check_keys_subset(field: str, given: Mapping[str, object], known: tuple[str, ...]) -> None:
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise StockpileInputError(field, f"unknown commodities {unknown}; expected some of {list(known)}")
+
+
 def make_problem(
     sample: ShortfallSample,
     budgets_usd: Mapping[str, float],
@@ -73,12 +96,17 @@ def make_problem(
     mode: Mode = "coordinated",
     joint_budget_usd: float | None = None,
     horizon_months: float = 12.0,
+    partner_loss_usd_per_t: Mapping[str, Sequence[float]] | None = None,
 ) -> StockpileProblem:
     """Resolve a sample, budgets and parameters into a validated :class:`StockpileProblem`.
 
     ``budgets_usd`` needs one entry per partner of the sample (``inf`` for no limit).
     ``loss_multiple`` needs one entry per commodity: economic loss per unmet ton as a multiple
     of the sample's price (see :func:`critmin.stockpile.inputs.loss_multiples`).
+    ``partner_loss_usd_per_t`` (commodity -> one loss per partner of the sample, US$/t, e.g. the
+    damage model's l_ck) replaces the multiple of the commodities it names: each partner's
+    unmet ton then costs its own loss, a release saves the holder's loss and a transfer the
+    recipient's.
     """
     params = params or StockpileParams.from_settings()
     partners, commodities = tuple(sample.consumers), tuple(sample.commodities)
@@ -94,7 +122,7 @@ def make_problem(
         weights=np.asarray(sample.weights, dtype=float),
         consumption_t=np.asarray(sample.consumption_t, dtype=float),
         price_usd_per_t=price,
-        loss_usd_per_t=mult * price,
+        loss_usd_per_t=_loss_matrix(commodities, partners, mult * price, partner_loss_usd_per_t),
         holding_usd_per_t_yr=calc_holding_cost_per_t(
             price, params.capital_cost_rate, params.storage_cost_usd_per_t_yr
         ),

@@ -38,7 +38,8 @@ class StockpileProblem:
     weights: ``[scenario]`` probabilities w (sum 1).
     consumption_t: ``[commodity, partner]`` annual consumption (t/yr), for days of cover.
     price_usd_per_t: ``[commodity]`` purchase price p.
-    loss_usd_per_t: ``[commodity]`` economic loss per ton of unmet shortfall l.
+    loss_usd_per_t: ``[commodity]`` or ``[commodity, partner]`` economic loss per ton of unmet
+        shortfall l (one per partner: the damage model's l_ck; see :attr:`loss_ck`).
     holding_usd_per_t_yr: ``[commodity]`` annual holding cost h.
     transfer_cost_usd_per_t: ``[commodity]`` transfer cost tau.
     budgets_usd: ``[partner]`` budget B_k (``inf`` = no budget row).
@@ -69,6 +70,12 @@ class StockpileProblem:
     risk_aversion: float = 0.0
     mode: Mode = "coordinated"
     fixed_stock_t: np.ndarray | None = None
+
+    @property
+    def loss_ck(self) -> np.ndarray:
+        """``[commodity, partner]`` loss per unmet ton (a ``[commodity]`` loss broadcast)."""
+        loss = np.asarray(self.loss_usd_per_t, dtype=float)
+        return loss if loss.ndim == 2 else np.repeat(loss[:, None], len(self.partners), axis=1)
 
     @property
     def n_scenarios(self) -> int:
@@ -133,7 +140,10 @@ def validate_problem(p: StockpileProblem) -> None:
         raise StockpileInputError("weights", f"sum to {p.weights.sum()!r}; expected 1")
     _check_array("consumption_t", p.consumption_t, (C, K), [com, par])
     _check_array("price_usd_per_t", p.price_usd_per_t, (C,), [com], positive=True)
-    _check_array("loss_usd_per_t", p.loss_usd_per_t, (C,), [com], positive=True)
+    if np.ndim(p.loss_usd_per_t) == 2:
+        _check_array("loss_usd_per_t", p.loss_usd_per_t, (C, K), [com, par], positive=True)
+    else:
+        _check_array("loss_usd_per_t", p.loss_usd_per_t, (C,), [com], positive=True)
     _check_array("holding_usd_per_t_yr", p.holding_usd_per_t_yr, (C,), [com])
     _check_array("transfer_cost_usd_per_t", p.transfer_cost_usd_per_t, (C,), [com])
     _check_array("budgets_usd", p.budgets_usd, (K,), [par], allow_inf=True)

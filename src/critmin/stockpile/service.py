@@ -132,11 +132,13 @@ class PlanReport:
 
     def why(self) -> list[dict[str, Any]]:
         """Why each funded (commodity, partner) is funded: its stock and cost, its expected
-        shortfall without and with the plan, the loss per unmet ton (and the partner's own
-        damage figure) and the marginal value of a budget dollar; largest cost first."""
+        shortfall without and with the plan, the programme's loss per unmet ton of that partner
+        (the partner's own damage figure, or a user multiple) and the marginal value of a budget
+        dollar; largest cost first."""
         t = self.plan.targets()
         t = t[t["stock_t"] > 1e-9]
-        loss = dict(zip(self.problem.commodities, map(float, self.problem.loss_usd_per_t), strict=True))
+        p = self.problem
+        loss = p.loss_ck
         out = []
         for r in t.sort_values("cost_usd", ascending=False).itertuples(index=False):
             c, k = str(r.commodity), str(r.partner)
@@ -145,7 +147,8 @@ class PlanReport:
                 "commodity": c, "partner": k, "stock_t": float(r.stock_t), "cost_usd": float(r.cost_usd),
                 "expected_shortfall_without_t": float(r.expected_shortfall_without_t),
                 "expected_shortfall_t": float(r.expected_shortfall_t),
-                "loss_per_t": loss[c], "partner_loss_per_t": own.get("loss_per_t"), "basis": own.get("basis"),
+                "loss_per_t": float(loss[p.commodities.index(c), p.partners.index(k)]),
+                "partner_loss_per_t": own.get("loss_per_t"), "basis": own.get("basis"),
                 "marginal_value_per_usd": float(r.marginal_value), "lists": list(self.lists.get(c, ())),
                 "flags": own.get("flags", []),
             })
@@ -248,16 +251,21 @@ def prepare(wh: Warehouse, req: PlanRequest, *, progress: Progress | None = None
             raise StockpileInputError("commodities", f"none can be planned: {excluded}")
         mult, source = losses.apply_overrides(mult, source, overrides)
         sample = inputs.subset_sample(sample, [c for c in sample.commodities if c in mult])
+        # the programme charges each partner's unmet ton its own loss l_ck (a user multiple
+        # overrides both partners' losses of its commodity)
+        by_partner = {c: [float(damage[c]["by_partner"][k]["loss_per_t"]) for k in sample.consumers]
+                      for c in sample.commodities if not source[c].startswith("user override")}
     else:
         _note(progress, 0.3, "loss per unmet ton from the assessment")
         ev: Mapping[str, float] = {}
         if inputs.ALL not in overrides:
             ev = economic_vulnerability() if economic_vulnerability is not None else inputs.economic_vulnerability_for(wh)
         sample, mult, source, excluded = inputs.plannable(sample, ev, overrides)
+        by_partner = {}
     excluded = {**missing, **excluded}
     budgets = {k: float(req.budgets_usd[k]) for k in partners}
     problem = make_problem(sample, budgets, mult, params, mode=req.mode,
-                           joint_budget_usd=req.joint_budget_usd)
+                           joint_budget_usd=req.joint_budget_usd, partner_loss_usd_per_t=by_partner)
     meta = SampleMeta(run_id=sample.run_id, seed=sample.seed, scenarios=sample.n_scenarios,
                       commodities=tuple(sample.commodities))
     return Prepared(problem, mult, source, excluded, meta, model, damage)
