@@ -174,3 +174,20 @@ def test_national_figures_replace_the_market_share_where_curated(warehouse, data
     assert re["JPN"].share == pytest.approx(18835 / 390000)
     with open(Path(__file__).parents[1] / "src" / "critmin" / "outlook" / "data" / NATIONAL_FILE, encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
+
+
+def test_an_assumed_driver_counts_only_once_its_setting_is_given(warehouse, monkeypatch):
+    """DDG-51 destroyers: 5,200 lb of rare earths each (CRS R41744), no public procurement rate
+    (ASSUMPTION, no default): US rare-earth demand in 2030 rises by 2,358.7 kg x the rate set."""
+    from critmin import settings as st_
+    from critmin.data.curated.outlook import assumption_settings
+    from critmin.outlook.demand import partner_demand, world_demand
+
+    for name in assumption_settings()["setting"]:
+        st_.get(name)  # every assumption named in demand_drivers.csv is a registered setting
+    years = np.array([2030])
+    w = world_demand(warehouse, "rare_earths", "STEPS", years)
+    before = partner_demand(w, "USA", 0.02, "test").total[0]
+    monkeypatch.setenv("CRITMIN_OUTLOOK_DRIVERS_DEFENCE_RARE_EARTHS_DDG51_PER_YEAR", "2")
+    after = partner_demand(w, "USA", 0.02, "test").total[0]
+    assert after - before == pytest.approx(2 * 2.3587)

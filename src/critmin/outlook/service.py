@@ -197,10 +197,19 @@ def compute_gaps(inp: GapInputs, n_draws: int, random_state: int | np.random.Gen
     return out
 
 
+#: (commodity, stage) -> a caution on the comparison itself
+CAUTIONS = {
+    ("graphite", "mine"): "graphite_demand_includes_synthetic: the IEA's demand is all graphite, its mine supply natural "
+                          "graphite only; most of this gap is synthetic graphite (from coke), not a mining gap",
+}
+
+
 def _rows(inp: GapInputs, res: dict[tuple[str, str], GapSummary], year: int | None = None) -> list[dict[str, Any]]:
     rows = []
+    caution = CAUTIONS.get((inp.commodity_id, inp.stage))
     for (label, s), g in res.items():
         d = inp.demand[(label, s)]
+        flags = sorted(set(d.flags) | set(inp.supply.flags)) + ([caution] if caution else [])
         for i, y in enumerate(inp.years):
             if year is not None and int(y) != year:
                 continue
@@ -212,6 +221,7 @@ def _rows(inp: GapInputs, res: dict[tuple[str, str], GapSummary], year: int | No
                 "expected_gap_t": float(g.expected[i]), "gap_p05_t": float(g.p05[i]), "gap_p95_t": float(g.p95[i]),
                 "gap_all_projects_t": float(g.all_projects[i]),
                 "expected_gap_share": float(g.expected[i] / dem) if dem > 0 else None,
+                "flags": flags,
             })
     return rows
 
@@ -284,5 +294,5 @@ def gap_table(wh: Warehouse, projects: Sequence[Project], *, commodities: Sequen
             "years": [int(y) for y in yrs] if year is None else [int(year)]}
 
 
-__all__ = ["IEA_SUPPLY_MINERALS", "WORLD", "GapInputs", "PartnerShare", "compute_gaps", "gap_inputs", "gap_table",
+__all__ = ["CAUTIONS", "IEA_SUPPLY_MINERALS", "WORLD", "GapInputs", "PartnerShare", "compute_gaps", "gap_inputs", "gap_table",
            "outlook", "partner_shares", "scopes", "years_range"]
