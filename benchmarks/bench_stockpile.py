@@ -138,7 +138,7 @@ def build_pyomo(p: StockpileProblem):
             m.y[b, li] for li, (i, _j) in enumerate(links) if i == k) <= p.lendable_share * m.x[blocks[b][1], k])
 
     def loss(m, s, g):
-        return sum(p.loss_usd_per_t[blocks[b][1]] * m.u[b, k] for b in by_s[s] for k in range(K)
+        return sum(p.loss_ck[blocks[b][1], k] * m.u[b, k] for b in by_s[s] for k in range(K)
                    if G == 1 or k == g) + sum(
             p.transfer_cost_usd_per_t[blocks[b][1]] * m.y[b, li] for b in by_s[s]
             for li, (i, _j) in enumerate(links) if G == 1 or i == g)
@@ -147,7 +147,7 @@ def build_pyomo(p: StockpileProblem):
         m.cvar = pyo.Constraint(m.S, m.G, rule=lambda m, s, g: m.z[s, g] >= loss(m, s, g) - m.eta[g])
     m.obj = pyo.Objective(expr=(
         sum(p.holding_usd_per_t_yr[c] * m.x[c, k] for c, k in m.CK)
-        + sum(w[blocks[b][0]] * p.loss_usd_per_t[blocks[b][1]] * m.u[b, k] for b in m.B for k in m.K)
+        + sum(w[blocks[b][0]] * p.loss_ck[blocks[b][1], k] * m.u[b, k] for b in m.B for k in m.K)
         + sum(w[blocks[b][0]] * p.transfer_cost_usd_per_t[blocks[b][1]] * m.y[b, li] for b in m.B for li in m.L)
         + (lam * sum(m.eta[g] for g in m.G) + lam / (1 - alpha) * sum(w[s] * m.z[s, g] for s in m.S for g in m.G)
            if lam > 0 else 0)
