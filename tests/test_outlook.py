@@ -172,6 +172,9 @@ def test_national_figures_replace_the_market_share_where_curated(warehouse, data
     re = partner_shares(warehouse, "rare_earths", ["USA", "JPN"])
     assert re["USA"].share == pytest.approx(6600 / 390000)
     assert re["JPN"].share == pytest.approx(18835 / 390000)
+    # copper: Japan's refined copper demand FY2017 (JMIA) over world refined consumption 2017 (WBMS)
+    cu = partner_shares(warehouse, "copper", ["USA", "JPN"])
+    assert cu["JPN"].share == pytest.approx(992_152 / 23_464_000)
     with open(Path(__file__).parents[1] / "src" / "critmin" / "outlook" / "data" / NATIONAL_FILE, encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) == len(rows)
 
