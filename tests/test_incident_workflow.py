@@ -160,3 +160,32 @@ def test_us_incident_is_invisible_to_japan(store):
             f(iid, ("JP", "joint"))
     with pytest.raises(IncidentNotFound):
         store.change(iid, ("JP", "joint"), "jun", "edit")
+
+
+def test_bilateral_flows_commodity_filter_is_the_filtered_read(warehouse):
+    full = warehouse.bilateral_flows(["USA", "JPN"], ["BACI", "COMTRADE_JPN2020"], drop_world=True)
+    some = warehouse.bilateral_flows(["USA", "JPN"], ["BACI", "COMTRADE_JPN2020"], drop_world=True,
+                                     commodities=["antimony", "gallium"])
+    want = full[full["commodity_id"].isin(["antimony", "gallium"])].reset_index(drop=True)
+    assert len(some) > 0
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(some.reset_index(drop=True), want, check_dtype=False)
+
+
+def test_supplier_options_carry_governance_and_alliance(opened):
+    st, inc = opened
+    o = st.latest_doc(inc["incident_id"], ALL, "options")["options"]
+    sup = [x for x in o if x["kind"] == "supplier"]
+    assert any(x["wgi_mean"] is not None for x in sup)
+    from critmin.risk.alliances import allied_iso3
+
+    allied = allied_iso3()
+    assert all(x["allied"] == (x["supplier"] in allied) for x in sup)
+    # spare capacity within the horizon follows the simulator's linear ramp
+    from critmin.incident.options import calc_ramped_capacity_t
+
+    x = sup[0]
+    assert x["spare_in_horizon_t"] == pytest.approx(
+        calc_ramped_capacity_t(x["spare_capacity_t_per_year"], x["ramp_up_months"], 12))
+    assert calc_ramped_capacity_t(12.0, 6.0, 12) == pytest.approx(sum(min(1, m / 6) for m in range(1, 13)))

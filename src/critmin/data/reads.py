@@ -353,7 +353,7 @@ class BatchReads:
         )
 
     def bilateral_flows(self, consumers: Sequence[str], sources: Sequence[str], *,
-                        drop_world: bool = False) -> pd.DataFrame:
+                        drop_world: bool = False, commodities: Sequence[str] | None = None) -> pd.DataFrame:
         """Every flow line of ``sources`` in which a consumer is importer or exporter, seen from
         the consumer: consumer, source, year, month, commodity_id, stage_group, hs_code,
         partner_iso3, flow ('import'/'export'), value_usd, qty_t, dataset_id, source_line, and in
@@ -361,7 +361,8 @@ class BatchReads:
         qty_contained_t (qty_t x factor), contained_basis (what is contained: 'Co', 'REO', ...;
         NULL without a factor), contained_flag ('no_factor' for a line with a quantity and no
         factor, else NULL). Rows without a commodity or partner, and self-trade, are left out;
-        with ``drop_world`` the world aggregate ('WLD') too. Ordered by consumer, source,
+        with ``drop_world`` the world aggregate ('WLD') too; with ``commodities`` only those
+        commodity ids (the same rows as filtering the full read). Ordered by consumer, source,
         commodity, year, month, HS code, partner and source line."""
         cols = ["consumer", "source", "year", "month", "commodity_id", "stage_group", "hs_code", "partner_iso3",
                 "flow", "value_usd", "qty_t", "dataset_id", "source_line", "contained_factor", "qty_contained_t",
@@ -370,6 +371,7 @@ class BatchReads:
             return pd.DataFrame(columns=cols)
         iso = [self.resolve_country(c) for c in consumers]
         world = "AND partner_iso3 <> 'WLD'" if drop_world else ""
+        only = "AND list_contains(?::VARCHAR[], t.commodity_id)" if commodities is not None else ""
         return self._read(
             f"""WITH fac AS ({_FACTORS_SQL})
                 SELECT c.consumer, t.source, t.year, t.month, t.commodity_id, t.stage_group, t.hs_code,
@@ -384,10 +386,11 @@ class BatchReads:
                        ON (t.importer_iso3 = c.iso3 OR t.exporter_iso3 = c.iso3)
                      LEFT JOIN fac ON fac.hs_code = t.hs_code
                 WHERE list_contains(?::VARCHAR[], t.source) AND t.commodity_id IS NOT NULL
-                  AND partner_iso3 IS NOT NULL AND partner_iso3 <> c.iso3 {world}
+                  AND partner_iso3 IS NOT NULL AND partner_iso3 <> c.iso3 {world} {only}
                 ORDER BY c.consumer, t.source, t.commodity_id, t.year, t.month NULLS FIRST, t.hs_code,
                          partner_iso3, t.source_line""",
-            [*_factor_params(), list(consumers), iso, list(sources)], cols,
+            [*_factor_params(), list(consumers), iso, list(sources),
+             *([list(commodities)] if commodities is not None else [])], cols,
         )
 
     # -- catalogue ------------------------------------------------------------------------

@@ -11,7 +11,8 @@ and its evidence:
   (:func:`critmin.data.supply.select_stage` through the simulator's market), with the
   simulator's spare capacity (``disruption.spare_capacity``, per-country overrides) and its
   linear ramp (``disruption.ramp_up_months``), allied membership (setting ``risk.alliances``,
-  ``risk/alliances.py``), WGI governance (mean of the six estimates in the newest year), and
+  ``risk/alliances.py``), WGI governance (mean of the six estimates in the newest year, as the
+  hazard model uses it: ``market.meta['governance']``), and
   the partners' recorded imports from the supplier (every BACI / Comtrade line behind it:
   dataset id and source line). Potential = spare capacity available within the horizon; the
   simulator's shortfall already counts it shared by demand, so securing it by contract is
@@ -76,14 +77,6 @@ def stockpile_options(assessment: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _wgi(gov: pd.DataFrame) -> dict[str, tuple[float, int]]:
-    if gov.empty:
-        return {}
-    newest = gov.sort_values("year").groupby(["country_iso3", "dimension"]).tail(1)
-    g = newest.groupby("country_iso3").agg(v=("value", "mean"), y=("year", "max"))
-    return {str(k): (float(r.v), int(r.y)) for k, r in g.iterrows()}
-
-
 def trade_evidence(flows: pd.DataFrame, cid: str, partners: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """Per supplier: the partners' imports of ``cid`` from it in the newest year of each partner
     and source (t and US$ summed over HS lines, with the lines: dataset id, source line)."""
@@ -105,12 +98,14 @@ def trade_evidence(flows: pd.DataFrame, cid: str, partners: Sequence[str]) -> di
 
 
 def supplier_options(market: Market, assessment: Mapping[str, Any], restricting: Sequence[str],
-                     flows: pd.DataFrame, governance: pd.DataFrame, allied: frozenset[str]) -> list[dict[str, Any]]:
-    """Alternative suppliers per commodity (module docstring)."""
+                     flows: pd.DataFrame, allied: frozenset[str]) -> list[dict[str, Any]]:
+    """Alternative suppliers per commodity (module docstring). Governance is the market's
+    (``market.meta['governance']``: mean of the six WGI estimates in the newest year, the
+    figure the hazard model uses)."""
     ov = assessment["scenario"].get("overrides") or {}
     p = ModelParams.from_settings({k: v for k, v in ov.items() if v not in (None, {})})
     months = int(assessment["horizon_months"])
-    wgi = _wgi(governance)
+    wgi: Mapping[str, float] = market.meta.get("governance", {})
     nmax = int(settings.get("incident.max_suppliers"))
     out = []
     for c in assessment["commodities"]:
@@ -137,7 +132,7 @@ def supplier_options(market: Market, assessment: Mapping[str, Any], restricting:
                 "spare_capacity_t_per_year": spare, "ramp_up_months": ramp,
                 "potential_t": min(avail, short) if short > 0 else avail, "spare_in_horizon_t": avail,
                 "months_to_effect": ramp, "value_usd": None,
-                "allied": pp in allied, "wgi_mean": None if g is None else g[0], "wgi_year": None if g is None else g[1],
+                "allied": pp in allied, "wgi_mean": g,
                 "trade": ev.get(pp, []),
                 "why": (f"{pp} produced {q:,.4g} t ({100 * q / world:.1f} % of world) at the {cm.stage} stage; spare "
                         f"capacity {spare:,.3g} t/yr ramping over {ramp:g} months gives {avail:,.3g} t within "

@@ -130,9 +130,9 @@ def options_incident(wh: Warehouse, store: IncidentStore, iid: str, *, sees: Ite
     cids = [c["commodity"] for c in a["commodities"]]
     market = load_market(wh, cids)
     sources = ["BACI", *settings.get("risk.trade_fallback_sources")]
-    flows = wh.bilateral_flows(list(market.consumers), sources, drop_world=True)
+    flows = wh.bilateral_flows(list(market.consumers), sources, drop_world=True, commodities=cids)
     opts = stockpile_options(a)
-    opts += supplier_options(market, a, inc["countries"], flows, wh.governance_estimates("WGI"), allied_iso3())
+    opts += supplier_options(market, a, inc["countries"], flows, allied_iso3())
     projs = list(projects(inc["visibility"], cids)) if projects is not None else []
     opts += project_options(projs, a, today or dt.date.today())
     opts += demand_options(a, economics.substitutability(), economics.end_uses(), wh.recycling_rates())
