@@ -27,7 +27,7 @@ def test_login_overview_and_commodity_page(live_server, page, shot):
     assert rows.count() >= 10
     page.wait_for_selector("#watchlist [data-spark] svg polyline", state="attached")
     # sortable: clicking the commodity header orders the names
-    page.click("#watchlist thead th:nth-child(2)")
+    page.click("#watchlist thead tr:last-child th:nth-child(2)")  # below the column-group row
     names = page.locator("#watchlist tbody tr td:nth-child(2)").all_inner_texts()
     assert names == sorted(names, key=str.lower)
     shot(page, "02_overview")

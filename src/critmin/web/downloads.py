@@ -10,8 +10,8 @@ viewer may not read, and its rows are the API's rows, in the API's order.
   ``?table=KEY`` (a dotted path: ``table=result.results`` in a job);
   else ``rows``; else ``features`` (GeoJSON: ``properties`` plus ``longitude``/``latitude`` of a
   point); else the first list of objects; a single object is one row of ``field, value``.
-* Columns: the JSON's ``columns`` when it has them, else every key in first-seen order. A list
-  cell is joined with ``; ``, an object cell is JSON.
+* Columns: the JSON's ``columns`` when it has them, else every key in first-seen order. A list of
+  values is joined with ``; ``; an object, or a list of objects, is JSON.
 * CSV: UTF-8 with a byte-order mark (Excel opens it as UTF-8), text cells that a spreadsheet
   would run as a formula (``= + - @``, tab, CR) prefixed with ``'``; numbers stay numbers.
 * Excel (xlsxwriter): typed cells (numbers as numbers, booleans as booleans, text as text --
@@ -93,9 +93,9 @@ def _feature_row(f: dict[str, Any]) -> dict[str, Any]:
 
 def _plain(v: Any) -> Any:
     """A cell value: scalars as they are, a list joined, an object as JSON."""
-    if isinstance(v, list):
-        return "; ".join(str(_plain(x)) for x in v)
-    if isinstance(v, dict):
+    if isinstance(v, list) and not any(isinstance(x, (list, dict)) for x in v):
+        return "; ".join("" if x is None else str(x) for x in v)
+    if isinstance(v, (list, dict)):
         return json.dumps(v, ensure_ascii=False, sort_keys=True)
     return v
 

@@ -184,7 +184,16 @@ FILTERS = {"score": score, "pct": pct, "qty": qty, "usd": usd, "count": count, "
            "country": country, "commodity": commodity}
 
 
+def setting(name: str) -> Any:
+    """A setting's current value, for the notes that explain a convention on a page."""
+    from critmin import settings
+
+    settings.load_all()
+    return settings.get(name)
+
+
 def install(env: Any) -> None:
-    """Add the filters to a Jinja environment (``fmt`` stays as :func:`number`)."""
+    """Add the filters (and :func:`setting`) to a Jinja environment (``fmt`` is :func:`number`)."""
     env.filters.update(FILTERS)
+    env.globals["setting"] = setting
     env.filters["fmt"] = lambda v, digits=3: number(v, digits)

@@ -79,6 +79,25 @@ const critmin = (() => {
       `<a class="dl-xlsx" href="${url}${sep}download=xlsx" download>Excel</a>`;
   }
 
+  // The browser's half of critmin.web.formatting (same rules; tests/browser compares the two)
+  const NB = "\u00a0", DASH = "–";
+  const missing = v => v === null || v === undefined || (typeof v === "number" && !isFinite(v));
+  function sig3(v) {
+    const r = Number(v.toPrecision(3));
+    if (Math.abs(r) >= 100) return Math.round(r).toLocaleString("en-US");
+    const dec = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(r))));
+    return r.toLocaleString("en-US", { minimumFractionDigits: dec, maximumFractionDigits: dec });
+  }
+  const fmt = {
+    number: v => missing(v) ? DASH : (v === 0 ? "0" : (Number.isInteger(v) ? v.toLocaleString("en-US") : sig3(v))),
+    qty: (v, unit) => missing(v) ? DASH : (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US") : (v === 0 ? "0" : sig3(v))) + (unit ? NB + unit : ""),
+    pct: v => { if (missing(v)) return DASH; const p = 100 * v; if (p === 0) return "0%"; if (Math.abs(p) < 0.1) return "<0.1%";
+      return (Math.abs(p) >= 10 ? p.toFixed(0) : p.toFixed(1)) + "%"; },
+    score: v => missing(v) ? DASH : (Math.abs(v) < 0.1 && v !== 0 ? v.toFixed(3) : v.toFixed(2)),
+    usd: v => { if (missing(v)) return DASH; for (const [s, x] of [[1e12, "tn"], [1e9, "bn"], [1e6, "m"], [1e3, "k"]]) if (Math.abs(v) >= s) return `US$${sig3(v / s)}${NB}${x}`;
+      return v ? `US$${sig3(v)}` : "US$0"; },
+  };
+
   function readJSON(id) { return JSON.parse(document.getElementById(id).textContent); }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -86,5 +105,5 @@ const critmin = (() => {
     document.querySelectorAll("[data-spark]").forEach(el => sparkline(el, JSON.parse(el.dataset.spark)));
     document.querySelectorAll("[data-download]").forEach(downloadLinks);
   });
-  return { api, pollJob, progressBar, sparkline, readJSON, downloadLinks, PLOTLY_CONFIG };
+  return { api, pollJob, progressBar, sparkline, readJSON, downloadLinks, fmt, PLOTLY_CONFIG };
 })();

@@ -24,12 +24,19 @@ document.addEventListener("DOMContentLoaded", () => {
       if (job.status !== "done") throw new Error(job.error || job.status);
       const sel = job.result.selection;
       const chosen = sel.selected || sel.portfolio || [];
-      const m = v => v === null || v === undefined ? "–" : (v / 1e6).toFixed(0);
-      const used = sel.budget_used || {};
-      out.innerHTML = `<h3>Selected (${chosen.length}) · value US$ ${m(sel.risk_reduction)} m · budget used USA ${m(used.USA)} m, JPN ${m(used.JPN)} m</h3>` +
-        `<table class="data" id="selected"><thead><tr><th>project</th><th>commodity</th><th>financing</th><th class="num">value (US$ m)</th><th class="num">US cost (US$ m)</th><th class="num">JP cost (US$ m)</th></tr></thead><tbody>` +
-        chosen.map(s => `<tr><td><a href="/projects/${s.project}">${s.project}</a></td><td>${s.commodity} · ${s.stage}</td><td>${s.option}</td><td class="num">${m(s.value_usd)}</td><td class="num">${m((s.cost_usd || {}).USA)}</td><td class="num">${m((s.cost_usd || {}).JPN)}</td></tr>`).join("") +
-        `</tbody></table><h3>Excluded (${(sel.excluded || []).length})</h3><ul>` + (sel.excluded || []).map(e => `<li>${e.project}: ${e.reason}</li>`).join("") + "</ul>";
+      const names = critmin.readJSON("names-data");
+      const pname = Object.fromEntries(critmin.readJSON("projects-data").map(p => [p.id, p.name]));
+      const esc = t => String(t).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+      const usd = critmin.fmt.usd, used = sel.budget_used || {};
+      out.innerHTML = `<h3>Selected (${chosen.length}) · risk reduction ${usd(sel.risk_reduction)} · budget used: United States ${usd(used.USA)}, Japan ${usd(used.JPN)}</h3>` +
+        `<table class="data" id="selected" data-download-label="selected projects"><thead><tr><th>project</th><th>commodity</th><th>financing</th><th class="num">risk reduction</th><th class="num">US budget cost</th><th class="num">Japan budget cost</th></tr></thead><tbody>` +
+        chosen.map(s => `<tr><td><a href="/projects/${encodeURIComponent(s.project)}" title="${esc(s.project)}">${esc(pname[s.project] || s.project)}</a></td><td>${esc(names.commodities[s.commodity] || s.commodity)} · ${esc(s.stage)}</td><td>${esc(s.option)}</td><td class="num">${usd(s.value_usd)}</td><td class="num">${usd((s.cost_usd || {}).USA)}</td><td class="num">${usd((s.cost_usd || {}).JPN)}</td></tr>`).join("") +
+        `</tbody></table><p class="prov">Budget cost as the US Federal Credit Reform Act counts it (2 U.S.C. 661a): a loan costs its amount × the credit subsidy rate ` +
+        `(${critmin.fmt.pct(names.loan_subsidy_rate)}; a US$2.26 bn loan costs ${usd(2.26e9 * names.loan_subsidy_rate)}), a guarantee probability of default × loss given default × amount, a grant its amount.</p>` +
+        `<h3>Excluded (${(sel.excluded || []).length})</h3><ul>` + (sel.excluded || []).map(e => `<li>${esc(pname[e.project] || e.project)}: ${esc(e.reason)}</li>`).join("") + "</ul>";
+      const t = document.getElementById("selected");
+      t.dataset.download = `${started.url}?table=result.selection.selected`;
+      critmin.downloadLinks(t);
     } catch (e) { out.innerHTML = `<p class="error">${e.message}</p>`; }
     document.getElementById("selrun").disabled = false;
   });
