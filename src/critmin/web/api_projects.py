@@ -159,7 +159,10 @@ def put_project(
         raise HTTPException(404, f"no project with id {pid!r} writable by you") from exc
     ctx.audit(request, principal, "project.put", "ok", target=proj.id, detail={"result": str(result)})
     out = proj.model_dump(mode="json")
-    out["version"] = reg.current_version(proj.id, registry_viewer(principal))
+    # the version written (with an expected version it is exactly the next one; without, the
+    # newest at the time of this read)
+    out["version"] = (expected + 1 if expected is not None and result != "unchanged"
+                      else reg.current_version(proj.id, registry_viewer(principal)))
     return out
 
 
