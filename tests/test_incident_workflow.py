@@ -189,3 +189,25 @@ def test_supplier_options_carry_governance_and_alliance(opened):
     assert x["spare_in_horizon_t"] == pytest.approx(
         calc_ramped_capacity_t(x["spare_capacity_t_per_year"], x["ramp_up_months"], 12))
     assert calc_ramped_capacity_t(12.0, 6.0, 12) == pytest.approx(sum(min(1, m / 6) for m in range(1, 13)))
+
+
+def test_adopt_a_stockpile_plan_as_inventory(store):
+    from critmin.incident.service import adopt_plan
+
+    job = {"kind": "stockpile", "status": "done", "visibility": "US",
+           "result": {"side_by_side": {"coordinated": {"stock_t": {"gallium/USA": 4.5, "gallium/JPN": 0.0}},
+                                       "independent": {"stock_t": {"gallium/USA": 9.0}}}}}
+    ids = adopt_plan(store, job, "sto-1", sees=("US", "joint"), author="ann")
+    assert len(ids) == 2
+    inv = store.inventory(("US", "joint"))
+    assert inv[("USA", "gallium")]["quantity_t"] == 4.5 and inv[("USA", "gallium")]["source"] == "plan:sto-1:coordinated"
+    assert inv[("JPN", "gallium")]["quantity_t"] == 0.0  # a plan's 0 t is a recorded 0, not a missing record
+    assert store.inventory(("JP", "joint")) == {}  # the plan was US-only, so is its inventory
+    adopt_plan(store, job, "sto-1", sees=("US", "joint"), author="ann", mode="independent")
+    assert store.inventory(("US", "joint"))[("USA", "gallium")]["quantity_t"] == 9.0  # the newest counts
+    with pytest.raises(IncidentNotFound):
+        adopt_plan(store, job, "sto-1", sees=("JP", "joint"), author="jun")
+    with pytest.raises(IncidentError, match="side_by_side.coordinated.stock_t"):
+        adopt_plan(store, {**job, "result": {}}, "sto-1", sees=("US", "joint"), author="ann")
+    with pytest.raises(IncidentError, match="finished stockpile plan"):
+        adopt_plan(store, {**job, "kind": "simulation"}, "sim-1", sees=("US", "joint"), author="ann")

@@ -307,6 +307,26 @@ def inventory_record_cmd(
     _dump({"inventory_id": iid}) if as_json else typer.echo(f"recorded inventory {iid}: {partner} {cid} {tonnes:g} t")
 
 
+@inventory_app.command("adopt-plan")
+def inventory_adopt_cmd(
+    ctx: typer.Context, job_id: Annotated[str, typer.Argument(help="A finished stockpile plan job (dashboard).")],
+    mode: Annotated[str, typer.Option("--mode", help="coordinated or independent optimum.")] = "coordinated",
+    viewer: Viewer = "joint", author: As = None, as_json: AsJson = False,
+) -> None:
+    """Record the stocks of an adopted stockpile plan as each partner's inventory."""
+    from critmin.cli.ops import cli_store
+    from critmin.incident.service import adopt_plan
+    from critmin.web.jobs import JobQueue
+    from critmin.web.store import Database
+
+    who = _author(author)
+    with user_errors():
+        job = JobQueue(Database(cli_store(ctx))).get(job_id)
+        ids = adopt_plan(_store(ctx), job, job_id, sees=_sees(viewer), author=who, mode=mode,
+                         audit=_audit(ctx, who))
+    _dump({"inventory_ids": ids}) if as_json else typer.echo(f"recorded {len(ids)} inventory records from {job_id}")
+
+
 @inventory_app.command("list")
 def inventory_list_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: AsJson = False) -> None:
     """The newest inventory record per partner and commodity."""

@@ -197,3 +197,40 @@ def incident_view(store: IncidentStore, iid: str, sees: Iterable[str]) -> dict[s
     return {"incident": store.get(iid, sees), "timeline": store.history(iid, sees),
             "assessment": store.latest_doc(iid, sees, "assessment"),
             "options": store.latest_doc(iid, sees, "options"), "decisions": store.decisions(iid, sees)}
+
+
+def calc_plan_stocks(result: dict[str, Any], mode: str) -> list[tuple[str, str, float]]:
+    """``(partner, commodity, t)`` of a stockpile plan's result (the dashboard's plan job result,
+    ``stockpile.service.PlanReport.to_dict``: ``side_by_side[mode]['stock_t']`` keyed
+    ``commodity/partner``). Raises :class:`IncidentError` naming the missing field."""
+    side = (result or {}).get("side_by_side") or {}
+    if mode not in side or "stock_t" not in side[mode]:
+        raise IncidentError(f"plan result: side_by_side.{mode}.stock_t is missing (modes: {sorted(side)})")
+    out = []
+    for key, t in sorted(side[mode]["stock_t"].items()):
+        cid, sep, partner = str(key).partition("/")
+        if not sep:
+            raise IncidentError(f"plan result: side_by_side.{mode}.stock_t: key {key!r} is not 'commodity/partner'")
+        out.append((partner, cid, float(t)))
+    return out
+
+
+def adopt_plan(store: IncidentStore, job: dict[str, Any] | None, job_id: str, *, sees: Iterable[str], author: str,
+               mode: str = "coordinated", as_of: dt.date | None = None, audit: Audit = _noaudit) -> list[int]:
+    """Record the stocks of an adopted stockpile plan (a finished ``stockpile`` job the caller may
+    see) as inventory: one record per partner and commodity, with the plan's visibility and
+    ``source = plan:<job id>:<mode>``. A job the caller may not see is answered like an unknown one."""
+    from critmin.incident.store import IncidentNotFound
+
+    if job is None or job.get("visibility") not in set(sees):
+        raise IncidentNotFound(f"no stockpile plan {job_id!r}")
+    if job.get("kind") != "stockpile" or job.get("status") != "done":
+        raise IncidentError(f"job {job_id} is a {job.get('kind')} job with status {job.get('status')}; "
+                            "adopt a finished stockpile plan")
+    day = (as_of or dt.date.today()).isoformat()
+    ids = [store.record_inventory(partner=p, commodity=c, quantity_t=t, as_of=day, source=f"plan:{job_id}:{mode}",
+                                  visibility=str(job["visibility"]), recorded_by=author,
+                                  note=f"adopted from stockpile plan {job_id} ({mode})")
+           for p, c, t in calc_plan_stocks(job.get("result") or {}, mode)]
+    audit("incident.inventory.adopt_plan", job_id, {"mode": mode, "records": len(ids)})
+    return ids

@@ -31,6 +31,7 @@ INCIDENT_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/incidents"): Rule(WRITERS, write=True, records="incident"),
     ("GET", "/api/incidents/inventory"): Rule(ANY, records="incident"),
     ("POST", "/api/incidents/inventory"): Rule(WRITERS, write=True, records="incident"),
+    ("POST", "/api/incidents/inventory/adopt"): Rule(WRITERS, write=True, records="job"),
     ("POST", "/api/incidents/approvers/{name}"): Rule(ADMIN, write=True),
     ("GET", "/api/incidents/{incident_id}"): Rule(ANY, records="incident"),
     ("GET", "/api/incidents/{incident_id}/export"): Rule(ANY, records="incident"),
@@ -137,6 +138,11 @@ class InventoryRequest(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class AdoptRequest(BaseModel):
+    job_id: str = Field(min_length=1, max_length=64)
+    mode: str = Field(default="coordinated", pattern="^(coordinated|independent)$")
+
+
 class ApproverRequest(BaseModel):
     granted: bool = True
 
@@ -211,6 +217,23 @@ def record_inventory(request: Request, principal: Me, req: InventoryRequest) -> 
     ctx.audit(request, principal, "incident.inventory", "ok", target=f"{req.partner}:{cid}",
               detail={"inventory_id": iid, "quantity_t": req.quantity_t, "visibility": vis})
     return {"inventory_id": iid}
+
+
+@router.post("/api/incidents/inventory/adopt", status_code=201)
+def adopt_plan_api(request: Request, principal: Me, req: AdoptRequest) -> dict[str, Any]:
+    """Record the stocks of an adopted stockpile plan (a finished plan job you may see) as the
+    partners' inventory, with the plan's visibility."""
+    from critmin.incident.service import adopt_plan
+
+    ctx = ctx_of(request)
+    try:
+        ids = adopt_plan(incident_store(ctx), ctx.jobs.get(req.job_id), req.job_id, sees=_sees(principal),
+                         author=principal.name, mode=req.mode, audit=_audit(ctx, request, principal))
+    except LookupError:
+        raise HTTPException(404, f"no stockpile plan {req.job_id!r}") from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"inventory_ids": ids}
 
 
 @router.post("/api/incidents/approvers/{name}")
