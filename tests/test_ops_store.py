@@ -42,6 +42,8 @@ def test_types_round_trip_and_placeholders(ops_store: Store):  # noqa: F811
         ["a?b"]).fetchone()
     assert row == ("a?b", "50% 'x?'", at, True)
     assert isinstance(row[2], dt.datetime) and row[3] is True
+    cur = ops_store.execute("SELECT name AS n, role FROM web_user")
+    assert [d[0] for d in cur.description] == ["n", "role"] and cur.fetchall() == [("a?b", "viewer")]
     assert ops_store.execute("SELECT count(*) FROM web_user WHERE disabled = FALSE").fetchone() == (0,)
 
 

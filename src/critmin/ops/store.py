@@ -124,8 +124,9 @@ class Store:
     def _run(self, conn: sa.Connection, sql: str, params: Sequence[Any] | None) -> Result:
         cur = conn.exec_driver_sql(self._sql(sql), tuple(params or ()))
         if cur.returns_rows:
+            # DB-API style description (name first), taken before the fetch closes the cursor
+            desc = [(k, None, None, None, None, None, None) for k in cur.keys()]
             rows = [tuple(r) for r in cur.fetchall()]
-            desc = cur.cursor.description if cur.cursor is not None else None
             return Result(rows, desc, len(rows))
         return Result([], None, cur.rowcount)
 

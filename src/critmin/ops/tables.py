@@ -17,6 +17,8 @@ TABLE_MODULES: list[str] = [
     "critmin.disruption.store",
     "critmin.incident.tables",
     "critmin.web.sectables",
+    "critmin.brief.store",
+    "critmin.web.lang",
 ]
 
 
