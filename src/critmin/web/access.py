@@ -271,10 +271,8 @@ def check_project_write(principal: Principal, project_id: str, visibility: str, 
     (whether a hidden record exists is never looked at here).
     """
     ns = id_namespace(project_id)
+    if not principal.role.is_admin and visible_now is None and ns != principal.role.government:
+        raise not_writable(project_id)
     if ns is not None and visibility not in (ns, "joint"):
         raise HTTPException(422, f"project {project_id!r} is in the {ns} namespace: its visibility must be "
                                  f"{ns} or joint, not {visibility}")
-    if principal.role.is_admin:
-        return
-    if visible_now is None and ns != principal.role.government:
-        raise not_writable(project_id)
