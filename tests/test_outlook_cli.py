@@ -39,6 +39,14 @@ def test_gap_json_for_the_partners(warehouse_rw_path):
     keys = {(x["commodity"], x["stage"], x["scope"], x["scenario"]) for x in d["rows"]}
     assert len(keys) == len(d["rows"]) == 6 * 2 * 4 * 3
     assert ("rare_earths", "processing", "USA+JPN", "NZE") in keys
+    # which gaps matter most: the partners' expected gap valued at the impact model's loss per tonne
+    pr = d["priorities"]
+    assert pr and [p["expected_gap_value_usd"] for p in pr] == sorted((p["expected_gap_value_usd"] for p in pr), reverse=True)
+    for p in pr:
+        assert p["expected_gap_value_usd"] == pytest.approx(p["expected_gap_t"] * p["loss_per_t"])
+    assert all(r["expected_gap_value_usd"] is None for r in d["rows"] if r["scope"] == "WORLD")
+    nickel = next(p for p in pr if p["commodity"] == "nickel")
+    assert any(f.startswith("share_check:JPN") for f in nickel["flags"])  # Japan's nickel share is trade weight
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -76,10 +76,9 @@ def gap_cmd(
         scen = [check_scenario(scenario)] if scenario else list(SCENARIOS)
     if not 2025 <= year <= 2040:
         raise fail(f"--year {year}: expected a year 2025..2040")
-    with _projects(ctx) as (wh, reg):
-        with user_errors((LookupError,)):
-            res = gap_table(wh, reg.list("joint"), year=year, scenarios=scen, partner_codes=codes,
-                            n_draws=draws, random_state=seed)
+    with _projects(ctx) as (wh, reg), user_errors((LookupError,)):
+        res = gap_table(wh, reg.list("joint"), year=year, scenarios=scen, partner_codes=codes,
+                        n_draws=draws, random_state=seed)
     if as_json:
         _echo_json(res)
         return
@@ -93,6 +92,11 @@ def gap_cmd(
         sh = "" if r["expected_gap_share"] is None else f"{r['expected_gap_share']:.0%}"
         typer.echo(f"{r['commodity']:<12} {r['stage']:<11} {r['scenario']:<6} {r['scope']:<8} {r['demand_t']:>13,.0f} "
                    f"{r['expected_gap_t']:>13,.0f} {sh:>6}")
+    typer.echo(f"which gaps matter most in {year} for {label} (expected gap x loss per tonne, the impact model):")
+    for p in res["priorities"][:10]:
+        typer.echo(f"  {p['commodity']:<12} {p['stage']:<11} {p['scenario']:<6} {p['expected_gap_t']:>13,.0f} t x "
+                   f"US${p['loss_per_t']:>12,.0f}/t = US${p['expected_gap_value_usd'] / 1e9:>8,.2f} bn/yr"
+                   + ("  (share from trade weight: check)" if any(f.startswith("share_check") for f in p["flags"]) else ""))
     for m in res["not_computable"]:
         typer.echo(f"  not computable: {m}")
 

@@ -210,6 +210,8 @@ def _rows(inp: GapInputs, res: dict[tuple[str, str], GapSummary], year: int | No
     for (label, s), g in res.items():
         d = inp.demand[(label, s)]
         flags = sorted(set(d.flags) | set(inp.supply.flags)) + ([caution] if caution else [])
+        flags += [f"share_check:{k}: {inp.shares[k].note}" for k in inp.scopes.get(label, ())
+                  if k in inp.shares and "CHECK" in inp.shares[k].note]
         for i, y in enumerate(inp.years):
             if year is not None and int(y) != year:
                 continue
@@ -224,6 +226,33 @@ def _rows(inp: GapInputs, res: dict[tuple[str, str], GapSummary], year: int | No
                 "flags": flags,
             })
     return rows
+
+
+def loss_per_t(wh: Warehouse, commodity: str, partners: Sequence[str]) -> tuple[float, tuple[str, ...]]:
+    """Loss per tonne of the partners' shortfall: the economic-impact model's
+    (:func:`critmin.impact.damage_table`), weighted by the partners' consumption (flag
+    ``damage_from_impact``); else the market price (flag ``damage_at_market_price``); NaN where
+    neither exists."""
+    import math
+
+    try:
+        from critmin.impact import damage_table
+
+        dt_ = damage_table(wh, list(partners))
+        rows = dt_[dt_["commodity_id"] == commodity]
+        w = rows["consumption_t"].astype(float)
+        if len(rows) and float(w.sum()) > 0 and rows["loss_per_t"].notna().all():
+            return float((rows["loss_per_t"] * w).sum() / w.sum()), ("damage_from_impact",)
+        if len(rows):
+            return float(rows["price"].iloc[0]), ("damage_at_market_price",)
+    except (ImportError, ValueError, KeyError, LookupError):
+        pass
+    from critmin.disruption.api import load_market
+
+    m = load_market(wh, commodities=[commodity])
+    cm = m.commodities.get(commodity)
+    price = float(cm.price_usd_per_t) if cm is not None else math.nan
+    return price, ("damage_at_market_price",)
 
 
 def _draw_settings(n_draws: int | None, random_state: int | None) -> tuple[int, int]:
@@ -289,10 +318,22 @@ def gap_table(wh: Warehouse, projects: Sequence[Project], *, commodities: Sequen
                 missing.append({"commodity": c, "stage": st, "reason": str(exc)})
                 continue
             res = compute_gaps(inp, n, np.random.default_rng([seed, i, j]))
-            rows.extend(_rows(inp, res, year))
+            loss, lflags = loss_per_t(wh, c, ps)
+            for r in _rows(inp, res, year):
+                ok = r["scope"] != WORLD and loss == loss  # NaN-safe
+                r["loss_per_t"] = loss if ok else None
+                r["expected_gap_value_usd"] = r["expected_gap_t"] * loss if ok else None
+                if ok:
+                    r["flags"] = [*r["flags"], *lflags]
+                rows.append(r)
+    label = [k for k, v in scopes(partner_codes).items() if v][-1]  # the partners together (or the one partner)
+    prio = sorted((r for r in rows if r["scope"] == label and r["expected_gap_value_usd"] is not None),
+                  key=lambda r: -r["expected_gap_value_usd"])
     return {"rows": rows, "not_computable": missing, "draws": n, "random_state": seed,
-            "years": [int(y) for y in yrs] if year is None else [int(year)]}
+            "years": [int(y) for y in yrs] if year is None else [int(year)],
+            "priorities": [{k: r[k] for k in ("commodity", "stage", "scenario", "year", "expected_gap_t", "loss_per_t",
+                                              "expected_gap_value_usd", "flags")} for r in prio]}
 
 
 __all__ = ["CAUTIONS", "IEA_SUPPLY_MINERALS", "WORLD", "GapInputs", "PartnerShare", "compute_gaps", "gap_inputs", "gap_table",
-           "outlook", "partner_shares", "scopes", "years_range"]
+           "loss_per_t", "outlook", "partner_shares", "scopes", "years_range"]

@@ -89,25 +89,9 @@ def calc_discounted_value(years: np.ndarray, closed: np.ndarray, loss_per_t: flo
 
 
 def _loss_per_t(wh: Warehouse, commodity: str, partners: Sequence[str]) -> tuple[float, tuple[str, ...]]:
-    """Consumption-weighted loss per tonne (impact model), else the market price (flagged)."""
-    try:
-        from critmin.impact import damage_table
+    from critmin.outlook.service import loss_per_t
 
-        dt_ = damage_table(wh, list(partners))
-        rows = dt_[dt_["commodity_id"] == commodity]
-        w = rows["consumption_t"].astype(float)
-        if len(rows) and float(w.sum()) > 0 and rows["loss_per_t"].notna().all():
-            return float((rows["loss_per_t"] * w).sum() / w.sum()), ("damage_from_impact",)
-        if len(rows):
-            return float(rows["price"].iloc[0]), ("damage_at_market_price",)
-    except (ImportError, ValueError, KeyError, LookupError):
-        pass
-    from critmin.disruption.api import load_market
-
-    m = load_market(wh, commodities=[commodity])
-    cm = m.commodities.get(commodity)
-    price = float(cm.price_usd_per_t) if cm is not None else math.nan
-    return price, ("damage_at_market_price",)
+    return loss_per_t(wh, commodity, partners)
 
 
 def value_projects(wh: Warehouse, projects: Sequence[Project], market_scores: Sequence[ProjectScore], *,
