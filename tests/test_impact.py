@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from critmin.impact.damage import SectorUse, calc_damage
@@ -56,6 +56,7 @@ fractions = st.floats(0.0, 1.0)
 vas = st.floats(1e6, 1e12)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded CI machine
 @given(price=st.floats(1.0, 1e8), cons=st.floats(1e-3, 1e8), share=fractions, va1=vas, va2=vas,
        sub1=fractions, sub2=fractions)
 def test_loss_is_at_least_the_price(price, cons, share, va1, va2, sub1, sub2):
@@ -63,6 +64,7 @@ def test_loss_is_at_least_the_price(price, cons, share, va1, va2, sub1, sub2):
     assert d.loss_per_t >= price
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded CI machine
 @given(price=st.floats(1.0, 1e6), cons=st.floats(1e-3, 1e6), s=fractions, ds=fractions,
        va_low=vas, ratio=st.floats(1.0, 100.0), sub=fractions)
 def test_loss_rises_with_the_share_of_the_more_valuable_industry(price, cons, s, ds, va_low, ratio, sub):
@@ -74,6 +76,7 @@ def test_loss_rises_with_the_share_of_the_more_valuable_industry(price, cons, s,
     assert loss(s2) >= loss(s) * (1 - 1e-12)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded CI machine
 @given(price=st.floats(1.0, 1e6), cons=st.floats(1e-3, 1e6), share=fractions, va=vas, sub=fractions, dsub=fractions)
 def test_loss_falls_with_substitutability(price, cons, share, va, sub, dsub):
     hi = min(1.0, sub + dsub)
