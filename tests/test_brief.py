@@ -264,6 +264,12 @@ def test_jp_brief_names_no_us_only_record(db_copy: Path, tmp_path: Path) -> None
         jp = reg.list("JP")
         us = reg.list("US")
         assert US_ONLY_ID in {p.id for p in us} and US_ONLY_ID not in {p.id for p in jp}
+        from critmin.incident.store import IncidentStore
+        from critmin.ops import get_engine
+
+        incidents = IncidentStore(get_engine(warehouse=wh.path))
+        incidents.create({"title": "US-only test incident", "commodities": ["nickel"]}, "US", "test")
+        joint_inc = incidents.create({"title": "Joint test incident", "commodities": ["nickel"]}, "joint", "test")
         sel_jp = select_portfolio(jp, score_with_warehouse(wh, jp, year=2024), pb)
         sel_us = select_portfolio(us, score_with_warehouse(wh, us, year=2024), pb)
     finally:
@@ -274,6 +280,7 @@ def test_jp_brief_names_no_us_only_record(db_copy: Path, tmp_path: Path) -> None
     packed = text.replace(" ", "")
     assert US_ONLY_ID not in packed and "ClassifiedUSnickelrefinery" not in packed
     assert "JAPAN ONLY" in text
+    assert "US-only test incident" not in text and joint_inc in packed  # open incidents, visibility-scoped
     wb = openpyxl.load_workbook(res.xlsx)
     cells = [str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None]
     assert not any(US_ONLY_ID in c or "Classified US" in c for c in cells)

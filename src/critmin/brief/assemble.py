@@ -128,6 +128,8 @@ class Inputs:
     prices: dict[str, Any]
     signals: Any
     notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    incidents: list[dict[str, Any]] = field(default_factory=list)
 
 
 def gather(wh: Warehouse, req: BriefRequest, progress: Progress) -> Inputs:
@@ -139,6 +141,7 @@ def gather(wh: Warehouse, req: BriefRequest, progress: Progress) -> Inputs:
 
     assert req.mc_runs is not None and req.seed is not None and req.stockpile_budgets is not None
     notes: list[str] = []
+    clock = _Clock()
     progress(0.05, "watchlist")
     a = assess(wh, req.partners, year=req.year)
     names = {str(c): str(n) for c, n in zip(a.watchlist["commodity"], a.watchlist["name"], strict=True)}
@@ -150,13 +153,16 @@ def gather(wh: Warehouse, req: BriefRequest, progress: Progress) -> Inputs:
         priority = list(req.commodities)
     else:
         priority = ranked[: int(settings.get("brief.priority_count"))]
+    clock.lap("watchlist")
     progress(0.2, f"disruption Monte Carlo ({req.mc_runs:,} runs)")
     market = load_market(wh, consumers=req.partners, year=req.year)
     mc = run_and_store_monte_carlo(wh, market, runs=req.mc_runs, seed=req.seed, store=False)
+    clock.lap("disruption")
     progress(0.4, "stockpile plan")
     report, serr = _stockpile(wh, req)
     if serr:
         notes.append(serr)
+    clock.lap("stockpile")
     progress(0.55, "project portfolio")
     projects = visible_projects(wh, req.visibility)
     selection, perr = _selection(wh, projects, req)
@@ -167,13 +173,43 @@ def gather(wh: Warehouse, req: BriefRequest, progress: Progress) -> Inputs:
     assert req.today is not None
     overdue = [{"project": p.id, "commodity": p.commodity_id, **m} for p in projects
                for m in milestone_states(p, req.today) if m["state"] == "overdue"]
+    clock.lap("projects")
     progress(0.65, "prices and market signals")
     from critmin.markets import api as markets
 
     prices = {c: markets.prices_of(wh, c) for c in priority}  # type: ignore[arg-type]
     sig = signals_cached(wh, tuple(settings.get("brief.signal_kinds")))
+    clock.lap("markets")
+    incidents = open_incidents(wh, req.visibility)
     return Inputs(a, priority, names, market, mc, report, None if report else serr, projects, selection, perr,
-                  deadlines_from_settings(), overdue, prices, sig, notes)
+                  deadlines_from_settings(), overdue, prices, sig, notes, clock.laps, incidents)
+
+
+#: which incident visibilities a brief of each visibility may name (as for projects)
+INCIDENT_SEES = {"US": ("US", "joint"), "JP": ("JP", "joint"), "joint": ("joint",)}
+
+
+def open_incidents(wh: Warehouse, visibility: str) -> list[dict[str, Any]]:
+    """The incidents not closed that a brief of ``visibility`` may name (critmin.incident's store)."""
+    from critmin.incident.store import IncidentStore
+    from critmin.ops import get_engine
+
+    store = IncidentStore(get_engine(warehouse=wh.path))
+    return store.list(INCIDENT_SEES[visibility], status=("open", "assessed", "options", "decided"))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        t = self._now()
+        self.laps[name] = t - self._last
+        self._last = t
 
 
 _SIGNALS: dict[tuple[Any, ...], Any] = {}
@@ -266,7 +302,7 @@ def build(wh: Warehouse, req: BriefRequest, progress: Progress | None = None) ->
         generated=dt.datetime.now(dt.UTC).replace(microsecond=0), data_version=version, datasets_imported=n,
         params=req.to_params(), summary=summary.messages(ctx, tables), tables=tables, pages=page_list,
         methodology=summary.methodology(ctx), notes=inp.notes + ctx.notes, sources=src,
-        labels=summary.labels(ctx))
+        labels=summary.labels(ctx), timings=dict(inp.timings))
     cite_all(brief)
     return brief
 

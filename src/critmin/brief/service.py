@@ -84,7 +84,8 @@ def generate(wh: Warehouse, req: BriefRequest, out_dir: Path, progress: Progress
     note(1.0, "done")
     return BriefResult(pdf_path, xlsx_path, {PDF_NAME: sha256_file(pdf_path), XLSX_NAME: sha256_file(xlsx_path)},
                        brief.params, brief.data_version, sheets, pages, [p.commodity for p in brief.pages],
-                       brief.notes, {"analysis": t1 - t0, "charts": t2 - t1, "typesetting": t3 - t2, "workbook": t4 - t3})
+                       brief.notes, {"analysis": t1 - t0, **{f"analysis.{k}": v for k, v in brief.timings.items()},
+                                     "charts": t2 - t1, "typesetting": t3 - t2, "workbook": t4 - t3})
 
 
 def audit_entry(result: BriefResult) -> dict[str, Any]:

@@ -75,7 +75,22 @@ def tables(ctx: Ctx) -> dict[str, Table]:
     out["deadlines"] = deadlines(ctx)
     if ctx.inp.overdue:
         out["overdue"] = overdue(ctx)
+    out["incidents"] = incidents(ctx)
     return out
+
+
+def incidents(ctx: Ctx) -> Table:
+    _ = ctx._
+    t = Table("Incidents", _("Open incidents"),
+              [_col("incident", _("Incident")), _col("title", _("Title")), _col("status", _("Status")),
+               _col("commodities", _("Commodities")), _col("start", _("Start date")), _col("updated", _("Last update"))])
+    for i in ctx.inp.incidents:
+        t.add({"incident": i["incident_id"], "title": i.get("title"), "status": i.get("status"),
+               "commodities": ", ".join(ctx.cname(c) for c in i.get("commodities") or []),
+               "start": i.get("start_date"), "updated": str(i.get("updated_at", ""))[:10]})
+    if not t.rows:
+        t.note = _("No open incident visible to this brief.")
+    return t
 
 
 def watchlist(ctx: Ctx) -> Table:
