@@ -116,3 +116,26 @@ def test_compare_on_real_data(real_db_path):
             assert row["objective"] >= rows["optimal (coordinated)"]["objective"] * (1 - 1e-9)
     # 180 days for the high-risk ones costs more than 60 days everywhere
     assert rows["60/180 days (high-risk)"]["cost_usd"] >= rows["60 days"]["cost_usd"]
+
+
+def test_a_bad_loss_model_is_a_one_line_error(tmp_path):
+    r = runner.invoke(app, ["--db", str(tmp_path / "none.duckdb"), "stockpile", "plan",
+                            "--budget", "USA=2B,JPN=1B", "--loss-model", "price"])
+    assert r.exit_code == 1
+    assert "--loss-model: 'price'; expected one of damage, multiple" in r.output
+    assert "Traceback" not in r.output
+
+
+@pytest.mark.slow
+def test_the_loss_model_option_and_the_loss_column(real_db_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    old = _plan(real_db_path, "--loss-model", "multiple")
+    assert old["loss_model"] == "multiple"
+    assert all(w["basis"] is None for w in old["why"])  # no damage figures behind a multiple
+    r = runner.invoke(app, ["--db", str(real_db_path), "stockpile", "plan", "--budget", "USA=2B,JPN=1.5B",
+                            "--runs", "300", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    assert "loss $/t" in r.stdout
+    new = _plan(real_db_path)
+    ga = [w for w in new["why"] if w["commodity"] == "gallium" and w["partner"] == "USA"]
+    assert ga and f"{ga[0]['loss_per_t']:,.0f}" in r.stdout  # the partner's own loss, as charged

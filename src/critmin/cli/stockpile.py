@@ -241,6 +241,7 @@ def _plan_table(result: StockpilePlan) -> None:
     from rich.console import Console
 
     d = result.to_dict()
+    loss = result.problem.loss_ck
     voc = d["value_of_coordination"]
     con = Console()
     con.print(f"mode {d['mode']}; budgets {', '.join(f'{k} {_money(v)}' for k, v in d['budgets'].items())}")
@@ -252,7 +253,7 @@ def _plan_table(result: StockpilePlan) -> None:
 
     cols = [Col("commodity"), Col("partner"), Col("stock t", numeric=True), Col("days", numeric=True, priority=2),
             Col("cost $", numeric=True), Col("E short t (with/without)", numeric=True, priority=1),
-            Col("$/budget $", numeric=True, priority=3)]
+            Col("loss $/t", numeric=True, priority=1), Col("$/budget $", numeric=True, priority=3)]
     rows = []
     for r in d["targets"]:
         if not r["stock_t"] or r["stock_t"] <= 1e-9:
@@ -261,8 +262,10 @@ def _plan_table(result: StockpilePlan) -> None:
         rows.append([display_name(str(r["commodity"])), str(r["partner"]), f"{r['stock_t']:,.1f}", days,
                      _money(r["cost_usd"]),
                      f"{r['expected_shortfall_t']:,.1f} / {r['expected_shortfall_without_t']:,.1f}",
+                     f"{loss[result.problem.commodities.index(r['commodity']), result.problem.partners.index(r['partner'])]:,.0f}",
                      f"{r['marginal_value']:.3f}"])
-    con.print(fit_table("Stockpile targets (rows with stock > 0; t and US$)", cols, rows))
+    con.print(fit_table("Stockpile targets (rows with stock > 0; t and US$; loss per unmet t of the partner)",
+                        cols, rows))
 
 
 def _frame_table(df: pd.DataFrame, title: str) -> None:
