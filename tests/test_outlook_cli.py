@@ -61,3 +61,16 @@ def test_user_errors_are_one_line(warehouse_rw_path, argv, message):
     assert r.exit_code != 0
     assert message in r.output
     assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_projects_score_outlook_basis_scores_25_and_says_what_the_rest_lack(warehouse_rw_path):
+    r = runner.invoke(app, ["--db", str(warehouse_rw_path), "projects", "score", "--basis", "outlook", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["summary"]["projects"] == 35 and d["summary"]["scored"] >= 25
+    for p in d["projects"]:
+        assert p["scored"] == (p["value_usd"] is not None)
+        if not p["scored"]:
+            assert "not stated in the sources" in p["reason"] or "no IEA supply outlook" in p["reason"]
+    plain = runner.invoke(app, ["--db", str(warehouse_rw_path), "projects", "score", "--basis", "outlook"])
+    assert plain.exit_code == 0 and "of 35 scored" in plain.stdout

@@ -180,11 +180,38 @@ def export_cmd(
 
 
 @projects_app.command("score")
-def score_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: AsJson = False) -> None:
+def score_cmd(
+    ctx: typer.Context,
+    viewer: Viewer = "joint",
+    basis: Annotated[str, typer.Option("--basis", help="'market' (today's market) or 'outlook' (gap closed to 2040 x damage).")] = "market",
+    as_json: AsJson = False,
+) -> None:
     """Score the visible projects: risk reduction per budget dollar, with every input."""
+    if basis not in ("outlook", "market"):
+        raise fail(f"--basis {basis!r}: expected outlook or market")
     with cli_registry(ctx) as (wh, reg):
         ps = reg.list(_viewer(viewer))
         scores = _scores(wh, ps)
+        if basis == "outlook":
+            from critmin.projects.outlook_value import value_projects, value_summary
+
+            with user_errors((LookupError,)):
+                values = value_projects(wh, ps, scores)
+    if basis == "outlook":
+        if as_json:
+            _echo_json({"summary": value_summary(values), "projects": [v.to_dict() for v in values]})
+            return
+        for v in values:
+            if not v.scored:
+                typer.echo(f"{v.project_id:<32} not scored: {v.reason}")
+            else:
+                closed = ", ".join(f"{y}: {t:,.0f} t" for y, t in sorted(v.closed_t.items()))
+                typer.echo(f"{v.project_id:<32} {v.basis:<7} value US${v.value_usd or 0:>16,.0f}"
+                           + (f"  gap closed {closed}" if closed else f"  ({v.flags[0]})" if v.flags else ""))
+        sm = value_summary(values)
+        typer.echo(f"{sm['scored']} of {sm['projects']} scored ({sm['by_basis']['outlook']} against the outlook, "
+                   f"{sm['by_basis']['market']} against today's market)")
+        return
     if as_json:
         _echo_json([s.to_dict() for s in scores])
         return
