@@ -102,3 +102,33 @@ def test_cli_backtest_json(warehouse_rw_path):
     assert doc["episodes"] and {"observed_pct", "simulated_loo_pct", "theta_loo", "direction_right",
                                 "within_2x"} <= set(doc["episodes"][0])
     assert doc["summary"]["episodes_scored"] == len(doc["episodes"])
+
+
+def test_engine_uses_the_calibrated_log_response_by_default():
+    from critmin import settings
+    from critmin.disruption.engine import Slot, compile_commodity, simulate
+    from critmin.disruption.market import make_commodity_market
+    from critmin.disruption.params import ModelParams, commodity_groups
+
+    assert settings.get("disruption.price_response") == "calibrated"
+    assert commodity_groups()["gallium"] == "minor_metals"
+    cm = make_commodity_market("gallium", "processing", {"CHN": 100.0, "CAN": 20.0}, {"USA": 10.0, "JPN": 20.0},
+                               {"USA": {"CHN": 1.0}, "JPN": {"CHN": 0.5, "CAN": 0.5}})
+    p = ModelParams.from_settings({"spare_capacity": {"CHN": 0.0, "CAN": 0.0}, "leakage": 0.0})
+    th = settings.get("disruption.calibration.theta.minor_metals")
+    comp = compile_commodity(cm, [Slot("CHN", "processing", None)], p)
+    assert comp.theta == th
+    r = simulate(comp, np.array([[1.0]]), np.array([[1]]), np.array([[12]]), np.ones((1, 1), bool), 12)
+    frac = 100.0 / 120.0  # all of CHN's 100 t of a 120 t market is lost, nothing replaces it
+    np.testing.assert_allclose(r.price_change_pct[0], 100 * np.expm1(th * frac), rtol=1e-12)
+    # an unknown commodity takes the pooled theta; a scenario's elasticities give 1/(eps_s - eps_d)
+    assert ModelParams.from_settings().theta_for("unobtainium") == settings.get("disruption.calibration.theta.pooled")
+    assert ModelParams.from_settings({"supply_elasticity": 0.3, "demand_elasticity": -0.2}).theta_for("gallium") == 2.0
+
+
+def test_theta_settings_are_the_full_sample_fit(warehouse):
+    from critmin import settings
+
+    bt = cal.backtest(warehouse)
+    for g, v in bt.theta.items():
+        assert settings.get(f"disruption.calibration.theta.{g}") == pytest.approx(v, abs=0.01), g

@@ -12,6 +12,12 @@ from critmin.disruption.market import make_commodity_market
 from critmin.disruption.params import ModelParams
 
 
+@pytest.fixture(autouse=True)
+def _linear_price_response(monkeypatch):
+    """The hand-worked prices of this module are the linear response 100 s / (eps_s - eps_d)
+    (setting disruption.price_response = linear); the calibrated log response has its own tests."""
+    monkeypatch.setenv("CRITMIN_DISRUPTION_PRICE_RESPONSE", "linear")
+
 def _run(cm, events, overrides=None, T=12):
     p = ModelParams.from_settings(overrides or {})
     comp = compile_commodity(cm, [Slot(e[0], e[1], e[2]) for e in events], p)

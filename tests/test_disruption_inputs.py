@@ -98,10 +98,14 @@ def reference_market(wh, commodities, consumers=None, year=None) -> Market:
     prod = _reference_production(wh, commodities)
     salient = _reference_salient(wh, commodities)
     fallback = _reference_fallback(wh, consumers)
+    newest = max((int(g["year"].max()) for by in baci.values() for g in by.values() if len(g)), default=None)
+    growth = inputs._iea_growth(wh)  # demand growth is tested on its own (tests/test_disruption_growth.py)
     out, bad = {}, {}
     for cid in commodities:
         try:
-            out[cid] = inputs._commodity(cid, consumers, year, baci, prod, inputs.index_salient(salient), fallback)
+            out[cid] = inputs.with_demand_growth(
+                inputs._commodity(cid, consumers, year, baci, prod, inputs.index_salient(salient), fallback, newest),
+                growth)
         except (LookupError, ValueError) as e:
             bad[cid] = f"not computable: {e}"
     return Market(consumers, out, year, bad, {"governance": _reference_governance(wh)})

@@ -172,18 +172,16 @@ def test_store_and_load_run_roundtrip(tmp_path):
     m = synthetic_market()
     wh = Warehouse(tmp_path / "w.duckdb")
     try:
-        # the workflow writes through the connection it is given: here a cursor, as a web job does
-        cur = wh.con.cursor()
-        out = run_and_store_monte_carlo(cur, m, runs=1500, seed=3)
-        cur.close()
-        assert [r["run_id"] for r in list_runs(wh.con)] == [out["run_id"]]
+        # the workflow writes to the run store it is given: here the warehouse's operational store
+        out = run_and_store_monte_carlo(wh, m, runs=1500, seed=3)
+        assert [r["run_id"] for r in list_runs(wh)] == [out["run_id"]]
         s = api.load_run(wh, out["run_id"])
         direct = api.sample_shortfalls(m, 1500, 3)
         assert np.array_equal(s.shortfall_t, direct.shortfall_t)
         assert s.seed == 3 and s.n_scenarios == 1500
         assert s.meta["spec"]["runs"] == 1500
-        assert "run_id" not in run_and_store_monte_carlo(wh.con, m, runs=10, seed=3, store=False)
-        assert len(list_runs(wh.con)) == 1
+        assert "run_id" not in run_and_store_monte_carlo(wh, m, runs=10, seed=3, store=False)
+        assert len(list_runs(wh)) == 1
         with pytest.raises(KeyError):
             api.load_run(wh, "nope")
     finally:

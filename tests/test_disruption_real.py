@@ -111,7 +111,7 @@ def test_scenario_run_is_stored(warehouse_rw_path):
     try:
         sc = load_scenario(SCEN / "idn_nickel_ore_ban_2020.toml")
         m = api.load_market(wh, ["nickel"])
-        doc = run_and_store_scenario(wh.con, m, sc)
-        assert any(r["run_id"] == doc["run_id"] for r in list_runs(wh.con))
+        doc = run_and_store_scenario(wh, m, sc)  # the warehouse's operational store (critmin.ops)
+        assert any(r["run_id"] == doc["run_id"] for r in list_runs(wh))
     finally:
         wh.close()

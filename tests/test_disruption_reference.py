@@ -5,6 +5,8 @@ The benchmark (benchmarks/bench_disruption.py) imports :func:`reference_runs` fr
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -137,8 +139,13 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
             world_short += out[i][t - 1]
         world_dem = sum(demand.values()) * m
         den = p.supply_elasticity - p.demand_elasticity
+        th = p.theta_for(cm.commodity)
+
+        def resp(x: float, th: float | None = th, den: float = den) -> float:
+            return 100 * math.expm1(th * x) if th is not None else max(100 * x / den, -100.0)
+
         net = (world_short - surplus * m - excess * m) / world_dem if world_dem else 0.0
-        price[t - 1] = max(100 * net / den, -100.0)
+        price[t - 1] = resp(net)
         price_r[t - 1] = price_o[t - 1] = price[t - 1]
         seg = any(e["start"] <= t < e["start"] + e["duration"] and e["cut"] > 0 and e["declared"] for e in tgt_events)
         dem_r = sum(demand[i] for i in restricted_pool) * m
@@ -147,8 +154,8 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
             fr = sum(out[i][t - 1] for i in restricted_pool) / dem_r
             fo = (sum(out[i][t - 1] for i in imps if i not in restricted_pool) - surplus * m - excess * m) / dem_o
             if fr > fo:
-                price_r[t - 1] = max(100 * fr / den, -100.0)
-                price_o[t - 1] = max(100 * fo / den, -100.0)
+                price_r[t - 1] = resp(fr)
+                price_o[t - 1] = resp(fo)
     return {"shortfall": out, "price": price, "price_restricted": price_r, "price_open": price_o,
             "inventory_draw": draw}
 

@@ -16,6 +16,12 @@ from critmin.disruption.scenario import ScenarioError, parse_scenario
 from test_disruption_engine import _hand_market, events, hsettings, markets, overrides
 
 
+@pytest.fixture(autouse=True)
+def _linear_price_response(monkeypatch):
+    """The hand-worked prices of this module are the linear response 100 s / (eps_s - eps_d)
+    (setting disruption.price_response = linear); the calibrated log response has its own tests."""
+    monkeypatch.setenv("CRITMIN_DISRUPTION_PRICE_RESPONSE", "linear")
+
 def _sim(cm, slots, mags, starts, durs, overrides=None, T=12):
     p = ModelParams.from_settings(overrides or {})
     comp = compile_commodity(cm, slots, p)

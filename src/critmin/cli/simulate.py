@@ -26,6 +26,8 @@ def simulate_cmd(
     commodity: Annotated[list[str] | None, typer.Option("--commodity", "-c", help="Restrict to commodities.")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Start a local Dask cluster.")] = None,
+    backtest: Annotated[bool, typer.Option("--backtest", help="Leave-one-out back-test of the calibrated price "
+                                           "response against the observed episodes (docs/disruption.md).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not store the run in the warehouse.")] = False,
 ) -> None:
@@ -34,6 +36,19 @@ def simulate_cmd(
     from critmin.disruption.runs import run_and_store_scenario
     from critmin.disruption.scenario import load_scenario
 
+    if backtest:
+        if monte_carlo or scenario is not None:
+            raise fail("--backtest takes no SCENARIO.toml and no --monte-carlo")
+        from critmin.disruption.calibrate import backtest as run_backtest
+        from critmin.disruption.calibrate import markdown_table
+
+        with cli_warehouse(ctx, read_only=True) as wh, working("back-testing the price response ..."):
+            bt = run_backtest(wh)
+        if as_json:
+            typer.echo(json.dumps(bt.to_json(), indent=2, default=str))
+        else:
+            _backtest_table(bt.to_json(), markdown_table(bt).splitlines()[-2:])
+        return
     if monte_carlo == (scenario is not None):
         raise fail("give either a SCENARIO.toml file or --monte-carlo")
     if scheduler and workers:
@@ -79,6 +94,20 @@ def _run_mc(wh: Warehouse, market: Market, runs: int, seed: int, horizon: int, s
                                      workers=workers, store=store)
 
 
+def _backtest_table(doc: dict[str, Any], footer: list[str]) -> None:
+    from rich.console import Console
+
+    from critmin.cli.tables import Col, fit_table
+
+    cols = [Col("episode"), Col("group", priority=2), Col("observed %", numeric=True),
+            Col("simulated LOO %", numeric=True), Col("default %", numeric=True, priority=1),
+            Col("theta LOO", numeric=True, priority=3), Col("direction"), Col("within 2x")]
+    rows = [[r["episode"], r["group"], f"{r['observed_pct']:+.1f}", f"{r['simulated_loo_pct']:+.1f}",
+             f"{r['simulated_default_pct']:+.1f}", f"{r['theta_loo']:.2f}",
+             "right" if r["direction_right"] else "WRONG", "yes" if r["within_2x"] else "no"] for r in doc["episodes"]]
+    Console().print(fit_table("price-response back-test (leave-one-out)", cols, rows, caption=" ".join(footer)))
+
+
 def _fmt(x: float | None, spec: str = ",.1f") -> str:
     return "n/a" if x is None else format(x, spec)
 
@@ -92,14 +121,34 @@ def _table(doc: dict[str, Any]) -> None:
     cols = [Col("commodity"), Col("consumer"), Col("mean t", numeric=True), Col("mean %", numeric=True),
             Col("VaR95 %", numeric=True, priority=2), Col("CVaR95 %", numeric=True, priority=1),
             Col("P>10%", numeric=True, priority=3), Col("dP %", numeric=True, priority=1), Col("proxy", priority=4)]
-    rows = [[display_name(str(r["commodity"])), str(r["consumer"]), _fmt(r["mean_shortfall_t"]),
-             _fmt(r["mean_shortfall_pct"], ".2f"), _fmt(r["var95_pct"], ".2f"), _fmt(r["cvar95_pct"], ".2f"),
-             _fmt(r["p_shortfall_gt_10pct"], ".3f"), _fmt(r["mean_price_change_pct"], ".1f"),
-             "yes" if r["proxy_trade_shares"] else ""] for r in doc["results"]]
-    Console().print(fit_table(
-        f"{doc['scenario']} (runs={doc['runs']}, seed={doc['seed']}; shortfalls in t and % of consumption)", cols, rows,
-        caption="mean t / mean %: expected shortfall; VaR95/CVaR95: 95% value at risk / conditional value at risk "
-                "of the shortfall %; P>10%: probability of a shortfall above 10%; dP: mean price change; "
-                "proxy: trade shares from a proxy (see README glossary)"))
+    results = doc["results"]
+    pools = any("price_open_pct" in r for r in results)
+    if pools:  # a scenario: both pool prices and the spread (segmented markets)
+        cols = [c for c in cols if c.header not in ("VaR95 %", "CVaR95 %", "P>10%")]
+        cols[-1:-1] = [Col("pool", priority=2), Col("dP open %", numeric=True), Col("dP restricted %", numeric=True),
+                       Col("spread pp", numeric=True, priority=1)]
+    rows = []
+    for r in results:
+        row = [display_name(str(r["commodity"])), str(r["consumer"]), _fmt(r["mean_shortfall_t"]),
+               "n/c" if r.get("not_computable") else _fmt(r["mean_shortfall_pct"], ".2f")]
+        if pools:
+            row += [_fmt(r["mean_price_change_pct"], ".1f"), str(r.get("pool", "")), _fmt(r.get("price_open_pct"), ".1f"),
+                    _fmt(r.get("price_restricted_pct"), ".1f"), _fmt(r.get("price_spread_pct"), ".1f")]
+        else:
+            row += [_fmt(r["var95_pct"], ".2f"), _fmt(r["cvar95_pct"], ".2f"), _fmt(r["p_shortfall_gt_10pct"], ".3f"),
+                    _fmt(r["mean_price_change_pct"], ".1f")]
+        rows.append([*row, "yes" if r["proxy_trade_shares"] else ""])
+    flags = doc.get("flags") or []
+    title = f"{doc['scenario']} (runs={doc['runs']}, seed={doc['seed']}; shortfalls in t and % of consumption)"
+    if flags:
+        title += " [" + ", ".join(flags).upper() + ": no sources cited]"
+    caption = ("mean t / mean %: expected shortfall (n/c: consumption not computable, see --json); "
+               + ("dP: world price change; dP open / restricted: the open and the restricted pool's price "
+                  "change (segmented markets); spread: restricted minus open, percentage points; "
+                  if pools else
+                  "VaR95/CVaR95: 95% value at risk / conditional value at risk of the shortfall %; P>10%: "
+                  "probability of a shortfall above 10%; dP: mean price change; ")
+               + "proxy: trade shares from a proxy (see README glossary)")
+    Console().print(fit_table(title, cols, rows, caption=caption))
     if doc.get("run_id"):
         Console().print(f"stored as run {doc['run_id']}")

@@ -115,12 +115,13 @@ def simulated_shortage(wh: Warehouse, ep: Episode, consumer: str = "USA") -> tup
     """Monthly net shortage fraction ``[12]`` of the pool ``consumer`` buys in, and the notes."""
     from critmin.disruption.api import load_market
     from critmin.disruption.deterministic import run_scenario
+    from critmin.disruption.params import ModelParams
     from critmin.disruption.scenario import parse_scenario
 
     evs = [{k: v for k, v in e.items() if k != "event_id"} for e in ep.events]
-    sc = parse_scenario({"name": ep.id, "events": evs,
-                         "overrides": {"supply_elasticity": _PROBE_SPREAD / 2, "demand_elasticity": -_PROBE_SPREAD / 2}},
-                        f"{EPISODES_TOML.name}: {ep.id}")
+    probe = {"supply_elasticity": _PROBE_SPREAD / 2, "demand_elasticity": -_PROBE_SPREAD / 2}
+    sc = parse_scenario({"name": ep.id, "events": evs, "overrides": probe}, f"{EPISODES_TOML.name}: {ep.id}")
+    log_form = ModelParams.from_settings(probe).theta_for(ep.commodity) is not None
     market = load_market(wh, [ep.commodity], tuple(sc.consumers))
     out = run_scenario(market, sc)
     res = out.results[ep.commodity]
@@ -131,7 +132,9 @@ def simulated_shortage(wh: Warehouse, ep: Episode, consumer: str = "USA") -> tup
     if dp is None:
         dp = res.price_change_pct
     _ = k
-    return np.asarray(dp[0], dtype=float) * _PROBE_SPREAD / 100.0, list(out.notes.get(ep.commodity, ()))
+    x = np.asarray(dp[0], dtype=float) / 100.0
+    s = np.log1p(x) * _PROBE_SPREAD if log_form else x * _PROBE_SPREAD  # invert the response exactly
+    return s, list(out.notes.get(ep.commodity, ()))
 
 
 def calc_annual_change(theta: float, s: np.ndarray) -> float:

@@ -100,6 +100,11 @@ def outcome_rows(market: Market, out: ScenarioOutcome) -> list[dict]:
                 "inventory_draw_t": None if res.inventory_draw is None else float(res.inventory_draw[0, :, k].sum()),
                 "proxy_trade_shares": bool(cm.proxy_trade_shares[k]),
                 "consumption_t": dtot,
+                "demand_growth_per_year": (out.params.demand_growth
+                                           if out.params.demand_growth_override or cm.demand_growth is None
+                                           else cm.demand_growth),
+                "demand_growth_source": (cm.provenance.get("demand_growth", {}) or {}).get("source", "setting")
+                if not out.params.demand_growth_override else "scenario override",
                 "demand_change_t": None if res.demand_change is None else float(res.demand_change[0, :, k].sum()),
                 "shortfall_usd": tot * price if math.isfinite(price) else None,
                 "price_usd_per_t": price if math.isfinite(price) else None,

@@ -93,6 +93,8 @@ class CompiledCommodity:
     re_export_lag: float = 0.0
     contract_cover: float = 0.0
     inventory_months: float = 0.0
+    #: theta of the calibrated log price response (None: the linear response)
+    theta: float | None = None
 
 
 def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParams) -> CompiledCommodity:
@@ -169,9 +171,11 @@ def compile_commodity(cm: CommodityMarket, slots: list[Slot], params: ModelParam
     restricted = x_targets[x_targeted].any(0) if x_targeted.any() else np.zeros(K + 1, dtype=bool)
     return CompiledCommodity(
         cm.commodity, importers, cm.producers, F_nd, F_d, demand, spare, ramp, x_prod, x_targets,
-        feed, has_targeted, add_t, dem_w, x_targeted, restricted, params.leakage, params.demand_growth,
+        feed, has_targeted, add_t, dem_w, x_targeted, restricted, params.leakage,
+        params.demand_growth if params.demand_growth_override or cm.demand_growth is None else cm.demand_growth,
         params.supply_elasticity, params.demand_elasticity, tuple(notes),
         params.re_export_lag_months, params.contract_cover_months, params.inventory_months,
+        params.theta_for(cm.commodity),
     )
 
 
@@ -331,8 +335,18 @@ def simulate(
     )
 
 
+def calc_log_price_change_pct(shortage_fraction: np.ndarray, theta: float) -> np.ndarray:
+    """%dP = 100 (exp(theta * shortage) - 1): the constant-elasticity response in logs,
+    ln(P1/P0) = shortage / (eps_s - eps_d) with theta = 1/(eps_s - eps_d) calibrated per group
+    (critmin.disruption.calibrate); never below -100 %."""
+    return 100.0 * np.expm1(theta * shortage_fraction)
+
+
 def _price(frac: np.ndarray, comp: CompiledCommodity) -> np.ndarray:
-    """Rule 7: the price change of a net shortage fraction, floored at -100 %."""
+    """Rule 7: the price change of a net shortage fraction: the calibrated log response, or the
+    linear one floored at -100 % (setting disruption.price_response)."""
+    if comp.theta is not None:
+        return calc_log_price_change_pct(frac, comp.theta)
     return np.maximum(calc_price_change_pct(frac, comp.supply_elasticity, comp.demand_elasticity), -100.0)
 
 

@@ -39,7 +39,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -503,6 +503,48 @@ def _by_bought_stage(s: pd.Series, group: str, used: pd.DataFrame, salient: Sali
     return mix[mix > 0]
 
 
+def _iea_growth(wh: Warehouse) -> dict[str, dict[str, Any]]:
+    """Annual demand growth per commodity from the IEA scenario of ``disruption.demand_scenario``:
+    ``(D(y1) / D(y0)) ** (1 / (y1 - y0)) - 1`` with D the IEA total demand (t), y0 the observed
+    year, y1 the scenario's first projection year (``critmin.data.iea.iea_demand``)."""
+    from critmin.data.iea import iea_demand
+
+    scen = str(settings.get("disruption.demand_scenario"))
+    if scen.lower() == "none":
+        return {}
+    d = iea_demand(wh, section="totalDemand", measure="total_demand")
+    d = d[d["sector_or_technology"].isna() & d["quantity"].notna() & d["commodity_id"].notna()]
+    out: dict[str, dict[str, Any]] = {}
+    for cid, g in d.groupby("commodity_id"):
+        obs = g[g["scenario"] == "observed"]
+        proj = g[g["scenario"] == scen]
+        if obs.empty or proj.empty:
+            continue
+        y0 = int(obs["year"].max())
+        proj = proj[proj["year"] > y0]
+        if proj.empty:
+            continue
+        y1 = int(proj["year"].min())
+        d0 = float(obs.loc[obs["year"] == y0, "quantity"].iloc[0])
+        d1 = float(proj.loc[proj["year"] == y1, "quantity"].iloc[0])
+        if d0 > 0 and d1 > 0:
+            out[str(cid)] = {"growth": (d1 / d0) ** (1.0 / (y1 - y0)) - 1.0, "source": "IEA", "scenario": scen,
+                             "from": [y0, d0], "to": [y1, d1], "vintage": str(g["vintage"].iloc[0]),
+                             "mineral": str(g["mineral_raw"].iloc[0])}
+    return out
+
+
+def with_demand_growth(cm: CommodityMarket, growth: Mapping[str, Mapping[str, Any]]) -> CommodityMarket:
+    """``cm`` with its IEA demand growth (:func:`_iea_growth`), recorded in
+    ``provenance['demand_growth']``; without one, the setting applies and the provenance says so."""
+    g = growth.get(cm.commodity)
+    why = ("no IEA demand for this commodity" if str(settings.get("disruption.demand_scenario")).lower() != "none"
+           else "disruption.demand_scenario = none")
+    prov = {**cm.provenance,
+            "demand_growth": dict(g) if g else {"source": f"setting disruption.demand_growth ({why})"}}
+    return replace(cm, demand_growth=None if g is None else float(g["growth"]), provenance=prov)
+
+
 def _governance(wh: Warehouse) -> dict[str, float]:
     """Mean WGI estimate per country in the latest year (GPR_WGI where WGI is not imported)."""
     g = wh.governance_estimates("WGI")
@@ -521,7 +563,7 @@ _CACHE_SIZE = 4
 #: settings that change the market built from the same rows (part of the cache key)
 _KEY_SETTINGS = ("risk.trade_fallback_sources", "risk.fallback_min_partner_coverage",
                  "risk.fallback_max_lag_years", "data.supply_sources", "risk.processing_stage_preference",
-                 "disruption.consumption_source", "disruption.max_trade_lag_years")
+                 "disruption.consumption_source", "disruption.max_trade_lag_years", "disruption.demand_scenario")
 _cache_lock = threading.Lock()
 #: (Warehouse.fingerprint(), consumers, settings) -> fetched warehouse inputs; LRU, newest last
 _input_cache: OrderedDict[tuple[Any, ...], _Inputs] = OrderedDict()
@@ -537,6 +579,7 @@ class _Inputs:
     governance: dict[str, float]
     all_ids: list[str]
     fallback: dict[tuple[str, str], list[FallbackCell]]
+    growth: dict[str, dict[str, Any]] = field(default_factory=dict)
     built: dict[tuple[str, int | None], CommodityMarket | str] = field(default_factory=dict)
 
     @functools.cached_property
@@ -548,7 +591,7 @@ class _Inputs:
 
 def _fetch(wh: Warehouse, consumers: tuple[str, ...]) -> _Inputs:
     return _Inputs(_baci_all(wh, consumers), _production_all(wh), index_salient(_salient_all(wh)), _governance(wh),
-                   wh.production_commodities(), _fallback_all(wh, consumers))
+                   wh.production_commodities(), _fallback_all(wh, consumers), _iea_growth(wh))
 
 
 def _inputs(wh: Warehouse, consumers: tuple[str, ...], cache: bool) -> _Inputs:
@@ -602,6 +645,8 @@ def market_from_warehouse(wh: Warehouse, commodities: Sequence[str] | None = Non
             except (LookupError, ValueError) as e:
                 res = f"not computable: {e}"
                 log.info("%s: %s", cid, res)
+            if not isinstance(res, str):
+                res = with_demand_growth(res, inp.growth)
             inp.built[key] = res
         if isinstance(res, str):
             bad[cid] = res

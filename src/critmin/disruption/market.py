@@ -67,6 +67,9 @@ class CommodityMarket:
     #: consumers whose consumption could not be computed (modelled as 0 t, reported as such)
     demand_unknown: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)
+    #: annual demand growth from the IEA scenario (``provenance['demand_growth']``); None = the
+    #: setting ``disruption.demand_growth``
+    demand_growth: float | None = None
 
     def __post_init__(self) -> None:
         p, k = len(self.producers), len(self.consumers)

@@ -173,8 +173,9 @@ def run_monte_carlo(
     for c, cols in enumerate(model.columns):
         pc[cols] = c
     t = np.arange(horizon)
-    growth = (1.0 + model.compiled[0].growth) ** (t / 12.0) / 12.0 if model.compiled else np.zeros(0)
-    cons = np.array([comp.demand[: len(market.consumers)] * growth.sum() for comp in model.compiled])
+    # each commodity with its own demand growth (IEA scenario or setting)
+    cons = np.array([comp.demand[: len(market.consumers)] * ((1.0 + comp.growth) ** (t / 12.0) / 12.0).sum()
+                     for comp in model.compiled])
     return MCResult(
         seed=seed,
         runs=runs,

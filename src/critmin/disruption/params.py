@@ -7,8 +7,10 @@ overrides applied on top (``[overrides]`` in a scenario TOML file).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from critmin import settings
@@ -177,6 +179,35 @@ settings.register(
     "partner is an ASSUMPTION (3 of the 4 aimed at the US).",
 )
 settings.register(
+    "disruption.demand_scenario",
+    "STEPS",
+    "IEA scenario whose total demand sets a commodity's annual demand growth (IEA observed 2024 to "
+    "the scenario's first projection year, compound): STEPS, APS or NZE; 'none' uses "
+    "disruption.demand_growth for every commodity. A scenario's [overrides] demand_growth wins.",
+    "IEA Global Critical Minerals Outlook (Critical Minerals Data Explorer, totalDemand); STEPS = the "
+    "stated-policies scenario, the IEA's central case (issue 14 §3).",
+)
+settings.register(
+    "disruption.price_response",
+    "calibrated",
+    "Price response of a net shortage s: 'calibrated' = 100 (exp(theta_g s) - 1), theta_g the "
+    "group's calibrated value (disruption.calibration.theta.*; docs/disruption.md, calibration); "
+    "'linear' = 100 s / (eps_s - eps_d), floored at -100 % (the uncalibrated literature response).",
+    "Issue 14 §4: the linear response with eps_s - eps_d = 0.2 overstates large moves about "
+    "fourfold against the observed episodes (back-test in docs/disruption.md).",
+)
+#: commodity groups of the calibrated price response (the episodes' groups, data/episodes.toml)
+THETA_GROUPS = {"pooled": 1.52, "battery_and_base": 1.26, "minor_metals": 1.08, "rare_earths": 1.47}
+for _g, _v in THETA_GROUPS.items():
+    settings.register(
+        f"disruption.calibration.theta.{_g}", _v,
+        f"Calibrated theta = 1/(eps_s - eps_d) of the log price response for the group '{_g}'"
+        + (" (commodities without a group)" if _g == "pooled" else "") + ".",
+        "Full-sample least-squares fit to the episodes of disruption/data/episodes.toml on the real "
+        "warehouse (critmin simulate --backtest --json, theta_full_sample; recomputed by "
+        "tests/test_disruption_calibrate.py).",
+    )
+settings.register(
     "disruption.mc.block_size",
     1024,
     "Runs per random-number block; each block has its own SeedSequence child stream, so results "
@@ -209,6 +240,22 @@ class ModelParams:
     re_export_lag_months: float = 0.0
     contract_cover_months: float = 0.0
     inventory_months: float = 0.0
+    #: True when a scenario's [overrides] set demand_growth (it then wins over the IEA growth)
+    demand_growth_override: bool = False
+    #: 'calibrated' (log response, theta per commodity group) or 'linear'
+    price_response: str = "linear"
+    #: True when a scenario's [overrides] set an elasticity (theta = 1/(eps_s - eps_d) then)
+    elasticity_override: bool = False
+
+    def theta_for(self, commodity: str) -> float | None:
+        """theta of the calibrated log price response for ``commodity`` (None: linear response).
+        A scenario that overrides the elasticities gets theta = 1/(eps_s - eps_d)."""
+        if self.price_response != "calibrated":
+            return None
+        if self.elasticity_override:
+            return 1.0 / (self.supply_elasticity - self.demand_elasticity)
+        group = commodity_groups().get(commodity, "pooled")
+        return float(settings.get(f"disruption.calibration.theta.{group}"))
 
     @classmethod
     def from_settings(cls, overrides: Mapping[str, Any] | None = None) -> ModelParams:
@@ -227,6 +274,9 @@ class ModelParams:
             contract_cover_months=float(o.get("contract_cover_months",
                                               settings.get("disruption.contract_cover_months"))),
             inventory_months=float(o.get("inventory_months", settings.get("disruption.inventory_months"))),
+            demand_growth_override="demand_growth" in o,
+            price_response=str(settings.get("disruption.price_response")),
+            elasticity_override="supply_elasticity" in o or "demand_elasticity" in o,
         )
         p.validate()
         return p
@@ -250,6 +300,8 @@ class ModelParams:
         for name in ("re_export_lag_months", "contract_cover_months", "inventory_months"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.price_response not in ("calibrated", "linear"):
+            raise ValueError(f"disruption.price_response: expected 'calibrated' or 'linear', got {self.price_response!r}")
         if self.spare_capacity_default < 0 or self.ramp_up_months_default <= 0:
             raise ValueError("disruption.spare_capacity must be >= 0 and ramp_up_months > 0")
 
@@ -262,3 +314,18 @@ class ModelParams:
     @property
     def price_denominator(self) -> float:
         return self.supply_elasticity - self.demand_elasticity
+
+
+@functools.lru_cache(maxsize=1)
+def commodity_groups() -> dict[str, str]:
+    """Commodity -> group of the calibrated price response (the episodes of
+    ``data/episodes.toml``; a commodity in none of them uses the pooled theta)."""
+    import tomllib
+
+    path = Path(__file__).parent / "data" / "episodes.toml"
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    out: dict[str, str] = {}
+    for e in doc.get("episodes", []):
+        if out.setdefault(str(e["commodity"]), str(e["group"])) != str(e["group"]):
+            raise ValueError(f"{path.name}: {e['commodity']} is in two groups")
+    return out
