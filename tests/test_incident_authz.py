@@ -88,6 +88,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/incidents"): lambda v, f, s: Req("GET", "/incidents", absent=_hidden(f, s)),
     ("GET", "/incidents/{incident_id}"): lambda v, f, s: Req("GET", f"/incidents/{f.incidents[v]}"),
     ("GET", "/incidents/{incident_id}/brief"): lambda v, f, s: Req("GET", f"/incidents/{f.incidents[v]}/brief"),
+    ("GET", "/incidents/{incident_id}/brief.pdf"): lambda v, f, s: Req("GET", f"/incidents/{f.incidents[v]}/brief.pdf"),
     ("POST", "/incidents"): lambda v, f, s: Req("POST", "/incidents", data={"trigger": EVENT, "visibility": v}),
     ("POST", "/incidents/{incident_id}/decide"): lambda v, f, s: Req(
         "POST", f"/incidents/{f.incidents[v]}/decide", data={"option_id": "custom:hold", "reasons": "test"}),
@@ -209,7 +210,8 @@ def test_us_incident_invisible_to_japan_everywhere(client):
             r = c.get(url, headers=bearer(tok))
             assert r.status_code == 200, (url, r.status_code)
             assert us not in r.text and f.secrets["US"] not in r.text, (role, url)
-        for tmpl in ("/api/incidents/{}", "/api/incidents/{}/export", "/incidents/{}", "/incidents/{}/brief"):
+        for tmpl in ("/api/incidents/{}", "/api/incidents/{}/export", "/incidents/{}", "/incidents/{}/brief",
+                     "/incidents/{}/brief.pdf"):
             hidden = c.get(tmpl.format(us), headers=bearer(tok))
             unknown = c.get(tmpl.format("INC-20000101-000000"), headers=bearer(tok))
             assert hidden.status_code == unknown.status_code == 404, tmpl

@@ -211,3 +211,23 @@ def test_adopt_a_stockpile_plan_as_inventory(store):
         adopt_plan(store, {**job, "result": {}}, "sto-1", sees=("US", "joint"), author="ann")
     with pytest.raises(IncidentError, match="finished stockpile plan"):
         adopt_plan(store, {**job, "kind": "simulation"}, "sim-1", sees=("US", "joint"), author="ann")
+
+
+def test_one_page_pdf_brief(opened):
+    import io
+
+    from pypdf import PdfReader
+
+    from critmin.incident.pdf import compile_pdf
+    from critmin.incident.service import incident_view
+
+    st, inc = opened
+    pdf = compile_pdf(incident_view(st, inc["incident_id"], ALL))
+    r = PdfReader(io.BytesIO(pdf))
+    assert len(r.pages) == 1
+    text = r.pages[0].extract_text()
+    assert "JOINT US-JP" in text and inc["incident_id"] in text and "What was decided" in text
+    a = st.latest_doc(inc["incident_id"], ALL, "assessment")
+    ga_us = next(p for c in a["commodities"] if c["commodity"] == "gallium" for p in c["partners"]
+                 if p["partner"] == "USA")
+    assert f"{ga_us['shortfall_t']:.3g} t" in text

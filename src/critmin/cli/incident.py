@@ -272,15 +272,20 @@ def close_cmd(ctx: typer.Context, incident_id: Iid,
 
 @incident_app.command("brief")
 def brief_cmd(ctx: typer.Context, incident_id: Iid,
-              out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+              out: Annotated[Path, typer.Option("--out", help="File to write: .pdf (Typst) or .html.")],
               viewer: Viewer = "joint") -> None:
-    """Write the one-page incident brief (HTML, ready to print)."""
+    """Write the one-page incident brief (PDF for a .pdf file, else HTML ready to print)."""
+    from critmin.brief.fonts import FontsMissing
+    from critmin.incident.pdf import IncidentPdfError, compile_pdf
     from critmin.incident.service import incident_view
     from critmin.web.api_incidents import render_brief
 
-    with user_errors():
+    with user_errors((FontsMissing, IncidentPdfError)):
         view = incident_view(_store(ctx), incident_id, _sees(viewer))
-        out.write_text(render_brief(view, standalone=True), encoding="utf-8")
+        if out.suffix.lower() == ".pdf":
+            out.write_bytes(compile_pdf(view))
+        else:
+            out.write_text(render_brief(view, standalone=True), encoding="utf-8")
     typer.echo(f"wrote {out}")
 
 

@@ -44,6 +44,7 @@ INCIDENT_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/incidents"): Rule(ANY, records="incident"),
     ("GET", "/incidents/{incident_id}"): Rule(ANY, records="incident"),
     ("GET", "/incidents/{incident_id}/brief"): Rule(ANY, records="incident"),
+    ("GET", "/incidents/{incident_id}/brief.pdf"): Rule(ANY, records="incident"),
     ("POST", "/incidents"): Rule(WRITERS, write=True, records="incident"),
     ("POST", "/incidents/{incident_id}/decide"): Rule(WRITERS, write=True, records="incident"),
     ("POST", "/incidents/{incident_id}/approve"): Rule(WRITERS, write=True, records="incident"),
@@ -365,6 +366,21 @@ def incident_page(request: Request, principal: Me, incident_id: IncidentId) -> R
 @router.get("/incidents/{incident_id}/brief", response_class=HTMLResponse, include_in_schema=False)
 def incident_brief(request: Request, principal: Me, incident_id: IncidentId) -> Response:
     return HTMLResponse(render_brief(_view(ctx_of(request), principal, incident_id)))
+
+
+@router.get("/incidents/{incident_id}/brief.pdf", include_in_schema=False)
+def incident_brief_pdf(request: Request, principal: Me, incident_id: IncidentId) -> Response:
+    """The one-page brief as PDF (Typst, as the briefing pack)."""
+    from critmin.brief.fonts import FontsMissing
+    from critmin.incident.pdf import IncidentPdfError, compile_pdf
+
+    view = _view(ctx_of(request), principal, incident_id)
+    try:
+        pdf = compile_pdf(view)
+    except (FontsMissing, IncidentPdfError) as exc:
+        raise HTTPException(503, f"the PDF cannot be made here: {exc}") from None
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{incident_id}.pdf"'})
 
 
 @router.post("/incidents/{incident_id}/decide", include_in_schema=False)
