@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from critmin import __version__
 from critmin.web.access import LoginRequired, enforce
 from critmin.web.context import WebContext
+from critmin.web.models import ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def create_app(db_path: str | Path, *, job_workers: int | None = None, ops_url: 
         lifespan=lifespan,
         dependencies=[Depends(enforce)],
     )
+        responses=ERRORS,  # 400/401/403/404/409/413/422/429 stated for every operation
     app.state.ctx = ctx
     from critmin.web.downloads import DownloadMiddleware
 
