@@ -142,3 +142,14 @@ def test_discounted_value_formula():
     years = np.arange(2025, 2031)
     closed = np.array([5.0, 1.0, 1.0, 1.0, 9.0, 9.0])  # 2025 and 2029-30 are outside [base, horizon]
     assert calc_discounted_value(years, closed, 100.0, p) == pytest.approx(100 * (1 + 1 / 1.1 + 1 / 1.21))
+
+
+def test_selection_tells_a_separation_plant_from_a_mine_and_a_magnet_plant(seed, valued):
+    from critmin.projects.api import select_portfolio
+
+    _, _, scores = valued
+    res = select_portfolio(seed, scores, {"USA": 5e9, "JPN": 3e9}, min_per_stage={"separation": 3, "magnet": 1})
+    by = {s["project"]: s["stage"] for s in res["selected"]}
+    assert by.get("P-MPM-MTNPASS") == "separation"  # recorded as a mine; the financed circuit separates Dy/Tb
+    assert sum(1 for v in by.values() if v == "separation") >= 3
+    assert "magnet" in by.values() and "mine" in by.values()

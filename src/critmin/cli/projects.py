@@ -231,7 +231,7 @@ def select_cmd(
     budget: Annotated[str, typer.Option(help="Budgets, e.g. USA=500M,JPN=300M (budget cost, US$).")],
     viewer: Viewer = "joint",
     max_share: Annotated[float | None, typer.Option(help="Max share of the joint budget per commodity (default: setting).")] = None,
-    min_stage: Annotated[list[str], typer.Option(help="Minimum projects per stage, e.g. processing=2.")] = [],  # noqa: B006
+    min_stage: Annotated[list[str], typer.Option(help="Minimum projects per value-chain stage (mine, separation, refining, metal, magnet, recycling), e.g. separation=2.")] = [],  # noqa: B006
     min_commodity: Annotated[list[str], typer.Option(help="Minimum projects per commodity, e.g. gallium=1.")] = [],  # noqa: B006
     exclusive: Annotated[list[str], typer.Option(help="Mutually exclusive projects A,B.")] = [],  # noqa: B006
     depends: Annotated[list[str], typer.Option(help="A:B = A only if B is selected.")] = [],  # noqa: B006

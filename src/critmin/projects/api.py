@@ -20,6 +20,7 @@ from critmin.data.supply import NoStageSupply, StageSupply
 from critmin.disruption import api as disruption_api
 from critmin.disruption.market import Market
 from critmin.projects.costs import CostFactors
+from critmin.projects.facts import stages_of
 from critmin.projects.models import Project
 from critmin.projects.registry import Registry, RegistryStore
 from critmin.projects.scoring import (
@@ -219,7 +220,10 @@ def candidates(projects: Sequence[Project], scores: Sequence[ProjectScore]) -> t
         else:
             label = " + ".join(f"{r.instrument} {r.partner} US${r.amount_usd:,.0f}" for r in p.financing_requests)
             opt = Option(label, s.cost_by_partner, tuple(sorted({str(r.instrument) for r in p.financing_requests})))
-            cands.append(Candidate(p.id, p.commodity_id, str(p.stage), float(s.value_usd), (opt,)))
+            # the value-chain stage (mine, separation, refining, metal, magnet, recycling: sourced facts
+            # of the seed, else derived from the record), so --min-stage separation=1 tells a
+            # separation plant from a mine and a magnet plant
+            cands.append(Candidate(p.id, p.commodity_id, stages_of(p).value_chain_stage, float(s.value_usd), (opt,)))
     return cands, out
 
 
