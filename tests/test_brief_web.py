@@ -42,6 +42,9 @@ def test_language_switch_is_remembered_per_user(app_client, web_db) -> None:  # 
     ja = c.get("/").text
     want = [translations("ja").gettext(x) for x in ("Overview", "Scenarios", "Stockpile", "Projects", "Brief")]
     assert set(want) <= set(_nav(ja)) and "概要" in want and '<html lang="ja">' in ja
+    assert "<h1>共同ウォッチリスト</h1>" in ja and ">純輸入依存度（下の凡例参照）<" not in ja  # heading; titles are attributes
+    assert 'title="純輸入依存度（下の凡例参照）"' in ja and ">輸入依存度</th>" in ja  # table headers
+    assert "<h1>データ状況</h1>" in c.get("/data").text
     # another browser (no cookie) of the same user: the stored preference
     with TestClient(app) as c2:
         login(c2, USERS["jp-analyst"])

@@ -34,8 +34,9 @@ def test_catalogue_placeholders_survive_translation() -> None:
     cat = read("ja")
     for m in cat:
         if m.id and isinstance(m.id, str):
-            want = set(re.findall(r"\{(\w+)\}", m.id))
-            assert set(re.findall(r"\{(\w+)\}", m.string)) == want, m.id
+            for pattern in (r"\{(\w+)\}", r"%\((\w+)\)s"):
+                want = set(re.findall(pattern, m.id))
+                assert set(re.findall(pattern, m.string)) == want, m.id
 
 
 def test_commodity_names_cover_the_warehouse(warehouse) -> None:

@@ -86,8 +86,13 @@ def request_lang(request: Request) -> str:
 
 
 def _lang_of(context: Any) -> str:
+    """The request's language; a fragment rendered without a request (cached per language,
+    critmin.web.pages.fragment) carries ``page_lang_code``."""
     request = context.get("request")
-    return request_lang(request) if request is not None else "en"
+    if request is not None:
+        return request_lang(request)
+    lang = context.get("page_lang_code")
+    return str(lang) if lang in LANGS else "en"
 
 
 @pass_context

@@ -145,6 +145,7 @@ def spark_stage(row: dict) -> str:
 def overview(request: Request) -> Response:
     from critmin.web.api_data import assessment_rows
     from critmin.web.context import ctx_of
+    from critmin.web.lang import request_lang
 
     ctx = ctx_of(request)
     assessed = assessment_rows(ctx)
@@ -158,12 +159,15 @@ def overview(request: Request) -> Response:
         return {"rows": rows, "columns": cols, "percent": PERCENT_COLUMNS, "years": list(SPARK_YEARS)}
 
     return page(request, "overview.html", "overview", {
-        "years": list(SPARK_YEARS), "table": fragment(ctx, (), "_watchlist.html", table)})
+        "years": list(SPARK_YEARS), "table": fragment(ctx, (), "_watchlist.html", table, request_lang(request))})
 
 
-def fragment(ctx: WebContext, key: tuple[Any, ...], name: str, context: Callable[[], dict[str, Any]]) -> Markup:
-    """A rendered template fragment without per-user content, cached per data version."""
-    return ctx.cached(("fragment", name, *key), lambda: Markup(templates.get_template(name).render(context())))
+def fragment(ctx: WebContext, key: tuple[Any, ...], name: str, context: Callable[[], dict[str, Any]],
+             lang: str = "en") -> Markup:
+    """A rendered template fragment without per-user content, cached per data version and
+    language (``lang`` reaches the template's gettext as ``page_lang_code``: critmin.web.lang)."""
+    return ctx.cached(("fragment", name, lang, *key),
+                      lambda: Markup(templates.get_template(name).render({**context(), "page_lang_code": lang})))
 
 
 @router.get("/projects", response_class=HTMLResponse)
