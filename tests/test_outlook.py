@@ -194,3 +194,15 @@ def test_an_assumed_driver_counts_only_once_its_setting_is_given(warehouse, monk
     monkeypatch.setenv("CRITMIN_OUTLOOK_DRIVERS_DEFENCE_RARE_EARTHS_DDG51_PER_YEAR", "2")
     after = partner_demand(w, "USA", 0.02, "test").total[0]
     assert after - before == pytest.approx(2 * 2.3587)
+
+
+def test_stages_taken_as_in_the_iea_base_case_leave_the_pipeline(seed_projects, monkeypatch):
+    from critmin.outlook.pipeline import pipeline_projects
+
+    pp, _ = pipeline_projects(seed_projects)
+    assert "P-LAC-THACKERPASS" in {p.project_id for p in pp}  # construction: added by default
+    monkeypatch.setenv("CRITMIN_OUTLOOK_PIPELINE_IN_IEA_BASE_CASE", "construction")
+    pp2, left = pipeline_projects(seed_projects)
+    assert "P-LAC-THACKERPASS" not in {p.project_id for p in pp2}
+    assert all(p.development_stage != "construction" for p in pp2)
+    assert "setting outlook.pipeline.in_iea_base_case" in {e["project"]: e["reason"] for e in left}["P-LAC-THACKERPASS"]

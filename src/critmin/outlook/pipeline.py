@@ -51,6 +51,13 @@ settings.register(
     "ASSUMPTION: one deposit's figure used for all: Arafura, Nolans Bore resource 'NdPr enrichment' 26.4 % of TREO, "
     "https://www.arultd.com/projects/nolans/ (as of 2017-06-07).",
 )
+settings.register(
+    "outlook.pipeline.in_iea_base_case", [],
+    "Development stages whose registry projects are taken as already counted in the IEA base case (not added "
+    "again), e.g. construction. Projects producing since the base year are always taken as counted.",
+    "IEA Global Critical Minerals Outlook 2025: the base case includes projects under development by their likelihood, "
+    "without listing them; default: none (the registry adds every project not yet producing; may double count).",
+)
 #: (words in the capacity product, t of IEA content per t of product, basis)
 _CONTENT = (
     ("spodumene concentrate", 0.06 * 2 * 6.94 / 29.88 * 0.90718,
@@ -164,6 +171,7 @@ def pipeline_projects(projects: Sequence[Project], overrides: dict[str, object] 
     """The projects that add supply to the outlook, and each other project with what it lacks."""
     out: list[PipelineProject] = []
     left: list[dict[str, str]] = []
+    in_base = set(settings.get("outlook.pipeline.in_iea_base_case", overrides))
     for p in projects:
         st = stages_of(p)
         ostage = OUTLOOK_STAGE[st.value_chain_stage]
@@ -181,6 +189,10 @@ def pipeline_projects(projects: Sequence[Project], overrides: dict[str, object] 
         if st.development_stage == "production" and p.first_production_year <= BASE_YEAR:
             left.append({"project": p.id, "reason": f"in the base case: producing since {p.first_production_year}, "
                                                     f"already in the IEA {BASE_YEAR} figures"})
+            continue
+        if st.development_stage in in_base:
+            left.append({"project": p.id, "reason": f"in the base case: development stage {st.development_stage} is "
+                                                    "taken as counted by the IEA (setting outlook.pipeline.in_iea_base_case)"})
             continue
         factor, note = content_factor(p.commodity_id, st.capacity_product)
         out.append(PipelineProject(p.id, p.commodity_id, ostage, p.host_country_iso3, float(p.capacity_tpy) * factor,
