@@ -22,12 +22,22 @@ from critmin.incident.trigger import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_event_with_estimates_and_an_end():
+def test_event_is_assessed_as_on_its_first_day_by_default():
     tr = event_trigger("CHN-GAGESB-USBAN-2024", 12)
-    assert tr.evidence["open_ended"] == [] and tr.evidence["cut_assumed"] == []
+    assert tr.evidence["cut_assumed"] == []
+    # the recorded suspension (2025-11-09) is hindsight: in force for the horizon, duration uncertain
+    assert {e.duration_months for e in tr.scenario.events} == {12}
+    assert sorted(tr.evidence["open_ended"]) == ["antimony:0", "gallium:0", "germanium:0"]
+    assert any("2025-11-09" in n and "incident.use_known_end" in n for n in tr.notes)
+    assert tr.scenario.sources and not tr.scenario.flags
+
+
+def test_event_replayed_with_its_known_end(monkeypatch):
+    monkeypatch.setenv("CRITMIN_INCIDENT_USE_KNOWN_END", "true")
+    tr = event_trigger("CHN-GAGESB-USBAN-2024", 12)
     # effective 2024-12-03, suspended 2025-11-09: 341 days = 11 months (rounded)
     assert {e.duration_months for e in tr.scenario.events} == {11}
-    assert tr.scenario.sources and not tr.scenario.flags
+    assert tr.evidence["open_ended"] == []
 
 
 def test_event_without_a_cut_estimate_takes_the_mean_of_the_beta():

@@ -64,6 +64,12 @@ def test_assessment_has_a_us_shortfall_and_none_for_japan(opened):
     assert ga["segmented"] and ga["price_restricted_pct"] > ga["price_open_pct"]
     # days of cover: recorded stock over daily use
     assert us["days_of_cover"] == pytest.approx(2.0 / (us["consumption_t_per_year"] / 365.0))
+    # Monte Carlo over the duration (the ban's end is not known on its first day): quantiles ordered,
+    # and no draw lasts longer than the central case's whole horizon
+    mc = us["monte_carlo"]
+    assert mc["p5_t"] <= mc["p50_t"] <= mc["p95_t"] <= us["shortfall_t"] * (1 + 1e-9)
+    assert mc["p5_t"] < us["shortfall_t"]  # some draws end early
+    assert a["monte_carlo"]["runs"] == 200 and a["monte_carlo"]["draws"]["open_ended_events"]
     # a partner without an inventory record has cover "not computable", never 0 days
     ge = next(c for c in a["commodities"] if c["commodity"] == "germanium")
     assert all(p["days_of_cover"] is None and p["days_of_cover_note"] for p in ge["partners"])

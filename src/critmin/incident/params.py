@@ -40,3 +40,12 @@ settings.register(
     "Alternative suppliers listed per commodity (by spare capacity, then production).",
     "Display choice.",
 )
+settings.register(
+    "incident.use_known_end",
+    False,
+    "Whether an incident opened from a curated event uses the event's recorded end date. False "
+    "(default): the event is assessed as on its first day, in force for the whole horizon in the "
+    "central case and of uncertain duration in the Monte Carlo part; True: a replay with hindsight.",
+    "Issue 15: the assessment serves the officials on the first day of a crisis, when the end of a "
+    "measure is not known (MOFCOM's suspension of No. 46 came 11 months later).",
+)

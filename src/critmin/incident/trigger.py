@@ -82,21 +82,33 @@ def event_trigger(event_id: str, horizon_months: int) -> Trigger:
                                               cut_if_unknown=mean_assumed_cut())
     except KeyError as exc:
         raise TriggerError(str(exc.args[0])) from None
+    known_end = bool(settings.get("incident.use_known_end"))
     open_ended, assumed, per_c = [], [], {}  # type: ignore[var-annotated]
+    ignored_end = []
     for _, r in rows.iterrows():
         cid = str(r["commodity_id"])
         key = f"{cid}:{per_c.get(cid, 0)}"
         per_c[cid] = per_c.get(cid, 0) + 1
-        if not r["ended"]:
+        if not r["ended"] or not known_end:
             open_ended.append(key)
+        if r["ended"] and not known_end:
+            ignored_end.append(f"{cid} ended {r['ended']}")
         if not r["export_cut_estimate"]:
             assumed.append(key)
+    if ignored_end:
+        sc = sc.model_copy(update={"events": tuple(
+            e.model_copy(update={"duration_months": horizon_months - e.start_month + 1}) for e in sc.events)})
+        assumptions = [a for a in assumptions if "lasts the whole horizon" not in a]
     r0 = rows.iloc[0]
     start = min(dt.date.fromisoformat(str(x)) for x in rows["effective"])
     cuts = [e for e in sc.events if e.kind == "export_restriction"]
     flags = tuple(sc.flags) + (("cut_assumed",) if assumed else ())
     notes = tuple(assumptions) + ((f"a blank export_cut_estimate takes {mean_assumed_cut():.3f}, the mean of the "
                                    "hazard model's Beta cut distribution",) if assumed else ())
+    if ignored_end:
+        notes += (f"assessed as on its first day: the recorded end ({'; '.join(ignored_end)}) is not used; the "
+                  f"measure is in force for the {horizon_months}-month horizon in the central case and of "
+                  "uncertain duration in the Monte Carlo part (setting incident.use_known_end)",)
     return Trigger("event", event_id, sc, start,
                    f"{event_id}: {r0['measure']} by {r0['country_iso3']} on "
                    + ", ".join(dict.fromkeys(e.commodity for e in sc.events)),
