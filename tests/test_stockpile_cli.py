@@ -73,7 +73,7 @@ def test_plan_from_stored_run_matches_api(warehouse_rw_path):
 
     wh = Warehouse(warehouse_rw_path)
     try:
-        run_id = run_and_store_monte_carlo(wh.con, api.load_market(wh), runs=200, seed=11)["run_id"]
+        run_id = run_and_store_monte_carlo(wh, api.load_market(wh), runs=200, seed=11)["run_id"]
     finally:
         wh.close()
     r = runner.invoke(app, ["--db", str(warehouse_rw_path), "stockpile", "plan", "--budget",
