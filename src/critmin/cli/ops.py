@@ -6,7 +6,7 @@ uses the store also do this on first use); ``critmin ops info`` says which datab
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -31,7 +31,12 @@ def cli_store(ctx: typer.Context) -> Store:
 
 
 @ops_app.command("migrate")
-def migrate_cmd(ctx: typer.Context) -> None:
+def migrate_cmd(
+    ctx: typer.Context,
+    from_warehouse: Annotated[bool, typer.Option(
+        "--from-warehouse", help="Also copy users, tokens, jobs, projects and runs out of a warehouse "
+                                 "from before the operational store (into empty tables only).")] = False,
+) -> None:
     """Upgrade the operational store to the newest schema (Alembic migrations)."""
     from critmin.ops import get_engine, migrate
 
@@ -41,6 +46,14 @@ def migrate_cmd(ctx: typer.Context) -> None:
     except Exception as exc:  # noqa: BLE001 - one line for the user (database unreachable, ...)
         raise fail(f"migration failed on {eng.url.render_as_string(hide_password=True)}: {exc}") from None
     typer.echo(f"{eng.url.render_as_string(hide_password=True)}: at revision {', '.join(sorted(revs))}")
+    if from_warehouse:
+        from critmin.ops.legacy import import_legacy
+
+        db = ctx.obj.db_path()
+        if not db.exists():
+            raise fail(f"no warehouse at {db}")
+        for table, what in import_legacy(db, cli_store(ctx)).items():
+            typer.echo(f"  {table}: {what}")
 
 
 @ops_app.command("info")
