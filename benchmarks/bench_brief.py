@@ -78,7 +78,7 @@ def main() -> None:
     a = ap.parse_args()
     c = median_table([cold(a.db, a.lang, a.runs) for _ in range(a.repeat)])
     w = median_table(warm(a.db, a.lang, a.runs, a.repeat))
-    print(f"brief ({a.lang}), medians of {a.repeat} runs; target {TARGET_S:.0f} s")
+    print(f"brief ({a.lang}), medians of {a.repeat} runs; target {TARGET_S:.0f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'step':<28}{'cold (s)':>10}{'warm (s)':>10}")
     for k in dict.fromkeys([*c, *w]):
         print(f"{k:<28}{c.get(k, float('nan')):>10.2f}{w.get(k, float('nan')):>10.2f}")
