@@ -132,3 +132,18 @@ def test_theta_settings_are_the_full_sample_fit(warehouse):
     bt = cal.backtest(warehouse)
     for g, v in bt.theta.items():
         assert settings.get(f"disruption.calibration.theta.{g}") == pytest.approx(v, abs=0.01), g
+
+
+def test_shock_properties_hold_with_the_calibrated_response():
+    """The property tests of test_disruption_shocks run there with the linear response (its
+    hand-worked prices); here the same hypothesis tests run with the calibrated default: a supply
+    addition never raises a price or a shortfall, a demand fall never raises a price."""
+    from critmin import settings
+    from test_disruption_shocks import (
+        test_demand_fall_never_raises_a_price,
+        test_supply_addition_never_raises_a_price_or_a_shortfall,
+    )
+
+    assert settings.get("disruption.price_response") == "calibrated"
+    test_supply_addition_never_raises_a_price_or_a_shortfall()
+    test_demand_fall_never_raises_a_price()
