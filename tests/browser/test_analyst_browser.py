@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from critmin.web import downloads, formatting
 from web_support import PASSWORD, PROJECTS, USERS
@@ -189,3 +190,96 @@ def test_the_browser_formats_numbers_as_the_server(live_server, page1280):
         js = page.evaluate(f"vs => vs.map(v => critmin.fmt.{kind}(v{unit}))", values)
         py = [getattr(formatting, kind)(v, "t") if kind == "qty" else getattr(formatting, kind)(v) for v in values]
         assert js == py, kind
+
+
+def _results(doc: dict) -> dict[tuple[str, str], dict]:
+    return {(r["commodity"], r["consumer"]): r for r in doc["results"]}
+
+
+def test_a_us_only_gallium_ban_built_in_the_form_runs_as_the_cli_runs_its_toml(live_server, page1280, real_db_path,
+                                                                                tmp_path):
+    import json
+    import subprocess
+    import sys
+    import tomllib
+
+    base, _ = live_server
+    page = page1280
+    log_in(page, base, "us-analyst")
+    page.goto(f"{base}/scenarios")
+    page.wait_for_selector("#events tbody tr [name=country] option", state="attached", timeout=60_000)
+    page.select_option("#lib", "")  # a blank scenario: one event row
+    expect(page.locator("#events tbody tr")).to_have_count(1)
+    page.fill("[name=name]", "US-only gallium ban")
+    row = page.locator("#events tbody tr").first
+    row.locator("[name=commodity]").select_option("gallium")
+    row.locator("[name=stage]").select_option("processing")
+    page.wait_for_selector("#events [name=country] option[value=CHN]:text-matches('^China')", state="attached")
+    row.locator("[name=country]").select_option("CHN")
+    row.locator("[name=start]").fill("1")
+    row.locator("[name=duration]").fill("12")
+    row.locator("[name=target][value=USA]").check()
+    # live validation in the form's own terms: a cut is a percentage
+    row.locator("[name=cut]").fill("150")
+    page.wait_for_selector("#events .field-error")
+    assert "0 to 100" in row.locator(".field-error").inner_text()
+    assert page.locator("#runone").is_disabled()
+    row.locator("[name=cut]").fill("100")
+    try:
+        page.wait_for_selector("#toml:has-text('targets')")
+    except Exception:
+        pytest.fail(f"no TOML: the form says {page.locator('#formstatus').inner_text()!r}; {page.errors}")
+    assert page.locator(".field-error").count() == 0
+    toml = page.locator("#toml").inner_text()
+    doc = tomllib.loads(toml)
+    assert doc["events"] == [{"country": "CHN", "commodity": "gallium", "stage": "processing", "export_cut": 1.0,
+                              "start_month": 1, "duration_months": 12, "targets": ["USA"]}]
+    with page.expect_download() as d:
+        page.click("#tomldl")
+    path = tmp_path / "us_gallium_ban.toml"
+    d.value.save_as(path)
+    assert tomllib.loads(path.read_text()) == doc
+    doc_shot(page, "scenario_builder")
+    # run it in the browser ...
+    page.click("#runone")
+    page.wait_for_selector("#results:not([hidden]), #err:not(:empty)", timeout=300_000)
+    assert page.locator("#results").is_visible(), page.locator("#err").inner_text()
+    job_url = page.locator("#resulttable").get_attribute("data-download").split("?")[0]
+    web = _results(page.request.get(f"{base}{job_url}").json()["result"])
+    # ... and the CLI with the downloaded TOML, on the same data
+    p = subprocess.run([sys.executable, "-m", "critmin.cli.main", "--db", str(real_db_path), "simulate", str(path),
+                        "--json", "--no-store"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    cli = _results(json.loads(p.stdout))
+    assert set(web) == set(cli) == {("gallium", "USA"), ("gallium", "JPN")}
+    for key in cli:
+        for col in ("mean_shortfall_t", "mean_shortfall_pct", "mean_price_change_pct", "cvar95_pct"):
+            a, b = web[key].get(col), cli[key].get(col)
+            assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (key, col, a, b)
+    assert cli[("gallium", "USA")]["mean_shortfall_pct"] > cli[("gallium", "JPN")]["mean_shortfall_pct"]
+    # the result table downloads as the job's rows
+    r = page.request.get(f"{base}{job_url}?table=result.results&download=csv")
+    assert r.ok and len(list(csv.DictReader(io.StringIO(r.body().decode("utf-8").lstrip("\ufeff"))))) == len(web)
+    assert not page.errors, page.errors
+
+
+def test_an_uploaded_toml_fills_the_form(live_server, page1280):
+    import tomllib
+
+    base, _ = live_server
+    page = page1280
+    log_in(page, base, "jp-analyst")
+    page.goto(f"{base}/scenarios")
+    page.wait_for_selector("#events tbody tr [name=country] option", state="attached", timeout=60_000)
+    src = Path(__file__).resolve().parents[2] / "scenarios" / "cn_gallium_germanium_antimony_us_ban_2024.toml"
+    page.set_input_files("#tomlup", str(src))
+    page.wait_for_selector("#libdesc:has-text('.toml')")
+    page.wait_for_selector("#toml:has-text('antimony')")
+    rows = page.locator("#events tbody tr")
+    assert rows.count() == 3
+    assert all(rows.nth(i).locator("[name=target][value=USA]").is_checked() for i in range(3))
+    shown = tomllib.loads(page.locator("#toml").inner_text())
+    original = tomllib.loads(src.read_text())
+    assert shown["events"] == original["events"] and shown["name"] == original["name"]
+    assert len(shown["sources"]) == len(original["sources"])
+    assert not page.errors, page.errors

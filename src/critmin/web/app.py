@@ -37,6 +37,7 @@ ROUTER_MODULES = (
     "critmin.web.api_incidents",
     "critmin.web.api_brief",
     "critmin.web.lang",
+    "critmin.web.scenario_builder",
     "critmin.web.pages",
 )
 
@@ -74,8 +75,8 @@ def create_app(db_path: str | Path, *, job_workers: int | None = None, ops_url: 
         redoc_url=None,
         lifespan=lifespan,
         dependencies=[Depends(enforce)],
-    )
         responses=ERRORS,  # 400/401/403/404/409/413/422/429 stated for every operation
+    )
     app.state.ctx = ctx
     from critmin.web.downloads import DownloadMiddleware
 

@@ -1,11 +1,187 @@
 "use strict";
+// The scenario builder (issue 19 section 5): a form of events with pickers from the warehouse,
+// checked by the server as the analyst types (/api/scenarios/check: the same validation as
+// `critmin simulate`), shown, downloadable and uploadable as TOML (/api/scenarios/parse).
 document.addEventListener("DOMContentLoaded", () => {
   const lib = critmin.readJSON("library");
-  const sel = document.getElementById("lib"), spec = document.getElementById("spec");
-  const showLib = () => { const s = lib.find(x => x.name === sel.value); document.getElementById("libdesc").textContent = s ? s.description : "";
-    if (s) spec.value = JSON.stringify(s.spec, null, 2); };
-  sel.addEventListener("change", showLib);
-  if (lib.length) { sel.value = lib[0].name; showLib(); }
+  const form = document.getElementById("scform"), body = document.querySelector("#events tbody");
+  const sel = document.getElementById("lib");
+  const PARTNERS = [["USA", "United States"], ["JPN", "Japan"]];
+  let commodities = [], kept = { events: [], sources: [] };
+  const esc = t => String(t ?? "").replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  const producers = {};  // "cid|stage" -> [[iso3, name, share]] of the latest year
+
+  async function countries(cid, stage) {
+    const key = `${cid}|${stage}`;
+    if (!producers[key]) {
+      producers[key] = critmin.api(`/api/production/${encodeURIComponent(cid)}?stage=${stage}`).then(p => {
+        const rows = p.rows.filter(r => r.country_iso3 && r.aggregate === null);
+        const last = Math.max(...rows.map(r => r.year));
+        const seen = new Map();
+        rows.filter(r => r.year === last).sort((a, b) => (b.share ?? 0) - (a.share ?? 0))
+          .forEach(r => { if (!seen.has(r.country_iso3)) seen.set(r.country_iso3, [r.country_iso3, r.country, r.share, last]); });
+        return [...seen.values()];
+      }).catch(() => []);
+    }
+    return producers[key];
+  }
+
+  async function fillCountries(tr, chosen) {
+    const cid = tr.querySelector("[name=commodity]").value, stage = tr.querySelector("[name=stage]").value;
+    const box = tr.querySelector("[name=country]");
+    const list = cid ? await countries(cid, stage) : [];
+    const want = chosen ?? box.value;
+    box.innerHTML = list.map(([iso, name, share, year]) => `<option value="${iso}">${esc(name)} (${critmin.fmt.pct(share)}, ${year})</option>`).join("");
+    if (want && !list.some(c => c[0] === want)) box.insertAdjacentHTML("afterbegin", `<option value="${esc(want)}">${esc(want)} (no ${stage} production reported)</option>`);
+    if (!list.length && !want) box.innerHTML = `<option value="">no ${stage} production by country</option>`;
+    box.value = want && [...box.options].some(o => o.value === want) ? want : (box.options[0] ? box.options[0].value : "");
+  }
+
+  function eventRow(ev = {}) {
+    const i = body.rows.length, tr = document.createElement("tr");
+    const opts = commodities.map(c => `<option value="${c.commodity_id}">${esc(c.name)}</option>`).join("");
+    tr.innerHTML = `<td><select name="commodity" data-field="events[${i}].commodity">${opts}</select></td>` +
+      `<td><select name="stage" data-field="events[${i}].stage"><option value="mine">mine</option><option value="processing">processing</option></select></td>` +
+      `<td><select name="country" data-field="events[${i}].country"></select></td>` +
+      `<td><input name="cut" type="number" min="0" max="100" step="1" data-field="events[${i}].export_cut"></td>` +
+      `<td><input name="start" type="number" min="1" step="1" data-field="events[${i}].start_month"></td>` +
+      `<td><input name="duration" type="number" min="1" step="1" data-field="events[${i}].duration_months"></td>` +
+      `<td data-field="events[${i}].targets">` + PARTNERS.map(([k, n]) => `<label class="inline"><input type="checkbox" name="target" value="${k}"> ${n}</label>`).join("") + `</td>` +
+      `<td><button type="button" class="secondary remove" title="remove this event">✕</button></td>`;
+    body.appendChild(tr);
+    tr.querySelector("[name=commodity]").value = ev.commodity || "gallium";
+    tr.querySelector("[name=stage]").value = ev.stage || "processing";
+    tr.querySelector("[name=cut]").value = ev.export_cut !== undefined ? Math.round(1e6 * 100 * ev.export_cut) / 1e6 : 100;
+    tr.querySelector("[name=start]").value = ev.start_month || 1;
+    tr.querySelector("[name=duration]").value = ev.duration_months || 12;
+    (ev.targets || []).forEach(t => { const c = tr.querySelector(`[name=target][value="${t}"]`); if (c) c.checked = true; });
+    tr.querySelector(".remove").addEventListener("click", () => { tr.remove(); renumber(); changed(); });
+    ["commodity", "stage"].forEach(n => tr.querySelector(`[name=${n}]`).addEventListener("change", () => fillCountries(tr).then(changed)));
+    return fillCountries(tr, ev.country || "CHN");
+  }
+
+  function renumber() {
+    [...body.rows].forEach((tr, i) => tr.querySelectorAll("[data-field]").forEach(el => {
+      el.dataset.field = el.dataset.field.replace(/^events\[\d+\]/, `events[${i}]`); }));
+  }
+
+  const num = el => el.value === "" ? null : Number(el.value);
+  function spec() {
+    const doc = { name: form.name.value.trim(), description: form.description.value.trim(),
+      horizon_months: num(form.horizon_months), consumers: [...form.querySelectorAll("[name=consumer]:checked")].map(c => c.value) };
+    if (kept.sources.length) doc.sources = kept.sources;
+    doc.events = [...body.rows].map(tr => {
+      const q = n => tr.querySelector(`[name=${n}]`);
+      const ev = { country: q("country").value, commodity: q("commodity").value, stage: q("stage").value,
+        export_cut: q("cut").value === "" ? null : Number(q("cut").value) / 100, start_month: num(q("start")), duration_months: num(q("duration")) };
+      const t = [...tr.querySelectorAll("[name=target]:checked")].map(c => c.value);
+      if (t.length) ev.targets = t;
+      return ev;
+    }).concat(kept.events);
+    const ov = {};
+    form.querySelectorAll("[name^=ov_]").forEach(el => { if (el.value !== "") ov[el.name.slice(3)] = Number(el.value); });
+    if (Object.keys(ov).length) doc.overrides = { ...(kept.overrides || {}), ...ov };
+    else if (kept.overrides) doc.overrides = kept.overrides;
+    return doc;
+  }
+
+  async function fill(doc) {
+    form.name.value = doc.name || ""; form.description.value = (doc.description || "").trim();
+    form.horizon_months.value = doc.horizon_months || 12;
+    const cons = doc.consumers || PARTNERS.map(p => p[0]);
+    form.querySelectorAll("[name=consumer]").forEach(c => { c.checked = cons.includes(c.value); });
+    const restr = (doc.events || []).filter(e => (e.kind || "export_restriction") === "export_restriction");
+    kept = { events: (doc.events || []).filter(e => !restr.includes(e)), sources: doc.sources || [], overrides: null };
+    const ov = Object.fromEntries(Object.entries(doc.overrides || {}).filter(([, v]) =>
+      v !== null && !(typeof v === "object" && !Object.keys(v).length)));
+    form.querySelectorAll("[name^=ov_]").forEach(el => { const k = el.name.slice(3); el.value = ov[k] ?? ""; delete ov[k]; });
+    if (Object.keys(ov).length) kept.overrides = ov;  // per-country overrides: kept as given
+    const note = document.getElementById("keptevents");
+    note.hidden = !kept.events.length && !kept.sources.length && !kept.overrides;
+    note.textContent = [kept.events.length ? `${kept.events.length} supply or demand event(s) kept as in the file` : "",
+      kept.sources.length ? `${kept.sources.length} source(s) kept` : "", kept.overrides ? "per-country overrides kept" : ""].filter(Boolean).join(" · ");
+    body.innerHTML = "";
+    const pending = restr.map(ev => eventRow(ev));  // rows are added at once (a later fill replaces them whole)
+    await Promise.all(pending);
+    changed();
+  }
+
+  // live validation: the form's own ranges first (in the form's units), then the server's check
+  const LOCAL = [["cut", 0, 100, "the cut is a percentage of exports, 0 to 100"], ["start", 1, null, "the first month is 1"],
+                 ["duration", 1, null, "at least one month"]];
+  function localErrors() {
+    const out = [];
+    if (!form.name.value.trim()) out.push(["name", "give the scenario a name"]);
+    const h = num(form.horizon_months);
+    if (h === null || !Number.isInteger(h) || h < 1 || h > 120) out.push(["horizon_months", "a whole number of months, 1 to 120"]);
+    if (!form.querySelectorAll("[name=consumer]:checked").length) out.push(["consumers", "choose at least one consumer"]);
+    if (!body.rows.length && !kept.events.length) out.push(["events", "add at least one event"]);
+    [...body.rows].forEach((tr, i) => {
+      for (const [n, lo, hi, msg] of LOCAL) {
+        const el = tr.querySelector(`[name=${n}]`), v = num(el);
+        if (v === null || v < lo || (hi !== null && v > hi) || (n !== "cut" && !Number.isInteger(v))) out.push([el.dataset.field, msg]);
+      }
+      const st = num(tr.querySelector("[name=start]"));
+      if (h !== null && st !== null && st > h) out.push([`events[${i}].start_month`, `starts after the horizon (${h} months)`]);
+      if (!tr.querySelector("[name=country]").value) out.push([`events[${i}].country`, "choose the exporting country"]);
+    });
+    return out;
+  }
+
+  function showErrors(errors) {
+    form.querySelectorAll(".field-error").forEach(e => e.remove());
+    form.querySelectorAll(".invalid").forEach(e => e.classList.remove("invalid"));
+    const general = [];
+    for (const [field, message] of errors) {
+      const el = form.querySelector(`[data-field="${CSS.escape(field)}"]`) || (field.startsWith("events") ? document.getElementById("events") : null);
+      if (!el) { general.push(`${field}: ${message}`); continue; }
+      el.classList.add("invalid");
+      const m = document.createElement("span"); m.className = "field-error"; m.textContent = message;
+      (el.closest("td") || el.closest("label") || el).appendChild(m);
+    }
+    const status = document.getElementById("formstatus");
+    status.className = errors.length ? "error" : "ok";
+    status.textContent = errors.length ? (general.length ? general.join("; ") : `${errors.length} field(s) to correct`) : "The scenario is valid.";
+    const run = document.getElementById("runone"); if (run) run.disabled = errors.length > 0;
+  }
+
+  let timer = null, seq = 0;
+  function changed() { clearTimeout(timer); timer = setTimeout(check, 250); }
+  async function check() {
+    const mine = ++seq, local = localErrors();
+    const pre = document.getElementById("toml"), dl = document.getElementById("tomldl");
+    if (local.length) { showErrors(local); pre.textContent = ""; dl.hidden = true; return; }
+    try {
+      const r = await critmin.api("/api/scenarios/check", { method: "POST", body: { spec: spec() } });
+      if (mine !== seq) return;
+      showErrors(r.errors.map(e => [e.field, e.message]));
+      pre.textContent = r.toml || "";
+      dl.hidden = !r.toml;
+      if (r.toml) {
+        if (dl.href.startsWith("blob:")) URL.revokeObjectURL(dl.href);
+        dl.href = URL.createObjectURL(new Blob([r.toml], { type: "application/toml" }));
+        dl.download = (form.name.value.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "") || "scenario") + ".toml";
+      }
+    } catch (e) { showErrors([["(form)", e.message]]); }
+  }
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
+  document.getElementById("addevent").addEventListener("click", () => eventRow({}).then(changed));
+  sel.addEventListener("change", () => {
+    const s = lib.find(x => x.name === sel.value);
+    document.getElementById("libdesc").textContent = s ? s.description : "";
+    fill(s ? s.spec : { name: "", events: [{}] });
+  });
+  document.getElementById("tomlup").addEventListener("change", async ev => {
+    const file = ev.target.files[0]; if (!file) return;
+    try {
+      const r = await critmin.api("/api/scenarios/parse", { method: "POST", body: { toml: await file.text() } });
+      sel.value = ""; document.getElementById("libdesc").textContent = `from ${file.name}`;
+      await fill(r.spec);
+    } catch (e) { showErrors([["(file)", `${file.name}: ${e.message}`]]); }
+  });
+  critmin.api("/api/commodities").then(cs => { commodities = cs; if (lib.length) { sel.value = lib[0].name; sel.dispatchEvent(new Event("change")); } else fill({ events: [{}] }); });
+
   const fmt = (v, d = 1) => v === null || v === undefined ? "–" : (+v).toFixed(d);
 
   function show(job) {
@@ -45,14 +221,16 @@ document.addEventListener("DOMContentLoaded", () => {
       const job = await critmin.pollJob(started.url, j => critmin.progressBar(box, j));
       if (job.status !== "done") throw new Error(job.error || job.status);
       show(job);
+      const t = document.getElementById("resulttable");
+      t.dataset.download = `${started.url}?table=result.results`; critmin.downloadLinks(t);
     } catch (e) { err.textContent = e.message; }
     document.querySelectorAll("button").forEach(b => b.disabled = false);
   }
   const one = document.getElementById("runone"), mc = document.getElementById("runmc");
   if (one) one.addEventListener("click", () => {
-    let doc; try { doc = JSON.parse(spec.value); } catch (e) { document.getElementById("err").textContent = `scenario JSON: ${e.message}`; return; }
-    const libDoc = lib.find(x => x.name === sel.value);
-    start(libDoc && JSON.stringify(libDoc.spec) === JSON.stringify(doc) ? { scenario: sel.value } : { spec: doc });
+    const doc = spec(), libDoc = lib.find(x => x.name === sel.value);
+    const same = libDoc && JSON.stringify(libDoc.spec) === JSON.stringify(doc);
+    start(same ? { scenario: sel.value } : { spec: doc });
   });
   if (mc) mc.addEventListener("click", () => start({ monte_carlo: { runs: +document.getElementById("mcruns").value, seed: +document.getElementById("mcseed").value } }));
 });
