@@ -44,7 +44,7 @@ def _log_of(proc: subprocess.Popen) -> str:
     return Path(path).read_text(errors="replace")[-3000:] if path else ""
 
 
-def wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+def wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 400) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:

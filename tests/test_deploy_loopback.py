@@ -28,8 +28,10 @@ def test_tls_termination_by_nginx_with_secure_cookies(web_db, tmp_path):  # noqa
         app_port = base.rsplit(":", 1)[1]
         subprocess.run(["bash", script, "start", str(tmp_path / "ngx"), str(tls), app_port], check=True)
         try:
-            cert = str(tmp_path / "ngx" / "cert.pem")
-            with httpx.Client(base_url=f"https://127.0.0.1:{tls}", verify=cert, timeout=60) as c:
+            import ssl
+
+            trust = ssl.create_default_context(cafile=str(tmp_path / "ngx" / "cert.pem"))
+            with httpx.Client(base_url=f"https://127.0.0.1:{tls}", verify=trust, timeout=60) as c:
                 assert c.get("/healthz").status_code == 200
                 r = c.get("/login")
                 assert r.status_code == 200
