@@ -31,7 +31,13 @@ def main() -> None:
 
     import critmin
     from critmin.outlook.pipeline import STAGES
-    from critmin.outlook.service import IEA_SUPPLY_MINERALS, compute_gaps, gap_inputs, partner_shares, years_range
+    from critmin.outlook.service import (
+        IEA_SUPPLY_MINERALS,
+        compute_gaps,
+        gap_inputs,
+        partner_shares,
+        years_range,
+    )
     from critmin.projects.registry import load_seed
     from critmin.projects.selection import Candidate, Option, SelectionProblem, Target, select
 
@@ -81,7 +87,7 @@ def main() -> None:
     label = f"selection: 200 projects, 2 budgets, share cap, 1 target ({len(res_sel['selected'])} chosen)"
     print(f"{label:<58} "
           f"{s:>9.3f} {30.0:>9.1f} {s / 30.0:>6.2f}")
-    print(f"runs: gap {['%.3f' % x for x in gap_times]}, selection {['%.3f' % x for x in sel_times]}")
+    print(f"runs: gap {[f'{x:.3f}' for x in gap_times]}, selection {[f'{x:.3f}' for x in sel_times]}")
 
 
 if __name__ == "__main__":
