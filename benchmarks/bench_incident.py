@@ -8,7 +8,9 @@ Prints, side by side from one invocation, medians over ``--repeat`` repetitions:
   projects and curated tables, storage in the operational store);
 * **warm**: ``service.open_incident`` repeated in one process (the market cached per warehouse
   contents, as in a running server), split into assessment and options;
-* the same with the Monte Carlo part off (``--runs 0``), so its share is visible.
+* the same with the Monte Carlo part off (``--runs 0``), so its share is visible;
+* the cold runs' CPU time (user + system), which a shared, overloaded machine inflates less than
+  the wall time, and the load average.
 
 Usage: .venv/bin/python benchmarks/bench_incident.py --db /tmp/wh.duckdb [--runs 2000] [--repeat 5]
 """
@@ -28,21 +30,27 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENT = "CHN-GAGESB-USBAN-2024"
 
 
-def cold(db: str, runs: int, repeat: int) -> list[float]:
-    out = []
+def cold(db: str, runs: int, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall time and CPU time (user + system of the child) per fresh process."""
+    import resource
+
+    out, cpu = [], []
     for i in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
             env = {**os.environ, "CRITMIN_INCIDENT_MC_RUNS": str(runs),
                    "CRITMIN_DATABASE_URL": f"sqlite:///{tmp}/ops.sqlite"}
+            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             r = subprocess.run([sys.executable, "-m", "critmin.cli.main", "--db", db, "incident", "open",
                                 "--trigger", EVENT, "--json"], env=env, capture_output=True, text=True,
                                cwd=ROOT)
             dt = time.perf_counter() - t0
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             if r.returncode != 0:
                 raise SystemExit(f"repetition {i}: {r.stderr.strip()[:500]}")
             out.append(dt)
-    return out
+            cpu.append(ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime)
+    return out, cpu
 
 
 def warm(db: str, runs: int, repeat: int) -> tuple[list[float], list[float], list[float]]:
@@ -89,18 +97,20 @@ def main() -> None:
 
     runs = int(settings.get("incident.mc_runs")) if a.runs is None else a.runs
     med = statistics.median
-    c = cold(a.db, runs, a.repeat)
-    c0 = cold(a.db, 0, a.repeat)
+    c, ccpu = cold(a.db, runs, a.repeat)
+    c0, c0cpu = cold(a.db, 0, a.repeat)
     w, wa, wo = warm(a.db, runs, a.repeat)
     w0, _, _ = warm(a.db, 0, a.repeat)
     print(f"incident open -> ranked options, event {EVENT}, {a.repeat} repetitions, median (min-max) in s")
     print(f"{'':34}{'MC runs = ' + str(runs):>22}{'MC off':>22}")
     print(f"{'cold (fresh process, CLI)':34}{med(c):>10.2f} ({min(c):.2f}-{max(c):.2f}){med(c0):>10.2f} "
           f"({min(c0):.2f}-{max(c0):.2f})")
+    print(f"{'cold, CPU s (user+sys) of the child':34}{med(ccpu):>10.2f}{'':13}{med(c0cpu):>10.2f}")
     print(f"{'warm (in process, market cached)':34}{med(w):>10.2f} ({min(w):.2f}-{max(w):.2f}){med(w0):>10.2f} "
           f"({min(w0):.2f}-{max(w0):.2f})")
     print(f"{'  of which assessment':34}{med(wa):>10.2f}")
     print(f"{'  of which options':34}{med(wo):>10.2f}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"target < 10 s: cold median {'meets' if med(c) < 10 else 'MISSES'} it "
           f"(ratio to target {med(c) / 10:.2f}); Monte Carlo share of warm time "
           f"{(med(w) - med(w0)) / med(w):.0%}")

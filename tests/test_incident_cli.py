@@ -30,6 +30,11 @@ def test_incident_cli_flow(warehouse_rw_path, monkeypatch):
     ga = next(c for c in view["assessment"]["commodities"] if c["commodity"] == "gallium")
     us = next(p for p in ga["partners"] if p["partner"] == "USA")
     assert us["shortfall_t"] > 0 and us["stock_t"] == 3.0
+    # the registry (seed projects, joint ones for a joint incident) was searched
+    assert view["options"]["projects_searched"] is True, view["options"]["projects_note"]
+    projs = [o for o in view["options"]["options"] if o["kind"] == "project"]
+    assert projs and all(o["visibility"] == "joint" for o in projs)
+    assert all(o["commodity"] in ("gallium", "germanium", "antimony") for o in projs)
     plain = _run(db, "incident", "show", iid)
     assert plain.exit_code == 0 and iid in plain.output and f"{us['shortfall_t']:,.4g} t" in plain.output
     best = view["options"]["options"][0]["option_id"]

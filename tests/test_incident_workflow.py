@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from critmin.incident.store import IncidentError, IncidentNotFound, IncidentStore
@@ -237,3 +239,24 @@ def test_one_page_pdf_brief(opened):
     ga_us = next(p for c in a["commodities"] if c["commodity"] == "gallium" for p in c["partners"]
                  if p["partner"] == "USA")
     assert f"{ga_us['shortfall_t']:.3g} t" in text
+
+
+def test_a_joint_incident_names_only_joint_projects(opened, warehouse):
+    from critmin.incident.service import options_incident
+    from critmin.projects.registry import load_seed
+
+    st, inc = opened
+    seed = load_seed()
+
+    def source(viewer, cids):  # a source that returns everything, whatever the viewer
+        return [p for p in seed if p.commodity_id in cids]
+
+    assert any(str(p.visibility) != "joint" for p in source("joint", inc["commodities"]))  # JP-only Hobart (Ge)
+    doc = options_incident(warehouse, st, inc["incident_id"], sees=ALL, author="ann", projects=source,
+                           today=dt.date(2024, 12, 4))
+    projs = [o for o in doc["options"] if o["kind"] == "project"]
+    assert projs and {o["visibility"] for o in projs} == {"joint"}
+    assert "P-NYR-HOBART" not in {o["project"] for o in projs}
+    ga = next(o for o in projs if o["project"] == "P-AA-WAGERUP-GA")
+    assert ga["months_to_effect"] is None or ga["months_to_effect"] >= 0
+    assert doc["projects_searched"] is True

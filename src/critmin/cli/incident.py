@@ -69,10 +69,7 @@ def _projects(ctx: typer.Context, wh: Any):  # noqa: ANN202
     def source(viewer: str, cids: Any) -> list[Any]:
         from critmin.projects.registry import Registry
 
-        try:
-            reg = Registry.open(wh.con)
-        except Exception:  # noqa: BLE001 - a registry that cannot be opened: no projects, said in the doc
-            return []
+        reg = Registry.open(wh)  # the registry is in the warehouse's operational store
         return [p for c in cids for p in reg.list(viewer, commodity=c)]
     return source
 

@@ -78,8 +78,8 @@ def trigger_of(record: dict[str, Any]) -> Trigger:
 
 
 def inventory_sees(visibility: str) -> tuple[str, ...]:
-    """Inventory records an incident may use: those everyone who sees the incident may see
-    (a joint incident uses only joint inventory records)."""
+    """Records (inventory, projects) an incident may use: those everyone who sees the incident
+    may see (a joint incident uses only joint records)."""
     return ("joint",) if visibility == "joint" else (visibility, "joint")
 
 
@@ -133,12 +133,21 @@ def options_incident(wh: Warehouse, store: IncidentStore, iid: str, *, sees: Ite
     flows = wh.bilateral_flows(list(market.consumers), sources, drop_world=True, commodities=cids)
     opts = stockpile_options(a)
     opts += supplier_options(market, a, inc["countries"], flows, allied_iso3())
-    projs = list(projects(inc["visibility"], cids)) if projects is not None else []
+    projs: list[Any] = []
+    projects_note = None if projects is not None else "no project registry given"
+    if projects is not None:
+        try:
+            # only records everyone who may read the incident may read (a joint incident: joint
+            # projects), whatever the source returns
+            shared = inventory_sees(inc["visibility"])
+            projs = [p for p in projects(inc["visibility"], cids) if str(p.visibility) in shared]
+        except (RuntimeError, LookupError, ValueError) as exc:  # RegistryError is a RuntimeError
+            projects_note = f"project registry not searched: {exc}"
     opts += project_options(projs, a, today or dt.date.today())
     opts += demand_options(a, economics.substitutability(), economics.end_uses(), wh.recycling_rates())
     ranked = rank(opts, a)
     doc = {"assessment_doc_id": a["doc_id"], "options": ranked,
-           "projects_searched": projects is not None}
+           "projects_searched": projects_note is None, "projects_note": projects_note}
     did = store.put_doc(iid, sees, "options", doc, author, data_version=str(wh.fingerprint()))
     store.change(iid, sees, author, "options", status="options", note=f"options {did}")
     audit("incident.options", iid, {"doc_id": did, "options": len(ranked)})
