@@ -117,7 +117,33 @@ def plotly_css() -> str:
         out.append(f"{full}{{{body}}}")
         pos = m.end()
         if m.group(3) == "}":
+            # plotly's default modebar colours (layout.modebar.color/activecolor), which it would
+            # otherwise set per plot through an inline <style>
+            out.append(".js-plotly-plot .plotly .modebar-btn path{fill:rgba(68,68,68,0.3);}")
+            out.append(".js-plotly-plot .plotly .modebar-btn:hover path,.js-plotly-plot .plotly .modebar-btn.active path"
+                       "{fill:rgba(68,68,68,0.7);}")
             return "\n".join(out) + "\n"
+
+
+_GUARDED_STYLE = re.compile(r'getElementById\("([0-9a-f]{32,64})"\)\)\{var \w+=document\.createElement\("style"\)')
+
+
+@lru_cache(maxsize=1)
+def plotly_style_guards() -> tuple[str, ...]:
+    """Ids of the ``<style>`` elements plotly.js inserts at load unless an element with that id
+    already exists (the maplibre stylesheet of its tile maps, which critmin does not use).
+    base.html puts an empty ``<meta>`` with each id in the head, so plotly inserts none (an
+    inline ``<style>`` is a CSP violation)."""
+    return tuple(dict.fromkeys(_GUARDED_STYLE.findall(plotly_js_path().read_text(encoding="utf-8"))))
+
+
+def _install_template_global() -> None:
+    from critmin.web.templating import templates
+
+    templates.env.globals["plotly_style_guards"] = plotly_style_guards
+
+
+_install_template_global()
 
 
 @router.get("/vendor/plotly.css")
