@@ -243,6 +243,7 @@ def _peer(scope: Scope) -> str | None:
 async def _buffered(receive: Receive, limit: int) -> Receive:
     """Read the whole body (refusing one longer than ``limit``) and replay it to the app."""
     chunks: list[bytes] = []
+    chunks_msg: Message | None = None  # a non-body message (a disconnect) read while buffering
     size = 0
     while True:
         message = await receive()
@@ -255,7 +256,6 @@ async def _buffered(receive: Receive, limit: int) -> Receive:
             raise BodyTooLarge
         chunks.append(body)
         if not message.get("more_body", False):
-            chunks_msg = None
             break
     body_msg: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
     pending: list[Message] = [body_msg] if chunks_msg is None else [body_msg, chunks_msg]
