@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from critmin.ops import open_store
 from critmin.web import audit, auth
-from critmin.web.store import ensure_tables
+from ops_support import ops_store, ops_url  # noqa: F401
 from web_support import PASSWORD, USERS, bearer, csrf_of, login, web_db, web_db_template  # noqa: F401
 
 
 @pytest.fixture()
-def con(tmp_path):
-    c = duckdb.connect(str(tmp_path / "auth.duckdb"))
-    ensure_tables(c)
-    yield c
-    c.close()
+def con(ops_store):  # noqa: F811 - the operational store (SQLite, or PostgreSQL in the second CI run)
+    return ops_store
 
 
 def test_password_is_hashed_with_argon2_and_checked(con):
@@ -189,7 +186,7 @@ def test_invisible_record_and_unknown_record_answer_alike(app_client):
 # -- CLI ------------------------------------------------------------------------------------
 
 
-def test_cli_users_and_audit_export(tmp_path):
+def test_cli_users_and_audit_export(tmp_path, ops_url):  # noqa: F811
     from critmin.cli.main import app
 
     runner = CliRunner()
@@ -200,10 +197,9 @@ def test_cli_users_and_audit_export(tmp_path):
     r = runner.invoke(app, ["--db", db, "users", "token", "carol"])
     token = r.output.strip()
     assert r.exit_code == 0 and token.startswith("cm_")
-    con = duckdb.connect(db)
+    con = open_store(ops_url)
     assert auth.check_password(con, "carol", password) is not None
     assert auth.principal_from_token(con, token).role.name == "jp-analyst"
-    con.close()
     r = runner.invoke(app, ["--db", db, "users", "add", "dan", "--role", "superuser"])
     assert r.exit_code == 1 and "unknown role" in r.output
     r = runner.invoke(app, ["--db", db, "users", "revoke", "carol"])
@@ -217,23 +213,16 @@ def test_cli_users_and_audit_export(tmp_path):
     assert [x["outcome"] for x in rows][2] == "refused"
 
 
-def test_first_start_creates_one_admin_with_a_generated_password(web_db_template, tmp_path):  # noqa: F811
-    import shutil
-
+def test_first_start_creates_one_admin_with_a_generated_password(web_db, tmp_path):  # noqa: F811
     from critmin.cli.web import prepare_database
 
-    db = tmp_path / "first.duckdb"
-    shutil.copyfile(web_db_template.path, db)
-    con = duckdb.connect(str(db))
+    con = open_store(web_db.ops_url)
     con.execute("DELETE FROM web_token")
     con.execute("DELETE FROM web_user")
-    con.close()
-    pw1 = prepare_database(db, None, echo=lambda *_: None)
+    pw1 = prepare_database(web_db.path, None, echo=lambda *_: None)
     assert pw1 and len(pw1) >= 20
-    assert prepare_database(db, None, echo=lambda *_: None) is None  # only once
-    con = duckdb.connect(str(db))
+    assert prepare_database(web_db.path, None, echo=lambda *_: None) is None  # only once
     assert auth.check_password(con, "admin", pw1).role.is_admin
-    con.close()
 
 
 def test_admin_creates_user_and_token_through_the_api(app_client):
