@@ -50,7 +50,7 @@ def test_gap_json_for_the_partners(warehouse_rw_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["outlook", "--commodity", "gallium"], "no IEA supply outlook"),
+    (["outlook", "--commodity", "lithium", "--to", "2060"], "2024 <= first <= last <= 2050"),
     (["outlook", "--commodity", "lithium", "--stage", "magnet"], "stage 'magnet'"),
     (["outlook", "--commodity", "lithium", "--scenario", "XYZ"], "scenario 'XYZ'"),
     (["gap", "--year", "2050"], "--year 2050"),
@@ -74,3 +74,15 @@ def test_projects_score_outlook_basis_scores_25_and_says_what_the_rest_lack(ware
             assert "not stated in the sources" in p["reason"] or "no IEA supply outlook" in p["reason"]
     plain = runner.invoke(app, ["--db", str(warehouse_rw_path), "projects", "score", "--basis", "outlook"])
     assert plain.exit_code == 0 and "of 35 scored" in plain.stdout
+
+
+def test_outlook_of_a_mineral_without_iea_supply_gives_its_demand_and_says_why_no_gap(warehouse_rw_path, data_dir):
+    raw = json.loads((data_dir / "iea_cmde_2025" / "iea.json").read_text(encoding="utf-8"))["cleantechByMineral"]
+    r = runner.invoke(app, ["--db", str(warehouse_rw_path), "outlook", "--commodity", "Ga", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["gap"] == [] and "no IEA supply outlook" in d["not_computable"][0]
+    w = d["demand"]["WORLD|STEPS"]
+    assert w["basis"] == "clean_tech_only"
+    assert w["total"][0] == pytest.approx(raw["Gallium"]["2024"] * 1000)  # the IEA's clean-technology total
+    assert w["total"][d["years"].index(2040)] == pytest.approx(raw["Gallium"]["STEPS"]["2040"] * 1000)

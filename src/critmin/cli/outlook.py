@@ -46,6 +46,12 @@ def outlook_cmd(
         _echo_json(res)
         return
     s = res["scenario"]
+    if not res["gap"]:
+        typer.echo(f"{cid}: IEA {s} demand only ({res['demand'][f'WORLD|{s}']['basis']}); " + "; ".join(res["not_computable"]))
+        for y, v in zip(res["years"], res["demand"][f"WORLD|{s}"]["total"], strict=True):
+            if y % 5 == 0 or y == res["years"][0]:
+                typer.echo(f"  {y}: world demand {v:,.1f} t")
+        return
     typer.echo(f"{cid} at the {res['stage']} stage, IEA {s}, {res['years'][0]}-{res['years'][-1]} "
                f"({res['draws']:,} draws of {len(res['projects'])} pipeline project(s), seed {res['random_state']})")
     typer.echo(f"{'scope':<10} {'year':>5} {'demand t':>13} {'secure t':>13} {'exp. gap t':>13} {'gap 5-95% t':>25}")

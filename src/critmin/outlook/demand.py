@@ -72,11 +72,13 @@ def iea_points(wh: Warehouse, commodity: str, scenario: str) -> tuple[pd.DataFra
     td = iea_demand(wh, commodity, section="totalDemand")
     basis = "total"
     if td.empty:
-        td = iea_demand(wh, commodity, section="cleantechByTech")
-        td = td[td["element"].isna()] if "element" in td else td
-        if td.empty:  # elements only (no mineral total by technology): sum the elements' rows
-            td = iea_demand(wh, commodity, section="cleantechByTech")
         basis = "clean_tech_only"
+        for section in ("cleantechByTech", "byTechnology"):  # clean-technology demand by technology
+            td = iea_demand(wh, commodity, section=section)
+            if not td["element"].isna().all():
+                td = td[td["element"].isna()] if td["element"].isna().any() else td  # elements only: their sum
+            if not td[td["measure"] == "clean_tech"].empty:
+                break
     td = td[td["scenario"].isin(["observed", s])]
     clean = td[td["measure"] == "clean_tech"].assign(technology=lambda d: d["sector_or_technology"])
     other = td[td["measure"] == "other_uses"].assign(technology=OTHER_USES)
@@ -87,10 +89,19 @@ def iea_points(wh: Warehouse, commodity: str, scenario: str) -> tuple[pd.DataFra
            .agg(demand_t=("quantity", "sum"), source_ref=("source_ref", lambda r: "; ".join(sorted(set(r))))))
     if basis == "total":
         tot = td[td["measure"] == "total_demand"].set_index("year")
+    else:  # the IEA's clean-technology total of the mineral (its by-technology rows may not add up to it)
+        cm = iea_demand(wh, commodity, section="cleantechByMineral")
+        cm = cm[(cm["measure"] == "total_clean") & cm["scenario"].isin(["observed", s])]
+        cm = cm[cm["element"].isna()] if cm["element"].isna().any() else cm.groupby(["year"], as_index=False).agg(
+            quantity=("quantity", "sum"), source_ref=("source_ref", lambda r: "; ".join(sorted(set(r)))))
+        tot = cm.set_index("year")
+    if not tot.empty:
         parts = out.groupby("year")["demand_t"].sum()
-        res = [{"technology": RESIDUAL, "year": int(y), "demand_t": float(tot.at[y, "quantity"] - parts[y]),
-                "source_ref": f"{tot.at[y, 'source_ref']} minus the sectors and other uses"}
-               for y in parts.index if y in tot.index]
+        res = [{"technology": RESIDUAL, "year": int(y),
+                "demand_t": float(tot.at[y, "quantity"] - parts[y]) if y in tot.index else 0.0,
+                "source_ref": f"{tot.at[y, 'source_ref']} minus the sectors and other uses" if y in tot.index
+                else "no IEA total this year: no residual"}
+               for y in parts.index]
         if any(abs(float(str(r["demand_t"]))) > 1e-6 for r in res):  # t; IEA rounding leaves up to ~2 t
             out = pd.concat([out, pd.DataFrame(res)], ignore_index=True)
     return out, basis

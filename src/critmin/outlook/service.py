@@ -268,17 +268,18 @@ def outlook(wh: Warehouse, commodity: str, stage: str, scenario: str, projects: 
     years = years_range(2024, to_year)
     n, seed = _draw_settings(n_draws, random_state)
     s = check_scenario(scenario)
-    inp = gap_inputs(wh, commodity, stage, years, projects)
+    try:
+        inp = gap_inputs(wh, commodity, stage, years, projects)
+    except LookupError as exc:
+        if commodity in IEA_SUPPLY_MINERALS:
+            raise
+        return _demand_only(wh, commodity, check_stage(stage), s, years, n, seed, str(exc))
     res = compute_gaps(inp, n, seed)
     _, left = pipeline_projects([p for p in projects if p.commodity_id == commodity])
     return {
         "commodity": commodity, "stage": inp.stage, "scenario": s, "years": [int(y) for y in years],
         "draws": n, "random_state": seed,
-        "demand": {f"{lab}|{sc}": {"by_technology": {t: [float(v) for v in vals] for t, vals in d.by_technology.items()},
-                                   "total": [float(v) for v in d.total], "basis": d.basis, "flags": list(d.flags),
-                                   "sources": d.sources, "share": d.share, "share_note": d.share_note,
-                                   "driver_notes": list(d.drivers)}
-                   for (lab, sc), d in inp.demand.items()},
+        "demand": {f"{lab}|{sc}": _demand_json(d) for (lab, sc), d in inp.demand.items()},
         "supply": {"product": inp.supply.product, "flags": list(inp.supply.flags),
                    "world": [float(v) for v in inp.supply.world],
                    "by_country": {k: [float(v) for v in vals] for k, vals in inp.supply.by_country.items()},
@@ -289,7 +290,37 @@ def outlook(wh: Warehouse, commodity: str, stage: str, scenario: str, projects: 
                       "basis": p.basis} for p in inp.projects],
         "projects_not_in_pipeline": [e for e in left if not any(e["project"] == p.project_id for p in inp.projects)],
         "gap": _rows(inp, res),
+        "not_computable": [],
     }
+
+
+def _demand_json(d: DemandPath) -> dict[str, Any]:
+    return {"by_technology": {t: [float(v) for v in vals] for t, vals in d.by_technology.items()},
+            "total": [float(v) for v in d.total], "basis": d.basis, "flags": list(d.flags), "sources": d.sources,
+            "share": d.share, "share_note": d.share_note, "driver_notes": list(d.drivers)}
+
+
+def _demand_only(wh: Warehouse, commodity: str, stage: str, scenario: str, years: np.ndarray, n: int, seed: int,
+                 why: str) -> dict[str, Any]:
+    """A commodity without an IEA supply outlook: its IEA (clean-technology) demand and drivers,
+    the partners' share of it where a share can be computed, and the gap as not computable."""
+    demand: dict[str, Any] = {}
+    notes = [f"gap not computable: {why}"]
+    ps = [k for k, v in scopes().items() if len(v) == 1]
+    try:
+        shares: dict[str, PartnerShare] | None = partner_shares(wh, commodity, ps)
+    except LookupError as exc:
+        shares = None
+        notes.append(f"partner demand not computable: {exc}")
+    for sc in SCENARIOS:
+        w = world_demand(wh, commodity, sc, years)
+        demand[f"{WORLD}|{sc}"] = _demand_json(w)
+        for k in ps if shares else ():
+            assert shares is not None
+            demand[f"{k}|{sc}"] = _demand_json(partner_demand(w, k, shares[k].share, shares[k].note))
+    return {"commodity": commodity, "stage": stage, "scenario": scenario, "years": [int(y) for y in years],
+            "draws": n, "random_state": seed, "demand": demand, "supply": None, "projects": [],
+            "projects_not_in_pipeline": [], "gap": [], "not_computable": notes}
 
 
 def gap_table(wh: Warehouse, projects: Sequence[Project], *, commodities: Sequence[str] | None = None,
