@@ -117,3 +117,14 @@ def test_readme_links_the_scenario_guide_and_the_glossary_formulas():
             anchors = {re.sub(r"[^\w\- ]", "", h.strip().lstrip("#").strip().lower()).replace(" ", "-")
                        for h in page.read_text(encoding="utf-8").splitlines() if h.startswith("#")}
             assert link[1] in anchors, link
+
+
+def test_every_screenshot_exists_and_is_made_by_a_browser_test():
+    """The README's pictures are the browser tests' screenshots (docs/screenshots/NAME.png taken
+    with doc_shot(page, NAME)), so they are remade, not drawn by hand."""
+    images = re.findall(r"!\[[^\]]*\]\((docs/screenshots/[^)]+)\)", README)
+    assert len(images) >= 3
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests" / "browser").glob("test_*.py"))
+    for img in images:
+        assert (ROOT / img).is_file(), img
+        assert f'doc_shot(page, "{Path(img).stem}")' in tests, img
