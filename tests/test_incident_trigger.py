@@ -56,7 +56,7 @@ def test_unknown_event_names_the_table():
         event_trigger("NO-SUCH", 12)
 
 
-SIGNAL = {"signal_id": "volume_change:X", "kind": "volume_change", "direction": "down", "effect": 0.25,
+SIGNAL = {"signal_id": "volume_change:X", "kind": "volume_change", "direction": "collapse", "effect": 0.25,
           "commodity_id": "gallium", "exporter_iso3": "CHN", "importer_iso3": "USA", "window_start": "2023-08",
           "window_end": "2024-01", "source": "CHINA_EXPORTS", "description": "collapse"}
 
@@ -70,7 +70,16 @@ def test_volume_collapse_signal_becomes_a_cut():
     assert every.scenario.events[0].targets is None
 
 
-@pytest.mark.parametrize("change", [{"kind": "price_discrimination"}, {"direction": "up"}, {"effect": None}])
+def test_downward_structural_break_signal_starts_at_the_break():
+    sig = {**SIGNAL, "signal_id": "structural_break:CHINA_EXPORTS:CHN>JPN:811292:2023-08", "kind": "structural_break",
+           "direction": "down", "effect": 0.4, "importer_iso3": "JPN", "window_start": "2022-01"}
+    tr = calc_signal_scenario(sig, 12, "processing")
+    assert tr.start_date == dt.date(2023, 8, 1) and tr.scenario.events[0].export_cut == pytest.approx(0.6)
+    assert tr.scenario.events[0].targets == ("JPN",)
+
+
+@pytest.mark.parametrize("change", [{"kind": "price_discrimination"}, {"direction": "surge"}, {"direction": "down"},
+                                    {"effect": None}, {"commodity_id": None}])
 def test_other_signals_are_refused(change):
     with pytest.raises(TriggerError, match="signal volume_change:X"):
         calc_signal_scenario({**SIGNAL, **change}, 12, "processing")

@@ -8,8 +8,9 @@ An incident starts from one of three triggers (``docs/incidents.md``):
   without an estimate takes the mean cut of the hazard model's Beta(``severity_alpha``,
   ``severity_beta``) distribution, fitted to the table's estimates (flag ``cut_assumed``);
 * a **market signal** (``signal_id`` of ``critmin markets signals``): only a volume collapse
-  (kind ``volume_change``, direction ``down``) describes a supply cut: cut = 1 - post/pre
-  volume ratio, exporter -> importer (``*`` = every importer);
+  (``volume_change``, ``collapse``) or a downward break (``structural_break``, ``down``)
+  describes a supply cut: cut = 1 - after/before volume ratio, exporter -> importer (``*`` =
+  every importer);
 * a **scenario file** (TOML, :func:`critmin.disruption.scenario.load_scenario`) as written.
 
 Month 1 of the scenario is the month of the trigger's start date.
@@ -120,21 +121,36 @@ def event_trigger(event_id: str, horizon_months: int) -> Trigger:
                     "description": str(r0["description"])})
 
 
+#: the signals that describe a fall of supply (kind, direction of markets.signals)
+SUPPLY_FALLS = {("volume_change", "collapse"), ("structural_break", "down")}
+
+
 def calc_signal_scenario(signal: Mapping[str, Any], horizon_months: int, stage: str) -> Trigger:
-    """The scenario of a market signal (a record of ``markets.api.signals_to_records``)."""
+    """The scenario of a market signal (a record of ``markets.api.signals_to_records``): a
+    volume collapse around a policy date (``volume_change``, ``collapse``; effect = post/pre mean
+    quantity, start = the window's start) or a downward break (``structural_break``, ``down``;
+    effect = after/before geometric-mean quantity, start = the break month, the last part of its
+    id). Cut = 1 - effect."""
     sid = str(signal.get("signal_id"))
-    if signal.get("kind") != "volume_change" or signal.get("direction") != "down":
-        raise TriggerError(f"signal {sid}: kind {signal.get('kind')!r}, direction {signal.get('direction')!r}: only "
-                           "a volume collapse (volume_change, down) describes a supply cut; open the incident "
-                           "with --scenario FILE instead")
+    kind, direction = signal.get("kind"), signal.get("direction")
+    if (kind, direction) not in SUPPLY_FALLS:
+        raise TriggerError(f"signal {sid}: kind {kind!r}, direction {direction!r}: only a volume collapse "
+                           "(volume_change, collapse) or a downward break (structural_break, down) describes a "
+                           "supply cut; open the incident with --scenario FILE instead")
     ratio = signal.get("effect")
     if ratio is None or not math.isfinite(float(ratio)):
-        raise TriggerError(f"signal {sid}: effect (post/pre volume ratio) is missing")
+        raise TriggerError(f"signal {sid}: effect (after/before volume ratio) is missing")
+    if not signal.get("commodity_id"):
+        raise TriggerError(f"signal {sid}: no commodity (HS {signal.get('hs_code')} is not mapped to one)")
     cut = min(max(1.0 - float(ratio), 0.0), 1.0)
     cid = str(signal["commodity_id"]).split(";")[0]
     exporter = str(signal["exporter_iso3"])
     importer = str(signal.get("importer_iso3") or "*")
-    start = pd.Timestamp(str(signal["window_start"]) + "-01").date()
+    month = str(signal["window_start"])
+    if kind == "structural_break":
+        last = sid.rsplit(":", 1)[-1]
+        month = last if len(last) == 7 and last[4] == "-" else month
+    start = pd.Timestamp(month + "-01").date()
     ev: dict[str, Any] = {"country": exporter, "commodity": cid, "stage": stage, "export_cut": cut,
                           "start_month": 1, "duration_months": horizon_months}
     if importer not in ("*", "WLD"):
@@ -142,10 +158,12 @@ def calc_signal_scenario(signal: Mapping[str, Any], horizon_months: int, stage: 
     doc = {"name": f"incident: signal {sid}", "description": str(signal.get("description") or ""),
            "horizon_months": horizon_months, "consumers": list(partners()), "events": [ev]}
     sc = parse_scenario(doc, f"signal {sid}")
-    return Trigger("signal", sid, sc, start, f"volume collapse of {cid} from {exporter} to {importer} "
-                   f"(post/pre {float(ratio):.2f})", (cid,), {cid: stage}, (exporter,),
+    what = "volume collapse" if kind == "volume_change" else "downward break"
+    return Trigger("signal", sid, sc, start, f"{what} of {cid} from {exporter} to {importer} "
+                   f"(after/before {float(ratio):.2f})", (cid,), {cid: stage}, (exporter,),
                    tuple(ev.get("targets", [])), ("unsourced",),
-                   (f"cut = 1 - post/pre volume ratio = {cut:.3f}; the duration is the horizon",),
+                   (f"cut = 1 - after/before volume ratio = {cut:.3f}; in force for the horizon, duration "
+                    "uncertain in the Monte Carlo part",),
                    {"signal": {k: signal.get(k) for k in ("kind", "source", "hs_code", "window_start", "window_end",
                                                           "statistic_name", "statistic", "p_value", "effect",
                                                           "rows", "event_id")},
