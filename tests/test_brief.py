@@ -291,4 +291,7 @@ def test_jp_brief_names_no_us_only_record(db_copy: Path, tmp_path: Path) -> None
     assert sel_jp["budget_used"] != sel_us["budget_used"]
     # the US brief does name it (the filter is by visibility, not a blanket omission)
     res_us = _generate(db_copy, tmp_path / "us", lang="en", visibility="US", commodities=("nickel",))
-    assert US_ONLY_ID in " ".join(_text(res_us.pdf)).replace(" ", "")
+    us_text = " ".join(_text(res_us.pdf)).replace(" ", "")
+    assert US_ONLY_ID in us_text
+    # and the other way round: the JP-only nickel project is in the JP brief, not in the US one
+    assert "P-SMM-TAGANITO" in packed and "P-SMM-TAGANITO" not in us_text
