@@ -160,7 +160,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        pg_dir = tmp / "pg"
+        # its own directory directly under /tmp: the cluster runs as `postgres` when we are root
+        pg_dir = Path(tempfile.mkdtemp(prefix="critmin-pg-"))
         url = args.database_url
         if url is None:
             out = subprocess.run(["bash", str(REPO / "scripts" / "pg_cluster.sh"), "start", str(pg_dir)],
@@ -178,6 +179,7 @@ def main() -> None:
         finally:
             if args.database_url is None:
                 subprocess.run(["bash", str(REPO / "scripts" / "pg_cluster.sh"), "stop", str(pg_dir)], check=False)
+                shutil.rmtree(pg_dir, ignore_errors=True)
     print(f"\n{'set-up / route':<28} {'n':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for r in res:
         print(_row(f"{r['name']} ({r['clients']} cl.)", r["all"]))
