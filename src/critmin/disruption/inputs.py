@@ -20,7 +20,12 @@ Per commodity (details and caveats in ``docs/disruption.md``):
   ``provenance['trade'][consumer]['source']``; else world production shares (``proxy_trade_shares``);
 * consumption: a consumer whose ``disruption.consumption_source`` is ``USGS_MCS`` (the USA) =
   USGS salient apparent consumption (``Consump_*``, latest year with a number); other consumers
-  (JPN: no mine output) = BACI net imports + own production at the supply stage. A
+  (JPN: no mine output) = BACI net imports + own production at the supply stage, both in
+  contained metal (``qty_contained_t``, :mod:`critmin.data.contained`; a traded line without a
+  contained factor makes the figure not computable, never gross weight added to metal); where
+  BACI trades the commodity only at another stage (copper: concentrates, not cathode), the own
+  output at the stage is made from those imports, so the two are not summed: consumption =
+  max(own output, contained net imports), noted (one stage, issue 13). A
   ``USGS_MCS`` consumer without a usable salient figure falls back to the same net-import
   method, with a note. The Comtrade extracts hold imports only: a consumer whose shares come
   from one has its consumption reported as not computable;
@@ -339,6 +344,15 @@ def _supply(prod: Mapping[str, Mapping[str, pd.DataFrame]], cid: str, year: int 
     return "mine", mine, pd.Series(dtype=float), mine_meta, mine_meta
 
 
+def _net_contained_t(imp: pd.DataFrame, exp: pd.DataFrame) -> tuple[float, list[str]]:
+    """Net imports in contained metal, ``sum(imports qty_contained_t) - sum(exports
+    qty_contained_t)`` (:mod:`critmin.data.contained`: gross tonnes x the HS code's factor), and
+    the HS codes traded in tonnes without a factor (then the net figure is not usable)."""
+    miss = {str(h) for d in (imp, exp)
+            for h in d.loc[(d["qty_t"].fillna(0) > 0) & d["qty_contained_t"].isna(), "hs_code"]}
+    return float(imp["qty_contained_t"].sum() - exp["qty_contained_t"].sum()), sorted(miss)
+
+
 def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Mapping[str, Mapping[str, pd.DataFrame]],
                prod: Mapping[str, Mapping[str, pd.DataFrame]], salient: SalientIndex,
                fallback: Mapping[tuple[str, str], list[FallbackCell]] | None = None,
@@ -355,10 +369,12 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
     for c in consumers:
         tr = baci[c].get(cid, _NO_TRADE)
         used = tr[tr["stage_group"] == group] if not tr.empty else tr
+        other_stage, no_factor = False, []
         if not tr.empty and used.empty:
             other = tr["stage_group"].dropna().unique().tolist()
             used = tr[tr["stage_group"].isin(other)]
             notes.append(f"{c}: BACI has {cid} trade only at {other}; its import shares are used for the {stage} stage")
+            other_stage = True
         imp = used[used["flow"] == "import"] if not used.empty else used
         if not imp.empty and baci_newest is not None and int(imp["year"].max()) < baci_newest - lag:
             notes.append(f"{c}: BACI {cid} imports end in {int(imp['year'].max())}, more than {lag} years before "
@@ -374,7 +390,7 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
             s = imp_y.groupby("partner_iso3")[col].sum()
             s = s[s > 0]
             exp_y = used[(used["flow"] == "export") & (used["year"] == y)]
-            net = float(imp_y["qty_t"].sum() - exp_y["qty_t"].sum())
+            net, no_factor = _net_contained_t(imp_y, exp_y)
             trade_meta[c] = {"source": "BACI", "year": y, "basis": col, "partners": len(s), "net_imports_t": net}
             if consumption_source(c) == SALIENT_CONSUMPTION:
                 s = _by_bought_stage(s, str(imp_y["stage_group"].iloc[0]), tr, salient, cid, prod_t.drop(c, errors="ignore"),
@@ -416,6 +432,9 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
             why = (f"{trade_meta[c]['source']} {trade_meta[c]['year']} has imports only, no exports"
                    if fb_used else f"no salient series, and BACI {cid} trade ends in {stale} (not used: older than "
                    f"disruption.max_trade_lag_years)" if stale else "no salient series and no BACI trade")
+        elif no_factor:
+            why = (f"BACI {cid} trade under HS {', '.join(no_factor)} has no contained-metal factor "
+                   "(catalog/hs_contained.csv): its gross weight cannot be added to the output at the stage")
         elif max(net, 0.0) + own <= 0:
             why = (f"BACI {trade_meta[c]['year']} net imports are {net:,.3f} t (exports at least imports) and "
                    f"{c} has no {stage} output: consumption by the net-import method would be 0 t")
@@ -435,8 +454,17 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
             notes.append(f"{c}: consumption not computable ({why}); "
                          "modelled as 0 t, results for this consumer are reported as not computable")
             continue
-        demand[c] = max(net or 0.0, 0.0) + own  # net is a number here (else ``why`` is set)
-        trade_meta.setdefault(c, {})["consumption"] = "BACI net imports + own production"
+        if other_stage:  # the own output at the stage is made from the imports: one stage, not both
+            demand[c] = max(max(net or 0.0, 0.0), own)
+            trade_meta.setdefault(c, {})["consumption"] = (
+                f"max(own {stage} output {own:,.0f} t, BACI net imports {net or 0.0:,.0f} t contained): "
+                f"{c}'s {stage} output is made from the imports, so they are not summed")
+            notes.append(f"{c}: {cid} consumption {demand[c]:,.0f} t = max(own {stage} output, BACI net imports in "
+                         "contained metal), not their sum (BACI has no trade at the stage: trade at the stage "
+                         "itself, e.g. refined exports, is not counted)")
+        else:
+            demand[c] = max(net or 0.0, 0.0) + own  # net is a number here (else ``why`` is set)
+            trade_meta.setdefault(c, {})["consumption"] = "BACI net imports + own production (contained metal)"
     trade_partners = set().union(*[set(s.index) for s in shares.values()]) if shares else set()
     producers = tuple(sorted(set(prod_t.index) | trade_partners))
     dem = np.array([demand[c] for c in consumers])
