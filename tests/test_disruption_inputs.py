@@ -99,7 +99,7 @@ def reference_market(wh, commodities, consumers=None, year=None) -> Market:
     salient = _reference_salient(wh, commodities)
     fallback = _reference_fallback(wh, consumers)
     newest = max((int(g["year"].max()) for by in baci.values() for g in by.values() if len(g)), default=None)
-    growth = inputs._iea_growth(wh)  # demand growth is tested on its own (tests/test_disruption_growth.py)
+    growth = inputs.iea_growth(wh)  # demand growth is tested on its own (tests/test_disruption_growth.py)
     out, bad = {}, {}
     for cid in commodities:
         try:
