@@ -139,7 +139,10 @@ def supplier_options(market: Market, assessment: Mapping[str, Any], restricting:
                         f"{months} months" + ("; allied" if pp in allied else "")
                         + ("; no recorded partner imports from it" if pp not in ev else "")),
             })
-        rows.sort(key=lambda r: (-r["spare_in_horizon_t"], -r["production_t"], r["supplier"]))
+        # by spare capacity, then output, then what the partners already import from it (a
+        # re-exporter without recorded output is known from trade alone)
+        rows.sort(key=lambda r: (-r["spare_in_horizon_t"], -r["production_t"],
+                                 -sum(t["qty_t"] or 0.0 for t in r["trade"]), r["supplier"]))
         allied_share = (sum(q for pp, q in cands if pp in allied) / alt_total) if alt_total > 0 else None
         for r in rows[:nmax]:
             r["allied_share_of_alternatives"] = allied_share
