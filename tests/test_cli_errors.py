@@ -124,7 +124,8 @@ VALID: dict[str, str] = {
     "name": "nobody", "title": "test", "start": "2022", "end": "2023", "horizon": "2030",
     "incident_id": "no-such-incident", "project_id": "no-such-project", "job_id": "no-such-job",
     "id": "no-such-id", "out": "{tmp}/out", "output": "{tmp}/out", "dest": "{tmp}/dest",
-    "lang": "en", "language": "en", "locale": "en",
+    "lang": "en", "language": "en", "locale": "en", "decision": "approve", "author": "tester",
+    "reason": "test", "reasons": "test", "option": "none", "tonnes": "1", "as_of": "2025-01-01",
 }
 #: an unknown value for a name-like parameter
 UNKNOWN: dict[str, str] = {
@@ -259,7 +260,16 @@ def _run(command: str, argv: list[str], stdin: str = "pw\n"):
 
 
 def _with(index: int) -> list[str]:
-    return [c for c in ALL if cases(c)[index]]
+    """Commands with that case (one whose parameters cannot be filled is reported by
+    test_every_command_has_cases instead of breaking the collection)."""
+    out = []
+    for c in ALL:
+        try:
+            if cases(c)[index]:
+                out.append(c)
+        except KeyError:
+            pass
+    return out
 
 
 @pytest.mark.parametrize("command", _with(0))
