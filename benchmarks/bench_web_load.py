@@ -132,7 +132,11 @@ def _run(name: str, db: Path, ops_url: str, workers: int, clients: int, seconds:
         lat, errors, elapsed = _load(base, token, clients, seconds)
     finally:
         proc.terminate()
-        proc.wait(30)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:  # workers still draining slow requests
+            proc.kill()
+            proc.wait(30)
     allv = [x for v in lat.values() for x in v]
     return {"name": name, "workers": workers, "clients": clients, "lat": lat, "all": allv,
             "errors": errors, "elapsed": elapsed}
