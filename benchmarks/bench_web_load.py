@@ -67,7 +67,8 @@ def _serve(db: Path, ops_url: str, workers: int, log: Path) -> tuple[subprocess.
     env = {**os.environ, "CRITMIN_DB": str(db), "CRITMIN_DATABASE_URL": ops_url}
     proc = subprocess.Popen([sys.executable, "-m", "critmin.cli.main", "serve", "--port", str(port),
                              "--workers", str(workers), "--job-workers", "0"],
-                            env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=REPO)  # noqa: SIM115
+                            env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=REPO,  # noqa: SIM115
+                            start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while True:
@@ -135,7 +136,9 @@ def _run(name: str, db: Path, ops_url: str, workers: int, clients: int, seconds:
         try:
             proc.wait(60)
         except subprocess.TimeoutExpired:  # workers still draining slow requests
-            proc.kill()
+            import signal
+
+            os.killpg(proc.pid, signal.SIGKILL)  # the supervisor and its worker processes
             proc.wait(30)
     allv = [x for v in lat.values() for x in v]
     return {"name": name, "workers": workers, "clients": clients, "lat": lat, "all": allv,
