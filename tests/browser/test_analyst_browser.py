@@ -38,6 +38,7 @@ def doc_shot(page, name: str) -> None:
 @pytest.fixture()
 def page1280(browser):
     ctx = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    ctx.set_default_timeout(120_000)  # a first page computes its tables (slow on a shared 2-core machine)
     pg = ctx.new_page()
     pg.errors = []  # type: ignore[attr-defined]
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
