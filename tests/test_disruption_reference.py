@@ -152,7 +152,7 @@ def reference_commodity(cm: CommodityMarket, events: list[dict], p: ModelParams,
         seg = any(e["start"] <= t < e["start"] + e["duration"] and e["cut"] > 0 and e["declared"] for e in tgt_events)
         dem_r = sum(demand[i] for i in restricted_pool) * m
         dem_o = sum(demand[i] for i in imps if i not in restricted_pool) * m
-        if seg and dem_r > 0 and dem_o > 0:
+        if seg and dem_r > 1e-12 * world_dem and dem_o > 1e-12 * world_dem:
             fr = sum(out[i][t - 1] for i in restricted_pool) / dem_r
             fo = (sum(out[i][t - 1] for i in imps if i not in restricted_pool) - surplus * m - excess * m) / dem_o
             if fr > fo:

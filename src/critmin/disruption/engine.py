@@ -322,10 +322,14 @@ def simulate(
     if comp.has_targeted:  # rule 8: each pool clears at its own price
         R = comp.restricted
         dem_r, dem_o = demand_m[:, R].sum(-1), demand_m[:, ~R].sum(-1)
-        frac_r = np.divide(short[:, :, R].sum(-1), dem_r[None, :], out=frac.copy(), where=dem_r[None, :] > 0)
+        # a pool with a negligible demand (below 1e-12 of the world's: subnormal test markets)
+        # takes the world price rather than a ratio of rounding errors
+        tiny = 1e-12 * world[None, :]
+        frac_r = np.divide(short[:, :, R].sum(-1), dem_r[None, :], out=frac.copy(), where=dem_r[None, :] > tiny)
         frac_o = np.divide(short[:, :, ~R].sum(-1) - surplus - excess, dem_o[None, :], out=frac.copy(),
-                           where=dem_o[None, :] > 0)
-        split = seg & (frac_r > frac_o)  # arbitrage closes the spread the other way
+                           where=dem_o[None, :] > tiny)
+        # arbitrage closes the spread the other way; a negligible pool takes the world price
+        split = seg & (frac_r > frac_o) & (dem_r[None, :] > tiny) & (dem_o[None, :] > tiny)
         price_r = np.where(split, _price(frac_r, comp), price)
         price_o = np.where(split, _price(frac_o, comp), price)
     return SimResult(
