@@ -350,7 +350,8 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
     for c in consumers:
         tr = baci[c].get(cid, _NO_TRADE)
         used = tr[tr["stage_group"] == group] if not tr.empty else tr
-        other_stage, no_factor = False, []
+        other_stage = False
+        no_factor: list[str] = []
         if not tr.empty and used.empty:
             other = tr["stage_group"].dropna().unique().tolist()
             used = tr[tr["stage_group"].isin(other)]
