@@ -125,7 +125,8 @@ class Store:
         cur = conn.exec_driver_sql(self._sql(sql), tuple(params or ()))
         if cur.returns_rows:
             # DB-API style description (name first), taken before the fetch closes the cursor
-            desc = [(k, None, None, None, None, None, None) for k in cur.keys()]
+            names = cur.keys()  # a RowMapping's keys, not the rows
+            desc = [(k, None, None, None, None, None, None) for k in names]
             rows = [tuple(r) for r in cur.fetchall()]
             return Result(rows, desc, len(rows))
         return Result([], None, cur.rowcount)
