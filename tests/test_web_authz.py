@@ -33,6 +33,8 @@ class Req:
     url: str
     json: dict | None = None
     absent: tuple[str, ...] = ()  # ids that must not appear in the body (lists)
+    data: dict | None = None  # a form body (instead of json)
+    redirect: str | None = None  # success is this 303 redirect (a form post), not a 2xx
 
 
 Example = Callable[[str, dict], Req]  # (visibility of the record, fixture ids) -> request
@@ -57,6 +59,19 @@ def _project_record(vis: str, ids: dict) -> Req:
     # visibility the caller may write
     v = vis if vis in ids["sees"] else ids["own"]
     return Req("POST", "/api/projects", json={**rec, "name": rec["name"] + " (edited)", "visibility": v})
+
+
+def _unseen_projects(ids: dict) -> tuple[str, ...]:
+    return tuple(p for vis, p in PROJECTS.items() if vis not in ids["sees"])
+
+
+def _scenario_toml() -> str:
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parents[1] / "scenarios" / "cn_graphite_licensing_2023.toml").read_text()
+
+
+_SCENARIO = __import__("tomllib").loads(_scenario_toml())
 
 
 EXAMPLES: dict[tuple[str, str], Example | None] = {
@@ -142,6 +157,26 @@ EXAMPLES: dict[tuple[str, str], Example | None] = {
     ("GET", "/deposits"): lambda v, i: Req("GET", "/deposits"),
     ("GET", "/data"): lambda v, i: Req("GET", "/data"),
     ("GET", "/audit"): lambda v, i: Req("GET", "/audit"),
+    # briefs: jobs like the simulations (the fixture's finished briefs keep two stored files)
+    ("GET", "/api/briefs"): _job_list("brief", "/api/briefs"),
+    ("GET", "/api/briefs/{job_id}"): _job("brief", "/api/briefs"),
+    ("GET", "/api/briefs/{job_id}/files/{name}"): lambda v, i: Req(
+        "GET", f"/api/briefs/{i['jobs'][('brief', v)]}/files/brief.pdf"),
+    # a small brief, queued only (the matrix's app runs no job threads)
+    ("POST", "/api/briefs"): lambda v, i: Req("POST", "/api/briefs", json={
+        "partners": ["USA", "JPN"], "commodities": ["gallium"], "mc_runs": 100, "visibility": v}),
+    ("GET", "/brief"): lambda v, i: Req("GET", "/brief"),
+    # the outlook's pipeline is the caller's visible projects: the others' never appear (the
+    # US-only Stillwater magnet plant is in the rare-earth pipeline a joint-admin sees)
+    ("GET", "/api/outlook"): lambda v, i: Req("GET", "/api/outlook?commodity=rare_earths&draws=100&seed=1",
+                                              absent=_unseen_projects(i)),
+    # (the gap table names no project: its sums over the visible pipeline are what differ)
+    ("GET", "/api/gap"): lambda v, i: Req("GET", "/api/gap?year=2030&scenario=STEPS&draws=100&seed=1"),
+    ("GET", "/outlook"): lambda v, i: Req("GET", "/outlook"),
+    ("POST", "/api/scenarios/check"): lambda v, i: Req("POST", "/api/scenarios/check", json={"spec": _SCENARIO}),
+    ("POST", "/api/scenarios/parse"): lambda v, i: Req("POST", "/api/scenarios/parse", json={"toml": _scenario_toml()}),
+    # the default language (a switch to Japanese would change later rows' pages)
+    ("POST", "/lang"): lambda v, i: Req("POST", "/lang", data={"lang": "en", "next": "/data"}, redirect="/data"),
 }
 # the incident routes have their own matrix, generated the same way: tests/test_incident_authz.py
 EXAMPLES.update(dict.fromkeys(__import__("critmin.web.api_incidents", fromlist=["x"]).INCIDENT_RULES))
@@ -168,11 +203,19 @@ def route_keys(app) -> set[tuple[str, str]]:
     return keys
 
 
+# the matrix queues several jobs per role and none runs: the per-user quota (tested in
+# test_web_jobs_api.py) must not answer 429 to the later rows
+QUOTA_ENV = {"CRITMIN_JOBS_MAX_QUEUED_PER_USER": "100"}
+
+
 @pytest.fixture()
-def client(web_db):  # noqa: F811
+def client(web_db, monkeypatch):  # noqa: F811
     from critmin.web.app import create_app
 
-    app = create_app(web_db.path)
+    for k, v in QUOTA_ENV.items():
+        monkeypatch.setenv(k, v)
+    # no job threads: the jobs the matrix queues (simulations, briefs) stay queued
+    app = create_app(web_db.path, job_workers=0)
     with TestClient(app) as c:
         yield c, web_db
 
@@ -204,7 +247,7 @@ def test_a_route_without_a_rule_is_refused(web_db):  # noqa: F811
 
 def _send(c: TestClient, req: Req, token: str | None):
     headers = bearer(token) if token else {}
-    return c.request(req.method, req.url, json=req.json, headers=headers, follow_redirects=False)
+    return c.request(req.method, req.url, json=req.json, data=req.data, headers=headers, follow_redirects=False)
 
 
 def _check(c, key, role, vis, expect):
@@ -213,7 +256,9 @@ def _check(c, key, role, vis, expect):
     req = ex(vis, ids)
     r = _send(c, req, c.db.tokens.get(role) if role else None)
     where = f"{key} as {role or 'anonymous'} on a {vis} record: got {r.status_code} {r.text[:200]!r}"
-    if expect == "success":
+    if expect == "success" and req.redirect:
+        assert r.status_code == 303 and r.headers["location"] == req.redirect, where
+    elif expect == "success":
         assert 200 <= r.status_code < 300, where
         for gone in req.absent:
             assert gone not in r.text, f"{where}: response leaks {gone!r}"
@@ -235,7 +280,7 @@ ROLES = ("us-analyst", "jp-analyst", "joint-admin", "viewer")
 # routes that create a record without referring to an existing one: there is no "other
 # government's record" to ask for (creating one for the other government is a 403, tested in
 # test_web_auth.py)
-NO_OTHER_RECORD = {("POST", "/api/simulations")}
+NO_OTHER_RECORD = {("POST", "/api/simulations"), ("POST", "/api/briefs")}
 
 
 def test_authorisation_matrix(client):

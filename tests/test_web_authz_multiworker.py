@@ -15,5 +15,5 @@ pytestmark = pytest.mark.slow
 
 
 def test_authorisation_matrix_on_several_workers(web_db):  # noqa: F811
-    with server(web_db, workers=3, job_workers=0) as base, httpx.Client(base_url=base, timeout=120) as c:
+    with server(web_db, workers=3, job_workers=0, **authz.QUOTA_ENV) as base, httpx.Client(base_url=base, timeout=120) as c:
         authz.test_authorisation_matrix((c, web_db))

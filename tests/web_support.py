@@ -3,7 +3,7 @@
 ``web_db`` is a private copy of the real imported warehouse and an operational store of its
 own with one user per role (password ``PASSWORD``) and a bearer token each, three projects of
 each visibility from the seed registry, and finished jobs of each kind and visibility (for the
-access tests).
+access tests; a finished brief has two small stored files).
 
 The operational store is SQLite beside the warehouse copy, or -- when
 ``CRITMIN_TEST_DATABASE_URL=postgresql://...`` is set (``scripts/test.sh`` starts a throw-away
@@ -28,7 +28,7 @@ PASSWORD = "test-password-123"
 USERS = {"us-analyst": "ann-us", "jp-analyst": "jun-jp", "joint-admin": "ada-admin", "viewer": "vic-viewer"}
 # seed projects (src/critmin/projects/data/seed_projects.json) of each visibility
 PROJECTS = {"US": "P-USAR-STILLWATER", "JP": "P-NYR-HOBART", "joint": "P-MPM-MTNPASS"}
-JOB_KINDS = ("simulation", "stockpile", "selection")
+JOB_KINDS = ("simulation", "stockpile", "selection", "brief")
 
 
 @dataclass
@@ -87,7 +87,12 @@ def fill_ops_store(store, now: datetime | None = None) -> WebDB:
     for kind in JOB_KINDS:
         for vis in ("US", "JP", "joint"):
             jid = f"{kind[:3]}-{vis.lower()}0001"
-            result = {"sim_run_id": f"run-{vis.lower()}-0001", "note": f"fixture {vis}"}
+            result: dict = {"sim_run_id": f"run-{vis.lower()}-0001", "note": f"fixture {vis}"}
+            if kind == "brief":  # a finished brief keeps its files in the store (critmin.brief.store)
+                from critmin.brief.store import put_file
+
+                result["stored"] = {name: put_file(store, name, f"fixture brief {vis} {name}".encode())
+                                    for name in ("brief.pdf", "brief.xlsx")}
             store.execute(
                 "INSERT INTO web_job (job_id, kind, owner, role, visibility, status, progress, message, spec,"
                 " seed, result, created_at, finished_at) VALUES (?, ?, 'fixture', '', ?, 'done', 1, 'done', ?,"
