@@ -42,7 +42,8 @@ def test_curated_rows_cite_sources_and_are_numbers(tmp_path):
     cur = load_curated_consumption(CURATED_CONSUMPTION_CSV)
     assert ("gallium", "JPN") in cur
     for r in cur.values():
-        assert r["source"] and r["url"].startswith("https://") and r["as_of"] and r["imports_t"] > 0
+        assert r["source"] and r["url"].startswith("https://") and r["as_of"]
+        assert (r["imports_t"] > 0) if r["use"] == "fallback" else (r["consumption_t"] > 0), r
     text = CURATED_CONSUMPTION_CSV.read_text(encoding="utf-8").splitlines()
     bad = tmp_path / "c.csv"
     bad.write_text(text[0] + "\ngallium,JPN,2021,97,167,,https://x.org,2025-01-01,n\n", encoding="utf-8")
@@ -50,4 +51,11 @@ def test_curated_rows_cite_sources_and_are_numbers(tmp_path):
         load_curated_consumption(bad)
     bad.write_text(text[0] + "\ngallium,JPN,2021,lots,167,t,https://x.org,2025-01-01,n\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"line 2: imports_t: expected a number"):
+        load_curated_consumption(bad)
+    # a 'consumption' row needs its published consumption_t, not imports_t; an unknown use is refused
+    bad.write_text(text[0] + "\nnickel,JPN,2018,,,t,https://x.org,2025-01-01,n,consumption\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 2: consumption_t: expected a number"):
+        load_curated_consumption(bad)
+    bad.write_text(text[0] + "\nnickel,JPN,2018,,5,t,https://x.org,2025-01-01,n,always\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 2: use: expected 'fallback' or 'consumption'"):
         load_curated_consumption(bad)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from critmin.disruption import inputs
 from critmin.disruption.inputs import _net_contained_t, market_from_warehouse
 
 #: Japan's refined copper demand, published by JOGMEC / the Japan Mining Industry Association
@@ -27,13 +28,38 @@ def test_net_imports_are_contained_metal() -> None:
 
 
 @pytest.mark.parametrize("consumer", ["JPN"])
-def test_japan_copper_consumption_near_published_demand(warehouse, consumer: str) -> None:
-    cm = market_from_warehouse(warehouse, ["copper"]).commodities["copper"]
-    i = cm.consumers.index(consumer)
-    q = float(cm.demand_t[i])
+def test_japan_copper_by_the_net_import_method_is_refinery_output(warehouse, monkeypatch, consumer: str) -> None:
+    """Without the curated row, the one-stage rule gives max(refinery output, contained
+    concentrate imports): within 2x of the published demand, but above it (refined exports,
+    HS 7403, are not in the BACI extract)."""
+    monkeypatch.setattr(inputs, "_CURATED", {})
+    cm = market_from_warehouse(warehouse, ["copper"], cache=False).commodities["copper"]
+    q = float(cm.demand_t[cm.consumers.index(consumer)])
     # the old rule (concentrate gross weight + refinery output) gave 5.7-5.8 Mt, 6x the reference
     assert 0.5 * JPN_REFINED_COPPER_T <= q <= 2.0 * JPN_REFINED_COPPER_T, q
+    assert q > 1.2 * JPN_REFINED_COPPER_T, q  # the refined exports are not subtracted
     assert "not summed" in cm.provenance["trade"][consumer]["consumption"]
+
+
+@pytest.mark.parametrize("cid", ["copper", "nickel"])
+def test_japan_copper_and_nickel_consumption_are_the_curated_published_figures(warehouse, cid: str) -> None:
+    """Japan's refined copper and primary nickel are curated published figures (JMIA, JOGMEC/INSG),
+    not the net-import method, which misses refined-metal trade: the market's consumption equals
+    the CSV row and the provenance names its source."""
+    rows = pd.read_csv(inputs.CURATED_CONSUMPTION_CSV, dtype=str, keep_default_na=False)
+    row = rows[(rows["commodity_id"] == cid) & (rows["consumer_iso3"] == "JPN")].iloc[0]
+    assert row["use"] == "consumption" and row["source_url"].startswith("https://") and row["as_of"]
+    cm = market_from_warehouse(warehouse, [cid], cache=False).commodities[cid]
+    assert float(cm.demand_t[cm.consumers.index("JPN")]) == float(row["consumption_t"])
+    meta = cm.provenance["trade"]["JPN"]
+    assert meta["consumption"].startswith("curated: published consumption")
+    assert row["source_title"] in meta["consumption"]
+    assert meta["curated_consumption"]["url"] == row["source_url"]
+    assert any(f"{cid} consumption" in n and row["source_url"] in n for n in cm.notes), cm.notes
+    # against the published ranges outside the project: refined copper 0.9-1.0 Mt/yr (JMIA, FY2015-2019),
+    # primary nickel of order 100-200 kt/yr (INSG / JOGMEC)
+    lo, hi = {"copper": (0.9e6, 1.02e6), "nickel": (1.0e5, 2.0e5)}[cid]
+    assert lo <= float(row["consumption_t"]) <= hi
 
 
 @pytest.mark.xfail(strict=True, reason="BACI in the warehouse holds copper ores only (HS 2603), not refined "

@@ -85,7 +85,13 @@ CURATED_CONSUMPTION_CSV = Path(__file__).parent / "data" / "curated_consumption.
 def load_curated_consumption(path: str | Path = CURATED_CONSUMPTION_CSV) -> dict[tuple[str, str], dict[str, Any]]:
     """Curated consumption rows by (commodity, consumer): ``imports_t`` (what the model uses,
     with the consumer's own output at the stage), ``consumption_t`` (as published), ``year``,
-    the source and a note. Every row must name its source (title, URL, as-of date)."""
+    the source and a note. Every row must name its source (title, URL, as-of date).
+
+    Optional column ``use``: ``fallback`` (blank; the default) applies the row only where trade
+    cannot give the consumption (``imports_t`` + own output); ``consumption`` makes the published
+    ``consumption_t`` the consumer's consumption ahead of the computed figure (for trade the
+    BACI extract does not hold, e.g. Japan's refined copper and nickel), and ``imports_t`` may
+    then be blank."""
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     need = ["commodity_id", "consumer_iso3", "year", "imports_t", "consumption_t", "source_title", "source_url",
             "as_of", "note"]
@@ -98,14 +104,23 @@ def load_curated_consumption(path: str | Path = CURATED_CONSUMPTION_CSV) -> dict
         for c in ("source_title", "source_url", "as_of"):
             if not r[c].strip():
                 raise ValueError(f"{where}: {c}: expected a source, got an empty cell")
-        try:
-            imports = float(r["imports_t"])
-        except ValueError:
-            raise ValueError(f"{where}: imports_t: expected a number of tonnes, got {r['imports_t']!r}") from None
-        if not imports > 0:
-            raise ValueError(f"{where}: imports_t: expected > 0, got {imports}")
+        use = (r["use"].strip() if "use" in df.columns else "") or "fallback"
+        if use not in ("fallback", "consumption"):
+            raise ValueError(f"{where}: use: expected 'fallback' or 'consumption', got {use!r}")
+        num: dict[str, float | None] = {}
+        for c in ("imports_t", "consumption_t"):
+            required = (c == "imports_t") == (use == "fallback")
+            if not r[c].strip() and not required:
+                num[c] = None
+                continue
+            try:
+                num[c] = float(r[c])
+            except ValueError:
+                raise ValueError(f"{where}: {c}: expected a number of tonnes, got {r[c]!r}") from None
+            if required and not (num[c] or 0.0) > 0:
+                raise ValueError(f"{where}: {c}: expected > 0, got {num[c]}")
         out[(r["commodity_id"], r["consumer_iso3"])] = {
-            "imports_t": imports, "consumption_t": float(r["consumption_t"]) if r["consumption_t"] else None,
+            "imports_t": num["imports_t"], "consumption_t": num["consumption_t"], "use": use,
             "year": int(r["year"]), "source": r["source_title"], "url": r["source_url"], "as_of": r["as_of"],
             "note": r["note"],
         }
@@ -401,6 +416,17 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
             proxy.append(bool(trade_meta.get(c, {}).get("proxy_part", 0.0) > 0.5))
         shares[c] = s / s.sum()
         own = float(prod_t.get(c, 0.0))
+        cur = _CURATED.get((cid, c))
+        if cur is not None and cur["use"] == "consumption":  # a published figure ahead of the computed one
+            demand[c] = float(cur["consumption_t"])
+            trade_meta.setdefault(c, {})["consumption"] = (
+                f"curated: published consumption {cur['consumption_t']:,.0f} t ({cur['year']}); {cur['source']}")
+            trade_meta[c]["curated_consumption"] = dict(cur)
+            notes.append(f"{c}: {cid} consumption {cur['consumption_t']:,.0f} t is a curated published figure "
+                         f"({cur['year']}; source: {cur['source']}, {cur['url']}), used instead of the computed "
+                         f"one (own {stage} output {own:,.0f} t, BACI net imports "
+                         f"{'n/a' if net is None else f'{net:,.0f}'} t contained)")
+            continue
         if consumption_source(c) == SALIENT_CONSUMPTION:
             q, how = _salient_consumption(salient, cid)
             if q is not None:
@@ -421,7 +447,6 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
             why = (f"BACI {trade_meta[c]['year']} net imports are {net:,.3f} t (exports at least imports) and "
                    f"{c} has no {stage} output: consumption by the net-import method would be 0 t")
         if why:
-            cur = _CURATED.get((cid, c))
             if cur is not None:
                 demand[c] = cur["imports_t"] + own
                 trade_meta[c]["consumption"] = (f"curated: imports {cur['imports_t']:g} t ({cur['year']}) + own "
