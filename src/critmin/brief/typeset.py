@@ -102,16 +102,22 @@ def params_text(brief: Brief) -> str:
 def compile_pdf(brief: Brief, build_dir: Path) -> bytes:
     """Write data.json and the template into ``build_dir`` (charts already in ``charts/``) and
     compile. Raises :class:`TypesetError` on a Typst error or a font warning."""
+    tpl = resources.files("critmin.brief").joinpath("templates", "brief.typ").read_text(encoding="utf-8")
+    return run_typst(build_dir, "brief.typ", tpl, document(brief), brief.lang)
+
+
+def run_typst(build_dir: Path, name: str, template: str, data: dict[str, Any], lang: str) -> bytes:
+    """The one Typst runner (the briefing pack and the incident brief): ``data.json`` and the
+    template ``name`` in ``build_dir``, Debian's Noto fonts for ``lang`` only (no system-font
+    fallback), a font or glyph warning an error. Raises :class:`TypesetError`."""
     import typst
 
     build_dir.mkdir(parents=True, exist_ok=True)
-    doc = document(brief)
-    (build_dir / "data.json").write_text(json.dumps(doc, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-    tpl = resources.files("critmin.brief").joinpath("templates", "brief.typ").read_text(encoding="utf-8")
-    (build_dir / "brief.typ").write_text(tpl, encoding="utf-8")
+    (build_dir / "data.json").write_text(json.dumps(data, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    (build_dir / name).write_text(template, encoding="utf-8")
     font_dir = build_dir / "fonts"
     font_dir.mkdir(exist_ok=True)
-    for f in fonts.font_files(brief.lang):
+    for f in fonts.font_files(lang):
         target = font_dir / f.name
         if not target.exists():
             try:
@@ -119,10 +125,10 @@ def compile_pdf(brief: Brief, build_dir: Path) -> bytes:
             except OSError:
                 shutil.copyfile(f, target)
     try:
-        pdf, warnings = typst.compile_with_warnings(str(build_dir / "brief.typ"), root=str(build_dir),
+        pdf, warnings = typst.compile_with_warnings(str(build_dir / name), root=str(build_dir),
                                                     font_paths=[str(font_dir)])
     except typst.TypstError as exc:
-        raise TypesetError(f"Typst could not compile the brief ({build_dir / 'brief.typ'}): {exc}") from None
+        raise TypesetError(f"Typst could not compile {build_dir / name}: {exc}") from None
     bad = [str(w) for w in warnings if any(k in str(w).lower() for k in ("font", "glyph"))]
     if bad:
         raise TypesetError("Typst font warnings: " + "; ".join(bad))

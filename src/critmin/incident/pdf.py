@@ -7,8 +7,6 @@ the HTML brief (``/incidents/{id}/brief``) shows the same content.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import shutil
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -88,27 +86,11 @@ def document(view: dict[str, Any]) -> dict[str, Any]:
 def compile_pdf(view: dict[str, Any]) -> bytes:
     """The PDF bytes. Raises :class:`IncidentPdfError` (Typst error or font warning) and
     ``critmin.brief.fonts.FontsMissing`` when the Noto fonts are not installed."""
-    import typst
+    from critmin.brief.typeset import TypesetError, run_typst
 
-    from critmin.brief import fonts
-
+    tpl = resources.files("critmin.incident").joinpath("templates", "incident.typ").read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as tmp:
-        build = Path(tmp)
-        (build / "data.json").write_text(json.dumps(document(view), ensure_ascii=False), encoding="utf-8")
-        tpl = resources.files("critmin.incident").joinpath("templates", "incident.typ").read_text(encoding="utf-8")
-        (build / "incident.typ").write_text(tpl, encoding="utf-8")
-        font_dir = build / "fonts"
-        font_dir.mkdir()
-        for f in fonts.font_files("en"):
-            shutil.copyfile(f, font_dir / f.name)
         try:
-            pdf, warnings = typst.compile_with_warnings(str(build / "incident.typ"), root=str(build),
-                                                        font_paths=[str(font_dir)])
-        except typst.TypstError as exc:
-            raise IncidentPdfError(f"Typst could not compile the incident brief: {exc}") from None
-    bad = [str(w) for w in warnings if any(k in str(w).lower() for k in ("font", "glyph"))]
-    if bad:
-        raise IncidentPdfError("Typst font warnings: " + "; ".join(bad))
-    if not isinstance(pdf, bytes):
-        raise IncidentPdfError("Typst returned no PDF")
-    return pdf
+            return run_typst(Path(tmp), "incident.typ", tpl, document(view), "en")
+        except TypesetError as exc:
+            raise IncidentPdfError(f"the incident brief: {exc}") from None
