@@ -260,3 +260,16 @@ def test_a_joint_incident_names_only_joint_projects(opened, warehouse):
     ga = next(o for o in projs if o["project"] == "P-AA-WAGERUP-GA")
     assert ga["months_to_effect"] is None or ga["months_to_effect"] >= 0
     assert doc["projects_searched"] is True
+
+
+def test_inventory_is_refused_for_a_country_that_is_not_a_partner(store):
+    # a partner is one of setting risk.consumers (USA, JPN); a stock of another country would
+    # never be read by the cover computation, so recording it is an error, not a silent row
+    for partner in ("DEU", "XXX", "Atlantis"):
+        with pytest.raises(IncidentError, match="not a partner"):
+            store.record_inventory(partner=partner, commodity="gallium", quantity_t=1.0, as_of="2024-12-01",
+                                   source="manual", visibility="joint", recorded_by="test")
+    assert store.inventory(ALL) == {}
+    store.record_inventory(partner="JPN", commodity="gallium", quantity_t=1.0, as_of="2024-12-01",
+                           source="manual", visibility="joint", recorded_by="test")
+    assert list(store.inventory(ALL)) == [("JPN", "gallium")]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from critmin.cli.common import cli_warehouse, fail, user_errors, working
+from critmin.cli.common import cli_warehouse, countries, fail, user_errors, working
 
 if TYPE_CHECKING:
     from critmin.incident.store import IncidentStore
@@ -289,7 +289,7 @@ def brief_cmd(ctx: typer.Context, incident_id: Iid,
 @inventory_app.command("record")
 def inventory_record_cmd(
     ctx: typer.Context,
-    partner: Annotated[str, typer.Option("--partner", help="ISO3 of the partner holding the stock.")],
+    partner: Annotated[str, typer.Option("--partner", help="The partner holding the stock (name or ISO code).")],
     commodity: Annotated[str, typer.Option("--commodity", "-c")],
     tonnes: Annotated[float, typer.Option("--tonnes", min=0.0, help="Quantity held, metric tons.")],
     as_of: Annotated[str, typer.Option("--as-of", help="ISO date of the figure.")],
@@ -302,8 +302,12 @@ def inventory_record_cmd(
     from critmin.data.normalize.commodities import resolve
 
     with user_errors():
+        codes = countries(partner, "--partner")
+        if len(codes) != 1:
+            raise ValueError(f"--partner: give one partner, got {', '.join(codes)}")
+        partner = codes[0]
         cid = resolve(commodity)
-        iid = _store(ctx).record_inventory(partner=partner.upper(), commodity=cid, quantity_t=tonnes, as_of=as_of,
+        iid = _store(ctx).record_inventory(partner=partner, commodity=cid, quantity_t=tonnes, as_of=as_of,
                                            source=source, visibility=visibility, recorded_by=_author(author),
                                            note=note)
     _dump({"inventory_id": iid}) if as_json else typer.echo(f"recorded inventory {iid}: {partner} {cid} {tonnes:g} t")

@@ -238,6 +238,11 @@ class IncidentStore:
     # -- inventory ----------------------------------------------------------------------------
     def record_inventory(self, *, partner: str, commodity: str, quantity_t: float, as_of: str, source: str,
                          visibility: str, recorded_by: str, note: str | None = None) -> int:
+        from critmin.data.partners import partners
+
+        if partner not in partners():
+            raise IncidentError(f"partner: {partner!r} is not a partner; expected one of {', '.join(partners())} "
+                                "(setting risk.consumers)")
         if not quantity_t >= 0:
             raise IncidentError(f"quantity_t: expected >= 0 t, got {quantity_t}")
         if visibility not in VISIBILITIES:
