@@ -197,7 +197,7 @@ settings.register(
     "fourfold against the observed episodes (back-test in docs/disruption.md).",
 )
 #: commodity groups of the calibrated price response (the episodes' groups, data/episodes.toml)
-THETA_GROUPS = {"pooled": 1.55, "battery_and_base": 1.32, "minor_metals": 1.09, "rare_earths": 1.50}
+THETA_GROUPS = {"pooled": 1.54, "battery_and_base": 1.30, "minor_metals": 1.09, "rare_earths": 1.49}
 for _g, _v in THETA_GROUPS.items():
     settings.register(
         f"disruption.calibration.theta.{_g}", _v,
