@@ -53,6 +53,22 @@ def live_server(web_db):  # noqa: F811
     thread.join(timeout=30)
 
 
+@pytest.fixture()
+def warm_server(live_server):
+    """The live server once its caches are warm, as a deployment warms it before users arrive:
+    the overview (the page every login lands on) computes the assessment on its first request
+    (~20 s on a loaded 2-core machine); a signed-in ``GET /`` with a bearer token does it here,
+    so the browser's navigations wait for pages, not for that computation."""
+    import httpx
+
+    from web_support import bearer
+
+    base, db = live_server
+    r = httpx.get(f"{base}/", headers=bearer(db.tokens["us-analyst"]), timeout=600, follow_redirects=False)
+    assert r.status_code == 200, f"warming GET / answered {r.status_code}: {r.text[:200]}"
+    return live_server
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():

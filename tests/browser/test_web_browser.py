@@ -1,12 +1,30 @@
-"""The dashboard in a real browser (Debian's chromium through Playwright), on the real data."""
+"""The dashboard in a real browser (Debian's chromium through Playwright), on the real data.
+
+The server is warmed first (``warm_server``: its caches computed, as in a deployment); the
+waits are Playwright locator waits (no ``wait_for_function``: the dashboard's CSP allows no
+eval), with long timeouts only where the wait is a computation (scenario runs, plans).
+"""
 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from web_support import PASSWORD, USERS
 
 pytestmark = pytest.mark.browser
+NAVIGATION_MS = 120_000  # a page whose data is not cached yet (e.g. a commodity's first view) on a loaded machine
+
+
+@pytest.fixture()
+def page(page):
+    page.set_default_navigation_timeout(NAVIGATION_MS)
+    return page
+
+
+def finished(page, result: str, timeout: int) -> None:
+    """Wait until the ``result`` section is shown or ``#err`` has a message (a job's end)."""
+    page.locator(f"{result}:not([hidden]), #err:not(:empty)").first.wait_for(state="attached", timeout=timeout)
 
 
 def log_in(page, base: str, role: str) -> None:
@@ -17,8 +35,8 @@ def log_in(page, base: str, role: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def test_login_overview_and_commodity_page(live_server, page, shot):
-    base, _ = live_server
+def test_login_overview_and_commodity_page(warm_server, page, shot):
+    base, _ = warm_server
     page.goto(f"{base}/")
     assert "/login" in page.url  # not logged in: sent to the login form
     shot(page, "01_login")
@@ -48,35 +66,33 @@ def test_login_overview_and_commodity_page(live_server, page, shot):
     assert not page.errors, page.errors
 
 
-def test_run_a_scenario_and_see_the_result(live_server, page, shot):
-    base, _ = live_server
+def test_run_a_scenario_and_see_the_result(warm_server, page, shot):
+    base, _ = warm_server
     log_in(page, base, "jp-analyst")
     page.goto(f"{base}/scenarios")
     page.select_option("#lib", "cn_gallium_germanium_licensing_2023")
     page.click("#runone")
-    page.wait_for_function("!document.querySelector('#results').hidden || document.querySelector('#err').textContent",
-                           timeout=120000)
+    finished(page, "#results", 120_000)
     assert page.locator("#results").is_visible(), page.locator("#err").inner_text()
     assert page.locator("#resulttable tbody tr").count() >= 2
     page.wait_for_selector("#chart-short.js-plotly-plot")
     shot(page, "04_scenario_result")
     page.fill("#mcruns", "500")
     page.click("#runmc")
-    page.wait_for_function("document.querySelector('#restitle').textContent.includes('500 run')", timeout=300000)
+    expect(page.locator("#restitle")).to_contain_text("500 run", timeout=300_000)
     page.wait_for_selector("#chart-price.js-plotly-plot .bars", state="attached")
     shot(page, "05_monte_carlo_result")
     assert not page.errors, page.errors
 
 
-def test_run_a_stockpile_plan(live_server, page, shot):
-    base, _ = live_server
+def test_run_a_stockpile_plan(warm_server, page, shot):
+    base, _ = warm_server
     log_in(page, base, "us-analyst")
     page.goto(f"{base}/stockpile")
     page.fill("#planform input[name=runs]", "200")
     page.fill("#planform input[name=lossmult]", "3")
     page.click("#planrun")
-    page.wait_for_function("!document.querySelector('#planresult').hidden || document.querySelector('#err').textContent",
-                           timeout=300000)
+    finished(page, "#planresult", 300_000)
     assert page.locator("#planresult").is_visible(), page.locator("#err").inner_text()
     assert "Value of coordination" in page.locator("#coo").inner_text()
     assert page.locator("#ind .kpi").count() == 1
@@ -86,8 +102,8 @@ def test_run_a_stockpile_plan(live_server, page, shot):
     assert not page.errors, page.errors
 
 
-def test_jp_user_cannot_see_a_us_only_project(live_server, page, shot):
-    base, _ = live_server
+def test_jp_user_cannot_see_a_us_only_project(warm_server, page, shot):
+    base, _ = warm_server
     log_in(page, base, "jp-analyst")
     page.goto(f"{base}/projects")
     page.wait_for_selector("#projects tbody tr")
