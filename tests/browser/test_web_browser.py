@@ -70,7 +70,14 @@ def test_run_a_scenario_and_see_the_result(warm_server, page, shot):
     base, _ = warm_server
     log_in(page, base, "jp-analyst")
     page.goto(f"{base}/scenarios")
+    # the form fills itself (library scenario, then each event's exporting-country picker from
+    # the warehouse) asynchronously: a run clicked before would send events without a country
+    page.locator("#events select[name=country] option").first.wait_for(state="attached", timeout=60_000)
     page.select_option("#lib", "cn_gallium_germanium_licensing_2023")
+    countries = page.locator("#events tbody select[name=country]")
+    expect(countries).to_have_count(4)  # the scenario's four export restrictions
+    for box in countries.all():
+        expect(box).to_have_value("CHN", timeout=60_000)
     page.click("#runone")
     finished(page, "#results", 120_000)
     assert page.locator("#results").is_visible(), page.locator("#err").inner_text()
