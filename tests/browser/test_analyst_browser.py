@@ -258,6 +258,13 @@ def test_a_us_only_gallium_ban_built_in_the_form_runs_as_the_cli_runs_its_toml(l
             a, b = web[key].get(col), cli[key].get(col)
             assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (key, col, a, b)
     assert cli[("gallium", "USA")]["mean_shortfall_pct"] > cli[("gallium", "JPN")]["mean_shortfall_pct"]
+    # the table shows both pools' prices (issue 14): the US row is in the restricted pool
+    cells = page.locator("#resulttable tbody tr").first.locator("td").all_inner_texts()
+    assert cells[:2] == ["gallium", "USA"], cells
+    us = cli[("gallium", "USA")]
+    assert cells[7:10] == [f"{us['price_open_pct']:.1f}", f"{us['price_restricted_pct']:.1f}",
+                           f"{us['price_spread_pct']:.1f}"], cells
+    assert float(cells[8]) > float(cells[7])
     # the result table downloads as the job's rows
     r = page.request.get(f"{base}{job_url}?table=result.results&download=csv")
     assert r.ok and len(list(csv.DictReader(io.StringIO(r.body().decode("utf-8").lstrip("\ufeff"))))) == len(web)

@@ -190,7 +190,18 @@ document.addEventListener("DOMContentLoaded", () => {
     document.getElementById("results").hidden = false;
     document.getElementById("restitle").textContent = `Result: ${r.scenario} · ${r.runs} run(s)` + (r.seed !== null ? ` · seed ${r.seed}` : "") + ` · job ${job.job_id}`;
     const tb = document.querySelector("#resulttable tbody");
-    tb.innerHTML = rows.map(x => `<tr><td>${x.commodity}</td><td>${x.consumer}</td><td class="num">${fmt(x.mean_shortfall_t, 0)}</td><td class="num">${fmt(x.mean_shortfall_pct)}</td><td class="num">${fmt(x.cvar95_pct)}</td><td class="num">${fmt(x.p_shortfall_gt_10pct, 3)}</td><td class="num">${fmt(x.mean_price_change_pct)}</td></tr>`).join("");
+    const esc = t => String(t).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+    // a consumer whose consumption is not computable shows "n/c" with the reason, never 0 %
+    const pct = (x, v) => x.not_computable ? `<abbr title="${esc(x.not_computable)}">n/c</abbr>` : fmt(v);
+    const pool = (x, k) => x[k] === undefined ? "–" : fmt(x[k]);
+    tb.innerHTML = rows.map(x => `<tr><td>${esc(x.commodity)}</td><td>${esc(x.consumer)}</td><td class="num">${fmt(x.mean_shortfall_t, 0)}</td><td class="num">${pct(x, x.mean_shortfall_pct)}</td><td class="num">${pct(x, x.cvar95_pct)}</td><td class="num">${x.not_computable ? "n/c" : fmt(x.p_shortfall_gt_10pct, 3)}</td><td class="num">${fmt(x.mean_price_change_pct)}</td><td class="num">${pool(x, "price_open_pct")}</td><td class="num">${pool(x, "price_restricted_pct")}</td><td class="num">${pool(x, "price_spread_pct")}</td></tr>`).join("");
+    const nc = rows.filter(x => x.not_computable);
+    const notes = document.getElementById("resnotes");
+    if (notes) {
+      notes.hidden = !nc.length && !r.unsourced;
+      notes.textContent = (r.unsourced ? "UNSOURCED scenario (no sources given). " : "") +
+        nc.map(x => `${x.commodity}/${x.consumer}: not computable: ${x.not_computable}`).join("; ");
+    }
     const lay = (t, x) => ({ title: { text: t }, xaxis: { title: { text: x } }, yaxis: { type: "log", title: { text: "probability (log)" } },
       margin: { l: 60, r: 10, t: 60, b: 50 }, legend: { orientation: "h", y: 1.12 }, barmode: "overlay" });
     if (r.distributions) {
