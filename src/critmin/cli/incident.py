@@ -19,6 +19,7 @@ import typer
 from critmin.cli.common import cli_warehouse, countries, fail, user_errors, working
 
 if TYPE_CHECKING:
+    from critmin.data.warehouse import Warehouse
     from critmin.incident.store import IncidentStore
 
 incident_app = typer.Typer(help="Incidents: from a trigger to a coordinated, recorded decision.", no_args_is_help=True)
@@ -65,7 +66,7 @@ def _audit(ctx: typer.Context, actor: str):  # noqa: ANN202 - a closure
     return write
 
 
-def _projects(ctx: typer.Context, wh: Any):  # noqa: ANN202
+def _projects(ctx: typer.Context, wh: Warehouse):  # noqa: ANN202
     def source(viewer: str, cids: Any) -> list[Any]:
         from critmin.projects.registry import Registry
 

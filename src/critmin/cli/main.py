@@ -37,7 +37,6 @@ COMMAND_MODULES = [
     "critmin.cli.outlook",
     "critmin.cli.markets",
     "critmin.cli.web",
-    "critmin.cli.security_cmd",
     "critmin.cli.settings_cmd",
     "critmin.cli.brief",
     "critmin.cli.ops",

@@ -1,5 +1,5 @@
 """CLI commands of the security controls, added to the ``audit`` and ``users`` groups of
-:mod:`critmin.cli.web`: ``audit verify|checkpoint|checkpoints`` and
+:mod:`critmin.cli.web` (which imports this module when it registers them): ``audit verify|checkpoint|checkpoints`` and
 ``users disable|enable|unlock|totp``. Each works while ``critmin serve`` runs (the operational
 store is shared) and is audited with the actor ``cli:<login>``.
 """
@@ -143,7 +143,3 @@ def users_totp(
         con.close()
     typer.echo(f"second factor of {name!r} in force. Secret (shown once): {secret}")
     typer.echo(f"otpauth URI: {uri}")
-
-
-def register(app: typer.Typer) -> None:
-    """The commands are on :mod:`critmin.cli.web`'s groups (decorated above, at import)."""

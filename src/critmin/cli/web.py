@@ -9,6 +9,7 @@ the warehouse read-only, so every command here works while ``critmin serve`` run
 from __future__ import annotations
 
 import getpass
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -264,7 +265,9 @@ def audit_export(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``users ...`` and ``audit ...`` to the root app."""
+    """Add ``serve``, ``users ...`` and ``audit ...`` to the root app (with the security
+    commands of :mod:`critmin.cli.security_cmd`, which attach themselves to those groups)."""
+    importlib.import_module("critmin.cli.security_cmd")
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
     app.command("serve")(serve_cmd)
