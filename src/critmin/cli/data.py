@@ -38,11 +38,11 @@ def import_cmd(
         def cb(what: str, done: int, total: int) -> None:
             prog.update(task, description=what, completed=done, total=total)
 
-        try:
-            with user_errors((OSError,)):
+        with user_errors((OSError,)):
+            try:
                 report, version, _timing = import_version(db, data_dir, fresh=fresh, progress=cb)
-        except ImportFault as e:
-            raise fail(f"import failed, nothing was written: {e}") from None
+            except ImportFault as e:  # before user_errors turns it into a bare message
+                raise fail(f"import failed, nothing was written: {e}") from None
     if as_json:
         typer.echo(json.dumps({"added": report.added, "skipped": report.skipped, "rows": report.rows,
                                "seconds": round(report.seconds, 3), "missing_sources": report.missing_sources,

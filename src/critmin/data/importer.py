@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -142,12 +143,13 @@ def _parse_one(spec: base.DatasetSpec) -> dict:
 
 def _parse_timed(spec: base.DatasetSpec) -> tuple[str, object, float]:
     """Parse in a worker process: ("ok", frames, seconds), or ("fault", fields, seconds) for an
-    ImportFault (re-raised in the parent with the same fields)."""
+    ImportFault (re-raised in the parent with the same fields and the same message, e.g. a
+    JSON source's fault names its JSON path)."""
     t = time.perf_counter()
     try:
         frames = _parse_one(spec)
     except ImportFault as e:
-        return "fault", (e.path, e.line, e.column, e.found, e.expected), time.perf_counter() - t
+        return "fault", ((e.path, e.line, e.column, e.found, e.expected), str(e)), time.perf_counter() - t
     return "ok", frames, time.perf_counter() - t
 
 
@@ -194,7 +196,10 @@ def parse_all(specs: list[base.DatasetSpec], progress: Progress | None = None,
         for i, fut in futures:
             kind, value, seconds = fut.result()
             if kind == "fault":
-                raise ImportFault(*value)  # type: ignore[misc]
+                fields, message = cast("tuple[tuple[Any, ...], str]", value)
+                fault = ImportFault(*fields)
+                fault.args = (message,)
+                raise fault
             keep(i, value, seconds)  # type: ignore[arg-type]
     finally:
         if pool is not None:
