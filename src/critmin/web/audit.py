@@ -37,6 +37,7 @@ import io
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -113,7 +114,12 @@ def key_path(con: Any) -> Path:
             return Path(row[0]).with_suffix(".audit.key")
     from critmin.data import paths
 
-    return paths.resolve_db_path().with_suffix(".audit.key")
+    base = paths.resolve_db_path()
+    if engine is not None:  # PostgreSQL: one key and checkpoint stream per database, never shared
+        u = engine.url
+        tag = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{u.get_backend_name()}-{u.host or 'local'}-{u.port or ''}-{u.database or ''}")
+        return base.with_name(f"{base.stem}.{tag}.audit.key")
+    return base.with_suffix(".audit.key")
 
 
 def checkpoint_path(con: Any) -> Path:
