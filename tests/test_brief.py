@@ -210,13 +210,20 @@ def _generate(db: Path, out: Path, **kw):
         wh.close()
 
 
-def test_japanese_brief_text_fonts_glyphs(db_copy: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def ja_brief(db_copy: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - a BriefResult
+    """The Japanese brief of three commodities, generated once for the tests of its text."""
     _need_tools()
+    return _generate(db_copy, tmp_path_factory.mktemp("brief_ja"), lang="ja",
+                     commodities=("rare_earths", "gallium", "graphite"))
+
+
+def test_japanese_brief_text_fonts_glyphs(ja_brief) -> None:
     from fontTools.ttLib import TTCollection
 
     from critmin.brief.fonts import find
 
-    res = _generate(db_copy, tmp_path, lang="ja", commodities=("rare_earths", "gallium", "graphite"))
+    res = ja_brief
     pages = _text(res.pdf)
     assert len(pages) == res.pages >= 5
     for i, t in enumerate(pages, start=1):
@@ -237,6 +244,72 @@ def test_japanese_brief_text_fonts_glyphs(db_copy: Path, tmp_path: Path) -> None
     shown = {ch for t in pages for ch in t if not ch.isspace()}
     missing = sorted(ch for ch in shown if ord(ch) not in cmap)
     assert not missing, f"characters without a glyph: {missing}"
+
+
+#: an English word (a run of them is prose or a label); ids, codes and acronyms (CHN, HS, USD,
+#: CVaR, Price_Low-purity_dkg, docs/stockpile.md) are not words and end a run
+EN_WORD = re.compile(r"[A-Za-z][a-z]+(?:['’][a-z]+)?")
+STRIP = ",;:.()[]{}\"'“”‘’!?"
+
+
+def _english_trigrams(text: str) -> list[str]:
+    """Every three consecutive English words of ``text`` (separated by spaces and punctuation only)."""
+    out: list[str] = []
+    run: list[str] = []
+    for tok in text.replace("-", " ").split():  # a hyphen may end a line: its halves are words
+        core = tok.strip(STRIP)
+        if EN_WORD.fullmatch(core):  # punctuation around a word keeps the run going (prose)
+            run.append(core.lower())
+            if len(run) >= 3:
+                out.append(" ".join(run[-3:]))
+        else:
+            run = []
+    return out
+
+
+def _published_strings(db: Path) -> list[str]:
+    """Texts that stay as published: every string of the project registry's records (names,
+    milestones, notes, source titles as their publishers wrote them) and the warehouse's price
+    series names (the publisher's own series labels)."""
+    from critmin.data.warehouse import Warehouse
+    from critmin.projects.api import open_registry
+
+    def strings(v: object) -> list[str]:
+        if isinstance(v, str):
+            return [v]
+        if isinstance(v, dict):
+            return [s for x in v.values() for s in strings(x)]
+        if isinstance(v, (list, tuple)):
+            return [s for x in v for s in strings(x)]
+        return []
+
+    wh = Warehouse(db, read_only=True)
+    try:
+        out = [s for p in open_registry(wh).list("joint") for s in strings(p.model_dump(mode="json"))]
+    finally:
+        wh.close()
+    return out
+
+
+def test_japanese_brief_has_no_english_prose(ja_brief, db_copy: Path) -> None:
+    """Outside the annex's source list (titles as published), no three consecutive English words
+    appear on any page of the Japanese brief unless they are a published text (a registry
+    record's name, milestone or note). The check is shown to catch English: the English brief's
+    own pages fail it."""
+    pages = _text(ja_brief.pdf)
+    allowed = {g for s in _published_strings(db_copy) for g in _english_trigrams(s)}
+    # the annex's source list (titles as their publishers wrote them) begins at "[1] " and runs to the end
+    first = next(i for i, t in enumerate(pages) if "[1] " in t)
+    pages = pages[:first] + [pages[first].split("[1] ", 1)[0]]
+    found: dict[int, list[str]] = {}
+    for i, t in enumerate(pages, start=1):
+        bad = sorted({g for g in _english_trigrams(t) if g not in allowed})
+        if bad:
+            found[i] = bad
+    assert not found, f"English on pages of the Japanese brief: {found}"
+    # the check is not vacuous: a page of English prose fails it
+    en = _english_trigrams("Joint score: the partners' supply-risk scores at each commodity's bottleneck stage")
+    assert en and not all(g in allowed for g in en)
 
 
 US_ONLY_ID = "P-TEST-USONLY-NICKEL"

@@ -22,6 +22,7 @@ from critmin.brief.summary import (
 )
 from critmin.i18n import N_
 from critmin.i18n.formats import fmt_number
+from critmin.i18n.terms import machine_text, term
 
 if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
@@ -74,7 +75,7 @@ def exposure(ctx: Ctx, c: str) -> Table:
         nir = ex.get("net_import_reliance") or {}
         idx = r.get("indices") or {}
         t.add({"commodity": ctx.cname(c), "partner": ctx.country(k), "nir": pct(nir.get("usable")),
-               "nir_text": nir.get("text"), "non_allied": pct(ex.get("non_allied_import_share")),
+               "nir_text": machine_text(nir.get("text"), ctx.req.lang), "non_allied": pct(ex.get("non_allied_import_share")),
                "import_hhi": ex.get("import_hhi"),
                "bottleneck": ctx.stage((idx.get("bottleneck_by_consumer") or {}).get(k)),
                "usgs_sr": (idx.get("usgs_supply_risk") or {}).get(k)},
@@ -104,7 +105,8 @@ def imports(ctx: Ctx, c: str) -> Table:
         label = " ".join(str(info[x]) for x in ("source", "year") if info.get(x) is not None) if isinstance(info, dict) else "–"
         for rank, j in enumerate(order, start=1):
             t.add({"commodity": ctx.cname(c), "partner": ctx.country(k), "rank": rank,
-                   "supplier": ctx.country(cm.producers[j]), "share": 100 * float(share[j]), "source": label},
+                   "supplier": ctx.country(cm.producers[j]), "share": 100 * float(share[j]),
+                   "source": machine_text(label, ctx.req.lang)},
                   ctx.market_refs(c))
     return t
 
@@ -144,7 +146,8 @@ def projects(ctx: Ctx, c: str) -> Table:
     chosen = {s["project"] for s in (ctx.inp.selection or {}).get("selected", [])}
     for p in [p for p in ctx.inp.projects if p.commodity_id == c]:
         t.add({"commodity": ctx.cname(c), "project": p.id, "name": p.name, "host": ctx.country(p.host_country_iso3),
-               "stage": str(p.stage), "status": str(p.status), "capacity": p.capacity_tpy,
+               "stage": term("project_stage", p.stage, ctx.req.lang), "status": term("project_status", p.status, ctx.req.lang),
+               "capacity": p.capacity_tpy,
                "selected": _("yes") if p.id in chosen else _("no")},
               [ctx.src.external(x.title, x.url, x.as_of.isoformat(), f"project {p.id}") for x in p.sources])
     if not t.rows:
@@ -167,7 +170,7 @@ def signals(ctx: Ctx, c: str) -> Table:
                    "exporter": ctx.country(str(s.exporter_iso3)) if s.exporter_iso3 else None,
                    "importer": ctx.country(str(s.importer_iso3)) if s.importer_iso3 else None,
                    "window": f"{s.window_start}–{s.window_end}", "effect": float(s.effect) if s.effect == s.effect else None,
-                   "description": str(s.description)}, rows)
+                   "description": machine_text(s.description, ctx.req.lang, ctx.cname)}, rows)
     if not t.rows:
         t.note = _("No flagged signal for this commodity.")
     return t

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from critmin.brief.model import SourceRef, Sources, Table
 from critmin.i18n.formats import fmt_date, fmt_number, fmt_percent, fmt_usd_millions
+from critmin.i18n.terms import term
 
 if TYPE_CHECKING:
     from critmin.brief.assemble import BriefRequest, Inputs
@@ -210,8 +211,10 @@ def portfolio_tables(ctx: Ctx) -> dict[str, Table]:
                   n=len(ctx.inp.projects)))
     for s in sel["selected"]:
         p = by_id[s["project"]]
-        row = {"project": p.id, "name": p.name, "commodity": ctx.cname(p.commodity_id), "stage": str(p.stage),
-               "host": ctx.country(p.host_country_iso3), "instrument": ", ".join(s["instruments"]),
+        row = {"project": p.id, "name": p.name, "commodity": ctx.cname(p.commodity_id),
+               "stage": term("project_stage", p.stage, ctx.req.lang), "host": ctx.country(p.host_country_iso3),
+               "instrument": ("、" if ctx.req.lang == "ja" else ", ").join(
+                   term("instrument", i, ctx.req.lang) for i in s["instruments"]),
                "value": usd_m(s["value_usd"])}
         row.update({f"cost_{k}": usd_m(s["cost_usd"].get(k, 0.0)) for k in ctx.req.partners})
         t.add(row, [ctx.src.external(x.title, x.url, x.as_of.isoformat(), f"project {p.id}") for x in p.sources])
@@ -272,7 +275,10 @@ def messages(ctx: Ctx, tabs: dict[str, Table]) -> list[str]:
         out.append(_("Project portfolio: {n} projects selected, risk reduction US$ {value} million.").format(
             n=len(tabs["portfolio"].rows), value=fmt_number(sum(r["value"] or 0 for r in tabs["portfolio"].rows), lang, 1)))
     for r in tabs["deadlines"].rows[1:]:
-        out.append(_("{item}: {date} ({days} days from today).").format(item=r["item"], date=r["date"], days=r["days"]))
+        if r["days"] is not None and r["days"] < 0:  # passed: said as passed, not as a negative count
+            out.append(_("{item}: {date} (passed {days} days ago).").format(item=r["item"], date=r["date"], days=-r["days"]))
+        else:
+            out.append(_("{item}: {date} ({days} days from today).").format(item=r["item"], date=r["date"], days=r["days"]))
     return out
 
 
@@ -318,7 +324,7 @@ def labels(ctx: Ctx) -> dict[str, str]:
         "col_sheet": _("Sheet"), "col_row": _("Row"), "col_ref": _("Reference"), "col_dataset": _("Dataset"),
         "col_publisher": _("Publisher"), "col_title": _("Title"), "col_release": _("Release"),
         "col_file": _("File"), "col_line": _("Source line"), "col_url": _("URL"),
-        "whole_dataset": _("whole dataset"),
+        "whole_dataset": _("whole dataset"), "registry_record": _("project registry record"),
     }
 
 

@@ -45,7 +45,8 @@ def table_doc(t: Table, brief: Brief, page: bool = False) -> dict[str, Any]:
 
 def source_text(brief: Brief, ds: Any, lines: list[int]) -> str:
     L = brief.labels
-    parts = [ds.publisher, ds.title]
+    # a project record's own source (Sources.external, negative id): critmin's label, in the brief's language
+    parts = [L["registry_record"] if ds.dataset_id < 0 else ds.publisher, ds.title]
     if ds.vintage:
         parts.append(ds.vintage)
     parts.append(f"{L['col_file']}: {ds.path}")
