@@ -158,9 +158,14 @@ def _family(spec: base.DatasetSpec) -> str:
 
 
 def parse_all(specs: list[base.DatasetSpec], progress: Progress | None = None,
-              timing: dict[str, float] | None = None) -> list[tuple[base.DatasetSpec, dict[str, pd.DataFrame]]]:
+              timing: dict[str, float] | None = None,
+              on_bulk: Callable[[int, dict], None] | None = None) -> list[tuple[base.DatasetSpec, dict[str, pd.DataFrame]]]:
     """Parse every spec (in ``data.import_processes`` processes), in the order given; any
-    fault aborts. ``timing`` collects parse seconds per source family."""
+    fault aborts. ``timing`` collects parse seconds per source family.
+
+    ``on_bulk(i, frames)`` is called in this process as soon as spec ``i``'s frames hold
+    :class:`~critmin.data.ingest.base.SqlRows` (the BACI extract, parsed here first), while the
+    worker processes go on parsing the rest: the importer writes those rows in the meantime."""
     n_proc = max(1, int(settings.get("data.import_processes")))
     timing = timing if timing is not None else {}
     results: dict[int, dict] = {}
@@ -179,17 +184,19 @@ def parse_all(specs: list[base.DatasetSpec], progress: Progress | None = None,
         done += 1
         if progress:
             progress("parse", done, len(specs))
+        if on_bulk is not None and any(isinstance(v, base.SqlRows) for v in frames.values()):
+            on_bulk(i, frames)
 
     pool = None
     futures = []
-    if remote:
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(max_workers=n_proc)
-        # biggest first (by file size) so that the two processes finish together
-        order = sorted(remote, key=lambda i: -(specs[i].path.stat().st_size if specs[i].path.exists() else 0))
-        futures = [(i, pool.submit(_parse_timed, specs[i])) for i in order]
     try:
+        if remote:
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = ProcessPoolExecutor(max_workers=n_proc)
+            # biggest first (by file size) so that the processes finish together
+            order = sorted(remote, key=lambda i: -(specs[i].path.stat().st_size if specs[i].path.exists() else 0))
+            futures = [(i, pool.submit(_parse_timed, specs[i])) for i in order]
         for i in local:
             t = time.perf_counter()
             keep(i, _parse_one(specs[i]), time.perf_counter() - t)
@@ -207,6 +214,46 @@ def parse_all(specs: list[base.DatasetSpec], progress: Progress | None = None,
     return [(specs[i], results[i]) for i in range(len(specs))]
 
 
+class _Write:
+    """The one write transaction of an import, begun when the first rows are ready (a bulk
+    dataset while the others are still being parsed, or everything after parsing)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, timing: dict[str, float]) -> None:
+        self.con = con
+        self.timing = timing
+        self.first_id: int | None = None
+
+    def begin(self) -> int:
+        """BEGIN, schema and reference tables; returns the first new dataset_id."""
+        if self.first_id is None:
+            t = time.perf_counter()
+            self.con.execute("BEGIN TRANSACTION")
+            self.first_id = -1  # begun: a failure below must roll back
+            ensure_schema(self.con)
+            reference.refresh(self.con)
+            self.first_id = int(self.con.execute("SELECT coalesce(max(dataset_id), 0) + 1 FROM dataset").fetchall()[0][0])
+            self.timing["schema"] = time.perf_counter() - t
+        return self.first_id
+
+    def bulk(self, specs: list[base.DatasetSpec], i: int, frames: dict) -> None:
+        """Write the SqlRows of spec ``i`` now (its temporary CSV files are deleted after)."""
+        try:
+            did = self.begin() + i
+            t = time.perf_counter()
+            for table, rows in frames.items():
+                if isinstance(rows, base.SqlRows):
+                    _insert_sql(self.con, table, did, rows, specs[i].relpath)
+            self.timing["write_bulk"] = self.timing.get("write_bulk", 0.0) + time.perf_counter() - t
+        finally:
+            for rows in frames.values():
+                if isinstance(rows, base.SqlRows) and rows.tmpdir:
+                    shutil.rmtree(rows.tmpdir, ignore_errors=True)
+
+    def rollback(self) -> None:
+        if self.first_id is not None:
+            self.con.execute("ROLLBACK")
+
+
 def import_all(
     con: duckdb.DuckDBPyConnection,
     data_dir: Path,
@@ -214,47 +261,69 @@ def import_all(
     progress: Progress | None = None,
     only: Callable[[base.DatasetSpec], bool] | None = None,
 ) -> ImportReport:
-    """Import everything under ``data_dir`` not yet in the warehouse. All or nothing."""
+    """Import everything under ``data_dir`` not yet in the warehouse. All or nothing.
+
+    ``report.timing`` says where this process's time went, in phases that follow one another
+    and sum to ``report.seconds``: ``discover`` (find the datasets), ``sha256`` (hash the
+    files), ``parse`` (parse here and wait for the worker processes), ``schema`` (BEGIN,
+    schema, reference tables), ``write_bulk`` (the bulk rows, written while the workers go on
+    parsing), ``write`` (every other row) and ``commit``."""
     t0 = time.perf_counter()
     report = ImportReport()
+    tm = report.timing
     specs, report.missing_sources = source_registry.discover(data_dir)
     if only is not None:
         specs = [s for s in specs if only(s)]
     existing = _existing(con)
+    tm["discover"] = time.perf_counter() - t0
+    t = time.perf_counter()
     shas = {s.relpath: base.sha256_file(s.path) for s in specs}
     todo = [s for s in specs if (s.relpath, shas[s.relpath]) not in existing]
     report.skipped = len(specs) - len(todo)
-    report.timing["discover"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    parsed = parse_all(todo, progress, report.parse_by_source)
-    report.timing["parse"] = time.perf_counter() - t1
+    tm["sha256"] = time.perf_counter() - t
+    w = _Write(con, tm)
+    try:
+        t = time.perf_counter()
+        try:
+            parsed = parse_all(todo, progress, report.parse_by_source, on_bulk=lambda i, frames: w.bulk(todo, i, frames))
+        finally:
+            tm["parse"] = time.perf_counter() - t - tm.get("write_bulk", 0.0) - tm.get("schema", 0.0)
+        _write(w, parsed, shas, report, progress)
+        t = time.perf_counter()
+        con.execute("COMMIT")
+        w.first_id = None
+        tm["commit"] = time.perf_counter() - t
+    except BaseException:
+        w.rollback()
+        raise
+    report.seconds = time.perf_counter() - t0
+    log.info("imported %d datasets (%d rows), skipped %d, in %.1fs", len(report.added), report.rows, report.skipped, report.seconds)
+    return report
+
+
+def _write(w: _Write, parsed: list[tuple[base.DatasetSpec, dict]], shas: dict[str, str], report: ImportReport,
+           progress: Progress | None) -> None:
+    """Everything but the bulk rows already written, inside the transaction ``w``."""
+    con = w.con
+    first = w.begin()
     t1 = time.perf_counter()
     now = datetime.now(UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        ensure_schema(con)
-        reference.refresh(con)
-        next_id = con.execute("SELECT coalesce(max(dataset_id), 0) + 1 FROM dataset").fetchall()[0][0]
-        ds_rows = []
-        per_table: dict[str, list[pd.DataFrame]] = {t.name: [] for t in fact_tables()}
-        per_rows: dict[str, list[dict]] = {t.name: [] for t in fact_tables()}
-        sql_rows: list[tuple[str, int, base.SqlRows]] = []
-        for spec, frames in parsed:
-            did = next_id
-            next_id += 1
-            n = 0
-            for table, rows in frames.items():
-                if table == base.NOT_IMPORTED:
-                    for item in rows:
-                        rec = {"source_path": spec.relpath, **item}
-                        report.not_imported.append(rec)
-                        log.info("%s: not imported: %s (line %s): %s", spec.relpath, rec.get("ref"), rec.get("line"), rec.get("reason"))
-                    continue
-                if not isinstance(rows, base.SqlRows):
-                    rows = _with_optional(table, rows)
-                if isinstance(rows, base.SqlRows):
-                    sql_rows.append((table, did, rows))
-                elif isinstance(rows, pd.DataFrame):
+    ds_rows = []
+    per_table: dict[str, list[pd.DataFrame]] = {t.name: [] for t in fact_tables()}
+    per_rows: dict[str, list[dict]] = {t.name: [] for t in fact_tables()}
+    for i, (spec, frames) in enumerate(parsed):
+        did = first + i
+        n = 0
+        for table, rows in frames.items():
+            if table == base.NOT_IMPORTED:
+                for item in rows:
+                    rec = {"source_path": spec.relpath, **item}
+                    report.not_imported.append(rec)
+                    log.info("%s: not imported: %s (line %s): %s", spec.relpath, rec.get("ref"), rec.get("line"), rec.get("reason"))
+                continue
+            if not isinstance(rows, base.SqlRows):  # SqlRows are written already (_Write.bulk)
+                rows = _with_optional(table, rows)
+                if isinstance(rows, pd.DataFrame):
                     if len(rows):
                         rows = rows.copy()
                         rows["dataset_id"] = did
@@ -263,47 +332,32 @@ def import_all(
                     for r in rows:
                         r["dataset_id"] = did
                     per_rows[table].extend(rows)
-                n += len(rows)
-            ds_rows.append({
-                "dataset_id": did, "key": spec.key, "source_path": spec.relpath, "publisher": spec.publisher,
-                "title": spec.title, "licence": spec.licence, "vintage": spec.vintage, "url": spec.url,
-                "sha256": shas[spec.relpath], "row_count": n, "imported_at": now,
-            })
-            report.added.append({"dataset_id": did, "key": spec.key, "source_path": spec.relpath, "rows": n})
-            report.rows += n
-        if ds_rows:
-            _insert(con, "dataset", pd.DataFrame(ds_rows))
-        for table, did, sr in sql_rows:
-            _insert_sql(con, table, did, sr)
-        for table, dfs in per_table.items():
-            if per_rows[table]:
-                dfs.append(base.frame(per_rows[table], table))
-            for df in dfs:
-                _insert(con, table, df)
-            if progress:
-                progress("write", 1, 1)
-        if parsed:
-            first_new = next_id - len(parsed)
-            # commodity and stage of every new trade row from the HS map (exact code first, then HS-4)
-            con.execute(
-                """UPDATE trade SET commodity_id = m.commodity_id, stage_group = m.stage_group
-                   FROM hs_map m WHERE trade.dataset_id >= ? AND trade.source <> 'BACI'
-                   AND trade.commodity_id IS NULL AND trade.hs_code = m.hs_code""",
-                [first_new],
-            )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for _, frames in parsed:
-            for rows in frames.values():
-                if isinstance(rows, base.SqlRows) and rows.tmpdir:
-                    shutil.rmtree(rows.tmpdir, ignore_errors=True)
-    report.timing["write"] = time.perf_counter() - t1
-    report.seconds = time.perf_counter() - t0
-    log.info("imported %d datasets (%d rows), skipped %d, in %.1fs", len(report.added), report.rows, report.skipped, report.seconds)
-    return report
+            n += len(rows)
+        ds_rows.append({
+            "dataset_id": did, "key": spec.key, "source_path": spec.relpath, "publisher": spec.publisher,
+            "title": spec.title, "licence": spec.licence, "vintage": spec.vintage, "url": spec.url,
+            "sha256": shas[spec.relpath], "row_count": n, "imported_at": now,
+        })
+        report.added.append({"dataset_id": did, "key": spec.key, "source_path": spec.relpath, "rows": n})
+        report.rows += n
+    if ds_rows:
+        _insert(con, "dataset", pd.DataFrame(ds_rows))
+    for table, dfs in per_table.items():
+        if per_rows[table]:
+            dfs.append(base.frame(per_rows[table], table))
+        for df in dfs:
+            _insert(con, table, df)
+        if progress:
+            progress("write", 1, 1)
+    if parsed:
+        # commodity and stage of every new trade row from the HS map (exact code first, then HS-4)
+        con.execute(
+            """UPDATE trade SET commodity_id = m.commodity_id, stage_group = m.stage_group
+               FROM hs_map m WHERE trade.dataset_id >= ? AND trade.source <> 'BACI'
+               AND trade.commodity_id IS NULL AND trade.hs_code = m.hs_code""",
+            [first],
+        )
+    w.timing["write"] = time.perf_counter() - t1
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> None:
@@ -317,14 +371,23 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> Non
         con.unregister("_import_df")
 
 
-def _insert_sql(con: duckdb.DuckDBPyConnection, table: str, dataset_id: int, sr: base.SqlRows) -> None:
+def _insert_sql(con: duckdb.DuckDBPyConnection, table: str, dataset_id: int, sr: base.SqlRows, relpath: str) -> None:
+    """Insert the rows of ``sr``; an ImportFault (naming the row) when the SELECT does not give
+    exactly one row per source row."""
     cols = TABLES[table].column_names
     for name, df in sr.frames.items():
         con.register(name, df)
     try:
         col_list = ", ".join(f'"{c}"' for c in cols)
         files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in sr.csv_paths) + "]"
-        con.execute(f"INSERT INTO {table} ({col_list}) " + sr.select_sql.format(dataset_id=int(dataset_id), files=files))
+        n = con.execute(f"INSERT INTO {table} ({col_list}) "
+                        + sr.select_sql.format(dataset_id=int(dataset_id), files=files)).fetchall()[0][0]
+        if n != sr.n_rows:
+            lost = con.execute(sr.lost_sql.format(files=files)).fetchall() if sr.lost_sql else []
+            if lost:
+                line, column, found = lost[0]
+                raise ImportFault(relpath, int(line), column, found, sr.lost_expected)
+            raise ImportFault(relpath, None, None, f"{n} rows from {sr.n_rows} source rows", "one row per source row")
     finally:
         for name in sr.frames:
             con.unregister(name)

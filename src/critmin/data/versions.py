@@ -105,12 +105,17 @@ def import_version(path: Path, data_dir: Path, *, fresh: bool = False, **kw: Any
     """Import into a new version of ``path`` and switch to it.
 
     Returns the import report, the new version (None when nothing was new, so no switch was
-    needed) and where the time went (``copy``, ``import``, ``checkpoint``, ``switch``, seconds).
+    needed) and where the time went, in seconds, in steps that follow one another: ``lock``
+    (wait for another import), ``copy`` (the current version, unless ``fresh``), ``open``
+    (open the new version and create its schema), ``import`` (:func:`~critmin.data.importer.import_all`,
+    split further in ``report.timing``), ``checkpoint``, ``close``, ``switch`` and ``prune``.
     """
     from critmin.data.warehouse import Warehouse
 
     timing: dict[str, float] = {}
+    t = time.perf_counter()
     with import_lock(path):
+        timing["lock"] = time.perf_counter() - t
         cur = current_version(path)
         new = new_version_path(path)
         t = time.perf_counter()
@@ -124,14 +129,18 @@ def import_version(path: Path, data_dir: Path, *, fresh: bool = False, **kw: Any
         try:
             t = time.perf_counter()
             wh = Warehouse(new)
+            timing["open"] = time.perf_counter() - t
             try:
+                t = time.perf_counter()
                 report = wh.import_data(data_dir, **kw)
                 timing["import"] = time.perf_counter() - t
                 t = time.perf_counter()
                 wh.con.execute("CHECKPOINT")
                 timing["checkpoint"] = time.perf_counter() - t
             finally:
+                t = time.perf_counter()
                 wh.close()
+                timing["close"] = time.perf_counter() - t
             if not report.added and cur is not None and not fresh:
                 return report, None, timing
             t = time.perf_counter()
@@ -142,5 +151,7 @@ def import_version(path: Path, data_dir: Path, *, fresh: bool = False, **kw: Any
             if not ok:
                 for f in (new, new.with_name(new.name + ".wal")):
                     f.unlink(missing_ok=True)
+        t = time.perf_counter()
         prune(path)
+        timing["prune"] = time.perf_counter() - t
     return report, new, timing

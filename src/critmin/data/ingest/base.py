@@ -16,6 +16,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
@@ -51,13 +52,19 @@ class SqlRows:
     reader and a SELECT producing the table's columns (``{dataset_id}`` is substituted).
 
     ``csv_paths`` are temporary files owned by the import; ``frames`` are small DataFrames
-    registered under their key for the SELECT (e.g. a code → ISO3 map)."""
+    registered under their key for the SELECT (e.g. a code → ISO3 map). The SELECT must give
+    one row per source row (``n_rows`` of them); when it gives another number (a JOIN dropped a
+    row with an unknown code), the importer aborts with an :class:`ImportFault` for the row
+    that ``lost_sql`` names: a query (``{files}`` substituted) giving (line, column, found) of
+    the first such row, and ``lost_expected`` says what was expected there."""
 
     csv_paths: list[str]
     select_sql: str
     n_rows: int
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     tmpdir: str | None = None
+    lost_sql: str | None = None
+    lost_expected: str = ""
 
     def __len__(self) -> int:
         return self.n_rows
@@ -194,8 +201,12 @@ def parse_cell(t_path: str, line: int, column: str, raw: str) -> values.Parsed:
     return p
 
 
+@lru_cache(maxsize=8192, typed=True)
 def resolve_country(raw: str) -> tuple[str | None, str | None, str | None]:
     """(iso3, aggregate, qualifier) for a country cell, or raise KeyError.
+
+    The answer depends on the text alone (the alias and aggregate tables are read once), so
+    it is kept per text: a file names the same few hundred countries thousands of times.
 
     USGS cells carry qualifiers and flattened footnote marks, handled explicitly in order:
     ``Brazil (beneficiated)`` / ``Denmark (processed)5`` (qualifier kept), ``Argentina, crude
