@@ -133,6 +133,7 @@ UNKNOWN: dict[str, str] = {
     "exporter": "Atlantis", "importer": "Atlantis", "consumers": "Atlantis", "partner": "Atlantis",
     "partners": "Atlantis", "for_": "Atlantis", "target": "Atlantis", "targets": "Atlantis",
     "viewer": "Atlantis", "lang": "xx-unknown", "language": "xx-unknown", "locale": "xx-unknown",
+    "vintage": "MCS1999",  # the --vintage of every data command (each one: tests/test_cli_vintage.py)
 }
 #: parameters that take a year, given an impossible one
 YEAR_OPTIONS = ("year", "start_year", "end_year", "from_year", "to_year", "horizon", "horizon_year")

@@ -67,8 +67,10 @@ def test_production_title_names_and_unit(real_db_path):
 
 
 def test_production_vintage(real_db_path):
+    # as of MCS 2024 (tests/test_cli_vintage.py): no MCS 2025 row; its estimate year 2023 is the newest
     recs = json.loads(_render(["production", "cobalt", "--vintage", "MCS2024", "--json"], real_db_path))
-    assert recs and {r["vintage"] for r in recs} == {"MCS2024"}
+    assert recs and max(r["vintage"] for r in recs) == "MCS2024" and max(r["year"] for r in recs) == 2023
+    assert {r["vintage"] for r in recs if r["year"] == 2023} == {"MCS2024"}
     r = runner.invoke(app, ["--db", str(real_db_path), "production", "cobalt", "--vintage", "MCS1999"])
     assert r.exit_code == 1
     assert "releases available: " in r.stderr and "MCS2025" in r.stderr

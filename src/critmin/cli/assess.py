@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from critmin.cli.common import cli_warehouse, countries, fail
+from critmin.cli.common import VintageOpt, cli_warehouse, countries, fail
 
 if TYPE_CHECKING:
     from critmin.risk.api import Assessment
@@ -43,6 +43,7 @@ def assess_cmd(
         str | None, typer.Option("--lists", help="Keep the commodities of these critical-mineral lists, e.g. "
                                  "US2025,EU2023,JP (ids: US2022, US2025, EU2023, EU2023_SRM, JP, JP_RM31).")
     ] = None,
+    vintage: VintageOpt = None,
 ) -> None:
     """Rank commodities by joint supply risk for the consumers (the watchlist): scores covering
     every partner ranked, single-partner scores in their own group, commodities without a score
@@ -61,7 +62,7 @@ def assess_cmd(
         scoped = scope(lists)
     except ValueError as e:
         raise fail(str(e).replace("lists:", "--lists:", 1)) from None
-    with cli_warehouse(ctx) as wh:
+    with cli_warehouse(ctx, vintage=vintage) as wh:
         result = api.run(wh, cons, year, alliances=alliances, lists=scoped)
     if csv_path is not None:
         df = result.watchlist.copy()

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from critmin.cli.common import cli_warehouse, fail, user_errors, working
+from critmin.cli.common import VintageOpt, cli_warehouse, fail, user_errors, working
 
 
 def brief_cmd(
@@ -25,6 +25,7 @@ def brief_cmd(
     runs: Annotated[int | None, typer.Option("--runs", help="Monte Carlo runs (default: setting brief.mc_runs).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random state (default: setting brief.random_state).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Write the result (files, sha256, timings) as JSON.")] = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """Write the briefing pack: brief.pdf (cover, executive summary, a page per priority
     commodity, annex with sources) and brief.xlsx (one sheet per table, Sources sheet)."""
@@ -46,7 +47,7 @@ def brief_cmd(
         cids = tuple(resolve(c) for c in names) if names else None
     req = BriefRequest(partners=cons, year=year, lang=lang, visibility=visibility, commodities=cids,
                        mc_runs=runs, seed=seed, author=f"cli:{getpass.getuser()}")
-    with cli_warehouse(ctx, errors=(FontsMissing, TypesetError)) as wh, working("writing the brief ..."):
+    with cli_warehouse(ctx, errors=(FontsMissing, TypesetError), vintage=vintage) as wh, working("writing the brief ..."):
         result = generate(wh, req, out)
         try:
             record_audit(open_store(warehouse=wh.path), result, actor=req.author, role=None)

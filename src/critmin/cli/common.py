@@ -8,6 +8,11 @@
 * :func:`parse_amount` and :func:`parse_budgets`: one syntax for money (``2e9``, ``1.5e9``,
   ``2bn``, ``2.5B``, ``500m``, ``750k``) used by ``stockpile`` and ``projects``.
 * :func:`parse_pairs`: ``KEY=NUMBER,...`` options (``--loss-multiple``, ``--param``).
+* :data:`VintageOpt`: the one ``--vintage RELEASE`` option of every command that reads warehouse
+  data; ``cli_warehouse(ctx, vintage=vintage)`` opens the warehouse as of that release
+  (:meth:`critmin.data.warehouse.Warehouse.pin`: USGS MCS releases newer than it are not read,
+  other sources as imported), says so in one ``note:`` line on stderr, and an unknown release
+  is a one-line error listing the releases available.
 * :func:`guard_commands` (applied once to the root app by :mod:`critmin.cli.main`): every
   command's user errors -- an unknown name, a bad option value, a database locked by another
   process, a missing warehouse or table -- end in one line and exit code 1, wherever in the
@@ -26,12 +31,19 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
+
+VINTAGE_HELP = ("Read the data as of this USGS MCS release, e.g. MCS2023: newer MCS releases are not read, "
+                "the newest remaining one wins per commodity and year; other sources (IEA, trade, WGI, "
+                "prices, WMD, deposits) as imported. Default: every release, the newest wins. "
+                "`critmin data status` lists the releases.")
+#: ``--vintage RELEASE``: the one definition every data command uses (pass it to :func:`cli_warehouse`)
+VintageOpt = Annotated[str | None, typer.Option("--vintage", metavar="RELEASE", help=VINTAGE_HELP)]
 
 #: exception types that are the user's to fix (a bad option value, an unknown name, no data
 #: imported, ...): reported in one line. ValueError covers the library's input errors
@@ -209,12 +221,14 @@ def guard_commands(app: typer.Typer) -> None:
 
 @contextmanager
 def cli_warehouse(ctx: typer.Context, *, read_only: bool = True, create: bool = False,
-                  errors: Sequence[type[BaseException]] = ()) -> Iterator[Warehouse]:
+                  errors: Sequence[type[BaseException]] = (), vintage: str | None = None) -> Iterator[Warehouse]:
     """The warehouse of ``--db``, closed when the block ends. A warehouse that cannot be opened
     (not imported yet, locked by a running server) and a user error in the block
     (:data:`USER_ERRORS` and ``errors``) end the command with a one-line message. Only with
     ``create`` (``data import``) is a missing database file created; otherwise a mistyped
-    ``--db`` is an error, not a new empty file."""
+    ``--db`` is an error, not a new empty file. ``vintage`` (the :data:`VintageOpt` value)
+    pins the warehouse to that release (:meth:`~critmin.data.warehouse.Warehouse.pin`) and
+    writes a ``note:`` line saying so; an unknown release ends the command in one line."""
     import duckdb
 
     from critmin.data.warehouse import WarehouseNotImported
@@ -231,6 +245,10 @@ def cli_warehouse(ctx: typer.Context, *, read_only: bool = True, create: bool = 
             raise
         raise fail(database_message(exc, str(db)) or f"cannot open {db}: {exc}") from None
     try:
+        if vintage is not None:
+            with user_errors():
+                note = wh.pin(vintage).pin_note()
+            typer.echo(f"note: {note}", err=True)
         with user_errors((WarehouseNotImported, *errors)):
             yield wh
     finally:

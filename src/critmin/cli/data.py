@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from critmin.cli.common import cli_warehouse, fail, user_errors
+from critmin.cli.common import VintageOpt, cli_warehouse, fail, user_errors
 from critmin.cli.fetch import fetch_cmd
 
 data_app = typer.Typer(help="Import, inspect and fetch the raw data.", no_args_is_help=True)
@@ -95,11 +95,12 @@ def crosscheck_cmd(
     tolerance: Annotated[float | None, typer.Option(help="Relative difference that counts as disagreement (default 0.10).")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="List every pair, not only disagreements.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """Cross-check World Mining Data against USGS production; list pairs that disagree."""
     from critmin.data.crosscheck import crosscheck
 
-    with cli_warehouse(ctx) as wh:
+    with cli_warehouse(ctx, vintage=vintage) as wh:
         df = crosscheck(wh, year=year, tolerance=tolerance)
     if df.empty:
         raise fail("no commodity/country/year is covered by both USGS and World Mining Data")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from critmin.cli.common import cli_warehouse, countries, fail, user_errors, working
+from critmin.cli.common import VintageOpt, cli_warehouse, countries, fail, user_errors, working
 
 if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
@@ -115,7 +115,7 @@ def open_cmd(
     visibility: Annotated[str, typer.Option("--visibility", help="US, JP or joint.")] = "joint",
     runs: Annotated[int | None, typer.Option("--runs", min=0, help="Monte Carlo runs (setting incident.mc_runs).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Monte Carlo seed (incident.mc_seed).")] = None,
-    viewer: Viewer = "joint", author: As = None, as_json: AsJson = False,
+    viewer: Viewer = "joint", author: As = None, as_json: AsJson = False, vintage: VintageOpt = None,
 ) -> None:
     """Open an incident from a trigger; it is assessed and its options ranked at once."""
     from critmin.incident.service import incident_view, open_incident, trigger_from
@@ -123,7 +123,7 @@ def open_cmd(
     sees = _sees(viewer)
     if visibility not in sees:
         raise fail(f"--visibility {visibility}: a {viewer} viewer may not create it")
-    with cli_warehouse(ctx) as wh, working("assessing ..."):
+    with cli_warehouse(ctx, vintage=vintage) as wh, working("assessing ..."):
         tr = trigger_from(wh, event=trigger, signal=signal, scenario=scenario)
         st = _store(ctx)
         who = _author(author)
@@ -162,13 +162,14 @@ def show_cmd(ctx: typer.Context, incident_id: Iid, viewer: Viewer = "joint", as_
 def assess_cmd(ctx: typer.Context, incident_id: Iid,
                runs: Annotated[int | None, typer.Option("--runs", min=0)] = None,
                seed: Annotated[int | None, typer.Option("--seed", min=0)] = None,
-               viewer: Viewer = "joint", author: As = None, as_json: AsJson = False) -> None:
+               viewer: Viewer = "joint", author: As = None, as_json: AsJson = False,
+               vintage: VintageOpt = None) -> None:
     """Re-run the assessment (after new inventory records or a data import)."""
     from critmin.incident.service import assess_incident, incident_view
 
     sees = _sees(viewer)
     who = _author(author)
-    with cli_warehouse(ctx) as wh, working("assessing ..."):
+    with cli_warehouse(ctx, vintage=vintage) as wh, working("assessing ..."):
         st = _store(ctx)
         doc = assess_incident(wh, st, incident_id, sees=sees, author=who, runs=runs, seed=seed,
                               audit=_audit(ctx, who))
@@ -178,13 +179,13 @@ def assess_cmd(ctx: typer.Context, incident_id: Iid,
 
 @incident_app.command("options")
 def options_cmd(ctx: typer.Context, incident_id: Iid, viewer: Viewer = "joint", author: As = None,
-                as_json: AsJson = False) -> None:
+                as_json: AsJson = False, vintage: VintageOpt = None) -> None:
     """Rank the response options again from the newest assessment."""
     from critmin.incident.service import incident_view, options_incident
 
     sees = _sees(viewer)
     who = _author(author)
-    with cli_warehouse(ctx) as wh, working("ranking options ..."):
+    with cli_warehouse(ctx, vintage=vintage) as wh, working("ranking options ..."):
         st = _store(ctx)
         doc = options_incident(wh, st, incident_id, sees=sees, author=who, projects=_projects(ctx, wh),
                                audit=_audit(ctx, who))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from critmin.cli.common import cli_warehouse
+from critmin.cli.common import VintageOpt, cli_warehouse
 
 markets_app = typer.Typer(
     help="Prices, trade unit values, unfair-trade signals and what a price floor costs.",
@@ -24,11 +24,12 @@ def prices_cmd(
     ctx: typer.Context,
     commodity: Annotated[str, typer.Argument(help="Commodity name or id, e.g. 'rare earths'.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """Price series for a commodity (Pink Sheet monthly, USGS salient annual) with units and sources."""
     from critmin.markets.api import prices, signals_to_records
 
-    with cli_warehouse(ctx) as wh:
+    with cli_warehouse(ctx, vintage=vintage) as wh:
         df = prices(wh, commodity)
     if as_json:
         typer.echo(_dump(signals_to_records(df)))
@@ -68,12 +69,13 @@ def signals_cmd(
     kind: Annotated[list[str] | None, typer.Option("--kind", help="volume_change, structural_break, price_discrimination, below_market (repeatable).")] = None,
     include_unflagged: Annotated[bool, typer.Option("--all", help="Also list tests that did not flag.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """Signals of unfair trade practices and disruption, each with evidence and data rows."""
     from critmin.markets.api import signals, signals_to_records
 
     kinds = tuple(kind) if kind else ("volume_change", "structural_break", "price_discrimination", "below_market")
-    with cli_warehouse(ctx) as wh:
+    with cli_warehouse(ctx, vintage=vintage) as wh:
         df = signals(wh, commodity=commodity, exporter=exporter, kinds=kinds, flagged_only=not include_unflagged)
     if as_json:
         typer.echo(_dump(signals_to_records(df)))
@@ -105,11 +107,12 @@ def floor_cmd(
     paths: Annotated[str, typer.Option("--paths", help="Price paths: 'model' (calibrated mean-reverting log-normal) or 'disruption' (model paths with the disruption simulator's monthly price responses).")] = "model",
     run_id: Annotated[str | None, typer.Option("--run-id", help="With --paths disruption: use this stored Monte Carlo run (critmin simulate --monte-carlo) instead of a fresh one.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """Fiscal cost distribution of a price floor, P(floor binds) and the project effect."""
     from critmin.markets.floor_api import evaluate_floor
 
-    with cli_warehouse(ctx) as wh:
+    with cli_warehouse(ctx, vintage=vintage) as wh:
         out = evaluate_floor(
             wh, commodity=commodity, floor=floor, volume_t_per_year=volume, years=years, runs=runs,
             random_state=seed, unit=unit, product=product, series=series, ceiling=ceiling,

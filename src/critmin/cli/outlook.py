@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from critmin.cli.common import countries, fail, user_errors
+from critmin.cli.common import VintageOpt, countries, fail, user_errors
 
 AsJson = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
 Draws = Annotated[int | None, typer.Option("--draws", help="Monte Carlo draws of the pipeline (default: setting outlook.draws).")]
@@ -19,10 +19,10 @@ def _echo_json(obj: Any) -> None:
     typer.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
-def _projects(ctx: typer.Context, viewer: str = "joint") -> Any:
+def _projects(ctx: typer.Context, viewer: str = "joint", vintage: str | None = None) -> Any:
     from critmin.cli.projects import cli_registry
 
-    return cli_registry(ctx)
+    return cli_registry(ctx, vintage=vintage)
 
 
 def outlook_cmd(
@@ -34,11 +34,12 @@ def outlook_cmd(
     draws: Draws = None,
     seed: Seed = None,
     as_json: AsJson = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """Demand by technology, supply by country and the gap band for one commodity and stage."""
     from critmin.outlook.service import outlook
 
-    with _projects(ctx) as (wh, reg):
+    with _projects(ctx, vintage=vintage) as (wh, reg):
         cid = wh.resolve_commodity(commodity)
         with user_errors((LookupError,)):
             res = outlook(wh, cid, stage, scenario, reg.list("joint"), to_year=to, n_draws=draws, random_state=seed)
@@ -72,6 +73,7 @@ def gap_cmd(
     draws: Draws = None,
     seed: Seed = None,
     as_json: AsJson = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """The gap by commodity and stage in one year: world and the partners (secure supply)."""
     from critmin.outlook.demand import SCENARIOS, check_scenario
@@ -82,7 +84,7 @@ def gap_cmd(
         scen = [check_scenario(scenario)] if scenario else list(SCENARIOS)
     if not 2025 <= year <= 2040:
         raise fail(f"--year {year}: expected a year 2025..2040")
-    with _projects(ctx) as (wh, reg), user_errors((LookupError,)):
+    with _projects(ctx, vintage=vintage) as (wh, reg), user_errors((LookupError,)):
         res = gap_table(wh, reg.list("joint"), year=year, scenarios=scen, partner_codes=codes,
                         n_draws=draws, random_state=seed)
     if as_json:

@@ -1,4 +1,7 @@
-"""``critmin production COMMODITY [--stage S] [--year Y] [--vintage V] [--json]``."""
+"""``critmin production COMMODITY [--stage S] [--year Y] [--vintage V] [--json]``.
+
+``--vintage MCS2023`` reads the data as of that release (:data:`critmin.cli.common.VintageOpt`):
+each year from the newest release up to it; each row names its release (``vintage``)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from critmin.cli.common import cli_warehouse, fail
+from critmin.cli.common import VintageOpt, cli_warehouse, fail
 from critmin.data.normalize.commodities import display_name
 
 if TYPE_CHECKING:
@@ -21,8 +24,7 @@ def production_cmd(
     stage: Annotated[str | None, typer.Option(help="mine, refinery, smelter, plant, processing, or extraction.")] = None,
     year: Annotated[int | None, typer.Option(help="Year (default: all years).")] = None,
     source: Annotated[str, typer.Option(help="USGS or WMD (World Mining Data).")] = "USGS",
-    vintage: Annotated[str | None, typer.Option(help="Data release, e.g. MCS2024 (default: the newest "
-                                                "release of each year; `critmin data status` lists them).")] = None,
+    vintage: VintageOpt = None,
     unit: Annotated[str | None, typer.Option(help="Show quantities in this mass unit: t, kg, kt, Mt or g "
                                              "(default: as published, e.g. gallium in kg).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -32,21 +34,15 @@ def production_cmd(
     # or processing stage) from critmin.data.supply.production_with_shares
     from critmin.data.supply import production_with_shares
 
-    with cli_warehouse(ctx) as wh:
-        df = production_with_shares(wh.production(commodity, stage=stage, year=year, source=source.upper(),
-                                                  vintage=vintage))
+    with cli_warehouse(ctx, vintage=vintage) as wh:
+        df = production_with_shares(wh.production(commodity, stage=stage, year=year, source=source.upper()))
         name = display_name(wh.resolve_commodity(commodity))
         if df.empty:
-            what = f"no {source.upper()} production data for {name}" + (f" at stage {stage}" if stage else "")
-            if vintage is not None:
-                every = wh.production(commodity, stage=stage, source=source.upper())
-                vintages = sorted({str(v) for v in every["vintage"]})
-                if vintage not in vintages:
-                    raise fail(f"{what} in release {vintage!r}; releases available: " + (", ".join(vintages) or "none"))
+            what = (f"no {source.upper()} production data for {name}" + (f" at stage {stage}" if stage else "")
+                    + (f" as of {wh.vintage}" if wh.vintage else ""))
             if year is None:
                 raise fail(what)
-            years = sorted({int(y) for y in wh.production(commodity, stage=stage, source=source.upper(),
-                                                          vintage=vintage)["year"]})
+            years = sorted({int(y) for y in wh.production(commodity, stage=stage, source=source.upper())["year"]})
             raise fail(f"{what} in {year}; years available: " + (", ".join(map(str, years)) or "none"))
     if unit is not None:
         df = _in_unit(df, unit, name)

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from critmin.cli.common import cli_warehouse, countries, fail, parse_budgets, user_errors
+from critmin.cli.common import (
+    VintageOpt,
+    cli_warehouse,
+    countries,
+    fail,
+    parse_budgets,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
@@ -57,13 +64,16 @@ def _counts(items: list[str], what: str) -> dict[str, int]:
 
 
 @contextmanager
-def cli_registry(ctx: typer.Context, *, read_only: bool = True) -> Iterator[tuple[Warehouse, Registry]]:
-    """The warehouse and its project registry; a registry or selection error in the block is
-    a one-line error (as the user errors of :func:`critmin.cli.common.cli_warehouse`)."""
+def cli_registry(ctx: typer.Context, *, read_only: bool = True,
+                 vintage: str | None = None) -> Iterator[tuple[Warehouse, Registry]]:
+    """The warehouse (as of release ``vintage``, the ``--vintage`` option) and its project
+    registry; a registry or selection error in the block is a one-line error (as the user
+    errors of :func:`critmin.cli.common.cli_warehouse`)."""
     from critmin.projects.registry import Registry, RegistryError
     from critmin.projects.selection import SelectionError
 
-    with cli_warehouse(ctx, read_only=read_only, errors=(RegistryError, SelectionError)) as wh:
+    with cli_warehouse(ctx, read_only=read_only, errors=(RegistryError, SelectionError),
+                       vintage=vintage) as wh:
         yield wh, Registry.open(wh)  # the registry is in the warehouse's operational store
 
 
@@ -185,11 +195,12 @@ def score_cmd(
     viewer: Viewer = "joint",
     basis: Annotated[str, typer.Option("--basis", help="'market' (today's market) or 'outlook' (gap closed to 2040 x damage).")] = "market",
     as_json: AsJson = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """Score the visible projects: risk reduction per budget dollar, with every input."""
     if basis not in ("outlook", "market"):
         raise fail(f"--basis {basis!r}: expected outlook or market")
-    with cli_registry(ctx) as (wh, reg):
+    with cli_registry(ctx, vintage=vintage) as (wh, reg):
         ps = reg.list(_viewer(viewer))
         scores = _scores(wh, ps)
         if basis == "outlook":
@@ -240,6 +251,7 @@ def select_cmd(
     basis: Annotated[str, typer.Option("--basis", help="Project value: 'outlook' (gap closed x damage, 2025-2040) or 'market' (today's market).")] = "outlook",
     target: Annotated[list[str], typer.Option("--target", help="Stage target, e.g. processing:USA=0.1@2030 (outlook basis).")] = [],  # noqa: B006
     as_json: AsJson = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """Choose projects and instruments under the US and Japanese budgets (HiGHS MIP)."""
     from critmin.projects.api import select_portfolio
@@ -259,7 +271,7 @@ def select_cmd(
             "exclusive": _pairs(exclusive, ",", "--exclusive"),
             "depends": _pairs(depends, ":", "--depends"),
         }
-    with cli_registry(ctx) as (wh, reg):
+    with cli_registry(ctx, vintage=vintage) as (wh, reg):
         ps = reg.list(_viewer(viewer))
         scores = _scores(wh, ps)
         notes: list[dict[str, Any]] = []
@@ -299,11 +311,12 @@ def select_cmd(
 
 
 @projects_app.command("gaps")
-def gaps_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: AsJson = False) -> None:
+def gaps_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: AsJson = False,
+             vintage: VintageOpt = None) -> None:
     """Exploration gaps: allied deposits with no registered project, by watchlist rank."""
     from critmin.projects.gaps import exploration_gaps
 
-    with cli_registry(ctx) as (wh, reg):
+    with cli_registry(ctx, vintage=vintage) as (wh, reg):
         try:
             df = exploration_gaps(wh, reg.list(_viewer(viewer)))
         except ValueError as exc:
@@ -356,6 +369,7 @@ def clock_cmd(
     budget: Annotated[str | None, typer.Option(help="Select now with these budgets instead of the last saved selection.")] = None,
     what_if_months: Annotated[int | None, typer.Option("--what-if-months", help="Cut permitting by N months: effect on projected shortfall.")] = None,
     as_json: AsJson = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """The six-month financing and 180-day ministerial clock, project by project."""
     from critmin.projects.clock_report import clock_report
@@ -363,7 +377,7 @@ def clock_cmd(
     with user_errors():
         day = dt.date.fromisoformat(today) if today else dt.date.today()
         b = parse_budget(budget) if budget else None
-    with cli_registry(ctx) as (wh, reg):  # NotComputable is a ValueError
+    with cli_registry(ctx, vintage=vintage) as (wh, reg):  # NotComputable is a ValueError
         rep = clock_report(wh, reg, _viewer(viewer), day, b, what_if_months)
     if as_json:
         _echo_json(rep)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from critmin.cli.common import cli_warehouse, fail, user_errors, working
+from critmin.cli.common import VintageOpt, cli_warehouse, fail, user_errors, working
 
 if TYPE_CHECKING:
     from critmin.data.warehouse import Warehouse
@@ -30,6 +30,7 @@ def simulate_cmd(
                                            "response against the observed episodes (docs/disruption.md).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not store the run in the warehouse.")] = False,
+    vintage: VintageOpt = None,
 ) -> None:
     """Simulate export restrictions: US/JPN shortfalls (t, %, US$) and price changes."""
     from critmin.disruption.api import load_market
@@ -42,7 +43,7 @@ def simulate_cmd(
         from critmin.disruption.calibrate import backtest as run_backtest
         from critmin.disruption.calibrate import markdown_table
 
-        with cli_warehouse(ctx, read_only=True) as wh, working("back-testing the price response ..."):
+        with cli_warehouse(ctx, read_only=True, vintage=vintage) as wh, working("back-testing the price response ..."):
             bt = run_backtest(wh)
         if as_json:
             typer.echo(json.dumps(bt.to_json(), indent=2, default=str))
@@ -56,13 +57,13 @@ def simulate_cmd(
     if scenario is not None:
         with user_errors():  # ScenarioError is a ValueError
             sc = load_scenario(scenario)
-        with cli_warehouse(ctx) as wh, working(f"simulating {sc.name} ..."):
+        with cli_warehouse(ctx, vintage=vintage) as wh, working(f"simulating {sc.name} ..."):
             market = load_market(wh, sorted({e.commodity for e in sc.events}) or None, tuple(sc.consumers))
             doc = run_and_store_scenario(wh, market, sc, store=not no_store)
     else:
         if seed is None:
             raise fail("--seed is required for --monte-carlo (results are reproducible only with a seed)")
-        with cli_warehouse(ctx, errors=(OSError,)) as wh:
+        with cli_warehouse(ctx, errors=(OSError,), vintage=vintage) as wh:
             with working("loading the market (supply, trade, consumption) ..."):
                 market = load_market(wh, commodity or None)
             doc = _run_mc(wh, market, runs, seed, horizon, scheduler, workers, not no_store)

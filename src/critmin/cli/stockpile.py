@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from critmin.cli.common import (
+    VintageOpt,
     cli_warehouse,
     fail,
     parse_amount,
@@ -94,7 +95,7 @@ def plan_cmd(
     mode: Annotated[str, typer.Option("--mode", help="coordinated | independent")] = "coordinated",
     runs: Runs = 2000, seed: Seed = 0, run_id: RunId = None, commodities: Commodities = None,
     loss_multiple: LossMult = None, params: Params = None, as_json: AsJson = False,
-    loss_model: LossModel = None,
+    loss_model: LossModel = None, vintage: VintageOpt = None,
 ) -> None:
     """Optimal stockpile per commodity and partner, and the value of coordination."""
     from critmin.stockpile import service
@@ -103,7 +104,7 @@ def plan_cmd(
     with user_errors():
         req = plan_request(budget, joint_budget, mode, runs, seed, run_id, commodities, loss_multiple, params,
                            loss_model)
-    with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh, working("solving the stockpile model (scenarios, LP) ..."):
+    with cli_warehouse(ctx, errors=(StockpileSolveError,), vintage=vintage) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         report = service.plan(wh, req)
     _report_excluded(report.not_planned)
     if as_json:
@@ -123,7 +124,7 @@ def frontier_cmd(
     baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Add policy baselines to the chart.")] = True,
     runs: Runs = 2000, seed: Seed = 0, run_id: RunId = None, commodities: Commodities = None,
     loss_multiple: LossMult = None, params: Params = None, as_json: AsJson = False,
-    loss_model: LossModel = None,
+    loss_model: LossModel = None, vintage: VintageOpt = None,
 ) -> None:
     """Budget-loss frontier: optimal expected loss over a sweep of budgets (0..max-scale x budget)."""
     import numpy as np
@@ -138,7 +139,7 @@ def frontier_cmd(
     with user_errors():
         req = plan_request(budget, joint_budget, "coordinated", runs, seed, run_id, commodities,
                            loss_multiple, params, loss_model)
-    with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh, working("solving the stockpile model (scenarios, LP) ..."):
+    with cli_warehouse(ctx, errors=(StockpileSolveError,), vintage=vintage) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         prep = service.prepare(wh, req)
         p = prep.problem
         base = None
@@ -184,7 +185,7 @@ def compare_cmd(
         "--scope", help="Commodities the days rules cover: 'critical' (2022 US list), 'all', or a list.")] = "critical",
     runs: Runs = 2000, seed: Seed = 0, run_id: RunId = None, commodities: Commodities = None,
     loss_multiple: LossMult = None, params: Params = None, as_json: AsJson = False,
-    loss_model: LossModel = None,
+    loss_model: LossModel = None, vintage: VintageOpt = None,
 ) -> None:
     """Optimal plans vs policy baselines (60 days, 60/180 days, a fixed stock) on the same scenarios."""
     from critmin.stockpile import inputs, service
@@ -196,7 +197,7 @@ def compare_cmd(
         req = plan_request(budget, joint_budget, "coordinated", runs, seed, run_id, commodities,
                            loss_multiple, params, loss_model)
         user = _fixed_stock(fixed)
-    with cli_warehouse(ctx, errors=(StockpileSolveError,)) as wh, working("solving the stockpile model (scenarios, LP) ..."):
+    with cli_warehouse(ctx, errors=(StockpileSolveError,), vintage=vintage) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         prep = service.prepare(wh, req)
         p = prep.problem
         hr = parse_list(high_risk)

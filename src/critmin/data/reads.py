@@ -87,8 +87,9 @@ class BatchReads:
 
     def fingerprint(self) -> tuple[Any, ...]:
         """Identity of the warehouse contents: the file, the imported datasets (count, ids,
-        hashes, row counts, import times) and the contained-metal factors of the trade reads
-        (:func:`critmin.data.contained.factors_signature`). Any (re-)import or changed factor
+        hashes, row counts, import times), the contained-metal factors of the trade reads
+        (:func:`critmin.data.contained.factors_signature`) and, last, the release the warehouse
+        is pinned to (``'as_of:MCS2023'``; absent when unpinned). Any (re-)import or changed factor
         setting changes it; it is the key of every cache of derived results (assessment, market
         inputs, web)."""
         try:
@@ -97,7 +98,9 @@ class BatchReads:
             got = None
         row = list(got) if got is not None else [0, 0, None, ""]
         # the contained-metal factors (catalogue and settings) shape the trade reads too
-        return (str(getattr(self, "version_path", self.path)), *row, factors_signature())
+        fp = (str(getattr(self, "version_path", self.path)), *row, factors_signature())
+        pinned = getattr(self, "vintage", None)  # read as of a release (Warehouse.pin): other rows
+        return (*fp, f"as_of:{pinned}") if pinned else fp
 
     # -- production and reserves ----------------------------------------------------------
     def production_all(self, *, sources: Sequence[str] | None = None, measure: str = "production",

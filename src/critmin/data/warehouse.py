@@ -4,10 +4,25 @@
 pandas DataFrames that always carry ``dataset_id`` and ``source_line`` so any number can be
 traced back to its source file and row. Where several releases cover the same year (MCS 2024
 estimates 2023, MCS 2025 revises it) the newest release is used unless ``vintage`` is given.
+
+**As of a release.** ``Warehouse(path, vintage="MCS2023")`` (or ``wh.pin("MCS2023")``) reads the
+warehouse as it stood at that release: for the datasets of the release's family
+(:data:`RELEASE_FAMILIES`; today only the USGS Mineral Commodity Summaries, vintages
+``MCS2022`` ... ``MCS2025``) the rows of newer releases are not seen, so the newest remaining
+release wins per commodity and year (MCS 2023: production through its 2022 estimate). Every
+read of every table goes through the one ``current_dataset`` view, which a pinned warehouse
+replaces by the releases up to the pin (:meth:`Warehouse.query`), so the per-commodity reads,
+the batched reads (:mod:`critmin.data.reads`) and everything computed from them (assessment,
+market, stockpile, projects, outlook, brief) see the same data. Datasets of other publishers
+and of USGS outside the MCS (World Mining Data, BACI and UN Comtrade trade, IEA outlook, WGI
+governance, World Bank prices, OECD, SCRREEN recycling, the deposit layers, the curated
+tables) are read as imported: they have no MCS vintage. The pin is part of
+:meth:`fingerprint`, so no cache mixes pinned and unpinned results.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +41,24 @@ class WarehouseNotImported(RuntimeError):
     pass
 
 
+class UnknownVintage(LookupError):
+    """A ``vintage`` that names no release of a pinnable family in the warehouse (the message
+    lists the releases available)."""
+
+
+#: release families a warehouse can be read "as of": family -> (the vintage pattern of its
+#: datasets, what it is). Releases of one family are ordered by their vintage text (MCS2023 <
+#: MCS2024). Datasets whose vintage matches no family are never pinned.
+RELEASE_FAMILIES: dict[str, tuple[str, str]] = {
+    "MCS": (r"MCS\d{4}", "USGS Mineral Commodity Summaries"),
+}
+_CURRENT = re.compile(r"\bcurrent_dataset\b")
+
+
+def _family(vintage: str) -> str | None:
+    return next((f for f, (pat, _) in RELEASE_FAMILIES.items() if re.fullmatch(pat, vintage)), None)
+
+
 _NEWEST_RELEASE_FIRST = NEWEST_RELEASE_FIRST
 _NOT_MISFILED = NOT_MISFILED
 
@@ -33,7 +66,11 @@ _NOT_MISFILED = NOT_MISFILED
 class Warehouse(BatchReads):
     """The DuckDB warehouse: per-commodity reads here, batched reads in :class:`BatchReads`."""
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+    #: the release the warehouse is read as of (:meth:`pin`); None = every release, newest wins
+    vintage: str | None = None
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
+                 vintage: str | None = None) -> None:
         self.path = Path(path) if path is not None else paths.resolve_db_path()
         if read_only and not self.path.exists():
             raise WarehouseNotImported(f"no warehouse at {self.path}; run `critmin data import` first")
@@ -48,6 +85,69 @@ class Warehouse(BatchReads):
             from critmin.data.importer import ensure_schema
 
             ensure_schema(self.con)
+        if vintage is not None:
+            self.pin(vintage)
+
+    # -- releases -------------------------------------------------------------------------
+    def releases(self) -> list[str]:
+        """The vintages of the pinnable release families (:data:`RELEASE_FAMILIES`) in the
+        warehouse, oldest first: e.g. ['MCS2022', 'MCS2023', 'MCS2024', 'MCS2025']."""
+        with self._lock:
+            cur = self.con.cursor()
+        try:
+            rows = cur.execute("SELECT DISTINCT vintage FROM current_dataset").fetchall()
+        except duckdb.CatalogException:
+            rows = []
+        finally:
+            cur.close()
+        return sorted(str(v) for (v,) in rows if _family(str(v)) is not None)
+
+    def resolve_vintage(self, text: str) -> str:
+        """``'MCS2024'``, ``'mcs2024'``, ``'MCS 2024'``, ``'mcs-2024'`` -> ``'MCS2024'`` (a release of
+        :meth:`releases`). A bare year is refused (is '2024' the MCS 2024 release, or the data
+        year 2024 first estimated in MCS 2025?), as is any other text: :class:`UnknownVintage`
+        naming the releases available."""
+        have = self.releases()
+        listed = ", ".join(have) or "none (nothing imported)"
+        key = re.sub(r"[\s_-]+", "", str(text)).upper()
+        if key.isdigit():
+            y = int(key)
+            raise UnknownVintage(
+                f"vintage {text!r} is ambiguous: give the release, MCS{y} (published {y}, estimates for "
+                f"{y - 1}) or MCS{y + 1} (estimates for {y}); releases available: {listed}")
+        if key in have:
+            return key
+        if self.query("SELECT 1 FROM dataset WHERE upper(vintage) = ? LIMIT 1", [key]).shape[0]:
+            raise UnknownVintage(f"vintage {text!r} is not a release the data can be read as of (only "
+                                 f"{', '.join(n for _, n in RELEASE_FAMILIES.values())} are); releases available: {listed}")
+        raise UnknownVintage(f"vintage {text!r}: no such release in the warehouse; releases available: {listed}")
+
+    def pin(self, vintage: str | None) -> Warehouse:
+        """Read the warehouse as of release ``vintage`` from now on (None: unpinned); returns
+        self. See the module docstring for what is and is not pinned."""
+        self.vintage = None if vintage is None else self.resolve_vintage(vintage)
+        return self
+
+    def pin_note(self) -> str | None:
+        """One line saying what the pin hides (None when not pinned)."""
+        if self.vintage is None:
+            return None
+        fam = _family(self.vintage)
+        newer = [v for v in self.releases() if _family(v) == fam and v > self.vintage]
+        name = RELEASE_FAMILIES[fam][1] if fam else self.vintage
+        return (f"data as of {self.vintage}: {name} releases newer than it "
+                f"({', '.join(newer) or 'none imported'}) are not read; other sources as imported")
+
+    def _sql(self, sql: str) -> str:
+        """``sql`` with the ``current_dataset`` view limited to the releases up to the pin."""
+        if self.vintage is None:
+            return sql
+        fam = _family(self.vintage)
+        pattern = RELEASE_FAMILIES[fam][0] if fam else re.escape(self.vintage)
+        v = self.vintage.replace("'", "''")
+        view = (f"(SELECT * FROM current_dataset WHERE NOT (regexp_full_match(vintage, '{pattern}') "
+                f"AND vintage > '{v}'))")
+        return _CURRENT.sub(lambda _m: view, sql)
 
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:
@@ -64,7 +164,7 @@ class Warehouse(BatchReads):
         with self._lock:
             cur = self.con.cursor()
         try:
-            return cur.execute(sql, params or []).df()
+            return cur.execute(self._sql(sql), params or []).df()
         finally:
             cur.close()
 
@@ -74,7 +174,7 @@ class Warehouse(BatchReads):
         with self._lock:
             cur = self.con.cursor()
         try:
-            return cur.execute(sql, list(params or [])).fetchone()
+            return cur.execute(self._sql(sql), list(params or [])).fetchone()
         finally:
             cur.close()
 
@@ -341,9 +441,11 @@ def _as_date(s: str) -> str:
     return s
 
 
-def open(db: str | Path | None = None, *, read_only: bool = False) -> Warehouse:  # noqa: A001
-    """Open the warehouse (``--db``/``CRITMIN_DB``/user data dir)."""
-    return Warehouse(paths.resolve_db_path(db), read_only=read_only)
+def open(db: str | Path | None = None, *, read_only: bool = False,  # noqa: A001
+         vintage: str | None = None) -> Warehouse:
+    """Open the warehouse (``--db``/``CRITMIN_DB``/user data dir), as of release ``vintage``
+    if given (:meth:`Warehouse.pin`)."""
+    return Warehouse(paths.resolve_db_path(db), read_only=read_only, vintage=vintage)
 
 
 __all__ = ["Warehouse", "open", "UnknownCommodity", "WarehouseNotImported"]
