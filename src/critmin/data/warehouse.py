@@ -227,7 +227,9 @@ class Warehouse(BatchReads):
         """Production by country for one commodity (``None``: every commodity).
 
         ``stage`` is a stage (mine, refinery, smelter, plant, processing) or a stage group
-        (extraction, processing). For each year the newest release that reports it is used.
+        (extraction, processing). For each year the newest release that reports it is used
+        (of the releases up to the pin, :meth:`pin`). ``vintage`` keeps the rows of that one
+        release only (exact match; the CLI's ``--vintage`` is the pin, "as of" the release).
         """
         where = ["p.source = ?", "p.measure = ?", _NOT_MISFILED]
         params: list[Any] = [source, measure]
