@@ -90,7 +90,7 @@ PROVENANCE = (
 VALUE = (
     _c("quantity", "DOUBLE", "Normalised value; NULL when the source gives only a code", "see unit"),
     _c("unit", "VARCHAR", "Normalised unit: 't' (metric tons), 'kg', 'USD', '%', 'fraction' (a 0-1 share), ..."),
-    _c("flag", "VARCHAR", "Value code: NULL (plain number), W, NA, E, XX, '>', '<', range, zero_dash, blank, footnote, estimated"),
+    _c("flag", "VARCHAR", "Value code: NULL (plain number), W, NA, E, XX, '>', '<', range, zero_dash, blank, footnote, estimated, 'unit unknown' (a price column whose unit the source does not state unambiguously: unit NULL)"),
     _c("bound_lo", "DOUBLE", "Lower bound when only bounded ('>95' -> 95), in unit"),
     _c("bound_hi", "DOUBLE", "Upper bound when only bounded ('<1' -> 1), in unit"),
     _c("value_raw", "VARCHAR", "The cell exactly as found in the source"),

@@ -3,7 +3,9 @@
 Each file has ``DataSource, Commodity, Year`` and one column per variable; the variable
 name carries category and unit (``USprod_Mine_t``, ``Imports_Metalkg``, ``Price_Nd2O3_dkg``,
 ``NIR_pct``). Values are kept as published (unit decoded from the suffix where known, else
-``unit`` NULL with the name in ``unit_raw``). Price variables are also written to the
+``unit`` NULL with the name in ``unit_raw``; a price column's unit is the release metadata's
+where the suffix misleads, e.g. tungsten's US$/mtu WO3, and an unknown price unit is flagged:
+:mod:`critmin.data.normalize.prices`). Price variables are also written to the
 ``price`` table as annual series ``<commodity>:<variable>`` (the platinum-group file's
 platinum, palladium and rhodium columns under those metals: :data:`PRICE_COMMODITY`).
 
@@ -23,6 +25,7 @@ from critmin.data.errors import ImportFault
 from critmin.data.ingest.base import CsvTable, DatasetSpec, Frames, parse_cell, read_csv
 from critmin.data.ingest.usgs_world import LICENCE, PUBLISHER, RELEASES, parse_per_commodity
 from critmin.data.normalize import commodities
+from critmin.data.normalize.prices import salient_price_unit
 
 FOLDERS = (("MCS2025", "usgs_mcs2025/salient_commodity"), ("MCS2024", "usgs_mcs2024/salient_commodity"),
            ("MCS2023", "usgs_mcs2023/salient_commodity"), ("MCS2022", "usgs_mcs2022_subset"))
@@ -167,9 +170,13 @@ def parse_salient(spec: DatasetSpec) -> Frames:
                 })
                 continue
             p = parse_cell(spec.relpath, line, var, raw)
+            flag = p.flag
+            if cat == "price":  # the metadata's unit where the suffix misleads; unknown units flagged
+                unit, unit_flag = salient_price_unit(cid, var, unit)
+                flag = flag or unit_flag
             row: dict[str, object] = {
                 "dataset_id": None, "source_line": line, "commodity_id": cid, "commodity_raw": craw, "year": year,
-                "variable": var, "category": cat, "quantity": p.value, "unit": unit, "flag": p.flag,
+                "variable": var, "category": cat, "quantity": p.value, "unit": unit, "flag": flag,
                 "bound_lo": p.lo, "bound_hi": p.hi, "value_raw": raw, "unit_raw": var,
             }
             sal.append(row)
@@ -178,6 +185,6 @@ def parse_salient(spec: DatasetSpec) -> Frames:
                 prices.append({
                     "dataset_id": None, "source_line": line, "series": f"{pcid}:{var}", "name": f"{craw} {var} (USGS MCS salient)",
                     "commodity_id": pcid, "frequency": "A", "date": date(year, 1, 1), "quantity": p.value, "unit": unit,
-                    "flag": p.flag, "bound_lo": p.lo, "bound_hi": p.hi, "value_raw": raw, "unit_raw": var,
+                    "flag": flag, "bound_lo": p.lo, "bound_hi": p.hi, "value_raw": raw, "unit_raw": var,
                 })
     return {"us_salient": sal, "price": prices}

@@ -75,8 +75,8 @@ def to_commodity_unit(base_unit: str, factor: float, trade_unit: str) -> tuple[s
 MASS_TO_T: dict[str, float] = {"t": 1.0, "kg": 1e-3, "kt": 1e3, "Mt": 1e6, "g": 1e-6}
 
 #: price unit -> factor to US$ per metric ton (1 lb = 0.45359237 kg; 1 troy oz = 31.1034768 g;
-#: 1 short ton = 907.18474 kg; 1 flask of mercury = 34.473 kg; 1 dry metric ton unit (dmtu) =
-#: 10 kg of contained metal)
+#: 1 short ton = 907.18474 kg; 1 flask of mercury = 34.473 kg; 1 metric ton unit (mtu) = 10 kg
+#: of the named content: 1 % of a metric ton)
 PRICE_TO_USD_PER_T: dict[str, float] = {
     "USD/t": 1.0,
     "USD/kg": 1e3,
@@ -86,6 +86,12 @@ PRICE_TO_USD_PER_T: dict[str, float] = {
     "USD/troy oz": 1e6 / 31.1034768,
     "USD/short ton": 1e3 / 907.18474,
     "USD/flask": 1e3 / 34.473,
+    # per-content units (critmin.data.normalize.prices: the basis each converts to, with the USGS
+    # metadata that states the unit): US$ per t of the *contained* element or oxide
+    "USD/mtu WO3": 1e3 / 7.93,  # 1 mtu WO3 = 10 kg WO3 = 7.93 kg W: US$ per t of W
+    "USD/mtu Mn": 100.0,  # 1 mtu = 10 kg of Mn content: US$ per t of Mn
+    "USD/kg Ta2O5": 1e3 / (2 * 180.948 / 441.893),  # US$ per t of Ta (Ta2O5 is 81.897 % Ta)
+    "USD/t K2O": 1.0,  # US$ per t of K2O equivalent
 }
 
 
