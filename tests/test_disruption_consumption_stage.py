@@ -41,14 +41,15 @@ def test_japan_copper_by_the_net_import_method_is_refinery_output(warehouse, mon
     assert "not summed" in cm.provenance["trade"][consumer]["consumption"]
 
 
-@pytest.mark.parametrize("cid", ["copper", "nickel"])
+@pytest.mark.parametrize("cid", ["copper", "nickel", "cobalt", "chromium"])
 def test_japan_copper_and_nickel_consumption_are_the_curated_published_figures(warehouse, cid: str) -> None:
-    """Japan's refined copper and primary nickel are curated published figures (JMIA, JOGMEC/INSG),
-    not the net-import method, which misses refined-metal trade: the market's consumption equals
-    the CSV row and the provenance names its source."""
+    """Japan's refined copper, primary nickel, refined cobalt and chromium are curated published
+    figures (JMIA, JOGMEC/INSG, JOGMEC, The TEX Report), not the net-import method, which misses
+    refined-metal and ferroalloy trade: the market's consumption equals the CSV row and the
+    provenance names its source."""
     rows = pd.read_csv(inputs.CURATED_CONSUMPTION_CSV, dtype=str, keep_default_na=False)
     row = rows[(rows["commodity_id"] == cid) & (rows["consumer_iso3"] == "JPN")].iloc[0]
-    assert row["use"] == "consumption" and row["source_url"].startswith("https://") and row["as_of"]
+    assert row["use"] == "consumption" and row["source_url"].startswith(("https://", "http://")) and row["as_of"]
     cm = market_from_warehouse(warehouse, [cid], cache=False).commodities[cid]
     assert float(cm.demand_t[cm.consumers.index("JPN")]) == float(row["consumption_t"])
     meta = cm.provenance["trade"]["JPN"]
@@ -57,8 +58,12 @@ def test_japan_copper_and_nickel_consumption_are_the_curated_published_figures(w
     assert meta["curated_consumption"]["url"] == row["source_url"]
     assert any(f"{cid} consumption" in n and row["source_url"] in n for n in cm.notes), cm.notes
     # against the published ranges outside the project: refined copper 0.9-1.0 Mt/yr (JMIA, FY2015-2019),
-    # primary nickel of order 100-200 kt/yr (INSG / JOGMEC)
-    lo, hi = {"copper": (0.9e6, 1.02e6), "nickel": (1.0e5, 2.0e5)}[cid]
+    # primary nickel of order 100-200 kt/yr (INSG / JOGMEC); cobalt between the bottom-up 9,413 t
+    # of 2013 (Seo and Morimoto, J. MMIJ 2016) and JOGMEC's 20 % of world refined use (16-17 kt);
+    # chromium: Japan's ~3 Mt/yr of stainless steel (The TEX Report 2011: 2.274 Mt in nine months)
+    # at 16-18 % Cr (AISI 430/304) is 0.5 Mt of Cr before scrap, so 0.25-0.6 Mt
+    lo, hi = {"copper": (0.9e6, 1.02e6), "nickel": (1.0e5, 2.0e5), "cobalt": (9.0e3, 1.7e4),
+              "chromium": (2.5e5, 6.0e5)}[cid]
     assert lo <= float(row["consumption_t"]) <= hi
 
 
