@@ -96,7 +96,7 @@ def test_a_stage_filter_does_not_change_what_is_selected():
         assert stage is None  # the selection is made on every stage of the year
         return frame if source == "USGS" else frame.iloc[:0]
 
-    ctx = SimpleNamespace(wh=SimpleNamespace(production=production), cached=lambda key, compute: compute())
+    ctx = SimpleNamespace(wh=SimpleNamespace(production=production), cached=lambda key, compute, shared=False: compute())
     smelter = production_rows(ctx, "x", "smelter", 2024)  # type: ignore[arg-type]
     assert [(r["country_iso3"], r["selected"]) for r in smelter] == [("AAA", False), ("CCC", False)]
     assert [r["share"] for r in smelter] == pytest.approx([0.25, 0.75])

@@ -120,14 +120,55 @@ def serve_cmd(
     if workers == 1:
         from critmin.web.app import create_app
 
-        uvicorn.run(create_app(db, job_workers=job_workers), **opts)
+        app_ = create_app(db, job_workers=job_workers)
+        start_warming(app_.state.ctx)
+        uvicorn.run(app_, **opts)
         return
     # worker processes build their own app (factory) from the environment
     os.environ["CRITMIN_DB"] = str(db)
     if job_workers is not None:
         os.environ["CRITMIN_WEB_JOB_WORKERS"] = str(job_workers)
+    from critmin.web.context import WebContext
+
+    # this (supervisor) process computes the shared results once, for the workers to read
+    start_warming(WebContext(db, job_workers=0))
     dispose_engines()  # no pooled connection crosses into the worker processes
     uvicorn.run("critmin.web.app:app_from_env", factory=True, workers=workers, **opts)
+
+
+def start_warming(wctx: Any) -> None:
+    """Compute the dashboard's shared results in a background thread while the server starts
+    (:func:`critmin.web.pages.warm`), and again whenever a new warehouse version is imported
+    (looked at every ``web.data_version_ttl_s``): requests never wait for a cold watchlist,
+    and with several workers no worker computes what another one already has
+    (:mod:`critmin.web.sharedcache`)."""
+    import logging
+    import threading
+    import time
+
+    from critmin import settings
+    from critmin.web.pages import warm
+    from critmin.web.sharedcache import remove_orphans
+
+    log = logging.getLogger("critmin.web.warm")
+
+    def loop() -> None:
+        seen = None
+        while True:
+            try:
+                version = wctx.data_version()
+                if version != seen:
+                    seen = version  # once per version, also when it fails
+                    remove_orphans(wctx.db_path)
+                    t = time.monotonic()
+                    n = warm(wctx)
+                    log.info("warm-up: shared results of %s ready (%d commodity pages) in %.1f s",
+                             version[0], n, time.monotonic() - t)
+            except Exception:  # a failed warm-up leaves the results to the first requests
+                log.exception("warm-up of the shared results failed; requests compute them")
+            time.sleep(max(1.0, float(settings.get("web.data_version_ttl_s"))))
+
+    threading.Thread(target=loop, name="critmin-warm", daemon=True).start()
 
 
 def worker_cmd(

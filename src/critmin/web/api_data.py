@@ -107,7 +107,7 @@ def country_or_404(ctx: WebContext, text: str) -> str:
 def data_status(ctx: WebContext) -> dict[str, Any]:
     from critmin.data.status import status
 
-    return ctx.cached(("status",), lambda: jsonable(status(ctx.wh)))
+    return ctx.cached(("status",), lambda: jsonable(status(ctx.wh)), shared=True)
 
 
 @router.get("/data/status", response_model=DataStatus)
@@ -147,7 +147,8 @@ def production_rows(ctx: WebContext, cid: str, stage: str | None, year: int | No
         df = df[(df["source"] == "USGS") | (df["selected_for"].map(len) > 0)]
         return records(_at_stage(df, stage))
 
-    return ctx.cached(("production", cid, stage, year), compute)
+    # shared between server processes for the whole series (a year makes a key from a free parameter)
+    return ctx.cached(("production", cid, stage, year), compute, shared=year is None)
 
 
 @router.get("/production/{commodity}", response_model=Production)
@@ -187,7 +188,7 @@ def get_provenance(
 
 
 def commodity_list(ctx: WebContext) -> list[dict[str, Any]]:
-    return ctx.cached(("commodities",), lambda: records(ctx.wh.commodities()))
+    return ctx.cached(("commodities",), lambda: records(ctx.wh.commodities()), shared=True)
 
 
 def assessment_rows(ctx: WebContext) -> dict[str, Any]:
@@ -197,7 +198,7 @@ def assessment_rows(ctx: WebContext) -> dict[str, Any]:
         df = assess(ctx.wh)
         return {"columns": [str(c) for c in df.columns], "rows": records(df)}
 
-    return ctx.cached(("assess",), compute)
+    return ctx.cached(("assess",), compute, shared=True)
 
 
 @router.get("/assess", response_model=Table)

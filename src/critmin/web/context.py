@@ -24,6 +24,7 @@ from critmin import settings
 from critmin.web import audit
 from critmin.web.auth import Principal
 from critmin.web.jobs import JobRunner
+from critmin.web.sharedcache import SharedCache
 from critmin.web.store import Database
 
 if TYPE_CHECKING:
@@ -93,6 +94,8 @@ class WebContext:
         self._key_locks: dict[tuple, threading.Lock] = {}
         self._version: tuple[float, tuple[Any, ...]] | None = None
         self.auth_cache = AuthCache()
+        #: the file layer of ``cached(..., shared=True)``: results shared by every server process
+        self.shared = SharedCache()
         self.jobs = JobRunner(self.db, workers=job_workers, ctx=self)
 
     @property
@@ -131,9 +134,15 @@ class WebContext:
         self._version = (now, version)
         return version
 
-    def cached(self, key: tuple, compute: Callable[[], T]) -> T:
-        """Memoise ``compute()`` under ``key`` + the data version; one computation at a time per key."""
-        full = (*key, self.data_version())
+    def cached(self, key: tuple, compute: Callable[[], T], *, shared: bool = False) -> T:
+        """Memoise ``compute()`` under ``key`` + the data version; one computation at a time per key.
+
+        ``shared``: also through the file cache beside the warehouse version
+        (:mod:`critmin.web.sharedcache`), so one server process computes the value and the
+        others read it. Only for keys from a bounded set (never built from free request
+        parameters), since each is a file."""
+        version = self.data_version()
+        full = (*key, version)
         with self._cache_lock:
             if full in self._cache:
                 return self._cache[full]
@@ -142,7 +151,7 @@ class WebContext:
             with self._cache_lock:
                 if full in self._cache:
                     return self._cache[full]
-            value = compute()
+            value = self.shared.get(self.wh.version_path, version, key, compute) if shared else compute()
             with self._cache_lock:
                 for k in [k for k in self._cache if k[: len(key)] == key]:
                     del self._cache[k]  # drop results for older data versions

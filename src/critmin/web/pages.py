@@ -55,14 +55,25 @@ def _years(rows: list[dict]) -> list[int]:
 def commodity_page(request: Request, commodity: str, stage: str | None = None, year: int | None = None) -> Response:
     """A commodity's supply at every chain stage that has data (mine, processing, metal,
     component); it opens at the first such stage (gallium: processing)."""
-    from fastapi import HTTPException
-
-    from critmin.web import views
-    from critmin.web.api_data import commodity_or_404, production_rows
+    from critmin.web.api_data import commodity_or_404
     from critmin.web.context import ctx_of
 
     ctx = ctx_of(request)
     cid = commodity_or_404(ctx, commodity)
+    name, body, end_uses = commodity_fragments(ctx, cid, stage, year)
+    return page(request, "commodity.html", "overview", {"name": name, "body": body, "end_uses": end_uses})
+
+
+def commodity_fragments(ctx: WebContext, cid: str, stage: str | None = None,
+                        year: int | None = None) -> tuple[str, Markup, Markup]:
+    """(name, supply body, end-use section) of a commodity page; the page a link opens (no
+    ``stage``, no ``year``) is shared between server processes (:func:`warm` computes it)."""
+    from fastapi import HTTPException
+
+    from critmin.web import views
+    from critmin.web.api_data import commodity_list, production_rows
+
+    default = stage is None and year is None
     if stage is not None and stage not in views.CHAIN_STAGES:
         raise HTTPException(422, f"stage {stage!r}: expected one of {', '.join(views.CHAIN_STAGES)}")
     all_rows = production_rows(ctx, cid, None, None)
@@ -75,8 +86,6 @@ def commodity_page(request: Request, commodity: str, stage: str | None = None, y
         year = years[-1]
     if years and year not in years:
         raise HTTPException(404, f"no {stage} production of {cid} reported for {year}; years: {years}")
-    from critmin.web.api_data import commodity_list
-
     name = next((c["name"] for c in commodity_list(ctx) if c["commodity_id"] == cid), cid)
 
     def body() -> dict[str, Any]:
@@ -90,9 +99,8 @@ def commodity_page(request: Request, commodity: str, stage: str | None = None, y
 
     from critmin.web.end_uses import end_use_view
 
-    return page(request, "commodity.html", "overview", {
-        "name": name, "body": fragment(ctx, (cid, stage, year), "_commodity_body.html", body),
-        "end_uses": fragment(ctx, (cid,), "_end_uses.html", lambda: {"eu": end_use_view(ctx, cid)})})
+    return (name, fragment(ctx, (cid, stage, year), "_commodity_body.html", body, shared=default),
+            fragment(ctx, (cid,), "_end_uses.html", lambda: {"eu": end_use_view(ctx, cid)}, shared=True))
 
 
 def commodity_exposure(ctx: WebContext, cid: str) -> dict[str, Any] | None:
@@ -122,7 +130,7 @@ def sparkline_values(ctx: WebContext, cid: str, stage: str) -> list[float | None
         rows = views.main_product_rows(production_rows(ctx, cid, None, None), stage)
         return views.leading_share_by_year(rows, SPARK_YEARS)
 
-    return ctx.cached(("spark", cid, stage), compute)
+    return ctx.cached(("spark", cid, stage), compute, shared=True)
 
 
 WATCH_COLUMNS = (
@@ -143,14 +151,20 @@ def spark_stage(row: dict) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request) -> Response:
-    from critmin.web.api_data import assessment_rows
     from critmin.web.context import ctx_of
     from critmin.web.lang import request_lang
 
-    ctx = ctx_of(request)
-    assessed = assessment_rows(ctx)
+    return page(request, "overview.html", "overview", {
+        "years": list(SPARK_YEARS), "table": watchlist_fragment(ctx_of(request), request_lang(request))})
+
+
+def watchlist_fragment(ctx: WebContext, lang: str) -> Markup:
+    """The overview's watchlist table with its sparklines, rendered in ``lang`` (shared
+    between server processes: :func:`warm` computes it)."""
+    from critmin.web.api_data import assessment_rows
 
     def table() -> dict[str, Any]:
+        assessed = assessment_rows(ctx)
         rows = []
         for r in assessed["rows"]:
             group = spark_stage(r)
@@ -158,16 +172,45 @@ def overview(request: Request) -> Response:
         cols = [(k, label) for k, label in WATCH_COLUMNS if k in assessed["columns"]]
         return {"rows": rows, "columns": cols, "percent": PERCENT_COLUMNS, "years": list(SPARK_YEARS)}
 
-    return page(request, "overview.html", "overview", {
-        "years": list(SPARK_YEARS), "table": fragment(ctx, (), "_watchlist.html", table, request_lang(request))})
+    return fragment(ctx, (), "_watchlist.html", table, lang, shared=True)
 
 
 def fragment(ctx: WebContext, key: tuple[Any, ...], name: str, context: Callable[[], dict[str, Any]],
-             lang: str = "en") -> Markup:
+             lang: str = "en", *, shared: bool = False) -> Markup:
     """A rendered template fragment without per-user content, cached per data version and
-    language (``lang`` reaches the template's gettext as ``page_lang_code``: critmin.web.lang)."""
+    language (``lang`` reaches the template's gettext as ``page_lang_code``: critmin.web.lang);
+    ``shared``: computed once for every server process (:meth:`WebContext.cached`)."""
     return ctx.cached(("fragment", name, lang, *key),
-                      lambda: Markup(templates.get_template(name).render({**context(), "page_lang_code": lang})))
+                      lambda: Markup(templates.get_template(name).render({**context(), "page_lang_code": lang})),
+                      shared=shared)
+
+
+def warm(ctx: WebContext) -> int:
+    """Compute (or load) the shared results the dashboard's first pages need -- the
+    assessment, the watchlist in every language, every commodity's page as a link opens it,
+    the commodity list and the data status -- so that no request waits for them and, with
+    several server processes, none computes them again (:mod:`critmin.web.sharedcache`).
+    Returns how many commodity pages it prepared; a commodity whose page fails is logged and
+    left to its first request."""
+    import logging
+
+    from fastapi import HTTPException
+
+    from critmin.i18n import LANGS
+    from critmin.web.api_data import commodity_list, data_status
+
+    log = logging.getLogger(__name__)
+    data_status(ctx)
+    for lang in LANGS:
+        watchlist_fragment(ctx, lang)
+    n = 0
+    for c in commodity_list(ctx):
+        try:
+            commodity_fragments(ctx, c["commodity_id"])
+            n += 1
+        except (HTTPException, ValueError, LookupError) as exc:
+            log.warning("warm-up: the page of %s is left to its first request: %s", c["commodity_id"], exc)
+    return n
 
 
 @router.get("/projects", response_class=HTMLResponse)

@@ -188,4 +188,4 @@ def economic_vulnerability(ctx: WebContext) -> dict[str, float]:
         return {str(c): float(v) for c, v in zip(df["commodity_id"], df["economic_vulnerability"], strict=True)
                 if v is not None and v == v}
 
-    return ctx.cached(("economic_vulnerability",), compute)
+    return ctx.cached(("economic_vulnerability",), compute, shared=True)
