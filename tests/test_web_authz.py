@@ -74,6 +74,26 @@ def _scenario_toml() -> str:
 _SCENARIO = __import__("tomllib").loads(_scenario_toml())
 
 
+def _saved(vis: str, ids: dict, suffix: str = "") -> str:
+    """The fixture's saved scenario of a visibility (anonymous rows: any id, refused first)."""
+    return f"/api/saved-scenarios/{ids.get('scenarios', {}).get(vis, 'US-sc-000000000000')}{suffix}"
+
+
+def _saved_edit(vis: str, ids: dict) -> Req:
+    from web_support import SAVED_SPEC
+
+    # an edit under the visibility the record has (or, for a record the caller may not see, under
+    # one the caller may write: still the unknown id's 404)
+    v = vis if vis in ids["sees"] else ids["own"]
+    return Req("PUT", _saved(vis, ids), json={"spec": {**SAVED_SPEC, "horizon_months": 24}, "visibility": v})
+
+
+def _saved_delete(vis: str, ids: dict) -> Req:
+    # every role deletes a record of its own (the matrix's later rows still find theirs)
+    sid = ids.get("scenarios", {}).get((vis, ids.get("role")), "US-sc-000000000000")
+    return Req("DELETE", f"/api/saved-scenarios/{sid}")
+
+
 EXAMPLES: dict[tuple[str, str], Example | None] = {
     # covered by dedicated tests in test_web_auth.py (login flow, CSRF, logout)
     ("POST", "/login"): None,
@@ -175,6 +195,15 @@ EXAMPLES: dict[tuple[str, str], Example | None] = {
     ("GET", "/outlook"): lambda v, i: Req("GET", "/outlook"),
     ("POST", "/api/scenarios/check"): lambda v, i: Req("POST", "/api/scenarios/check", json={"spec": _SCENARIO}),
     ("POST", "/api/scenarios/parse"): lambda v, i: Req("POST", "/api/scenarios/parse", json={"toml": _scenario_toml()}),
+    # the scenario library: another government's own scenario is an unknown id on every route
+    ("GET", "/api/saved-scenarios"): lambda v, i: Req("GET", "/api/saved-scenarios", absent=tuple(
+        sid for vis, sid in i.get("scenarios", {}).items() if isinstance(vis, str) and vis not in i["sees"])),
+    ("POST", "/api/saved-scenarios"): lambda v, i: Req("POST", "/api/saved-scenarios", json={
+        "spec": __import__("web_support").SAVED_SPEC, "visibility": v}),
+    ("GET", "/api/saved-scenarios/{scenario_id}"): lambda v, i: Req("GET", _saved(v, i)),
+    ("GET", "/api/saved-scenarios/{scenario_id}/toml"): lambda v, i: Req("GET", _saved(v, i, "/toml")),
+    ("PUT", "/api/saved-scenarios/{scenario_id}"): _saved_edit,
+    ("DELETE", "/api/saved-scenarios/{scenario_id}"): _saved_delete,
     # the default language (a switch to Japanese would change later rows' pages)
     ("POST", "/lang"): lambda v, i: Req("POST", "/lang", data={"lang": "en", "next": "/data"}, redirect="/data"),
 }
@@ -252,7 +281,8 @@ def _send(c: TestClient, req: Req, token: str | None):
 
 def _check(c, key, role, vis, expect):
     ex = EXAMPLES[key]
-    ids = {"jobs": c.db.jobs, "sees": _sees(role), "own": ROLE_OWN.get(role, "joint")}
+    ids = {"jobs": c.db.jobs, "sees": _sees(role), "own": ROLE_OWN.get(role, "joint"),
+           "scenarios": c.db.scenarios, "role": role}
     req = ex(vis, ids)
     r = _send(c, req, c.db.tokens.get(role) if role else None)
     where = f"{key} as {role or 'anonymous'} on a {vis} record: got {r.status_code} {r.text[:200]!r}"

@@ -3,7 +3,8 @@
 ``web_db`` is a private copy of the real imported warehouse and an operational store of its
 own with one user per role (password ``PASSWORD``) and a bearer token each, three projects of
 each visibility from the seed registry, and finished jobs of each kind and visibility (for the
-access tests; a finished brief has two small stored files).
+access tests; a finished brief has two small stored files), and saved scenarios (a US-only gallium
+ban) of each visibility, plus one per visibility and role for the matrix's deletes.
 
 The operational store is SQLite beside the warehouse copy, or -- when
 ``CRITMIN_TEST_DATABASE_URL=postgresql://...`` is set (``scripts/test.sh`` starts a throw-away
@@ -29,6 +30,10 @@ USERS = {"us-analyst": "ann-us", "jp-analyst": "jun-jp", "joint-admin": "ada-adm
 # seed projects (src/critmin/projects/data/seed_projects.json) of each visibility
 PROJECTS = {"US": "P-USAR-STILLWATER", "JP": "P-NYR-HOBART", "joint": "P-MPM-MTNPASS"}
 JOB_KINDS = ("simulation", "stockpile", "selection", "brief")
+# a saved scenario's document (the fixture's library records; valid, so runnable)
+SAVED_SPEC = {"name": "US-only gallium ban", "horizon_months": 12, "consumers": ["USA", "JPN"],
+              "events": [{"country": "CHN", "commodity": "gallium", "stage": "processing", "export_cut": 1.0,
+                          "start_month": 1, "duration_months": 12, "targets": ["USA"]}]}
 
 
 @dataclass
@@ -37,6 +42,8 @@ class WebDB:
     tokens: dict[str, str] = field(default_factory=dict)  # role -> bearer token
     jobs: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, visibility) -> job id
     ops_url: str | None = None  # the operational store (None: SQLite beside ``path``)
+    # saved scenarios: visibility -> id, and (visibility, role) -> id (one for each role to delete)
+    scenarios: dict = field(default_factory=dict)
 
 
 def pg_test_url() -> str | None:
@@ -100,6 +107,14 @@ def fill_ops_store(store, now: datetime | None = None) -> WebDB:
                 [jid, kind, vis, json.dumps({"monte_carlo": {"runs": 1}}), json.dumps(result), now, now],
             )
             out.jobs[(kind, vis)] = jid
+    from critmin.web import scenarios_library
+
+    for vis in ("US", "JP", "joint"):
+        for key in (vis, *((vis, role) for role in USERS)):
+            sid = scenarios_library.new_id(vis)
+            scenarios_library.create(store, scenario_id=sid, name=f"saved {vis} {SAVED_SPEC['name']}",
+                                     author="fixture", visibility=vis, spec=SAVED_SPEC)
+            out.scenarios[key] = sid
     return out
 
 
@@ -116,7 +131,7 @@ def make_web_db(src: Path, dst: Path) -> WebDB:
     # PostgreSQL template database must have no open connection
     dispose_engines()
     forget_stores()
-    return WebDB(dst, filled.tokens, filled.jobs, ops_url)
+    return WebDB(dst, filled.tokens, filled.jobs, ops_url, filled.scenarios)
 
 
 def copy_web_db(template: WebDB, dst: Path) -> WebDB:
@@ -133,7 +148,7 @@ def copy_web_db(template: WebDB, dst: Path) -> WebDB:
         ops_url = f"sqlite:///{sqlite_path_for(dst)}"
     else:
         ops_url = new_pg_database(template=str(sa.engine.make_url(template.ops_url).database))
-    return WebDB(dst, dict(template.tokens), dict(template.jobs), ops_url)
+    return WebDB(dst, dict(template.tokens), dict(template.jobs), ops_url, dict(template.scenarios))
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ TABLE_MODULES: list[str] = [
     "critmin.web.sectables",
     "critmin.brief.store",
     "critmin.web.lang",
+    "critmin.web.scenarios_library",
 ]
 
 

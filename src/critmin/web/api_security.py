@@ -185,6 +185,10 @@ def _decide(request: Request, principal: auth.Principal, approval_id: str, appro
 
 def apply_approved(request: Request, req: dict[str, Any]) -> dict[str, Any]:
     """Write the record of an approved request (both governments agreed), or mark it stale."""
+    if req["kind"] == "scenario":  # a saved scenario (critmin.web.api_scenarios_library)
+        from critmin.web.api_scenarios_library import apply_approved as apply_scenario
+
+        return apply_scenario(request, req)
     from critmin.projects.models import validate_record
     from critmin.web.api_projects import registry
 

@@ -38,6 +38,7 @@ ROUTER_MODULES = (
     "critmin.web.api_brief",
     "critmin.web.lang",
     "critmin.web.scenario_builder",
+    "critmin.web.api_scenarios_library",
     "critmin.web.pages",
 )
 

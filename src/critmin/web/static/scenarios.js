@@ -1,9 +1,12 @@
 "use strict";
 // The scenario builder (issue 19 section 5): a form of events with pickers from the warehouse,
 // checked by the server as the analyst types (/api/scenarios/check: the same validation as
-// `critmin simulate`), shown, downloadable and uploadable as TOML (/api/scenarios/parse).
+// `critmin simulate`), shown, downloadable and uploadable as TOML (/api/scenarios/parse), saved to
+// the users' library with a visibility (/api/saved-scenarios) and opened from it.
+// Run and save stay disabled, with the reason beside them, until every exporting-country picker
+// has loaded and the server has found the form valid (a run before that was a 422).
 document.addEventListener("DOMContentLoaded", () => {
-  const lib = critmin.readJSON("library");
+  const lib = critmin.readJSON("library"), MSG = critmin.readJSON("scmsgs");
   const form = document.getElementById("scform"), body = document.querySelector("#events tbody");
   const sel = document.getElementById("lib");
   const PARTNERS = [["USA", "United States"], ["JPN", "Japan"]];
@@ -26,7 +29,19 @@ document.addEventListener("DOMContentLoaded", () => {
     return producers[key];
   }
 
+  // the gate of the run and save buttons: pickers still loading, the check's state, a run going on
+  let loading = 0, state = "checking", running = false;
+  function gate() {
+    const reason = loading ? MSG.loading : state === "checking" ? MSG.checking : state === "invalid" ? MSG.invalid : "";
+    ["runone", "savebtn", "saveasnew"].forEach(id => { const b = document.getElementById(id); if (b) b.disabled = !!reason || running; });
+    const why = document.getElementById("runreason"); if (why) why.textContent = reason;
+  }
+
   async function fillCountries(tr, chosen) {
+    loading++; gate();
+    try { await fillCountriesNow(tr, chosen); } finally { loading--; gate(); }
+  }
+  async function fillCountriesNow(tr, chosen) {
     const cid = tr.querySelector("[name=commodity]").value, stage = tr.querySelector("[name=stage]").value;
     const box = tr.querySelector("[name=country]");
     const list = cid ? await countries(cid, stage) : [];
@@ -142,19 +157,20 @@ document.addEventListener("DOMContentLoaded", () => {
     const status = document.getElementById("formstatus");
     status.className = errors.length ? "error" : "ok";
     status.textContent = errors.length ? (general.length ? general.join("; ") : `${errors.length} field(s) to correct`) : "The scenario is valid.";
-    const run = document.getElementById("runone"); if (run) run.disabled = errors.length > 0;
   }
 
+  // every change makes the last check stale (seq): only the answer to the newest form counts
   let timer = null, seq = 0;
-  function changed() { clearTimeout(timer); timer = setTimeout(check, 250); }
+  function changed() { seq++; state = "checking"; gate(); clearTimeout(timer); timer = setTimeout(check, 250); }
   async function check() {
-    const mine = ++seq, local = localErrors();
+    const mine = seq, local = localErrors();
     const pre = document.getElementById("toml"), dl = document.getElementById("tomldl");
-    if (local.length) { showErrors(local); pre.textContent = ""; dl.hidden = true; return; }
+    if (local.length) { showErrors(local); state = "invalid"; gate(); pre.textContent = ""; dl.hidden = true; return; }
     try {
       const r = await critmin.api("/api/scenarios/check", { method: "POST", body: { spec: spec() } });
       if (mine !== seq) return;
       showErrors(r.errors.map(e => [e.field, e.message]));
+      state = r.ok && !loading ? "ok" : "invalid"; gate();
       pre.textContent = r.toml || "";
       dl.hidden = !r.toml;
       if (r.toml) {
@@ -162,12 +178,13 @@ document.addEventListener("DOMContentLoaded", () => {
         dl.href = URL.createObjectURL(new Blob([r.toml], { type: "application/toml" }));
         dl.download = (form.name.value.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "") || "scenario") + ".toml";
       }
-    } catch (e) { showErrors([["(form)", e.message]]); }
+    } catch (e) { if (mine === seq) { showErrors([["(form)", e.message]]); state = "invalid"; gate(); } }
   }
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
   document.getElementById("addevent").addEventListener("click", () => eventRow({}).then(changed));
   sel.addEventListener("change", () => {
+    setOpened(null);
     const s = lib.find(x => x.name === sel.value);
     document.getElementById("libdesc").textContent = s ? s.description : "";
     fill(s ? s.spec : { name: "", events: [{}] });
@@ -176,11 +193,74 @@ document.addEventListener("DOMContentLoaded", () => {
     const file = ev.target.files[0]; if (!file) return;
     try {
       const r = await critmin.api("/api/scenarios/parse", { method: "POST", body: { toml: await file.text() } });
-      sel.value = ""; document.getElementById("libdesc").textContent = `from ${file.name}`;
+      sel.value = ""; setOpened(null); document.getElementById("libdesc").textContent = `from ${file.name}`;
       await fill(r.spec);
     } catch (e) { showErrors([["(file)", `${file.name}: ${e.message}`]]); }
   });
-  critmin.api("/api/commodities").then(cs => { commodities = cs; if (lib.length) { sel.value = lib[0].name; sel.dispatchEvent(new Event("change")); } else fill({ events: [{}] }); });
+  critmin.api("/api/commodities").then(cs => {
+    commodities = cs;
+    const want = new URLSearchParams(location.search).get("saved");  // /scenarios?saved=<id> (the approvals page)
+    if (want) openSaved(want);
+    else if (lib.length) { sel.value = lib[0].name; sel.dispatchEvent(new Event("change")); } else fill({ events: [{}] });
+  });
+
+  // -- the users' library (/api/saved-scenarios) -----------------------------------------------
+  const savedBody = document.querySelector("#savedtable tbody"), saveBtn = document.getElementById("savebtn");
+  const asNew = document.getElementById("saveasnew"), saveVis = document.getElementById("savevis");
+  const saveStatus = document.getElementById("savestatus");
+  let opened = null;  // the saved record the form holds: {scenario_id, version, visibility, name}
+  function setOpened(rec) {
+    opened = rec;
+    if (saveBtn) saveBtn.textContent = rec ? MSG.save_changes : MSG.save_new;
+    if (asNew) asNew.hidden = !rec;
+    if (saveVis && rec) saveVis.value = [...saveVis.options].some(o => o.value === rec.visibility) ? rec.visibility : saveVis.value;
+  }
+  async function loadSaved() {
+    const r = await critmin.api("/api/saved-scenarios");
+    savedBody.innerHTML = r.scenarios.length ? r.scenarios.map(x => `<tr data-id="${esc(x.scenario_id)}"><td>${esc(x.name)}</td>` +
+      `<td>${esc(x.author)}</td><td>${esc(MSG.vis[x.visibility] || x.visibility)}</td><td>${esc(x.updated_at.replace("T", " ").slice(0, 16))}</td>` +
+      `<td class="num">${x.events}</td><td><button type="button" class="secondary open">${esc(MSG.open)}</button> ` +
+      `<a class="toml" href="/api/saved-scenarios/${encodeURIComponent(x.scenario_id)}/toml" download>${esc(MSG.toml)}</a>` +
+      (saveBtn ? ` <button type="button" class="secondary del">${esc(MSG.delete)}</button>` : "") + `</td></tr>`).join("")
+      : `<tr><td colspan="6" class="muted">${esc(MSG.empty)}</td></tr>`;
+  }
+  async function openSaved(id) {
+    try {
+      const r = await critmin.api(`/api/saved-scenarios/${encodeURIComponent(id)}`);
+      sel.value = "";
+      document.getElementById("libdesc").textContent = `${MSG.opened}: ${r.name} · ${r.author} · ${MSG.vis[r.visibility] || r.visibility} · v${r.version}`;
+      setOpened(r);
+      await fill(r.spec);
+    } catch (e) { if (saveStatus) { saveStatus.className = "error"; saveStatus.textContent = e.message; } fill({ events: [{}] }); }
+  }
+  async function save(fresh) {
+    const body = { spec: spec(), visibility: saveVis.value };
+    saveStatus.className = "muted"; saveStatus.textContent = "";
+    try {
+      const r = opened && !fresh
+        ? await critmin.api(`/api/saved-scenarios/${encodeURIComponent(opened.scenario_id)}`, { method: "PUT", body: { ...body, version: opened.version } })
+        : await critmin.api("/api/saved-scenarios", { method: "POST", body });
+      if (r.status === "pending") { saveStatus.textContent = `${MSG.pending}: ${r.detail}`; return; }
+      setOpened(r);
+      saveStatus.className = "ok"; saveStatus.textContent = `${MSG.saved}: ${r.name} (${MSG.vis[r.visibility] || r.visibility}, v${r.version})`;
+    } catch (e) { saveStatus.className = "error"; saveStatus.textContent = e.message; }
+    await loadSaved().catch(() => {});
+  }
+  if (saveBtn) saveBtn.addEventListener("click", () => save(false));
+  if (asNew) asNew.addEventListener("click", () => save(true));
+  savedBody.addEventListener("click", async ev => {
+    const tr = ev.target.closest("tr[data-id]"); if (!tr) return;
+    if (ev.target.classList.contains("open")) openSaved(tr.dataset.id);
+    else if (ev.target.classList.contains("del") && confirm(MSG.confirm_delete)) {
+      try {
+        await critmin.api(`/api/saved-scenarios/${encodeURIComponent(tr.dataset.id)}`, { method: "DELETE" });
+        if (opened && opened.scenario_id === tr.dataset.id) setOpened(null);
+        if (saveStatus) { saveStatus.className = "muted"; saveStatus.textContent = MSG.deleted; }
+      } catch (e) { if (saveStatus) { saveStatus.className = "error"; saveStatus.textContent = e.message; } }
+      loadSaved().catch(() => {});
+    }
+  });
+  loadSaved().catch(e => { savedBody.innerHTML = `<tr><td colspan="6" class="error">${esc(e.message)}</td></tr>`; });
 
   const fmt = (v, d = 1) => v === null || v === undefined ? "–" : (+v).toFixed(d);
 
@@ -224,7 +304,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
   async function start(body) {
     const box = document.getElementById("job"), err = document.getElementById("err");
-    err.textContent = ""; box.hidden = false;
+    err.textContent = ""; box.hidden = false; running = true;
     document.querySelectorAll("button").forEach(b => b.disabled = true);
     try {
       const vis = document.getElementById("vis").value; if (vis) body.visibility = vis;
@@ -235,7 +315,9 @@ document.addEventListener("DOMContentLoaded", () => {
       const t = document.getElementById("resulttable");
       t.dataset.download = `${started.url}?table=result.results`; critmin.downloadLinks(t);
     } catch (e) { err.textContent = e.message; }
+    running = false;
     document.querySelectorAll("button").forEach(b => b.disabled = false);
+    gate();  // the run and save buttons open again only for a loaded, valid form
   }
   const one = document.getElementById("runone"), mc = document.getElementById("runmc");
   if (one) one.addEventListener("click", () => {
