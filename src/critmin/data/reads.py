@@ -141,9 +141,11 @@ class BatchReads:
         return self.production_all(commodity_id=commodity_id)
 
     def production_commodities(self) -> list[str]:
-        """Commodities with at least one production figure."""
-        df = self._read("SELECT DISTINCT commodity_id FROM production WHERE quantity IS NOT NULL "
-                        "AND measure = 'production' ORDER BY 1", columns=["commodity_id"])
+        """Commodities with at least one production figure (of the releases read: a pinned
+        warehouse, :meth:`~critmin.data.warehouse.Warehouse.pin`, lists those up to its release)."""
+        df = self._read("SELECT DISTINCT p.commodity_id FROM production p JOIN current_dataset d USING (dataset_id) "
+                        "WHERE p.quantity IS NOT NULL AND p.measure = 'production' ORDER BY 1",
+                        columns=["commodity_id"])
         return [str(c) for c in df["commodity_id"]]
 
     def reserves_all(self) -> pd.DataFrame:
