@@ -186,3 +186,27 @@ def test_tungsten_price_implies_a_possible_concentrate_grade(warehouse, market) 
     year = int(re.search(r"\((\d{4})\)", cm.price_note).group(1))
     w_share = _world_unit_value(warehouse, "261100", year) / cm.price_usd_per_t  # t W per t of concentrate
     assert 0.10 <= w_share <= 0.793, w_share  # read as US$/t, 250 US$/t would imply 3,900 % W
+
+
+#: factors a misread unit would leave between two releases' values of one price (kg/lb, t/kg,
+#: mtu, t/lb, kg/troy oz, flask); not the short ton (1.102: a revision of 10 % looks the same)
+UNIT_FACTORS = (1 / 0.45359237, 1000.0, 100.0, 1e3 / 0.45359237, 1e3 / 31.1034768, 34.473)
+
+
+def test_no_two_releases_differ_by_a_unit_factor(warehouse) -> None:
+    """A price the MCS publishes in two releases for one year may be revised (an estimate replaced
+    by the count: lithium 2022 37,000 -> 71,100 US$/t), but not by a unit factor: the MCS 2024
+    selenium columns, headed US$/lb, were 2.15-2.30 x the MCS 2023 values until read as US$/kg."""
+    df = warehouse.query(
+        "SELECT s.commodity_id, trim(s.variable) AS variable, s.year, d.vintage, s.quantity, s.unit "
+        "FROM us_salient s JOIN dataset d USING (dataset_id) WHERE s.category = 'price' AND s.quantity > 0")
+    df = df[df["unit"].isin(list(PRICE_TO_USD_PER_T))]
+    df = df.assign(usd_t=df["quantity"] * df["unit"].map(PRICE_TO_USD_PER_T))
+    pairs = df.merge(df, on=["commodity_id", "variable", "year"])
+    pairs = pairs[pairs["vintage_x"] < pairs["vintage_y"]]
+    assert len(pairs) > 300
+    ratio = pairs["usd_t_y"] / pairs["usd_t_x"]
+    near = sum(((ratio / f).between(0.95, 1.05) | (ratio * f).between(0.95, 1.05)) for f in UNIT_FACTORS)
+    assert pairs[near > 0].empty, pairs[near > 0].to_string()
+    se = pairs[(pairs["commodity_id"] == "selenium") & (pairs["year"] == 2019)]
+    assert not se.empty and (se["usd_t_y"] / se["usd_t_x"]).between(0.9, 1.1).all()

@@ -172,7 +172,7 @@ def parse_salient(spec: DatasetSpec) -> Frames:
             p = parse_cell(spec.relpath, line, var, raw)
             flag = p.flag
             if cat == "price":  # the metadata's unit where the suffix misleads; unknown units flagged
-                unit, unit_flag = salient_price_unit(cid, var, unit)
+                unit, unit_flag = salient_price_unit(cid, var, unit, spec.vintage)
                 flag = flag or unit_flag
             row: dict[str, object] = {
                 "dataset_id": None, "source_line": line, "commodity_id": cid, "commodity_raw": craw, "year": year,

@@ -15,6 +15,8 @@ quoted in :data:`PRICE_OVERRIDES`):
   average metallurgical-grade ore containing 44% manganese" (MCS 2023-2025 metadata). 1 mtu =
   1 % of a metric ton = 10 kg of Mn, so US$ per t of contained Mn = price x 100; MCS 2025:
   5.8 US$/mtu (2024) -> 580 US$/t Mn (255 US$ per t of 44 % ore).
+* Selenium's MCS 2024 columns are headed (and described) in US$/lb but hold US$/kg, as the
+  MCS 2023 and 2025 values of the same years show (:data:`RELEASE_PRICE_OVERRIDES`).
 * Columns whose suffix is a mass unit (``_t``, ``_kt``, ``_mct``) or another price unit than
   the metadata's (zirconium, bauxite, industrial diamond, sheet mica, mercury, niobium, iron and
   steel), listed with the metadata's words.
@@ -103,11 +105,27 @@ PRICE_OVERRIDES: dict[tuple[str, str], PriceOverride] = {
 }
 
 
-def salient_price_unit(commodity_id: str, variable: str, decoded: str | None) -> tuple[str | None, str | None]:
-    """(unit, flag) of a salient price cell: the metadata's unit where :data:`PRICE_OVERRIDES`
-    names the column, else the unit decoded from the name's suffix; a unit that is not a price
-    unit (:data:`PRICE_TO_USD_PER_T`, :data:`NON_MASS_PRICE_UNITS`) gives ``(None, UNIT_UNKNOWN)``."""
-    o = PRICE_OVERRIDES.get((commodity_id, variable.strip()))
+_SE = ("MCS 2024 mcs2024-selen_salient.csv: the {0} column is headed _dlb (metadata: 'dollars per pound') but "
+       "holds US$/kg: 2019-2022 are 2.15-2.30 x the MCS 2023 values of the same years in US$/lb ({1}; "
+       "1 kg = 2.2046 lb), and 2023 = 23 matches MCS 2025's Price_US_dkg 23.11 US$/kg")
+
+#: (release, commodity id, salient column) -> the unit one release's column is really in, where
+#: its header and metadata say otherwise and the neighbouring releases show it (ahead of
+#: :data:`PRICE_OVERRIDES`)
+RELEASE_PRICE_OVERRIDES: dict[tuple[str, str, str], PriceOverride] = {
+    ("MCS2024", "selenium", "Price_US_dlb"): PriceOverride("USD/kg", _SE.format("US", "2019: 20 vs 9.15")),
+    ("MCS2024", "selenium", "Price_Europe_dlb"): PriceOverride("USD/kg", _SE.format("Europe", "2019: 20 vs 9.27")),
+}
+
+
+def salient_price_unit(commodity_id: str, variable: str, decoded: str | None,
+                       release: str | None = None) -> tuple[str | None, str | None]:
+    """(unit, flag) of a salient price cell of a release (``MCS2025``): the unit of
+    :data:`RELEASE_PRICE_OVERRIDES` or :data:`PRICE_OVERRIDES` where they name the column, else
+    the unit decoded from the name's suffix; a unit that is not a price unit
+    (:data:`PRICE_TO_USD_PER_T`, :data:`NON_MASS_PRICE_UNITS`) gives ``(None, UNIT_UNKNOWN)``."""
+    key = (commodity_id, variable.strip())
+    o = RELEASE_PRICE_OVERRIDES.get((release or "", *key)) or PRICE_OVERRIDES.get(key)
     unit = o.unit if o is not None else decoded
     if unit is None or (unit not in PRICE_TO_USD_PER_T and unit not in NON_MASS_PRICE_UNITS):
         return None, UNIT_UNKNOWN
