@@ -99,16 +99,12 @@ def user_errors(extra: Sequence[type[BaseException]] = ()) -> Iterator[None]:
 
 @contextmanager
 def working(message: str) -> Iterator[None]:
-    """A spinner with ``message`` on stderr from the first moment of a long step (shown only when
-    stderr is a terminal, so pipes and --json output stay clean)."""
-    import sys
+    """The process's spinner (:mod:`critmin.cli.spinner`) titled ``message`` during a long step
+    (shown only when stderr is a terminal, so pipes and --json output stay clean). Not inside a
+    rich progress bar: one live display at a time."""
+    from critmin.cli import spinner
 
-    if not sys.stderr.isatty():
-        yield
-        return
-    from rich.console import Console
-
-    with Console(stderr=True).status(message, spinner="dots"):
+    with spinner.step(message):
         yield
 
 
@@ -179,6 +175,17 @@ def commodity_notes(kwargs: dict[str, Any]) -> None:
                     typer.echo(f"note: {note}", err=True)
 
 
+def _spinner_title() -> None:
+    """The spinner (started by the console script) names the command being run."""
+    from typer._click.globals import get_current_context
+
+    from critmin.cli import spinner
+
+    ctx = get_current_context(silent=True)
+    if ctx is not None:
+        spinner.retitle(f"{ctx.command_path} ...")
+
+
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -191,6 +198,7 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
             *USER_ERRORS, WarehouseNotImported, DataDirNotFound, FileNotFoundError, PermissionError,
             IsADirectoryError)
         try:
+            _spinner_title()
             commodity_notes(kwargs)
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):

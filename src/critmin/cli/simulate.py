@@ -83,9 +83,10 @@ def _run_mc(wh: Warehouse, market: Market, runs: int, seed: int, horizon: int, s
     from critmin.disruption.runs import run_and_store_monte_carlo
 
     if sys.stderr.isatty():
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(transient=True) as prog:
+        with Progress(transient=True, console=Console(stderr=True)) as prog:
             task = prog.add_task("Monte Carlo", total=runs)
             return run_and_store_monte_carlo(
                 wh, market, runs=runs, seed=seed, horizon=horizon, scheduler=scheduler, workers=workers,
