@@ -23,6 +23,7 @@ def import_cmd(
     """Import every dataset under the data directory into a new warehouse version and switch to it
     atomically (all or nothing; idempotent). Running servers and commands keep reading the old
     version until they next look; nothing waits for the import."""
+    from rich.console import Console
     from rich.progress import Progress
 
     from critmin.data.errors import ImportFault
@@ -32,7 +33,8 @@ def import_cmd(
     with user_errors((DataDirNotFound,)):
         data_dir = ctx.obj.data_dir()
     db = ctx.obj.db_path()
-    with Progress(transient=True, disable=as_json) as prog:
+    err = Console(stderr=True)
+    with Progress(transient=True, console=err, disable=as_json or not err.is_terminal) as prog:
         task = prog.add_task("parsing", total=None)
 
         def cb(what: str, done: int, total: int) -> None:
@@ -74,18 +76,19 @@ def status_cmd(
         typer.echo(json.dumps(st, indent=2, default=str))
         return
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
+
+    from critmin.cli.tables import Col, fit_table
 
     con = Console()
-    con.print(f"[bold]warehouse[/bold] {st['db']}  datasets: {st['n_datasets']}  rows: {st['n_rows']:,}")
-    t = Table("source", "datasets", "rows", "vintages", "publisher", "licence", title="Sources")
-    for s in st["sources"]:
-        t.add_row(s["source"], str(s["datasets"]), f"{s['rows']:,}", ", ".join(s["vintages"]), s["publisher"], s["licence"])
-    con.print(t)
-    t2 = Table("table", "rows", title="Tables")
-    for name, n in st["tables"].items():
-        t2.add_row(name, f"{n:,}")
-    con.print(t2)
+    con.print(f"[bold]warehouse[/bold] {escape(str(st['db']))}  datasets: {st['n_datasets']}  rows: {st['n_rows']:,}")
+    cols = [Col("source"), Col("datasets", numeric=True), Col("rows", numeric=True), Col("vintages", priority=1),
+            Col("publisher", priority=2, max_width=28), Col("licence", priority=3, max_width=28)]
+    rows = [[escape(s["source"]), f"{s['datasets']:,}", f"{s['rows']:,}", ", ".join(s["vintages"]),
+             escape(s["publisher"]), escape(s["licence"])] for s in st["sources"]]
+    con.print(fit_table("Sources", cols, rows, caption="publishers and licences: --json"))
+    con.print(fit_table("Tables", [Col("table"), Col("rows", numeric=True)],
+                        [[escape(name), f"{n:,}"] for name, n in st["tables"].items()]))
 
 
 @data_app.command("crosscheck")

@@ -142,10 +142,16 @@ def list_cmd(ctx: typer.Context, status: Annotated[str | None, typer.Option("--s
     if as_json:
         _dump(items)
         return
-    for i in items:
-        typer.echo(f"{i['incident_id']}  [{i['status']}]  {i['visibility']}  {i['start_date']}  {i['title']}")
     if not items:
         typer.echo("no incidents")
+        return
+    from critmin.cli.tables import Col, fit_table, print_table
+
+    cols = [Col("incident"), Col("status"), Col("visibility", priority=1), Col("start", priority=0),
+            Col("title", max_width=40)]
+    print_table(fit_table("Incidents, newest first", cols, [
+        [str(i["incident_id"]), str(i["status"]), str(i["visibility"]), str(i["start_date"]), str(i["title"])]
+        for i in items]))
 
 
 @incident_app.command("show")
@@ -344,11 +350,17 @@ def inventory_list_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: As
     if as_json:
         _dump(rows)
         return
-    for r in rows:
-        typer.echo(f"{r['partner']} {r['commodity']}: {r['quantity_t']:g} t as of {r['as_of']} ({r['source']}, "
-                   f"{r['visibility']})")
     if not rows:
         typer.echo("no inventory recorded")
+        return
+    from critmin.cli.tables import Col, fit_table, number_text, print_table
+    from critmin.data.normalize.commodities import display_name
+
+    cols = [Col("partner"), Col("commodity"), Col("stock t", numeric=True), Col("as of"),
+            Col("source", priority=1, max_width=24), Col("visibility", priority=2)]
+    print_table(fit_table("Recorded stockpile inventory (the newest record per partner and commodity)", cols, [
+        [r["partner"], display_name(r["commodity"]), number_text(r["quantity_t"]), str(r["as_of"]), str(r["source"]),
+         str(r["visibility"])] for r in rows]))
 
 
 @approver_app.command("grant")

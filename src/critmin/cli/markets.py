@@ -34,9 +34,13 @@ def prices_cmd(
     if as_json:
         typer.echo(_dump(signals_to_records(df)))
         return
+    from critmin.cli.tables import Col, fit_table, number_text, print_table
+
     for (series, unit), g in df.groupby(["series", "unit"], dropna=False, sort=True):
-        vals = ", ".join(f"{p}: {v:g}" if v == v else f"{p}: {r}" for p, v, r in zip(g["period"], g["price"], g["value_raw"], strict=True))
-        typer.echo(f"{series} [{unit}] {vals}")
+        cols = [Col("period"), Col(f"price {unit}", numeric=True), Col("as published", priority=1)]
+        rows = [[str(p), number_text(v) if v == v else "n/a", "" if r is None or r != r else str(r)]
+                for p, v, r in zip(g["period"], g["price"], g["value_raw"], strict=True)]
+        print_table(fit_table(f"{series} ({unit})", cols, rows))
 
 
 @markets_app.command("unit-values")
@@ -58,7 +62,14 @@ def unit_values_cmd(
     if as_json:
         typer.echo(_dump(signals_to_records(df)))
     else:
-        typer.echo(df.to_string(index=False))
+        from critmin.cli.tables import frame_table, print_table
+
+        shown = df.drop(columns=[c for c in ("dataset_id", "source_line") if c in df.columns])
+        print_table(frame_table("Trade unit values (US$/kg = value / weight)", shown, priority={
+            "source": 3, "flow": 2, "reported_by": 4, "hs_code": 2, "commodity_id": 1, "uv_note": 5},
+            headers={"exporter_iso3": "from", "importer_iso3": "to", "commodity_id": "commodity",
+                     "uv_usd_per_kg": "US$/kg", "value_usd": "value US$", "qty_t": "t"},
+            decimals={"value_usd": 0}, caption="rows with their data source: --json"))
 
 
 @markets_app.command("signals")

@@ -55,12 +55,18 @@ def outlook_cmd(
         return
     typer.echo(f"{cid} at the {res['stage']} stage, IEA {s}, {res['years'][0]}-{res['years'][-1]} "
                f"({res['draws']:,} draws of {len(res['projects'])} pipeline project(s), seed {res['random_state']})")
-    typer.echo(f"{'scope':<10} {'year':>5} {'demand t':>13} {'secure t':>13} {'exp. gap t':>13} {'gap 5-95% t':>25}")
-    for r in res["gap"]:
-        if r["scenario"] != s or r["year"] % 5:
-            continue
-        typer.echo(f"{r['scope']:<10} {r['year']:>5} {r['demand_t']:>13,.0f} {r['secure_base_t'] + r['expected_added_t']:>13,.0f} "
-                   f"{r['expected_gap_t']:>13,.0f} {r['gap_p05_t']:>12,.0f}-{r['gap_p95_t']:<12,.0f}")
+    from critmin.cli.tables import Col, fit_table, print_table
+    from critmin.data.normalize.commodities import display_name
+
+    cols = [Col("scope"), Col("year", numeric=True), Col("demand t", numeric=True),
+            Col("secure base t", numeric=True, priority=1), Col("exp. added t", numeric=True, priority=1),
+            Col("exp. gap t", numeric=True), Col("gap p5 t", numeric=True, priority=2),
+            Col("gap p95 t", numeric=True, priority=2)]
+    rows = [[r["scope"], str(r["year"]), *(f"{r[k]:,.0f}" for k in (
+                "demand_t", "secure_base_t", "expected_added_t", "expected_gap_t", "gap_p05_t", "gap_p95_t"))]
+            for r in res["gap"] if r["scenario"] == s and not r["year"] % 5]
+    print_table(fit_table(f"Demand, secure supply and gap, {display_name(cid)}, {res['stage']} (IEA {s}; t)", cols, rows,
+                          caption="gap p5/p95: the 5th and 95th percentiles of the gap over the draws"))
     for e in res["projects_not_in_pipeline"]:
         typer.echo(f"  not in the pipeline: {e['project']}: {e['reason']}")
 
@@ -93,18 +99,22 @@ def gap_cmd(
     label = "+".join(codes)
     typer.echo(f"gap in {year} for {label} (secure supply: domestic + allied in proportion to demand) and the world; "
                f"{res['draws']:,} draws, seed {res['random_state']}")
-    typer.echo(f"{'commodity':<12} {'stage':<11} {'scenario':<6} {'scope':<8} {'demand t':>13} {'exp. gap t':>13} {'share':>6}")
-    for r in res["rows"]:
-        if r["scope"] not in (label, "WORLD"):
-            continue
-        sh = "" if r["expected_gap_share"] is None else f"{r['expected_gap_share']:.0%}"
-        typer.echo(f"{r['commodity']:<12} {r['stage']:<11} {r['scenario']:<6} {r['scope']:<8} {r['demand_t']:>13,.0f} "
-                   f"{r['expected_gap_t']:>13,.0f} {sh:>6}")
-    typer.echo(f"which gaps matter most in {year} for {label} (expected gap x loss per tonne, the impact model):")
-    for p in res["priorities"][:10]:
-        typer.echo(f"  {p['commodity']:<12} {p['stage']:<11} {p['scenario']:<6} {p['expected_gap_t']:>13,.0f} t x "
-                   f"US${p['loss_per_t']:>12,.0f}/t = US${p['expected_gap_value_usd'] / 1e9:>8,.2f} bn/yr"
-                   + ("  (share from trade weight: check)" if any(f.startswith("share_check") for f in p["flags"]) else ""))
+    from critmin.cli.tables import Col, fit_table, print_table
+    from critmin.data.normalize.commodities import display_name
+
+    cols = [Col("commodity"), Col("stage"), Col("scenario"), Col("scope"), Col("demand t", numeric=True),
+            Col("exp. gap t", numeric=True), Col("share", numeric=True)]
+    rows = [[display_name(r["commodity"]), r["stage"], r["scenario"], r["scope"], f"{r['demand_t']:,.0f}", f"{r['expected_gap_t']:,.0f}",
+             "" if r["expected_gap_share"] is None else f"{r['expected_gap_share']:.0%}"]
+            for r in res["rows"] if r["scope"] in (label, "WORLD")]
+    print_table(fit_table(f"Gap in {year}, world and {label} (t)", cols, rows))
+    cols = [Col("commodity"), Col("stage"), Col("scenario"), Col("exp. gap t", numeric=True),
+            Col("loss US$/t", numeric=True), Col("US$/yr", numeric=True), Col("note", priority=1)]
+    rows = [[display_name(p["commodity"]), p["stage"], p["scenario"], f"{p['expected_gap_t']:,.0f}", f"{p['loss_per_t']:,.0f}",
+             f"{p['expected_gap_value_usd'] / 1e9:,.2f}B",
+             "share from trade weight: check" if any(f.startswith("share_check") for f in p["flags"]) else ""]
+            for p in res["priorities"][:10]]
+    print_table(fit_table(f"Which gaps matter most in {year} for {label} (expected gap x loss per tonne)", cols, rows))
     for m in res["not_computable"]:
         typer.echo(f"  not computable: {m}")
 

@@ -113,14 +113,16 @@ def list_cmd(
     if as_json:
         _echo_json([p.record() for p in ps])
         return
-    for p in ps:
-        cap = "capacity n/a" if p.capacity_tpy is None else f"{p.capacity_tpy:>10,.0f} t/yr"
-        start = "n/a" if p.first_production_year is None else p.first_production_year
-        typer.echo(
-            f"{p.id:<32} {p.commodity_id:<12} {p.stage:<10} {p.host_country_iso3} "
-            f"{p.status:<12} {cap:>15}  start {start}  [{p.visibility}]  {p.name}"
-        )
-    typer.echo(f"{len(ps)} project(s) visible to {viewer}")
+    from critmin.cli.tables import Col, fit_table, print_table
+    from critmin.data.normalize.commodities import display_name
+
+    cols = [Col("project"), Col("name", priority=3, max_width=24), Col("commodity"), Col("stage", priority=1),
+            Col("host", priority=1), Col("status", priority=2), Col("capacity t/yr", numeric=True),
+            Col("start", numeric=True, priority=2), Col("visibility", priority=4)]
+    rows = [[p.id, p.name, display_name(p.commodity_id), p.stage, p.host_country_iso3, p.status,
+             "n/a" if p.capacity_tpy is None else f"{p.capacity_tpy:,.0f}",
+             "n/a" if p.first_production_year is None else str(p.first_production_year), p.visibility] for p in ps]
+    print_table(fit_table(f"Projects visible to {viewer}", cols, rows, caption=f"{len(ps)} project(s)"))
 
 
 @projects_app.command("show")
@@ -212,13 +214,17 @@ def score_cmd(
         if as_json:
             _echo_json({"summary": value_summary(values), "projects": [v.to_dict() for v in values]})
             return
+        from critmin.cli.tables import Col, fit_table, print_table
+
+        cols = [Col("project"), Col("basis"), Col("value US$", numeric=True), Col("note", priority=1, max_width=40)]
+        rows = []
         for v in values:
-            if not v.scored:
-                typer.echo(f"{v.project_id:<32} not scored: {v.reason}")
-            else:
-                closed = ", ".join(f"{y}: {t:,.0f} t" for y, t in sorted(v.closed_t.items()))
-                typer.echo(f"{v.project_id:<32} {v.basis:<7} value US${v.value_usd or 0:>16,.0f}"
-                           + (f"  gap closed {closed}" if closed else f"  ({v.flags[0]})" if v.flags else ""))
+            closed = ", ".join(f"{y}: {t:,.0f} t" for y, t in sorted(v.closed_t.items()))
+            note = (f"gap closed {closed}" if closed else v.flags[0] if v.flags else "") if v.scored else \
+                f"not scored: {v.reason}"
+            rows.append([v.project_id, v.basis if v.scored else "", f"{v.value_usd or 0:,.0f}" if v.scored else "",
+                         note])
+        print_table(fit_table("Project value against the supply gap (US$)", cols, rows))
         sm = value_summary(values)
         typer.echo(f"{sm['scored']} of {sm['projects']} scored ({sm['by_basis']['outlook']} against the outlook, "
                    f"{sm['by_basis']['market']} against today's market)")
@@ -226,14 +232,14 @@ def score_cmd(
     if as_json:
         _echo_json([s.to_dict() for s in scores])
         return
-    for s in scores:
-        if s.score_per_dollar is None:
-            typer.echo(f"{s.project_id:<32} not computable: {s.reason}")
-        else:
-            typer.echo(
-                f"{s.project_id:<32} value US${s.value_usd:>16,.0f}  cost US${s.cost_total_usd:>14,.0f}  "
-                f"score {s.score_per_dollar:>10.3f} per $"
-            )
+    from critmin.cli.tables import Col, fit_table, print_table
+
+    cols = [Col("project"), Col("value US$", numeric=True), Col("cost US$", numeric=True),
+            Col("score per $", numeric=True), Col("note", priority=1, max_width=40)]
+    rows = [[s.project_id, "", "", "", f"not computable: {s.reason}"] if s.score_per_dollar is None else
+            [s.project_id, f"{s.value_usd:,.0f}", f"{s.cost_total_usd:,.0f}", f"{s.score_per_dollar:.3f}", ""]
+            for s in scores]
+    print_table(fit_table("Project scores: risk reduction per budget dollar", cols, rows))
 
 
 @projects_app.command("select")
@@ -324,7 +330,14 @@ def gaps_cmd(ctx: typer.Context, viewer: Viewer = "joint", as_json: AsJson = Fal
     if as_json:
         _echo_json(json.loads(df.to_json(orient="records")))
     else:
-        typer.echo(df.to_string(index=False))
+        from critmin.cli.tables import frame_table, print_table
+
+        print_table(frame_table("Exploration gaps: allied deposits with no registered project", df,
+                                priority={"layers": 2, "projects_elsewhere": 1, "joint_score": 1},
+                                decimals={"joint_score": 3},
+                                headers={"commodity_id": "commodity", "watchlist_rank": "rank",
+                                         "country_iso3": "country", "n_deposits": "deposits",
+                                         "projects_elsewhere": "projects elsewhere"}))
 
 
 def deposits_cmd(
@@ -358,8 +371,14 @@ def deposits_cmd(
     elif as_json:
         _echo_json(json.loads(df.to_json(orient="records")))
     else:
-        typer.echo(df.drop(columns=[c for c in ("dataset_id", "source_line", "grade") if c in df]).to_string(index=False))
-        typer.echo(f"{len(df)} deposit(s)")
+        from critmin.cli.tables import frame_table, print_table
+
+        shown = df.drop(columns=[c for c in ("dataset_id", "source_line", "grade") if c in df])
+        print_table(frame_table("Deposits (USGS layers)", shown, caption=f"{len(df)} deposit(s)",
+                                priority={c: 2 for c in shown.columns
+                                          if c not in ("layer", "name", "country_iso3", "latitude", "longitude")},
+                                decimals={"latitude": 4, "longitude": 4}, max_width={"name": 28},
+                                headers={"country_iso3": "country"}))
 
 
 def clock_cmd(

@@ -21,12 +21,14 @@ def settings_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print JSO
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
-    t = Table("name", "value", "default", "env var", "help")
-    for r in rows:
-        t.add_row(r["name"], str(r["value"]), str(r["default"]), r["env_var"], r["help"][:80])
-    Console().print(t)
+    from critmin.cli.tables import Col, fit_table
+
+    cols = [Col("name"), Col("value"), Col("default", priority=1), Col("env var", priority=3),
+            Col("help", priority=2, max_width=40)]
+    cells = [[escape(str(r[k])) for k in ("name", "value", "default", "env_var", "help")] for r in rows]
+    Console().print(fit_table("Settings (all of them: docs/settings.md)", cols, cells))
 
 
 def register(app: typer.Typer) -> None:

@@ -278,6 +278,6 @@ def _frame_table(df: pd.DataFrame, title: str) -> None:
     numeric = [bool(is_numeric_dtype(df[c])) for c in df.columns]
     cols = [Col(str(c).replace("_", " "), numeric=n, priority=0 if i < 2 else i)
             for i, (c, n) in enumerate(zip(df.columns, numeric, strict=True))]
-    rows = [[(_money(v) if isinstance(v, float) and col not in ("scale",) else str(v))
+    rows = [[(_money(v) if isinstance(v, float) and col not in ("scale",) else f"{v:g}" if isinstance(v, float) else str(v))
              for col, v in zip(df.columns, row, strict=True)] for row in df.itertuples(index=False)]
     Console().print(fit_table(title, cols, rows))

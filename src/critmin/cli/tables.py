@@ -105,3 +105,61 @@ def section(t: Table, label: str) -> None:
     t.add_section()
     n = len(t.columns)
     t.add_row(*(["", label] + [""] * (n - 2))[:n])
+
+
+def number_text(value: object, decimals: int | None = None) -> str:
+    """A number as a table shows it: thousands separators, never an exponent; ``decimals``
+    fixed, else whole numbers from 1,000 up and four significant figures below (at most six
+    decimals). Missing values (None, NaN) read ``n/a``; anything else is ``str``."""
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            import numpy as np
+
+            if isinstance(value, np.integer):
+                value = int(value)
+            elif isinstance(value, np.floating):
+                value = float(value)
+                if math.isnan(value):
+                    return "n/a"
+            else:
+                return str(value)
+        except ImportError:  # pragma: no cover
+            return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if decimals is not None:
+        return f"{value:,.{decimals}f}"
+    a = abs(value)
+    if a >= 1000 or value == int(value):
+        return f"{value:,.0f}"
+    text = f"{value:,.{min(6, max(0, 3 - math.floor(math.log10(a))))}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def frame_table(title: str, df, *, priority: dict[str, int] | None = None,  # noqa: ANN001 - a DataFrame
+                decimals: dict[str, int] | None = None, headers: dict[str, str] | None = None,
+                max_width: dict[str, int] | None = None, caption: str | None = None,
+                width: int | None = None) -> Table:
+    """:func:`fit_table` of a DataFrame: its numeric columns right-aligned and whole
+    (:func:`number_text`), the others wrapped; ``priority`` per column (default 0, essential),
+    ``decimals`` per numeric column, ``headers`` to rename (default: the name, ``_`` as spaces)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    priority, decimals, headers, max_width = priority or {}, decimals or {}, headers or {}, max_width or {}
+    names = [str(c) for c in df.columns]
+    numeric = [bool(is_numeric_dtype(df[c]) and not is_bool_dtype(df[c])) for c in df.columns]
+    cols = [Col(headers.get(n, n.replace("_", " ")), numeric=isnum, priority=priority.get(n, 0),
+                max_width=max_width.get(n)) for n, isnum in zip(names, numeric, strict=True)]
+    rows = [[number_text(v, decimals.get(n)) if isnum else ("" if v is None or v != v else str(v))
+             for n, isnum, v in zip(names, numeric, rec, strict=True)]
+            for rec in df.itertuples(index=False, name=None)]
+    return fit_table(title, cols, rows, caption=caption, width=width)
+
+
+def print_table(table: Table) -> None:
+    """Print a table on stdout (the console's width: ``COLUMNS`` or the terminal's)."""
+    Console().print(table)

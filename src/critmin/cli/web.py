@@ -268,7 +268,8 @@ def users_revoke(
 
 
 @users_app.command("list")
-def users_list(ctx: typer.Context) -> None:
+def users_list(ctx: typer.Context,
+               as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List users, roles and active token counts."""
     from critmin.web import auth
 
@@ -277,9 +278,16 @@ def users_list(ctx: typer.Context) -> None:
     if not rows:
         raise fail(f"no dashboard users yet for {ctx.obj.db_path()}: start `critmin serve` once "
                    "(it creates the first user, 'admin'), or add one with `critmin users add NAME --role ROLE`")
-    for r in rows:
-        typer.echo(f"{r['name']:<20} {r['role']:<12} tokens={r['active_tokens']}"
-                   f"{'  DISABLED' if r['disabled'] else ''}")
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    from critmin.cli.tables import Col, fit_table, print_table
+
+    cols = [Col("user"), Col("role"), Col("active tokens", numeric=True), Col("state")]
+    print_table(fit_table("Dashboard users", cols, [
+        [r["name"], r["role"], f"{r['active_tokens']:,}", "disabled" if r["disabled"] else "active"] for r in rows]))
 
 
 @audit_app.command("export")
