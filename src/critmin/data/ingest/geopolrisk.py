@@ -133,20 +133,21 @@ def _baci_chunk(args: tuple[str, int, int, str]) -> int:
 
 #: value_raw / qty_raw keep the source text only where it is not a plain number (the numeric
 #: ones are exactly value_usd / 1000 and qty_t, and source_line is the SQLite rowid); the HS
-#: map is joined here, in the same pass, instead of a later UPDATE over 1.26 M rows.
+#: map is joined here, in the same pass, instead of a later UPDATE over 1.26 M rows. The casts
+#: and the padded HS code are computed once per row, in the inner SELECT.
 BACI_SELECT = """
 SELECT {dataset_id} AS dataset_id, b.line AS source_line, 'BACI' AS source, b.t AS year, NULL AS month,
        ce.iso3 AS exporter_iso3, ci.iso3 AS importer_iso3, NULL AS reporter_iso3, NULL AS flow,
-       lpad(b.k, 6, '0') AS hs_code, m.commodity_id, m.stage_group,
-       TRY_CAST(b.v AS DOUBLE) * 1000.0 AS value_usd, TRY_CAST(b.q AS DOUBLE) AS qty_t,
-       CASE WHEN TRY_CAST(b.v AS DOUBLE) IS NULL THEN b.v END AS value_raw,
-       CASE WHEN TRY_CAST(b.q AS DOUBLE) IS NULL THEN b.q END AS qty_raw, 'kUSD;t' AS unit_raw,
-       CASE WHEN TRY_CAST(b.v AS DOUBLE) IS NULL THEN 'value_missing'
-            WHEN TRY_CAST(b.q AS DOUBLE) IS NULL THEN 'qty_missing' END AS flag
-FROM read_csv({files}, header=false, quote='', delim=',',
-              columns={{'line':'BIGINT','t':'INTEGER','i':'VARCHAR','j':'VARCHAR','k':'VARCHAR','v':'VARCHAR','q':'VARCHAR'}}) b
+       b.hs AS hs_code, m.commodity_id, m.stage_group,
+       b.vd * 1000.0 AS value_usd, b.qd AS qty_t,
+       CASE WHEN b.vd IS NULL THEN b.v END AS value_raw,
+       CASE WHEN b.qd IS NULL THEN b.q END AS qty_raw, 'kUSD;t' AS unit_raw,
+       CASE WHEN b.vd IS NULL THEN 'value_missing' WHEN b.qd IS NULL THEN 'qty_missing' END AS flag
+FROM (SELECT *, TRY_CAST(v AS DOUBLE) AS vd, TRY_CAST(q AS DOUBLE) AS qd, lpad(k, 6, '0') AS hs
+      FROM read_csv({files}, header=false, quote='', delim=',',
+                    columns={{'line':'BIGINT','t':'INTEGER','i':'VARCHAR','j':'VARCHAR','k':'VARCHAR','v':'VARCHAR','q':'VARCHAR'}})) b
 JOIN _baci_codes ce ON ce.code = b.i JOIN _baci_codes ci ON ci.code = b.j
-LEFT JOIN hs_map m ON m.hs_code = lpad(b.k, 6, '0')
+LEFT JOIN hs_map m ON m.hs_code = b.hs
 """
 
 
