@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from critmin.web.access import ANY, RULES, Rule, current
-from critmin.web.api_projects import visible_projects
+from critmin.web.api_projects import registry_version, visible_projects
 from critmin.web.auth import Principal
 from critmin.web.context import ctx_of
 from critmin.web.convert import jsonable
@@ -54,8 +54,10 @@ def get_outlook(
         cid = ctx.wh.resolve_commodity(commodity)
         ps = visible_projects(ctx, principal)
         key = ("outlook", cid, stage, scenario, to, draws, seed, tuple(sorted(p.id for p in ps)))
-        return jsonable(ctx.cached(key, lambda: outlook(ctx.wh, cid, stage, scenario, ps, to_year=to,
-                                                        n_draws=draws, random_state=seed)))
+        # the visible projects' contents shape the pipeline: an edit (same ids) computes afresh
+        return jsonable(ctx.latest(key, (registry_version(ctx), ctx.data_version()),
+                                   lambda: outlook(ctx.wh, cid, stage, scenario, ps, to_year=to,
+                                                   n_draws=draws, random_state=seed)))
     except (LookupError, ValueError) as exc:
         raise _bad(exc) from None
 
@@ -81,8 +83,9 @@ def get_gap(
         ps = visible_projects(ctx, principal)
         scen = [scenario] if scenario else list(SCENARIOS)
         key = ("gap", tuple(codes), year, tuple(scen), draws, seed, tuple(sorted(p.id for p in ps)))
-        return jsonable(ctx.cached(key, lambda: gap_table(ctx.wh, ps, year=year, scenarios=scen, partner_codes=codes,
-                                                          n_draws=draws, random_state=seed)))
+        return jsonable(ctx.latest(key, (registry_version(ctx), ctx.data_version()),
+                                   lambda: gap_table(ctx.wh, ps, year=year, scenarios=scen, partner_codes=codes,
+                                                     n_draws=draws, random_state=seed)))
     except (LookupError, ValueError) as exc:
         raise _bad(exc) from None
 

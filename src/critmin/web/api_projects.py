@@ -43,6 +43,15 @@ def registry(ctx: WebContext):
     return Registry(ctx.ops)
 
 
+def registry_version(ctx: WebContext) -> int:
+    """A number that changes with every committed write to the registry: ``project_version``
+    only ever gains rows (an update and a delete append a version too), so its row count is a
+    version of the whole registry. One small query; the key of answers built from the registry."""
+    registry(ctx)
+    row = ctx.ops.execute("SELECT count(*) FROM project_version").fetchone()
+    return int(row[0]) if row is not None else 0
+
+
 def visible_projects(ctx: WebContext, p: Principal, **filters: Any) -> list[Any]:
     reg = registry(ctx)
     return [x for x in reg.list(registry_viewer(p), **filters) if p.can_see(str(x.visibility))]
@@ -92,9 +101,21 @@ def list_projects(
     status: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
     """Projects visible to the caller (US-only and JP-only projects are never shown across)."""
+    import json
+
+    from fastapi.responses import Response
+
     ctx = ctx_of(request)
-    items = visible_projects(ctx, principal, commodity=commodity, country=country, status=status)
-    return {"projects": [jsonable(x.model_dump(mode="json")) for x in items]}
+
+    def body() -> bytes:
+        items = visible_projects(ctx, principal, commodity=commodity, country=country, status=status)
+        out = {"projects": [jsonable(x.model_dump(mode="json")) for x in items]}
+        return json.dumps(out, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+    # the answer depends on the role (what it sees), the filters and the registry's contents:
+    # built once per registry version, then served as it is (one count query per request)
+    key = ("projects", principal.role.name, commodity, country, status)
+    return Response(ctx.latest(key, registry_version(ctx), body), media_type="application/json")  # type: ignore[return-value]
 
 
 @router.get("/projects/{project_id}", response_model=dict[str, Any])

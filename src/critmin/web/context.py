@@ -92,6 +92,7 @@ class WebContext:
         self._cache: dict[tuple, Any] = {}
         self._cache_lock = threading.Lock()
         self._key_locks: dict[tuple, threading.Lock] = {}
+        self._latest: dict[tuple, tuple[Any, Any]] = {}
         self._version: tuple[float, tuple[Any, ...]] | None = None
         self.auth_cache = AuthCache()
         #: the file layer of ``cached(..., shared=True)``: results shared by every server process
@@ -156,6 +157,21 @@ class WebContext:
                 for k in [k for k in self._cache if k[: len(key)] == key]:
                     del self._cache[k]  # drop results for older data versions
                 self._cache[full] = value
+        return value
+
+    def latest(self, key: tuple, token: Any, compute: Callable[[], T]) -> T:
+        """``compute()`` for ``key`` while ``token`` (a version of what it reads, such as
+        :func:`critmin.web.api_projects.registry_version`) is unchanged; a new token computes
+        afresh and replaces the old value. Per process, at most 1024 keys."""
+        with self._cache_lock:
+            hit = self._latest.get(key)
+        if hit is not None and hit[0] == token:
+            return hit[1]
+        value = compute()
+        with self._cache_lock:
+            if len(self._latest) >= 1024:
+                self._latest.clear()
+            self._latest[key] = (token, value)
         return value
 
     def audit(
