@@ -61,7 +61,8 @@ def _json_numbers(doc: Any) -> list[float]:
         try:
             out.append(float(doc.replace(",", "")))
         except ValueError:
-            out += [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", doc)]  # "2024-06", "0-1200"
+            # numbers inside a text: "2024-06", "equity JPN US$119,900,000"
+            out += [float(x.replace(",", "")) for x in re.findall(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", doc)]
     elif isinstance(doc, dict):
         for v in doc.values():
             out += _json_numbers(v)
@@ -142,7 +143,12 @@ COMMANDS: list[tuple[list[str], list[str] | None]] = [
     (["projects", "score"], None),
     (["projects", "score", "--basis", "outlook"], None),
     (["projects", "gaps"], None),
+    (["projects", "select", "--budget", "USA=5e9,JPN=3e9"], None),
+    (["clock", "--budget", "USA=5e9,JPN=3e9"], None),
+    (["simulate", "--monte-carlo", "--runs", "200", "--seed", "1", "--no-store"], None),
+    (["simulate", "--backtest"], None),
     (["markets", "prices", "gallium"], None),
+    (["markets", "signals", "--commodity", "gallium"], None),
     (["markets", "unit-values", "--commodity", "gallium", "--exporter", "CHN"], None),
     (["stockpile", "frontier", "--budget", "USA=2e9,JPN=1.5e9", "--runs", "200", "--seed", "1"], None),
     (["stockpile", "compare", "--budget", "USA=2e9,JPN=1.5e9", "--runs", "200", "--seed", "1"], None),
@@ -152,7 +158,8 @@ COMMANDS: list[tuple[list[str], list[str] | None]] = [
 
 @pytest.mark.parametrize(("args", "json_args"), COMMANDS, ids=[" ".join(a)[:50] for a, _ in COMMANDS])
 def test_tables_at_80_columns_never_cut_a_number(args, json_args, real_db_path):
-    check(args, real_db_path, json_args)
+    # the signals' figures are inside their descriptions (text that wraps), not cells of their own
+    check(args, real_db_path, json_args, min_numbers=0 if args[:2] == ["markets", "signals"] else 1)
 
 
 @pytest.fixture(scope="module")

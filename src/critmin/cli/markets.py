@@ -93,8 +93,13 @@ def signals_cmd(
         return
     if df.empty:
         typer.echo("no signals")
-    for r in df.itertuples():
-        typer.echo(f"[{r.kind}] {r.window_start}..{r.window_end} {r.description}")
+        return
+    from critmin.cli.tables import Col, fit_table, print_table
+
+    cols = [Col("signal"), Col("window", priority=1), Col("what the data show")]
+    print_table(fit_table("Signals of unfair trade practices and disruption (evidence rows: --json)", cols, [
+        [str(r.kind).replace("_", " "), f"{r.window_start}..{r.window_end}", str(r.description)]
+        for r in df.itertuples()]))
 
 
 @markets_app.command("floor")

@@ -306,10 +306,17 @@ def select_cmd(
         return
     typer.echo(f"risk reduction US${res['risk_reduction']:,.0f}; budget used " + ", ".join(
         f"{k} US${v:,.0f} of {res['budget'][k]:,.0f}" for k, v in res["budget_used"].items()))
-    for s in res["selected"]:
-        typer.echo(f"  + {s['project']:<30} {s['option']}")
-    for e in res["excluded"]:
-        typer.echo(f"  - {e['project']:<30} {e['reason']}")
+    from critmin.cli.tables import Col, fit_table, print_table
+    from critmin.data.normalize.commodities import display_name
+
+    cols = [Col("project"), Col("commodity", priority=2), Col("instruments (face value)", max_width=30),
+            Col("value US$", numeric=True, priority=1), *(Col(f"{k} cost US$", numeric=True) for k in res["budget"])]
+    rows = [[s["project"], display_name(str(s.get("commodity", ""))), s["option"], f"{s['value_usd']:,.0f}",
+             *(f"{s['cost_usd'].get(k, 0.0):,.0f}" for k in res["budget"])] for s in res["selected"]]
+    print_table(fit_table("Selected projects (cost: budget cost per partner)", cols, rows))
+    if res["excluded"]:
+        print_table(fit_table("Not selected", [Col("project"), Col("why")],
+                              [[e["project"], e["reason"]] for e in res["excluded"]]))
     for k, v in res["budget_report"].items():
         typer.echo(f"  {k}: uses US${v['used_usd']:,.0f} of US${v['budget_usd']:,.0f}; unused because {v['why_unused']}")
     for k, v in res["shadow_prices"].items():
@@ -406,10 +413,16 @@ def clock_cmd(
     typer.echo(f"financing deadline   {d['financing_deadline']} ({rep['days_to_financing_deadline']} days)")
     typer.echo(f"ministerial deadline {d['ministerial_deadline']} ({rep['days_to_ministerial_deadline']} days)")
     typer.echo(f"selection: {rep['selection']['source']}")
-    for t in rep["projects"]:
-        typer.echo(f"  {'on track ' if t['on_track'] else 'AT RISK  '} {t['project']:<30} " + "; ".join(t["reasons"] + t["warnings"]))
-    for m in rep["overdue_milestones"]:
-        typer.echo(f"  OVERDUE  {m['project']:<30} {m['name']} (target {m['target_date']}, {m['days']} days)")
+    from critmin.cli.tables import Col, fit_table, print_table
+
+    if rep["projects"]:
+        print_table(fit_table("Selected projects against the clock", [Col("state"), Col("project"), Col("why")], [
+            ["on track" if t["on_track"] else "AT RISK", t["project"], "; ".join(t["reasons"] + t["warnings"])]
+            for t in rep["projects"]]))
+    if rep["overdue_milestones"]:
+        cols = [Col("project"), Col("milestone", max_width=36), Col("target"), Col("days over", numeric=True)]
+        print_table(fit_table("Overdue milestones", cols, [
+            [m["project"], m["name"], str(m["target_date"]), f"{m['days']:,}"] for m in rep["overdue_milestones"]]))
     if rep.get("what_if"):
         w = rep["what_if"]
         typer.echo(f"what-if: permitting {w['months']} months shorter -> projected shortfall {w['total_reduction_t']:,.1f} t lower in total")
