@@ -205,7 +205,9 @@ def test_cli_users_and_audit_export(tmp_path, ops_url):  # noqa: F811
     r = runner.invoke(app, ["--db", db, "users", "revoke", "carol"])
     assert r.exit_code == 0 and "revoked 1" in r.output
     r = runner.invoke(app, ["--db", db, "users", "list"])
-    assert "carol" in r.output and "tokens=0" in r.output
+    assert r.exit_code == 0 and any("carol" in line and " 0 " in line for line in r.output.splitlines())
+    r = runner.invoke(app, ["--db", db, "users", "list", "--json"])
+    assert {u["name"]: u["active_tokens"] for u in json.loads(r.output)}["carol"] == 0
     r = runner.invoke(app, ["--db", db, "audit", "export", "--format", "json"])
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output[: r.output.rindex("]") + 1])
