@@ -7,6 +7,8 @@ write needs the CSRF token."""
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 
 import pytest
@@ -190,3 +192,10 @@ def test_the_scenarios_page_has_the_library_and_gates_the_run(client):
         assert needle in html
     # the run button starts disabled: scenarios.js enables it once every picker is filled and valid
     assert 'id="runone" type="button" disabled' in html
+    # in Japanese, the form's own messages (the library, the gate, the live validation) are Japanese
+    r = c.post("/lang", data={"lang": "ja", "next": "/scenarios", "csrf_token": csrf_of(c)}, follow_redirects=False)
+    assert r.status_code == 303
+    msgs = json.loads(re.search(r'<script type="application/json" id="scmsgs">(.*?)</script>', c.get("/scenarios").text,
+                                re.S).group(1))
+    assert msgs["loading"] == "輸出国の一覧を読み込み中です" and msgs["vis"]["joint"] == "日米両政府（共同）"
+    assert msgs["v_after"].count("{h}") == 1 and msgs["n_errors"].count("{n}") == 1  # filled in by scenarios.js

@@ -96,6 +96,7 @@ def test_a_saved_us_only_ban_reopens_runs_as_the_cli_and_stays_out_of_japan(live
     sid = saved[0]["scenario_id"]
     # the library list: name, author, visibility, updated
     lib_row = page.locator(f"#savedtable tbody tr[data-id='{sid}']")
+    expect(lib_row).to_have_count(1)  # the list reloads after the save
     cells = lib_row.locator("td").all_inner_texts()
     assert cells[:3] == [NAME, "ann-us", "United States only"] and cells[3][:4].isdigit(), cells
 

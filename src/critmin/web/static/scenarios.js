@@ -62,7 +62,7 @@ document.addEventListener("DOMContentLoaded", () => {
       `<td><input name="start" type="number" min="1" step="1" data-field="events[${i}].start_month"></td>` +
       `<td><input name="duration" type="number" min="1" step="1" data-field="events[${i}].duration_months"></td>` +
       `<td data-field="events[${i}].targets">` + PARTNERS.map(([k, n]) => `<label class="inline"><input type="checkbox" name="target" value="${k}"> ${n}</label>`).join("") + `</td>` +
-      `<td><button type="button" class="secondary remove" title="remove this event">✕</button></td>`;
+      `<td><button type="button" class="secondary remove" title="${esc(MSG.remove)}">✕</button></td>`;
     body.appendChild(tr);
     tr.querySelector("[name=commodity]").value = ev.commodity || "gallium";
     tr.querySelector("[name=stage]").value = ev.stage || "processing";
@@ -122,23 +122,22 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // live validation: the form's own ranges first (in the form's units), then the server's check
-  const LOCAL = [["cut", 0, 100, "the cut is a percentage of exports, 0 to 100"], ["start", 1, null, "the first month is 1"],
-                 ["duration", 1, null, "at least one month"]];
+  const LOCAL = [["cut", 0, 100, MSG.v_cut], ["start", 1, null, MSG.v_start], ["duration", 1, null, MSG.v_duration]];
   function localErrors() {
     const out = [];
-    if (!form.name.value.trim()) out.push(["name", "give the scenario a name"]);
+    if (!form.name.value.trim()) out.push(["name", MSG.v_name]);
     const h = num(form.horizon_months);
-    if (h === null || !Number.isInteger(h) || h < 1 || h > 120) out.push(["horizon_months", "a whole number of months, 1 to 120"]);
-    if (!form.querySelectorAll("[name=consumer]:checked").length) out.push(["consumers", "choose at least one consumer"]);
-    if (!body.rows.length && !kept.events.length) out.push(["events", "add at least one event"]);
+    if (h === null || !Number.isInteger(h) || h < 1 || h > 120) out.push(["horizon_months", MSG.v_horizon]);
+    if (!form.querySelectorAll("[name=consumer]:checked").length) out.push(["consumers", MSG.v_consumers]);
+    if (!body.rows.length && !kept.events.length) out.push(["events", MSG.v_events]);
     [...body.rows].forEach((tr, i) => {
       for (const [n, lo, hi, msg] of LOCAL) {
         const el = tr.querySelector(`[name=${n}]`), v = num(el);
         if (v === null || v < lo || (hi !== null && v > hi) || (n !== "cut" && !Number.isInteger(v))) out.push([el.dataset.field, msg]);
       }
       const st = num(tr.querySelector("[name=start]"));
-      if (h !== null && st !== null && st > h) out.push([`events[${i}].start_month`, `starts after the horizon (${h} months)`]);
-      if (!tr.querySelector("[name=country]").value) out.push([`events[${i}].country`, "choose the exporting country"]);
+      if (h !== null && st !== null && st > h) out.push([`events[${i}].start_month`, MSG.v_after.replace("{h}", h)]);
+      if (!tr.querySelector("[name=country]").value) out.push([`events[${i}].country`, MSG.v_country]);
     });
     return out;
   }
@@ -156,7 +155,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     const status = document.getElementById("formstatus");
     status.className = errors.length ? "error" : "ok";
-    status.textContent = errors.length ? (general.length ? general.join("; ") : `${errors.length} field(s) to correct`) : "The scenario is valid.";
+    status.textContent = errors.length ? (general.length ? general.join("; ") : MSG.n_errors.replace("{n}", errors.length)) : MSG.valid;
   }
 
   // every change makes the last check stale (seq): only the answer to the newest form counts
@@ -215,13 +214,16 @@ document.addEventListener("DOMContentLoaded", () => {
     if (asNew) asNew.hidden = !rec;
     if (saveVis && rec) saveVis.value = [...saveVis.options].some(o => o.value === rec.visibility) ? rec.visibility : saveVis.value;
   }
+  // a joint scenario is deleted by its author or a joint-admin (the server's rule; others get no button)
+  const box = document.getElementById("savedlib");
+  const mayDelete = x => x.visibility !== "joint" || x.author === box.dataset.me || box.dataset.admin === "yes";
   async function loadSaved() {
     const r = await critmin.api("/api/saved-scenarios");
     savedBody.innerHTML = r.scenarios.length ? r.scenarios.map(x => `<tr data-id="${esc(x.scenario_id)}"><td>${esc(x.name)}</td>` +
       `<td>${esc(x.author)}</td><td>${esc(MSG.vis[x.visibility] || x.visibility)}</td><td>${esc(x.updated_at.replace("T", " ").slice(0, 16))}</td>` +
       `<td class="num">${x.events}</td><td><button type="button" class="secondary open">${esc(MSG.open)}</button> ` +
       `<a class="toml" href="/api/saved-scenarios/${encodeURIComponent(x.scenario_id)}/toml" download>${esc(MSG.toml)}</a>` +
-      (saveBtn ? ` <button type="button" class="secondary del">${esc(MSG.delete)}</button>` : "") + `</td></tr>`).join("")
+      (saveBtn && mayDelete(x) ? ` <button type="button" class="secondary del">${esc(MSG.delete)}</button>` : "") + `</td></tr>`).join("")
       : `<tr><td colspan="6" class="muted">${esc(MSG.empty)}</td></tr>`;
   }
   async function openSaved(id) {
