@@ -221,6 +221,11 @@ def users_add(
     """Create a user; prints a generated password once (or reads one from stdin)."""
     from critmin.web import auth
 
+    if password_stdin:
+        from critmin.cli import spinner
+
+        if (sp := spinner.current()) is not None:
+            sp.stop()  # the user may be typing on this terminal
     password = sys.stdin.readline().rstrip("\n") if password_stdin else auth.generate_password()
     con = _connect(ctx.obj.db_path(), create=True)
     try:
