@@ -33,6 +33,8 @@ WORDS = [
     (r"dollars per metric ton unit", "USD/mtu Mn"),
     (r"kilogram of ta2o5 content", "USD/kg Ta2O5"),
     (r"ton of k2o equivalent", "USD/t K2O"),
+    (r"lithium carbonate, dollars per metric ton", "USD/t Li2CO3"),
+    (r"vanadium pentoxide, dollars per pound", "USD/lb V2O5"),
     (r"dollars per (metric )?ton", "USD/t"),
     (r"dollars ?(per|/) ?kilogram", "USD/kg"),
     (r"dollars per gram", "USD/g"),
@@ -57,7 +59,10 @@ def _metadata_price_units(meta: Path) -> list[tuple[str, str | None]]:
         label = (a.findtext("attrlabl") or "").strip()
         if decode_variable(label)[0] != "price":
             continue
-        words = (a.findtext(".//attrunit") or "").strip() or (a.findtext("attrdef") or "")
+        unit_words, definition = (a.findtext(".//attrunit") or "").strip(), a.findtext("attrdef") or ""
+        # the definition names the product priced (lithium carbonate, V2O5); the unit words the unit
+        words = definition if re.search(r"lithium carbonate|vanadium pentoxide", definition, re.I) else (
+            unit_words or definition)
         out.append((label, _words_unit(words)))
     return out
 
@@ -120,6 +125,11 @@ def test_tungsten_and_manganese_are_per_metric_ton_unit_of_content(data_dir: Pat
     assert 250 * price_to_usd_per_t("USD/mtu WO3") == pytest.approx(250 * 100 / 0.793, rel=1e-9)
     assert 250 * price_to_usd_per_t("USD/mtu WO3") == pytest.approx(31_526, abs=1)
     assert 5.8 * price_to_usd_per_t("USD/mtu Mn") == pytest.approx(580)
+    # MCS 2025 2024: lithium carbonate 14,000 US$/t -> per t Li (Li2CO3 = 2 x 6.94 + 12.011 + 3 x 15.999);
+    # V2O5 5.45 US$/lb -> per t V (V2O5 = 2 x 50.9415 + 5 x 15.999)
+    assert 14_000 * price_to_usd_per_t("USD/t Li2CO3") == pytest.approx(14_000 * 73.888 / 13.88, rel=1e-9)
+    assert 14_000 * price_to_usd_per_t("USD/t Li2CO3") == pytest.approx(74_527, abs=1)
+    assert 5.45 * price_to_usd_per_t("USD/lb V2O5") == pytest.approx(5.45 * 2204.62262 / 0.560170, rel=1e-5)
     # tantalite: US$/kg of Ta2O5 content -> per t of Ta; Ta2O5 = 2 x 180.948 + 5 x 15.999 = 441.891
     assert price_to_usd_per_t("USD/kg Ta2O5") == pytest.approx(1000 * 441.891 / 361.896, rel=1e-4)
 
@@ -145,7 +155,7 @@ def market(warehouse):
     from critmin.disruption.inputs import market_from_warehouse
 
     return market_from_warehouse(warehouse, ["aluminum", "copper", "tin", "nickel", "lead", "zinc", "platinum",
-                                             "tungsten", "manganese"], cache=False)
+                                             "tungsten", "manganese", "lithium", "vanadium"], cache=False)
 
 
 # Pink Sheet series -> (commodity, US$/t per Pink Sheet unit): US$/mt is per metric ton; a troy
@@ -191,6 +201,26 @@ def test_tungsten_price_implies_a_possible_concentrate_grade(warehouse, market) 
 #: factors a misread unit would leave between two releases' values of one price (kg/lb, t/kg,
 #: mtu, t/lb, kg/troy oz, flask); not the short ton (1.102: a revision of 10 % looks the same)
 UNIT_FACTORS = (1 / 0.45359237, 1000.0, 100.0, 1e3 / 0.45359237, 1e3 / 31.1034768, 34.473)
+
+
+def test_lithium_price_implies_the_lithium_share_of_lithium_carbonate(warehouse, market) -> None:
+    """HS 283691 is lithium carbonate, 18.785 % Li (2 x 6.94 / 73.888): its world unit value over
+    the model's price per t of contained Li is that share, give or take the gap between contract
+    and trade prices (MCS 2025: 14,000 US$/t of carbonate in 2024 = 74,527 US$/t Li)."""
+    cm = market.commodities["lithium"]
+    year = int(re.search(r"\((\d{4})\)", cm.price_note).group(1))
+    li_share = _world_unit_value(warehouse, "283691", year) / cm.price_usd_per_t
+    assert 0.12 <= li_share <= 0.28, li_share  # read per t of carbonate: 0.81
+
+
+def test_vanadium_price_implies_a_possible_oxide_grade(warehouse, market) -> None:
+    """HS 282530 vanadium oxides: the world unit value over the model's price per t of contained V
+    is the V share of the traded oxide; V2O5 is 56.0 % V and V2O3, the most reduced oxide traded,
+    68.0 %."""
+    cm = market.commodities["vanadium"]
+    year = int(re.search(r"\((\d{4})\)", cm.price_note).group(1))
+    v_share = _world_unit_value(warehouse, "282530", year) / cm.price_usd_per_t
+    assert 0.30 <= v_share <= 0.68, v_share  # read per t of V2O5: 0.88
 
 
 def test_no_two_releases_differ_by_a_unit_factor(warehouse) -> None:

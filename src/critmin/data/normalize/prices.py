@@ -17,6 +17,11 @@ quoted in :data:`PRICE_OVERRIDES`):
   5.8 US$/mtu (2024) -> 580 US$/t Mn (255 US$ per t of 44 % ore).
 * Selenium's MCS 2024 columns are headed (and described) in US$/lb but hold US$/kg, as the
   MCS 2023 and 2025 values of the same years show (:data:`RELEASE_PRICE_OVERRIDES`).
+* Lithium's price is per t of lithium carbonate and vanadium's per lb of V2O5, while the USGS
+  quantities (consumption, world production) are lithium and vanadium *content*: they are
+  converted per t of contained Li (x 73.888/13.88 = 5.323) and V (x 181.878/101.883 = 1.785),
+  so that a price times a tonnage is a value. (Ferroniobium's US$/kg gross weight is left as
+  published: its Nb grade is not stated.)
 * Columns whose suffix is a mass unit (``_t``, ``_kt``, ``_mct``) or another price unit than
   the metadata's (zirconium, bauxite, industrial diamond, sheet mica, mercury, niobium, iron and
   steel), listed with the metadata's words.
@@ -47,6 +52,8 @@ PRICE_BASIS: dict[str, str] = {
     "USD/mtu Mn": "US$ per t of contained Mn (1 mtu = 10 kg Mn content, USGS MCS manganese metadata)",
     "USD/kg Ta2O5": "US$ per t of contained Ta (Ta2O5 is 81.897 % Ta: 2 x 180.948 / 441.893)",
     "USD/t K2O": "US$ per t of K2O equivalent (USGS MCS potash metadata)",
+    "USD/t Li2CO3": "US$ per t of contained Li (Li2CO3 is 18.785 % Li: 2 x 6.94 / 73.888)",
+    "USD/lb V2O5": "US$ per t of contained V (V2O5 is 56.017 % V; MCS vanadium metadata: 'multiply by 0.56')",
 }
 
 
@@ -72,6 +79,13 @@ PRICE_OVERRIDES: dict[tuple[str, str], PriceOverride] = {
     ("manganese", "Price_CN_CIF_dt"): PriceOverride("USD/mtu Mn", _MN),
     ("tantalum", "Price_Ta2O5_dkg"): PriceOverride(
         "USD/kg Ta2O5", "MCS 2025 mcs2025-tanta_meta.xml Price_Ta2O5_dkg: 'dollars per kilogram of Ta2O5 content'"),
+    ("lithium", "Price_dt"): PriceOverride(
+        "USD/t Li2CO3", "MCS 2023-2025 lithium metadata Price_dt: 'battery-grade lithium carbonate, dollars per metric "
+                        "ton'; the salient and world quantities are lithium content"),
+    ("vanadium", "Price_V2O5_dlb"): PriceOverride(
+        "USD/lb V2O5", "MCS 2023-2025 vanadium metadata Price_V2O5_dlb: 'vanadium pentoxide, dollars per pound'; "
+                       "the salient quantities are vanadium content ('To convert vanadium pentoxide content to "
+                       "vanadium content multiply by 0.56')"),
     ("potash", "Price_All_dt"): PriceOverride(
         "USD/t K2O", "MCS 2025 mcs2025-potas_meta.xml Price_All_dt: 'dollars per ton of K2O equivalent'"),
     ("potash", "Price_Muriate_dt"): PriceOverride(

@@ -92,6 +92,8 @@ PRICE_TO_USD_PER_T: dict[str, float] = {
     "USD/mtu Mn": 100.0,  # 1 mtu = 10 kg of Mn content: US$ per t of Mn
     "USD/kg Ta2O5": 1e3 / (2 * 180.948 / 441.893),  # US$ per t of Ta (Ta2O5 is 81.897 % Ta)
     "USD/t K2O": 1.0,  # US$ per t of K2O equivalent
+    "USD/t Li2CO3": 73.888 / 13.88,  # US$ per t of Li (Li2CO3 is 18.785 % Li: 2 x 6.94 / 73.888)
+    "USD/lb V2O5": (1e3 / 0.45359237) * 181.878 / 101.883,  # US$ per t of V (V2O5 is 56.017 % V)
 }
 
 
