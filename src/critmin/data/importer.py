@@ -141,38 +141,13 @@ def _parse_one(spec: base.DatasetSpec) -> dict:
         raise ImportFault(spec.relpath, None, None, f"an unreadable file ({type(e).__name__}: {e})", kind) from e
 
 
-@dataclass
-class _FromDicts:
-    """Rows a parser gave as dicts, as a DataFrame with the table's columns and dtypes
-    (:func:`base.frame`), made where they were parsed (in parallel, and a DataFrame travels
-    between processes faster than dicts). They are written after the parsers' own DataFrames,
-    all of a table in one INSERT."""
-
-    df: pd.DataFrame
-
-    def __len__(self) -> int:
-        return len(self.df)
-
-
-def _prepare(spec: base.DatasetSpec, frames: dict) -> dict:
-    """Check each table's columns (ImportFault) and make dict rows a :class:`_FromDicts`."""
-    out = {}
-    for table, rows in frames.items():
-        if table != base.NOT_IMPORTED:
-            _check_columns(spec, table, rows)
-            if isinstance(rows, list) and rows:
-                rows = _FromDicts(base.frame(cast("list[dict]", _with_optional(table, rows)), table))
-        out[table] = rows
-    return out
-
-
 def _parse_timed(spec: base.DatasetSpec) -> tuple[str, object, float]:
     """Parse in a worker process: ("ok", frames, seconds), or ("fault", fields, seconds) for an
     ImportFault (re-raised in the parent with the same fields and the same message, e.g. a
     JSON source's fault names its JSON path)."""
     t = time.perf_counter()
     try:
-        frames = _prepare(spec, _parse_one(spec))
+        frames = _parse_one(spec)
     except ImportFault as e:
         return "fault", ((e.path, e.line, e.column, e.found, e.expected), str(e)), time.perf_counter() - t
     return "ok", frames, time.perf_counter() - t
@@ -200,6 +175,9 @@ def parse_all(specs: list[base.DatasetSpec], progress: Progress | None = None,
 
     def keep(i: int, frames: dict, seconds: float) -> None:
         nonlocal done
+        for table, df in frames.items():
+            if table != base.NOT_IMPORTED:
+                _check_columns(specs[i], table, df)
         results[i] = frames
         fam = _family(specs[i])
         timing[fam] = timing.get(fam, 0.0) + seconds
@@ -221,7 +199,7 @@ def parse_all(specs: list[base.DatasetSpec], progress: Progress | None = None,
             futures = [(i, pool.submit(_parse_timed, specs[i])) for i in order]
         for i in local:
             t = time.perf_counter()
-            keep(i, _prepare(specs[i], _parse_one(specs[i])), time.perf_counter() - t)
+            keep(i, _parse_one(specs[i]), time.perf_counter() - t)
         for i, fut in futures:
             kind, value, seconds = fut.result()
             if kind == "fault":
@@ -332,7 +310,7 @@ def _write(w: _Write, parsed: list[tuple[base.DatasetSpec, dict]], shas: dict[st
     now = datetime.now(UTC).replace(tzinfo=None)
     ds_rows = []
     per_table: dict[str, list[pd.DataFrame]] = {t.name: [] for t in fact_tables()}
-    from_dicts: dict[str, list[pd.DataFrame]] = {t.name: [] for t in fact_tables()}
+    per_rows: dict[str, list[dict]] = {t.name: [] for t in fact_tables()}
     for i, (spec, frames) in enumerate(parsed):
         did = first + i
         n = 0
@@ -343,14 +321,17 @@ def _write(w: _Write, parsed: list[tuple[base.DatasetSpec, dict]], shas: dict[st
                     report.not_imported.append(rec)
                     log.info("%s: not imported: %s (line %s): %s", spec.relpath, rec.get("ref"), rec.get("line"), rec.get("reason"))
                 continue
-            if isinstance(rows, _FromDicts):
-                rows.df["dataset_id"] = did
-                from_dicts[table].append(rows.df)
-            elif isinstance(rows, pd.DataFrame) and len(rows):
-                df = cast("pd.DataFrame", _with_optional(table, rows)).copy()
-                df["dataset_id"] = did
-                per_table[table].append(df)
-            # SqlRows are written already (_Write.bulk); an empty list has nothing to write
+            if not isinstance(rows, base.SqlRows):  # SqlRows are written already (_Write.bulk)
+                rows = _with_optional(table, rows)
+                if isinstance(rows, pd.DataFrame):
+                    if len(rows):
+                        rows = rows.copy()
+                        rows["dataset_id"] = did
+                        per_table[table].append(rows)
+                else:
+                    for r in rows:
+                        r["dataset_id"] = did
+                    per_rows[table].extend(rows)
             n += len(rows)
         ds_rows.append({
             "dataset_id": did, "key": spec.key, "source_path": spec.relpath, "publisher": spec.publisher,
@@ -362,8 +343,8 @@ def _write(w: _Write, parsed: list[tuple[base.DatasetSpec, dict]], shas: dict[st
     if ds_rows:
         _insert(con, "dataset", pd.DataFrame(ds_rows))
     for table, dfs in per_table.items():
-        if from_dicts[table]:
-            dfs.append(pd.concat(from_dicts[table], ignore_index=True) if len(from_dicts[table]) > 1 else from_dicts[table][0])
+        if per_rows[table]:
+            dfs.append(base.frame(per_rows[table], table))
         for df in dfs:
             _insert(con, table, df)
         if progress:
