@@ -179,7 +179,14 @@ def _check_visibility(principal: Principal, scenario_id: str, new: str) -> None:
                                  f"must be {ns} or joint, not {new}")
 
 
-@router.put("/{scenario_id}", response_model=SavedScenario)
+class Pending(BaseModel):
+    status: str = Field(description="'pending': the change waits for both governments' approval")
+    approval: dict[str, Any]
+    detail: str
+
+
+@router.put("/{scenario_id}", response_model=SavedScenario,
+            responses={202: {"model": Pending, "description": "Narrowing a joint scenario: pending approval"}})
 def update(request: Request, principal: Annotated[Principal, Depends(current)], scenario_id: ScenarioId,
            req: UpdateRequest) -> Any:
     """Update a saved scenario you may see. Send the ``version`` you edited: when the record has
