@@ -62,6 +62,10 @@ def test_a_us_only_scenario_is_invisible_to_japan_everywhere(client):
         assert all(s["visibility"] in ("JP", "joint") if role == "jp-analyst" else s["visibility"] == "joint"
                    for s in listing.json()["scenarios"])
     jp = _h(db, "jp-analyst")
+    # the list's CSV download (the page's "Download table") holds Japan's rows only
+    csv = c.get(f"{BASE}?table=scenarios&download=csv", headers=jp)
+    assert csv.status_code == 200 and "scenario_id" in csv.text and sid not in csv.text
+    assert "saved JP" in csv.text and "saved US" not in csv.text
     unknown = "US-sc-" + "0" * 12
     for method, suffix, body in (("GET", "", None), ("GET", "/toml", None),
                                  ("PUT", "", {"spec": SAVED_SPEC, "visibility": "JP"}), ("DELETE", "", None)):
