@@ -187,6 +187,11 @@ def test_tables_of_the_operational_store(args, min_numbers, db_with_users_and_in
     assert "hanako-with-a-long-name" in text or args[0] != "users"  # a long name wraps, whole
 
 
+def test_incident_show_at_80_columns(db_with_users_and_incidents):
+    (inc,) = json.loads(_run(["incident", "list", "--json"], db_with_users_and_incidents))
+    check(["incident", "show", inc["incident_id"]], db_with_users_and_incidents, min_numbers=10)
+
+
 def test_a_cut_number_is_caught():
     """The check itself: a number folded over two lines, or cut with an ellipsis, fails."""
     with pytest.raises(AssertionError, match="cut or malformed"):

@@ -8,6 +8,7 @@ import json
 from typer.testing import CliRunner
 
 from critmin.cli.main import app
+from critmin.cli.tables import number_text
 
 EVENT = "CHN-GAGESB-USBAN-2024"
 
@@ -36,7 +37,8 @@ def test_incident_cli_flow(warehouse_rw_path, monkeypatch):
     assert projs and all(o["visibility"] == "joint" for o in projs)
     assert all(o["commodity"] in ("gallium", "germanium", "antimony") for o in projs)
     plain = _run(db, "incident", "show", iid)
-    assert plain.exit_code == 0 and iid in plain.output and f"{us['shortfall_t']:,.4g} t" in plain.output
+    assert plain.exit_code == 0 and iid in plain.output
+    assert f" {number_text(us['shortfall_t'])} │" in plain.output  # the table's "shortfall t" cell
     best = view["options"]["options"][0]["option_id"]
     r = _run(db, "incident", "decide", iid, "--option", best, "--reasons", "covers the US shortfall", "--json",
              "--viewer", "US", "--as", "ann")

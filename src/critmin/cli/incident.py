@@ -84,23 +84,29 @@ def _summary(view: dict[str, Any]) -> None:
     typer.echo(f"{inc['incident_id']}  [{inc['status']}]  {inc['visibility']}  {inc['title']}")
     typer.echo(f"  start {inc['start_date']}; commodities {', '.join(inc['commodities'])}; "
                f"restricting {', '.join(inc['countries']) or '-'}; targets {', '.join(inc['targets']) or 'all'}")
+    from critmin.cli.tables import Col, fit_table, number_text, print_table
+    from critmin.data.normalize.commodities import display_name
+
     a = view.get("assessment")
     if a:
-        for c in a["commodities"]:
-            typer.echo(f"  {c['commodity']} ({c['stage']}): restricted pool {c['price_restricted_pct']:+.1f} %, "
-                       f"open pool {c['price_open_pct']:+.1f} %")
-            for p in c["partners"]:
-                pct = "n/a" if p["shortfall_pct"] is None else f"{p['shortfall_pct']:.1f} %"
-                usd = "n/a" if p["shortfall_usd"] is None else f"US${p['shortfall_usd']:,.0f}"
-                cover = (f"{p['days_of_cover']:.0f} days of cover" if p["days_of_cover"] is not None
-                         else f"cover n/a ({p['days_of_cover_note']})")
-                typer.echo(f"    {p['partner']}: shortfall {p['shortfall_t']:,.4g} t ({pct}, {usd}); {cover}")
+        cols = [Col("commodity"), Col("partner"), Col("shortfall t", numeric=True), Col("%", numeric=True),
+                Col("US$", numeric=True, priority=1), Col("days of cover", numeric=True),
+                Col("price restricted %", numeric=True, priority=2), Col("price open %", numeric=True, priority=2),
+                Col("note", priority=3)]
+        rows = [[f"{display_name(c['commodity'])} ({c['stage']})", p["partner"], number_text(p["shortfall_t"]),
+                 "n/a" if p["shortfall_pct"] is None else f"{p['shortfall_pct']:.1f}",
+                 "n/a" if p["shortfall_usd"] is None else f"{p['shortfall_usd']:,.0f}",
+                 "n/a" if p["days_of_cover"] is None else f"{p['days_of_cover']:.0f}",
+                 f"{c['price_restricted_pct']:+.1f}", f"{c['price_open_pct']:+.1f}",
+                 "" if p["days_of_cover"] is not None else str(p.get("days_of_cover_note") or "")]
+                for c in a["commodities"] for p in c["partners"]]
+        print_table(fit_table("Assessment: shortfall per partner (price change per pool, %)", cols, rows))
     o = view.get("options")
     if o:
-        typer.echo("  options (ranked):")
-        for x in o["options"][:12]:
-            pot = "n/a" if x.get("potential_t") is None else f"{x['potential_t']:,.4g} t"
-            typer.echo(f"    {x['rank']:>2}. {x['option_id']}: {pot} - {x['why']}")
+        cols = [Col("rank", numeric=True), Col("option", max_width=28), Col("potential t", numeric=True),
+                Col("why", priority=1)]
+        print_table(fit_table("Response options, ranked (the first 12; all: --json)", cols, [
+            [str(x["rank"]), x["option_id"], number_text(x.get("potential_t")), x["why"]] for x in o["options"][:12]]))
     for d in view.get("decisions", []):
         typer.echo(f"  decision {d['decision_id']} [{d['status']}] {d['option_id']} by {d['proposer']}; "
                    f"approvals {', '.join(a['government'] + ':' + a['approver'] for a in d['approvals']) or '-'}")
