@@ -292,11 +292,16 @@ def test_units_in_tonnes_and_non_mass_not_computable(warehouse):
 
 
 def test_consumption_source_is_a_setting(warehouse, monkeypatch):
+    # Japan's cobalt is a curated published figure (use=consumption, ahead of any source): the
+    # setting is tested without the curated rows
+    from critmin.disruption import inputs as _inputs
+
+    monkeypatch.setattr(_inputs, "_CURATED", {})
     us = load_market(warehouse, ["cobalt"], cache=False).commodities["cobalt"]
     assert us.provenance["trade"]["USA"]["consumption"].startswith("USGS salient ")
     assert us.provenance["trade"]["JPN"]["consumption"].startswith("BACI net imports + own production")
     monkeypatch.setenv("CRITMIN_DISRUPTION_CONSUMPTION_SOURCE", "JPN=USGS_MCS")
-    sw = load_market(warehouse, ["cobalt"]).commodities["cobalt"]
+    sw = load_market(warehouse, ["cobalt"], cache=False).commodities["cobalt"]
     assert sw.provenance["trade"]["USA"]["consumption"].startswith("BACI net imports + own production")
     assert sw.provenance["trade"]["JPN"]["consumption"] == us.provenance["trade"]["USA"]["consumption"]
     net = sw.provenance["trade"]["USA"]["net_imports_t"]
