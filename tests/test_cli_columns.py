@@ -199,3 +199,42 @@ def test_a_cut_number_is_caught():
     assert _candidates("magnesium") is None
     assert _candidates("25%") == [(25.0, 0.5), (0.25, 0.005)]
     assert _candidates("700.00M") == [(700.00e6, 0.005e6)]
+
+
+#: commands that print no table, and what they print instead
+NO_TABLE = {
+    "audit checkpoint": "one line", "audit checkpoints": "JSON", "audit export": "JSON or CSV",
+    "audit verify": "a verdict line", "brief": "writes a PDF", "data fetch": "progress bars, then a report",
+    "data import": "a summary line", "incident approve": "one line", "incident approver grant": "one line",
+    "incident approver revoke": "one line", "incident brief": "writes a file", "incident close": "one line",
+    "incident decide": "one line", "incident inventory adopt-plan": "one line",
+    "incident inventory record": "one line", "markets floor": "a report of lines and assumptions",
+    "ops info": "two lines", "ops migrate": "a line per table", "projects export": "JSON or CSV",
+    "projects import": "a summary line", "projects show": "one field per line", "serve": "a server",
+    "users add": "the password line", "users disable": "one line", "users enable": "one line",
+    "users revoke": "one line", "users token": "the token", "users totp": "the secret", "users unlock": "one line",
+    "worker": "a server",
+}
+#: commands printing the same tables as a covered one
+SAME_AS = {"incident open": "incident show", "incident assess": "incident show", "incident options": "incident show"}
+
+
+def test_every_table_command_is_covered():
+    """Walk the CLI: every command is tested above, prints the tables of one that is, or is
+    listed as printing no table (so a new command cannot be left out unnoticed)."""
+    import typer
+
+    def walk(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield " ".join(path)
+
+    every = set(walk(typer.main.get_command(app), []))
+    tested = {" ".join(a[:2]) if " ".join(a[:2]) in every else a[0] for a, _ in COMMANDS}
+    tested |= {"users list", "incident inventory list", "incident list", "incident show"}
+    missing = every - tested - set(NO_TABLE) - set(SAME_AS)
+    assert not missing, f"commands neither tested at 80 columns nor listed in NO_TABLE: {sorted(missing)}"
+    assert set(SAME_AS.values()) <= tested and not (set(NO_TABLE) - every)
