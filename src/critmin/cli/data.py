@@ -86,7 +86,7 @@ def status_cmd(
             Col("publisher", priority=2, max_width=28), Col("licence", priority=3, max_width=28)]
     rows = [[escape(s["source"]), f"{s['datasets']:,}", f"{s['rows']:,}", ", ".join(s["vintages"]),
              escape(s["publisher"]), escape(s["licence"])] for s in st["sources"]]
-    con.print(fit_table("Sources", cols, rows, caption="publishers and licences: --json"))
+    con.print(fit_table("Sources", cols, rows, caption="every dataset with its sha256 and vintage: --json"))
     con.print(fit_table("Tables", [Col("table"), Col("rows", numeric=True)],
                         [[escape(name), f"{n:,}"] for name, n in st["tables"].items()]))
 
