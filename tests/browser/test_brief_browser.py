@@ -60,6 +60,9 @@ def test_switch_to_japanese_navigation(live_server, page, shot):
     shot(page, "nav_japanese")
     page.goto(f"{base}/data")  # remembered across pages
     assert page.locator("nav a[href='/']").inner_text() == "概要"
+    # text the JavaScript writes comes from the page's message catalogue (critmin.i18n.js_messages)
+    bar = page.locator("#sources").locator("xpath=preceding-sibling::div[contains(@class, 'downloads')][1]")
+    assert bar.inner_text().startswith("ダウンロード（出典）："), bar.inner_text()
     page.click("#langswitch button[value=en]")
     assert page.locator("nav a[href='/']").inner_text() == "Overview"
     assert not page.errors, page.errors

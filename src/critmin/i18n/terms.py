@@ -33,21 +33,30 @@ TERMS: dict[str, dict[str, str]] = {
     },
     "project_status": {
         "announced": N_("announced"), "feasibility": N_("feasibility"), "permitting": N_("permitting"),
-        "financing": N_("financing"), "construction": N_("construction"), "operating": N_("operating"),
+        "financing": N_("financing (development status)"), "construction": N_("construction"), "operating": N_("operating"),
         "suspended": N_("suspended"),
     },
     "instrument": {
         "grant": N_("grant"), "loan": N_("loan"), "guarantee": N_("guarantee"), "equity": N_("equity"),
         "offtake": N_("offtake"), "insurance": N_("insurance"),
     },
+    "visibility": {"joint": N_("joint")},  # US and JP are shown as the codes
     "comparability": {"poor": N_("comparability poor"), "fair": N_("comparability fair"),
                       "good": N_("comparability good")},
 }
 
 
+#: tooltips the dashboard's number formatting (critmin.web.formatting.published_title) writes in
+#: English; shown through :func:`machine_text`, which looks a whole text up in the catalogue first
+SHOWN_TEXTS = (N_("as published by the USGS"), N_("withheld to avoid disclosing company data (USGS)"),
+               N_("net exporter (USGS)"), N_("not available (USGS)"))
+
+
 def term(kind: str, value: object, lang: str) -> str:
     """The label of ``value`` of ``kind`` (:data:`TERMS`) in ``lang``; an unknown value as given."""
     v = str(value)
+    if lang == "en":  # the value is its own English label (a message may be disambiguated)
+        return v
     msg = TERMS[kind].get(v)
     return gettext_for(lang)(msg) if msg is not None else v
 
@@ -88,6 +97,9 @@ PATTERNS: tuple[tuple[str, str], ...] = (
      N_("{flow} {what} ({source}): mean monthly quantity {post} t in {pw} vs {pre} t in {prw} "
         "(ratio {ratio}, Mann-Whitney p={p}) around {event}")),
     (r"^not flagged: ", N_("not flagged: ")),
+    # critmin.risk.chain (a net exporter without recorded production)
+    (r"^E \((?P<flows>[^()]*)\): net exporter without recorded production \(secondary or by-product supply\)",
+     N_("E ({flows}): net exporter without recorded production (secondary or by-product supply)")),
 )
 
 
@@ -103,6 +115,8 @@ def machine_text(text: object, lang: str, commodity: Callable[[str], str] | None
     if lang == "en" or not s:
         return s
     _ = gettext_for(lang)
+    if _(s) != s:  # a whole message of the catalogue (SHOWN_TEXTS, a term)
+        return _(s)
     for rx, msg in _compiled():
         def repl(m: re.Match[str], msg: str = msg) -> str:
             fields = m.groupdict()

@@ -94,16 +94,24 @@ def create_app(db_path: str | Path, *, job_workers: int | None = None, ops_url: 
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
+        from critmin.i18n.errors import error_text
+        from critmin.web.lang import request_lang
+
+        detail = error_text(exc.detail, request_lang(request))  # critmin's own messages in the reader's language
         if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
-            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+            return JSONResponse({"detail": detail}, exc.status_code, headers=exc.headers)
         from critmin.web.pages import render_error
 
-        return render_error(request, exc.status_code, str(exc.detail), headers=exc.headers)
+        return render_error(request, exc.status_code, str(detail), headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        from critmin.i18n.errors import validation_text
+        from critmin.web.lang import request_lang
+
+        lang = request_lang(request)
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            {"loc": list(e.get("loc", ())), "msg": validation_text(e, lang), "type": e.get("type", "")}
             for e in exc.errors()
         ]
         if request.url.path.startswith("/api/"):

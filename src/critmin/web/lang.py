@@ -110,11 +110,64 @@ def _current_lang(context: Any) -> str:
     return _lang_of(context)
 
 
+@pass_context
+def _js_messages(context: Any) -> dict[str, str]:
+    """The JavaScript's message catalogue in the page's language (critmin.i18n.js_messages)."""
+    from critmin.i18n.js_messages import js_catalogue
+
+    return js_catalogue(_lang_of(context))
+
+
+@pass_context
+def _term(context: Any, value: Any, kind: str) -> str:
+    """``|term(kind)``: the label of a record's enumerated value (critmin.i18n.terms.TERMS)."""
+    from critmin.i18n.terms import term
+
+    return term(kind, value, _lang_of(context)) if value else "–"
+
+
+@pass_context
+def _machine_text(context: Any, text: Any) -> str:
+    """``|mt``: a note critmin's analysis wrote in English, in the page's language (critmin.i18n.terms)."""
+    from critmin.i18n.terms import machine_text
+
+    return machine_text(text, _lang_of(context))
+
+
+def _localised(env: Environment, name: str, lookup: Any) -> Any:
+    """``|country`` / ``|commodity`` in the page's language: English as critmin.web.formatting
+    writes it; Japanese from critmin.i18n.names (CLDR country names, the curated commodity
+    table), else the English display name."""
+    english = env.filters[name]
+
+    @pass_context
+    def f(context: Any, value: Any) -> str:
+        lang = _lang_of(context)
+        shown = english(value)
+        if lang == "en" or not value:
+            return str(shown)
+        try:
+            return str(lookup(str(value), lang, shown))
+        except (KeyError, LookupError, ValueError):
+            return str(shown)
+
+    return f
+
+
 def install(env: Environment) -> None:
     """Add jinja2.ext.i18n with per-request catalogues and ``page_lang()`` to ``env``."""
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["page_lang"] = _current_lang
+    env.filters["mt"] = _machine_text
+    env.filters["term"] = _term
+    env.globals["js_messages"] = _js_messages
+    from critmin.i18n.names import commodity_name, country_name
+
+    if "country" in env.filters:
+        env.filters["country"] = _localised(env, "country", lambda v, lang, _shown: country_name(v, lang))
+    if "commodity" in env.filters:
+        env.filters["commodity"] = _localised(env, "commodity", commodity_name)
     env.globals["LANGS"] = LANGS
 
 

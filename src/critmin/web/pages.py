@@ -60,14 +60,17 @@ def commodity_page(request: Request, commodity: str, stage: str | None = None, y
 
     ctx = ctx_of(request)
     cid = commodity_or_404(ctx, commodity)
-    name, body, end_uses = commodity_fragments(ctx, cid, stage, year)
+    from critmin.web.lang import request_lang
+
+    name, body, end_uses = commodity_fragments(ctx, cid, stage, year, request_lang(request))
     return page(request, "commodity.html", "overview", {"name": name, "body": body, "end_uses": end_uses})
 
 
 def commodity_fragments(ctx: WebContext, cid: str, stage: str | None = None,
-                        year: int | None = None) -> tuple[str, Markup, Markup]:
-    """(name, supply body, end-use section) of a commodity page; the page a link opens (no
-    ``stage``, no ``year``) is shared between server processes (:func:`warm` computes it)."""
+                        year: int | None = None, lang: str = "en") -> tuple[str, Markup, Markup]:
+    """(name, supply body, end-use section) of a commodity page in ``lang``; the page a link
+    opens (no ``stage``, no ``year``) is shared between server processes (:func:`warm` computes
+    it in English; another language on its first request)."""
     from fastapi import HTTPException
 
     from critmin.web import views
@@ -99,8 +102,8 @@ def commodity_fragments(ctx: WebContext, cid: str, stage: str | None = None,
 
     from critmin.web.end_uses import end_use_view
 
-    return (name, fragment(ctx, (cid, stage, year), "_commodity_body.html", body, shared=default),
-            fragment(ctx, (cid,), "_end_uses.html", lambda: {"eu": end_use_view(ctx, cid)}, shared=True))
+    return (name, fragment(ctx, (cid, stage, year), "_commodity_body.html", body, lang, shared=default),
+            fragment(ctx, (cid,), "_end_uses.html", lambda: {"eu": end_use_view(ctx, cid)}, lang, shared=True))
 
 
 def commodity_exposure(ctx: WebContext, cid: str) -> dict[str, Any] | None:

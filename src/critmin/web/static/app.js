@@ -1,9 +1,12 @@
 // critmin dashboard helpers: API calls with CSRF, job polling, sortable tables, sparklines.
 "use strict";
 const critmin = (() => {
+  // the page's JSON message catalogue (critmin.i18n.js_messages; empty in English): t("msg {x}", {x: 1})
+  const MSG = (() => { const el = document.getElementById("i18n-messages"); try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; } })();
+  const t = (msg, vars = {}) => (MSG[msg] || msg).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
   // Plotly's own export: the camera button saves PNG; the added button saves SVG
-  const SVG_BUTTON = { name: "downloadSvg", title: "Download plot as SVG", icon: typeof Plotly !== "undefined" ? Plotly.Icons.disk : undefined,
+  const SVG_BUTTON = { name: "downloadSvg", title: t("Download plot as SVG"), icon: typeof Plotly !== "undefined" ? Plotly.Icons.disk : undefined,
     click: gd => Plotly.downloadImage(gd, { format: "svg", filename: gd.id ? `critmin-${gd.id}` : "critmin-chart" }) };
   const PLOTLY_CONFIG = { topojsonURL: "/vendor/topojson/", displaylogo: false, responsive: true,
     toImageButtonOptions: { format: "png", scale: 2 }, modeBarButtonsToAdd: typeof Plotly !== "undefined" ? [SVG_BUTTON] : [] };
@@ -73,9 +76,9 @@ const critmin = (() => {
     }
     if (!url) { bar.hidden = true; return; }
     const sep = url.includes("?") ? "&" : "?";
-    const what = el.dataset.downloadLabel || (el.tagName === "TABLE" ? "table" : "chart data");
+    const what = t(el.dataset.downloadLabel || (el.tagName === "TABLE" ? "table" : "chart data"));
     bar.hidden = false;
-    bar.innerHTML = `Download ${what}: <a class="dl-csv" href="${url}${sep}download=csv" download>CSV</a> · ` +
+    bar.innerHTML = `${t("Download {what}:", { what })} <a class="dl-csv" href="${url}${sep}download=csv" download>CSV</a> · ` +
       `<a class="dl-xlsx" href="${url}${sep}download=xlsx" download>Excel</a>`;
   }
 
@@ -105,5 +108,5 @@ const critmin = (() => {
     document.querySelectorAll("[data-spark]").forEach(el => sparkline(el, JSON.parse(el.dataset.spark)));
     document.querySelectorAll("[data-download]").forEach(downloadLinks);
   });
-  return { api, pollJob, progressBar, sparkline, readJSON, downloadLinks, fmt, PLOTLY_CONFIG };
+  return { t, api, pollJob, progressBar, sparkline, readJSON, downloadLinks, fmt, PLOTLY_CONFIG };
 })();

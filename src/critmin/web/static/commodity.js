@@ -9,7 +9,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (m && document.getElementById("map")) {
     Plotly.newPlot("map", [{ type: "choropleth", locationmode: "ISO-3", locations: m.locations,
       z: m.share.map(s => s === null ? null : 100 * s), text: m.text, hoverinfo: "text",
-      colorscale: "YlOrRd", reversescale: true, zmin: 0, colorbar: { title: { text: "% of world" } } }],
+      colorscale: "YlOrRd", reversescale: true, zmin: 0, colorbar: { title: { text: critmin.t("% of world") } } }],
       { geo: { projection: { type: "natural earth" }, showframe: false, showcoastlines: true, coastlinecolor: "#999",
           showcountries: true, countrycolor: "#ccc", fitbounds: false, lonaxis: { range: [-180, 180] }, lataxis: { range: [-58, 84] } },
         margin: { l: 0, r: 0, t: 0, b: 0 } }, critmin.PLOTLY_CONFIG);
@@ -28,8 +28,8 @@ document.addEventListener("DOMContentLoaded", () => {
       const p = await critmin.api(a.getAttribute("href"));
       const d = p.dataset;
       document.getElementById("prov-body").textContent =
-        `${d.title}\n${d.publisher} · ${d.vintage} · ${d.licence}\nfile: ${d.source_path}, line ${p.source_line}\n` +
-        `sha256: ${d.sha256}\n${d.url || ""}\n\n` + (p.line_text !== null ? `row as published:\n${p.line_text}` : `(${p.line_note})`);
+        `${d.title}\n${d.publisher} · ${d.vintage} · ${d.licence}\n${critmin.t("file")}: ${d.source_path}, ${critmin.t("line")} ${p.source_line}\n` +
+        `sha256: ${d.sha256}\n${d.url || ""}\n\n` + (p.line_text !== null ? `${critmin.t("row as published:")}\n${p.line_text}` : `(${p.line_note})`);
     } catch (e) { document.getElementById("prov-body").textContent = String(e); }
     dlg.showModal();
   }));

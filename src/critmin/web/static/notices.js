@@ -2,6 +2,9 @@
 // (or were just made), and the Approvals page's approve/reject buttons. No inline script (CSP).
 "use strict";
 (() => {
+  // the page's message catalogue (as critmin.t in app.js, which not every page loads)
+  const MSG = (() => { const el = document.getElementById("i18n-messages"); try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; } })();
+  const tr = (msg, vars = {}) => (MSG[msg] || msg).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   async function call(path, method = "GET") {
     const init = { method, credentials: "same-origin", headers: { "Accept": "application/json" } };
@@ -23,8 +26,8 @@
         const a = document.createElement("a");
         a.href = "/approvals";
         a.textContent = n.awaiting_you > 0
-          ? `${n.awaiting_you} visibility change(s) of joint records await your government's approval`
-          : `Latest: ${n.notices[0].text}`;
+          ? tr("{n} visibility change(s) of joint records await your government's approval", { n: n.awaiting_you })
+          : tr("Latest: {text}", { text: n.notices[0].text });
         div.appendChild(a);
         main.prepend(div);
       }

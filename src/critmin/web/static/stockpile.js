@@ -2,9 +2,9 @@
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("planform");
   const m = v => v === null || v === undefined ? "–" : (v / 1e6).toFixed(1);
-  const summary = s => `<div class="kpi"><div><div class="v">${m(s.objective)}</div><div class="l">objective (US$ m)</div></div>` +
-    `<div><div class="v">${m(s.expected_loss)}</div><div class="l">expected loss (US$ m)</div></div><div><div class="v">${m(s.cvar)}</div><div class="l">CVaR (US$ m)</div></div></div>` +
-    `<table class="data"><thead><tr><th>commodity / partner</th><th class="num">stock (t)</th></tr></thead><tbody>` +
+  const summary = s => `<div class="kpi"><div><div class="v">${m(s.objective)}</div><div class="l">${critmin.t("objective (US$ m)")}</div></div>` +
+    `<div><div class="v">${m(s.expected_loss)}</div><div class="l">${critmin.t("expected loss (US$ m)")}</div></div><div><div class="v">${m(s.cvar)}</div><div class="l">${critmin.t("CVaR (US$ m)")}</div></div></div>` +
+    `<table class="data"><thead><tr><th>${critmin.t("commodity / partner")}</th><th class="num">${critmin.t("stock (t)")}</th></tr></thead><tbody>` +
     Object.entries(s.stock_t).filter(([, v]) => v > 1e-6).map(([k, v]) => `<tr><td>${k}</td><td class="num">${v.toFixed(1)}</td></tr>`).join("") + "</tbody></table>";
   if (!form || !document.getElementById("planrun")) return;
   form.addEventListener("submit", async ev => {

@@ -8,8 +8,8 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("#users button[data-action]").forEach(b => b.addEventListener("click", () => run(async () => {
     const user = b.closest("tr").dataset.user, action = b.dataset.action;
     const r = await critmin.api(`/api/users/${encodeURIComponent(user)}/${action}`, { method: "POST" });
-    if (action === "tokens") { secret.textContent = `token for ${user} (shown once): ${r.secret}`; return; }
-    say(`${user}: ${action} done ${JSON.stringify(r)}`);
+    if (action === "tokens") { secret.textContent = critmin.t("token for {user} (shown once): {secret}", { user, secret: r.secret }); return; }
+    say(`${critmin.t("{user}: {action} done", { user, action })} ${JSON.stringify(r)}`);
     setTimeout(() => location.reload(), 600);
   })));
   document.querySelectorAll("button[data-lift]").forEach(b => b.addEventListener("click", () => run(async () => {
@@ -19,11 +19,11 @@ document.addEventListener("DOMContentLoaded", () => {
   const add = document.getElementById("adduser");
   add.addEventListener("submit", ev => { ev.preventDefault(); run(async () => {
     const r = await critmin.api("/api/users", { method: "POST", body: { name: add.name.value, role: add.role.value } });
-    secret.textContent = `password for ${r.name} (shown once): ${r.secret}`;
-    say(`user ${r.name} created`);
+    secret.textContent = critmin.t("password for {user} (shown once): {secret}", { user: r.name, secret: r.secret });
+    say(critmin.t("user {user} created", { user: r.name }));
   }); });
   document.getElementById("checkpoint").addEventListener("click", () => run(async () => {
     const cp = await critmin.api("/api/audit/checkpoint", { method: "POST" });
-    say(`checkpoint written: seq ${cp.seq} at ${cp.at}`);
+    say(critmin.t("checkpoint written: seq {seq} at {at}", { seq: cp.seq, at: cp.at }));
   }));
 });
