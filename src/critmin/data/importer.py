@@ -3,12 +3,15 @@
 1. Discover datasets (one per file, sheet or SQLite table) from the source modules.
 2. Skip those already imported with the same path and sha256 (idempotent); a changed file
    is a new vintage and is added beside the old one.
-3. Parse everything first. Any fault aborts before the database is touched. What a parser
-   leaves out on purpose (a note text standing where a country should be) it returns under
+3. Parse everything (in ``data.import_processes`` worker processes). What a parser leaves
+   out on purpose (a note text standing where a country should be) it returns under
    :data:`~critmin.data.ingest.base.NOT_IMPORTED` with the reason; it is logged and listed in
    :attr:`ImportReport.not_imported`, never dropped silently.
-4. Write reference tables, ``dataset`` rows and all fact rows in ONE DuckDB transaction. A
-   failure (or a SIGKILL) before COMMIT leaves the database exactly as it was.
+4. Write reference tables, ``dataset`` rows and all fact rows in ONE DuckDB transaction. It
+   begins as soon as the bulk rows (the BACI extract, :class:`~critmin.data.ingest.base.SqlRows`)
+   are ready, and writes them while the workers go on parsing the rest; any fault, in a parser
+   or in the write, and any failure (or a SIGKILL) before COMMIT leave the database exactly as
+   it was (ROLLBACK).
 """
 
 from __future__ import annotations
