@@ -240,3 +240,25 @@ def test_no_two_releases_differ_by_a_unit_factor(warehouse) -> None:
     assert pairs[near > 0].empty, pairs[near > 0].to_string()
     se = pairs[(pairs["commodity_id"] == "selenium") & (pairs["year"] == 2019)]
     assert not se.empty and (se["usd_t_y"] / se["usd_t_x"]).between(0.9, 1.1).all()
+
+
+def _raw_2024(data_dir: Path, name: str, column: str) -> float:
+    lines = (data_dir / "usgs_mcs2025" / "salient_commodity" / name).read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    row = next(r.split(",") for r in lines[1:] if r.split(",")[2] == "2024")
+    return float(row[header.index(column)])
+
+
+@pytest.mark.parametrize(("cid", "name", "column", "published", "per_t"), [
+    ("tungsten", "mcs2025-tungs_salient.csv", "Price_WO3_dt", 250.0, 100 / 0.793),  # 1 mtu WO3 holds 7.93 kg W
+    ("manganese", "mcs2025-manga_salient.csv", "Price_CN_CIF_dt", 5.8, 100.0),  # 1 mtu = 10 kg Mn
+    ("lithium", "mcs2025-lithium_salient.csv", "Price_dt", 14_000.0, 73.888 / 13.88),  # Li2CO3 -> Li
+    ("vanadium", "mcs2025-vanad_salient.csv", "Price_V2O5_dlb", 5.45, 2204.62262 * 181.878 / 101.883),  # V2O5 -> V
+])
+def test_model_price_is_the_raw_file_value_per_t_of_contained_metal(data_dir: Path, market, cid, name, column,
+                                                                   published, per_t) -> None:
+    raw = _raw_2024(data_dir, name, column)
+    assert raw == published  # MCS 2025, 2024 (estimated)
+    cm = market.commodities[cid]
+    assert "(2024)" in cm.price_note
+    assert cm.price_usd_per_t == pytest.approx(raw * per_t, rel=1e-5)
