@@ -24,7 +24,12 @@ import pytest
 
 from critmin.data.ingest.usgs_salient import decode_variable
 from critmin.data.normalize import commodities
-from critmin.data.normalize.prices import NON_MASS_PRICE_UNITS, PRICE_OVERRIDES, UNIT_UNKNOWN, salient_price_unit
+from critmin.data.normalize.prices import (
+    NON_MASS_PRICE_UNITS,
+    PRICE_OVERRIDES,
+    UNIT_UNKNOWN,
+    salient_price_unit,
+)
 from critmin.data.normalize.units import PRICE_TO_USD_PER_T, price_to_usd_per_t
 
 #: the metadata's unit words (``attrunit``, else the start of ``attrdef``) -> the unit they name
