@@ -97,6 +97,12 @@ PATTERNS: tuple[tuple[str, str], ...] = (
      N_("{flow} {what} ({source}): mean monthly quantity {post} t in {pw} vs {pre} t in {prw} "
         "(ratio {ratio}, Mann-Whitney p={p}) around {event}")),
     (r"^not flagged: ", N_("not flagged: ")),
+    # critmin.projects.clock (why a project is not on track)
+    (r"^project suspended$", N_("project suspended")),
+    (r"permitting milestone '(?P<name>[^']*)' overdue by (?P<days>\d+) days \(target (?P<date>[\d-]+)\)",
+     N_("permitting milestone '{name}' overdue by {days} days (target {date})")),
+    (r"financing deadline (?P<date>[\d-]+) passed without financial close \(status (?P<status>\w+)\)",
+     N_("financing deadline {date} passed without financial close (status {status})")),
     # critmin.risk.chain (a net exporter without recorded production)
     (r"^E \((?P<flows>[^()]*)\): net exporter without recorded production \(secondary or by-product supply\)",
      N_("E ({flows}): net exporter without recorded production (secondary or by-product supply)")),
@@ -123,6 +129,8 @@ def machine_text(text: object, lang: str, commodity: Callable[[str], str] | None
             if commodity is not None and fields.get("what"):
                 with contextlib.suppress(KeyError, LookupError):  # an HS code, not an id: as written
                     fields["what"] = commodity(fields["what"])
+            if "status" in fields:
+                fields["status"] = term("project_status", fields["status"], lang)
             if "comp" in fields:
                 fields["comp"] = term("comparability", fields["comp"], lang)
             return _(msg).format(**fields)
