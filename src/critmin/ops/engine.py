@@ -123,13 +123,44 @@ def is_sqlite(engine: Engine) -> bool:
 def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _create_sqlite(url)
-    return sa.create_engine(
+    eng = sa.create_engine(
         url,
         pool_size=int(settings.get("ops.pool_size")),
         max_overflow=10,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    _ping_when_idle(eng)
+    return eng
+
+
+#: a pooled PostgreSQL connection idle for longer than this is pinged before it is handed out
+PING_IDLE_S = 10.0
+
+
+def _ping_when_idle(eng: Engine) -> None:
+    """Pessimistic disconnect handling for connections that sat idle (SQLAlchemy's recipe of a
+    custom ping at checkout): one that was idle over :data:`PING_IDLE_S` seconds is pinged and
+    replaced if the server has gone away. ``pool_pre_ping`` would ping at *every* checkout, one
+    more round trip per statement on the request path; a connection used a moment ago is alive
+    (if the server restarts in between, the statement fails once and SQLAlchemy replaces the
+    pool's connections)."""
+    import time
+
+    @event.listens_for(eng, "checkin")
+    def _checkin(_dbapi_con: Any, record: Any) -> None:
+        record.info["critmin_used"] = time.monotonic()
+
+    @event.listens_for(eng, "checkout")
+    def _checkout(dbapi_con: Any, record: Any, _proxy: Any) -> None:
+        used = record.info.get("critmin_used")
+        if used is not None and time.monotonic() - used < PING_IDLE_S:
+            return
+        try:
+            eng.dialect.do_ping(dbapi_con)
+        except Exception as exc:
+            if eng.dialect.is_disconnect(exc, dbapi_con, None):
+                raise sa.exc.DisconnectionError(f"pooled connection is gone: {exc}") from exc
+            raise
 
 
 def _create_sqlite(url: str) -> Engine:

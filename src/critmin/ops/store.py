@@ -3,7 +3,8 @@
 ``store.execute("SELECT ... WHERE name = ?", [name]).fetchone()``: ``?`` placeholders on both
 SQLite and PostgreSQL (translated to the driver's style), results buffered (``fetchone``,
 ``fetchall``, ``description``, ``rowcount``). Outside a transaction each statement commits on
-its own (reads on SQLite start a deferred transaction and take no write lock).
+its own (reads on SQLite start a deferred transaction and take no write lock; a read on
+PostgreSQL runs in autocommit mode, one round trip with no BEGIN/COMMIT around it).
 
 ``with store.transaction(lock="audit"):`` groups statements (this thread's ``execute`` calls
 join it). ``lock`` names a read-modify-write section that must not interleave across
@@ -110,8 +111,12 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return self._run(conn, sql, params)
-        begin = "DEFERRED" if word.startswith(("SELECT", "WITH")) else "IMMEDIATE"
-        with self.engine.connect().execution_options(critmin_begin=begin) as c:
+        read = word.startswith(("SELECT", "WITH"))
+        if read and not self.sqlite:
+            # one statement alone: autocommit, no BEGIN/COMMIT round trips around it
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                return self._run(c, sql, params)
+        with self.engine.connect().execution_options(critmin_begin="DEFERRED" if read else "IMMEDIATE") as c:
             res = self._run(c, sql, params)
             c.commit()
         return res
