@@ -9,7 +9,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const lib = critmin.readJSON("library"), MSG = critmin.readJSON("scmsgs");
   const form = document.getElementById("scform"), body = document.querySelector("#events tbody");
   const sel = document.getElementById("lib");
-  const PARTNERS = [["USA", "United States"], ["JPN", "Japan"]];
+  const PARTNERS = [["USA", MSG.partners.USA], ["JPN", MSG.partners.JPN]];
   let commodities = [], kept = { events: [], sources: [] };
   const esc = t => String(t ?? "").replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
   const producers = {};  // "cid|stage" -> [[iso3, name, share]] of the latest year
@@ -47,8 +47,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const list = cid ? await countries(cid, stage) : [];
     const want = chosen ?? box.value;
     box.innerHTML = list.map(([iso, name, share, year]) => `<option value="${iso}">${esc(name)} (${critmin.fmt.pct(share)}, ${year})</option>`).join("");
-    if (want && !list.some(c => c[0] === want)) box.insertAdjacentHTML("afterbegin", `<option value="${esc(want)}">${esc(want)} (no ${stage} production reported)</option>`);
-    if (!list.length && !want) box.innerHTML = `<option value="">no ${stage} production by country</option>`;
+    if (want && !list.some(c => c[0] === want)) box.insertAdjacentHTML("afterbegin", `<option value="${esc(want)}">${esc(want)} ${esc(MSG.no_reported.replace("{stage}", MSG.stages[stage] || stage))}</option>`);
+    if (!list.length && !want) box.innerHTML = `<option value="">${esc(MSG.no_production.replace("{stage}", MSG.stages[stage] || stage))}</option>`;
     box.value = want && [...box.options].some(o => o.value === want) ? want : (box.options[0] ? box.options[0].value : "");
   }
 
@@ -56,7 +56,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const i = body.rows.length, tr = document.createElement("tr");
     const opts = commodities.map(c => `<option value="${c.commodity_id}">${esc(c.name)}</option>`).join("");
     tr.innerHTML = `<td><select name="commodity" data-field="events[${i}].commodity">${opts}</select></td>` +
-      `<td><select name="stage" data-field="events[${i}].stage"><option value="mine">mine</option><option value="processing">processing</option></select></td>` +
+      `<td><select name="stage" data-field="events[${i}].stage"><option value="mine">${esc(MSG.stages.mine)}</option><option value="processing">${esc(MSG.stages.processing)}</option></select></td>` +
       `<td><select name="country" data-field="events[${i}].country"></select></td>` +
       `<td><input name="cut" type="number" min="0" max="100" step="1" data-field="events[${i}].export_cut"></td>` +
       `<td><input name="start" type="number" min="1" step="1" data-field="events[${i}].start_month"></td>` +
@@ -113,8 +113,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (Object.keys(ov).length) kept.overrides = ov;  // per-country overrides: kept as given
     const note = document.getElementById("keptevents");
     note.hidden = !kept.events.length && !kept.sources.length && !kept.overrides;
-    note.textContent = [kept.events.length ? `${kept.events.length} supply or demand event(s) kept as in the file` : "",
-      kept.sources.length ? `${kept.sources.length} source(s) kept` : "", kept.overrides ? "per-country overrides kept" : ""].filter(Boolean).join(" · ");
+    note.textContent = [kept.events.length ? MSG.kept_events.replace("{n}", kept.events.length) : "",
+      kept.sources.length ? MSG.kept_sources.replace("{n}", kept.sources.length) : "", kept.overrides ? MSG.kept_overrides : ""].filter(Boolean).join(" · ");
     body.innerHTML = "";
     const pending = restr.map(ev => eventRow(ev));  // rows are added at once (a later fill replaces them whole)
     await Promise.all(pending);
@@ -177,7 +177,7 @@ document.addEventListener("DOMContentLoaded", () => {
         dl.href = URL.createObjectURL(new Blob([r.toml], { type: "application/toml" }));
         dl.download = (form.name.value.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "") || "scenario") + ".toml";
       }
-    } catch (e) { if (mine === seq) { showErrors([["(form)", e.message]]); state = "invalid"; gate(); } }
+    } catch (e) { if (mine === seq) { showErrors([[MSG.f_form, e.message]]); state = "invalid"; gate(); } }
   }
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
@@ -192,9 +192,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const file = ev.target.files[0]; if (!file) return;
     try {
       const r = await critmin.api("/api/scenarios/parse", { method: "POST", body: { toml: await file.text() } });
-      sel.value = ""; setOpened(null); document.getElementById("libdesc").textContent = `from ${file.name}`;
+      sel.value = ""; setOpened(null); document.getElementById("libdesc").textContent = MSG.from_file.replace("{file}", file.name);
       await fill(r.spec);
-    } catch (e) { showErrors([["(file)", `${file.name}: ${e.message}`]]); }
+    } catch (e) { showErrors([[MSG.f_file, `${file.name}: ${e.message}`]]); }
   });
   critmin.api("/api/commodities").then(cs => {
     commodities = cs;
@@ -270,7 +270,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const r = job.result;
     const rows = [...(r.results || [])].sort((a, b) => (b.mean_shortfall_pct ?? -1) - (a.mean_shortfall_pct ?? -1));
     document.getElementById("results").hidden = false;
-    document.getElementById("restitle").textContent = `Result: ${r.scenario} · ${r.runs} run(s)` + (r.seed !== null ? ` · seed ${r.seed}` : "") + ` · job ${job.job_id}`;
+    document.getElementById("restitle").textContent = MSG.res_title.replace("{scenario}", r.scenario).replace("{runs}", r.runs) +
+      (r.seed !== null ? MSG.res_seed.replace("{seed}", r.seed) : "") + MSG.res_job.replace("{job}", job.job_id);
     const tb = document.querySelector("#resulttable tbody");
     const esc = t => String(t).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
     // a consumer whose consumption is not computable shows "n/c" with the reason, never 0 %
@@ -281,26 +282,26 @@ document.addEventListener("DOMContentLoaded", () => {
     const notes = document.getElementById("resnotes");
     if (notes) {
       notes.hidden = !nc.length && !r.unsourced;
-      notes.textContent = (r.unsourced ? "UNSOURCED scenario (no sources given). " : "") +
-        nc.map(x => `${x.commodity}/${x.consumer}: not computable: ${x.not_computable}`).join("; ");
+      notes.textContent = (r.unsourced ? MSG.unsourced : "") +
+        nc.map(x => MSG.not_computable.replace("{what}", `${x.commodity}/${x.consumer}`).replace("{why}", x.not_computable)).join("; ");
     }
-    const lay = (t, x) => ({ title: { text: t }, xaxis: { title: { text: x } }, yaxis: { type: "log", title: { text: "probability (log)" } },
+    const lay = (t, x) => ({ title: { text: t }, xaxis: { title: { text: x } }, yaxis: { type: "log", title: { text: MSG.ax_prob } },
       margin: { l: 60, r: 10, t: 60, b: 50 }, legend: { orientation: "h", y: 1.12 }, barmode: "overlay" });
     if (r.distributions) {
       const top = [...rows].filter(x => x.mean_shortfall_pct !== null).sort((a, b) => b.mean_shortfall_pct - a.mean_shortfall_pct).slice(0, 4).map(x => `${x.commodity}/${x.consumer}`);
       const hs = r.distributions.shortfall_pct.filter(h => h.edges && top.includes(`${h.commodity}/${h.consumer}`));
       Plotly.newPlot("chart-short", hs.map(h => ({ type: "bar", opacity: 0.6, name: `${h.commodity} ${h.consumer}`, x: h.edges.slice(0, -1).map((e, i) => (e + h.edges[i + 1]) / 2), y: h.weights })),
-        lay("Annual shortfall distribution (largest means)", "shortfall, % of consumption"), critmin.PLOTLY_CONFIG);
+        lay(MSG.t_short_dist, MSG.ax_short_pct), critmin.PLOTLY_CONFIG);
       const topc = [...new Set(top.map(t => t.split("/")[0]))];
       const ps = r.distributions.price_change_pct.filter(h => topc.includes(h.commodity));
       Plotly.newPlot("chart-price", ps.map(h => ({ type: "bar", opacity: 0.6, name: h.commodity, x: h.edges.slice(0, -1).map((e, i) => (e + h.edges[i + 1]) / 2), y: h.weights })),
-        lay("Price change distribution", "price change, %"), critmin.PLOTLY_CONFIG);
+        lay(MSG.t_price_dist, MSG.ax_price_pct), critmin.PLOTLY_CONFIG);
     } else {
       const cons = [...new Set(rows.map(x => x.consumer))], coms = [...new Set(rows.map(x => x.commodity))];
       Plotly.newPlot("chart-short", cons.map(k => ({ type: "bar", name: k, x: coms, y: coms.map(c => (rows.find(x => x.commodity === c && x.consumer === k) || {}).mean_shortfall_pct) })),
-        { ...lay("Shortfall over the horizon", "commodity"), barmode: "group", yaxis: { title: { text: "% of consumption" } } }, critmin.PLOTLY_CONFIG);
+        { ...lay(MSG.t_short, MSG.ax_commodity), barmode: "group", yaxis: { title: { text: MSG.ax_cons_pct } } }, critmin.PLOTLY_CONFIG);
       Plotly.newPlot("chart-price", [{ type: "bar", x: coms, y: coms.map(c => (rows.find(x => x.commodity === c) || {}).mean_price_change_pct), marker: { color: "#b26a00" } }],
-        { ...lay("Price change", "commodity"), yaxis: { title: { text: "%" } } }, critmin.PLOTLY_CONFIG);
+        { ...lay(MSG.t_price, MSG.ax_commodity), yaxis: { title: { text: "%" } } }, critmin.PLOTLY_CONFIG);
     }
   }
 
