@@ -44,6 +44,7 @@ import http.client
 import os
 import random
 import resource
+import select
 import shutil
 import statistics
 import subprocess
@@ -92,12 +93,13 @@ def _token(ops_url: str) -> str:
     return token
 
 
-def _tree_cpu(pid: int | None) -> float:
-    """CPU seconds (user + system) used so far by a process and its living descendants."""
+def _tree_cpu(pid: int | None) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by a process and each living descendant."""
     if pid is None:
-        return 0.0
+        return {}
     tick = os.sysconf("SC_CLK_TCK")
-    total, todo, seen = 0.0, [pid], set()
+    total: dict[int, float] = {}
+    todo, seen = [pid], set()
     while todo:
         p = todo.pop()
         if p in seen:
@@ -105,12 +107,18 @@ def _tree_cpu(pid: int | None) -> float:
         seen.add(p)
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            total[p] = (int(fields[11]) + int(fields[12])) / tick
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
         except (OSError, ValueError, IndexError):
             continue
     return total
+
+
+def _used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two :func:`_tree_cpu` snapshots by the processes alive at the end
+    (a process that ended in between is not counted: PostgreSQL backends of closed connections)."""
+    return sum(v - before.get(p, 0.0) for p, v in after.items())
 
 
 def _pg_pid(pg_dir: Path | None) -> int | None:
@@ -191,6 +199,10 @@ def _load(base: str, token: str, clients: int, seconds: float,
                 break
             path = MIX[(n + i) % len(MIX)]
             t = time.perf_counter()
+            if conn.sock is not None and select.select([conn.sock], [], [], 0)[0]:
+                # the server closed the idle keep-alive connection (uvicorn: after 5 s): open a new
+                # one, as browsers and httpx do, instead of sending into a closed socket
+                conn.close()
             try:
                 conn.request("GET", path, headers=headers)
                 r = conn.getresponse()
@@ -242,8 +254,8 @@ def _run(name: str, db: Path, ops_url: str, workers: int, clients: int, args: ar
             allv = [x for v in lat.values() for x in v]
             out.append({"name": name, "mode": mode, "workers": workers, "clients": clients, "lat": lat,
                         "all": allv, "errors": errors, "elapsed": elapsed, "think_ms": 1e3 * think,
-                        "cpu": {"client": client_cpu / elapsed, "server": (_tree_cpu(proc.pid) - cpu0[1]) / elapsed,
-                                "postgres": (_tree_cpu(_pg_pid(pg_dir)) - cpu0[2]) / elapsed if pg_dir else None},
+                        "cpu": {"client": client_cpu / elapsed, "server": _used(cpu0[1], _tree_cpu(proc.pid)) / elapsed,
+                                "postgres": _used(cpu0[2], _tree_cpu(_pg_pid(pg_dir))) / elapsed if pg_dir else None},
                         "load": (load0, os.getloadavg()[0])})
             print(f"[{name}] {mode}: {len(allv) / elapsed:.0f} req/s, p95 {1e3 * _pct(allv, 0.95):.0f} ms", flush=True)
     finally:
