@@ -273,3 +273,27 @@ def test_inventory_is_refused_for_a_country_that_is_not_a_partner(store):
     store.record_inventory(partner="JPN", commodity="gallium", quantity_t=1.0, as_of="2024-12-01",
                            source="manual", visibility="joint", recorded_by="test")
     assert list(store.inventory(ALL)) == [("JPN", "gallium")]
+
+
+def test_reading_incidents_does_not_wait_for_a_writer(tmp_path):
+    """A read of the incident list (the watchlist page shows open incidents) must not take
+    SQLite's write lock: with another connection holding ``BEGIN IMMEDIATE``, list/get/history
+    answer from their snapshot instead of waiting out the busy timeout and failing."""
+    import sqlite3
+
+    from critmin.ops import get_engine, migrate
+
+    path = tmp_path / "ops.sqlite"
+    eng = get_engine(f"sqlite:///{path}")
+    migrate(eng)
+    st = IncidentStore(eng)
+    iid = st.create({"title": "gallium", "trigger": {}}, "joint", "ann")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a writer in the middle of its transaction
+    try:
+        assert [r["incident_id"] for r in st.list(("US", "joint"))] == [iid]
+        assert st.get(iid, ("JP", "joint"))["title"] == "gallium"
+        assert [h["action"] for h in st.history(iid, ("US", "joint"))] == ["open"]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

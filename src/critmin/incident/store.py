@@ -60,6 +60,12 @@ class IncidentStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def _read(self) -> sa.Connection:
+        """A connection for reads: on SQLite its transaction is ``BEGIN DEFERRED`` (a snapshot,
+        no write lock), so reading incidents never waits behind a writer (the engine's default
+        ``BEGIN IMMEDIATE`` is for writes, critmin.ops.engine); PostgreSQL ignores the option."""
+        return self.engine.connect().execution_options(critmin_begin="DEFERRED")
+
     # -- incidents -----------------------------------------------------------------------
     def create(self, record: dict[str, Any], visibility: str, author: str, note: str | None = None) -> str:
         if visibility not in VISIBILITIES:
@@ -88,7 +94,7 @@ class IncidentStore:
                 "visibility": row.visibility, **json.loads(row.record)}
 
     def get(self, iid: str, sees: Iterable[str]) -> dict[str, Any]:
-        with self.engine.connect() as c:
+        with self._read() as c:
             return self._as_dict(self._latest(c, iid, _sees(sees)))
 
     def list(self, sees: Iterable[str], status: Iterable[str] | None = None) -> builtins.list[dict[str, Any]]:
@@ -98,12 +104,12 @@ class IncidentStore:
              .where(v.c.visibility.in_(_sees(sees))).order_by(v.c.valid_from.desc(), v.c.incident_id))
         if status is not None:
             q = q.where(v.c.status.in_(list(status)))
-        with self.engine.connect() as c:
+        with self._read() as c:
             return [self._as_dict(r) for r in c.execute(q)]
 
     def history(self, iid: str, sees: Iterable[str]) -> builtins.list[dict[str, Any]]:
         v = incident_version
-        with self.engine.connect() as c:
+        with self._read() as c:
             self._latest(c, iid, _sees(sees))
             rows = c.execute(sa.select(v.c.version, v.c.valid_from, v.c.author, v.c.action, v.c.status,
                                        v.c.visibility, v.c.note)
@@ -144,7 +150,7 @@ class IncidentStore:
 
     def latest_doc(self, iid: str, sees: Iterable[str], kind: str) -> dict[str, Any] | None:
         d = incident_doc
-        with self.engine.connect() as c:
+        with self._read() as c:
             self._latest(c, iid, _sees(sees))
             row = c.execute(sa.select(d).where(d.c.incident_id == iid, d.c.kind == kind,
                                                d.c.visibility.in_(_sees(sees)))
@@ -213,7 +219,7 @@ class IncidentStore:
         """Decisions oldest first, each with its approvals and derived ``status``: ``approved``
         (every required government approved), ``proposed``, or ``superseded``."""
         d, a = incident_decision, incident_approval
-        with self.engine.connect() as c:
+        with self._read() as c:
             cur = self._latest(c, iid, _sees(sees))
             rows = c.execute(sa.select(d).where(d.c.incident_id == iid, d.c.visibility.in_(_sees(sees)))
                              .order_by(d.c.created_at, d.c.decision_id)).all()
@@ -263,7 +269,7 @@ class IncidentStore:
         if commodities is not None:
             q = q.where(t.c.commodity_id.in_(list(commodities)))
         out: dict[tuple[str, str], dict[str, Any]] = {}
-        with self.engine.connect() as c:
+        with self._read() as c:
             for r in c.execute(q):
                 out[(r.partner, r.commodity_id)] = {
                     "inventory_id": r.inventory_id, "quantity_t": r.quantity_t, "as_of": r.as_of, "source": r.source,
@@ -279,6 +285,6 @@ class IncidentStore:
 
     def is_approver(self, user: str) -> bool:
         t = incident_approver
-        with self.engine.connect() as c:
+        with self._read() as c:
             row = c.execute(sa.select(t.c.action).where(t.c.user_name == user).order_by(t.c.seq.desc()).limit(1)).first()
         return row is not None and row[0] == "grant"
