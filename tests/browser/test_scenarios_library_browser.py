@@ -5,37 +5,17 @@ analyst's library does not list it (nor opens it by id)."""
 
 from __future__ import annotations
 
-import json
-import math
-import subprocess
-import sys
 import tomllib
 
 import pytest
 from playwright.sync_api import expect
-from test_analyst_browser import _results, log_in, page1280  # noqa: F401
+from test_analyst_browser import cli_equals_web, log_in, page1280  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 NAME = "US-only gallium ban (library)"
 EVENT = {"country": "CHN", "commodity": "gallium", "stage": "processing", "export_cut": 1.0,
          "start_month": 1, "duration_months": 12, "targets": ["USA"]}
-
-
-def _cli_equals_web(base: str, page, job_url: str, toml_path, real_db_path) -> None:
-    """The browser's run (the job's rows) and ``critmin simulate`` on the TOML, on the same data
-    (the comparison of test_analyst_browser's unsaved-form test)."""
-    web = _results(page.request.get(f"{base}{job_url}").json()["result"])
-    p = subprocess.run([sys.executable, "-m", "critmin.cli.main", "--db", str(real_db_path), "simulate",
-                        str(toml_path), "--json", "--no-store"], capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr
-    cli = _results(json.loads(p.stdout))
-    assert set(web) == set(cli) == {("gallium", "USA"), ("gallium", "JPN")}
-    for key in cli:
-        for col in ("mean_shortfall_t", "mean_shortfall_pct", "mean_price_change_pct", "cvar95_pct"):
-            a, b = web[key].get(col), cli[key].get(col)
-            assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (key, col, a, b)
-    assert cli[("gallium", "USA")]["mean_shortfall_pct"] > cli[("gallium", "JPN")]["mean_shortfall_pct"]
 
 
 def test_run_and_save_wait_for_the_country_pickers(live_server, page1280):  # noqa: F811
@@ -118,7 +98,7 @@ def test_a_saved_us_only_ban_reopens_runs_as_the_cli_and_stays_out_of_japan(live
     page.wait_for_selector("#results:not([hidden]), #err:not(:empty)", timeout=300_000)
     assert page.locator("#results").is_visible(), page.locator("#err").inner_text()
     job_url = page.locator("#resulttable").get_attribute("data-download").split("?")[0]
-    _cli_equals_web(base, page, job_url, path, real_db_path)
+    cli_equals_web(base, page, job_url, path, real_db_path)
     assert not page.errors, page.errors
 
     # Japan's library does not list it, and its id opens nothing
@@ -137,3 +117,29 @@ def test_a_saved_us_only_ban_reopens_runs_as_the_cli_and_stays_out_of_japan(live
     expect(jp.locator("#savestatus")).to_contain_text("404")
     assert jp.locator("[name=name]").input_value() != NAME
     ctx.close()
+
+
+def test_the_builder_speaks_japanese(live_server, page1280):  # noqa: F811
+    """In Japanese the script's own texts are Japanese too: the stage picker, the result's title
+    and the chart's title (the scenario page's JSON messages)."""
+    base, _ = live_server
+    page = page1280
+    log_in(page, base, "jp-analyst")
+    page.click("#langswitch button[value=ja]")
+    page.wait_for_selector("html[lang=ja]", state="attached")
+    page.goto(f"{base}/scenarios")
+    page.wait_for_selector("#events tbody tr [name=country] option", state="attached", timeout=60_000)
+    page.select_option("#lib", "")  # a blank scenario: China's gallium processing, 100 % for 12 months
+    row = page.locator("#events tbody tr").first
+    assert row.locator("[name=stage] option").all_inner_texts() == ["採掘", "精製・加工"]
+    assert page.locator("#events thead th").nth(1).inner_text() == "段階"
+    page.fill("[name=name]", "ガリウム輸出規制（試験）")
+    page.locator("[name=name]").blur()  # its change event re-checks the form: before the click, not during it
+    expect(page.locator("#runone")).to_be_enabled(timeout=60_000)
+    page.click("#runone")
+    page.wait_for_selector("#results:not([hidden]), #err:not(:empty)", timeout=300_000)
+    assert page.locator("#results").is_visible(), page.locator("#err").inner_text()
+    assert page.locator("#restitle").inner_text().startswith("結果：ガリウム輸出規制（試験） · 試行 ")
+    titles = page.locator("#chart-short .gtitle").all_text_contents()  # Plotly's SVG title
+    assert titles and titles[0] in ("分析期間中の供給不足", "年間供給不足の分布（平均の大きいもの）"), titles
+    assert not page.errors, page.errors
