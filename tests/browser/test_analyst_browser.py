@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -197,11 +200,25 @@ def _results(doc: dict) -> dict[tuple[str, str], dict]:
     return {(r["commodity"], r["consumer"]): r for r in doc["results"]}
 
 
+def cli_equals_web(base: str, page, job_url: str, toml_path, real_db_path) -> tuple[dict, dict]:
+    """The browser's run (the job's rows) and ``critmin simulate`` on the TOML, on the same data
+    (the unsaved form's test here and the scenario library's); returns both row sets."""
+    web = _results(page.request.get(f"{base}{job_url}").json()["result"])
+    p = subprocess.run([sys.executable, "-m", "critmin.cli.main", "--db", str(real_db_path), "simulate",
+                        str(toml_path), "--json", "--no-store"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    cli = _results(json.loads(p.stdout))
+    assert set(web) == set(cli) == {("gallium", "USA"), ("gallium", "JPN")}
+    for key in cli:
+        for col in ("mean_shortfall_t", "mean_shortfall_pct", "mean_price_change_pct", "cvar95_pct"):
+            a, b = web[key].get(col), cli[key].get(col)
+            assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (key, col, a, b)
+    assert cli[("gallium", "USA")]["mean_shortfall_pct"] > cli[("gallium", "JPN")]["mean_shortfall_pct"]
+    return web, cli
+
+
 def test_a_us_only_gallium_ban_built_in_the_form_runs_as_the_cli_runs_its_toml(live_server, page1280, real_db_path,
                                                                                 tmp_path):
-    import json
-    import subprocess
-    import sys
     import tomllib
 
     base, _ = live_server
@@ -246,18 +263,8 @@ def test_a_us_only_gallium_ban_built_in_the_form_runs_as_the_cli_runs_its_toml(l
     page.wait_for_selector("#results:not([hidden]), #err:not(:empty)", timeout=300_000)
     assert page.locator("#results").is_visible(), page.locator("#err").inner_text()
     job_url = page.locator("#resulttable").get_attribute("data-download").split("?")[0]
-    web = _results(page.request.get(f"{base}{job_url}").json()["result"])
     # ... and the CLI with the downloaded TOML, on the same data
-    p = subprocess.run([sys.executable, "-m", "critmin.cli.main", "--db", str(real_db_path), "simulate", str(path),
-                        "--json", "--no-store"], capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr
-    cli = _results(json.loads(p.stdout))
-    assert set(web) == set(cli) == {("gallium", "USA"), ("gallium", "JPN")}
-    for key in cli:
-        for col in ("mean_shortfall_t", "mean_shortfall_pct", "mean_price_change_pct", "cvar95_pct"):
-            a, b = web[key].get(col), cli[key].get(col)
-            assert (a is None and b is None) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (key, col, a, b)
-    assert cli[("gallium", "USA")]["mean_shortfall_pct"] > cli[("gallium", "JPN")]["mean_shortfall_pct"]
+    web, cli = cli_equals_web(base, page, job_url, path, real_db_path)
     # the table shows both pools' prices (issue 14): the US row is in the restricted pool
     cells = page.locator("#resulttable tbody tr").first.locator("td").all_inner_texts()
     assert cells[:2] == ["gallium", "USA"], cells
