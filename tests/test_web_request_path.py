@@ -109,3 +109,105 @@ def test_the_served_list_is_the_json_the_api_always_gave(client):
     from critmin.web.convert import jsonable
 
     assert doc == {"projects": [jsonable(p.model_dump(mode="json")) for p in registry(ctx).list("joint")]}
+
+
+def _sample_paths(template: str) -> list[str]:
+    """Concrete paths a route template matches: each parameter as one segment, a path
+    parameter also as several."""
+    import re
+
+    one = re.sub(r"\{[^}:]+\}", "x", template)
+    return sorted({re.sub(r"\{[^}]+:path\}", s, one) for s in ("x", "x/y/z")})
+
+
+def test_the_pages_router_goes_first_and_shares_no_path_with_another_router(client):
+    """The pages router is matched first (app.ROUTER_MODULES): that changes no answer only while
+    no path of another router is also a path of a page. A new route such as ``/projects/new``
+    outside pages.py (which ``/projects/{project_id}`` would take) fails this test."""
+    import importlib
+
+    from critmin.web.app import ROUTER_MODULES
+
+    assert ROUTER_MODULES[0] == "critmin.web.pages"
+    pages = importlib.import_module("critmin.web.pages").router.routes
+    others = [r for name in ROUTER_MODULES[1:] for r in importlib.import_module(name).router.routes]
+    assert len(pages) >= 9 and len(others) >= 90
+    for page in pages:
+        for other in others:
+            for path in _sample_paths(other.path):
+                assert not page.path_regex.match(path), f"{path} ({other.path}) is also the page {page.path}"
+            for path in _sample_paths(page.path):
+                assert not other.path_regex.match(path), f"{path} (page {page.path}) is also {other.path}"
+    # and a page still answers as a page, the API as the API
+    c, ctx, db = client
+    us = bearer(db.tokens["us-analyst"])
+    assert c.get("/projects", headers=us).headers["content-type"].startswith("text/html")
+    assert c.get("/api/projects", headers=us).headers["content-type"] == "application/json"
+    assert c.get("/nope", headers=us).status_code == 404
+
+
+def test_the_current_user_dependency_runs_on_the_event_loop_with_the_same_answers(client, monkeypatch):
+    """``Depends(current)`` is called on the event loop (no worker-thread hop): a probe in place of
+    ``access.current`` is reached from a running event loop; the principal, a 401 without
+    credentials and a 401 for a revoked token are the answers they were."""
+    import asyncio
+
+    from critmin.web import access
+
+    c, ctx, db = client
+    real = access.current
+    seen: list[bool] = []
+
+    def probe(request):
+        try:
+            asyncio.get_running_loop()
+            seen.append(True)
+        except RuntimeError:  # a worker thread
+            seen.append(False)
+        return real(request)
+
+    monkeypatch.setattr(access, "current", probe)
+    r = c.get("/api/simulations", headers=bearer(db.tokens["jp-analyst"]))
+    assert r.status_code == 200 and seen == [True]
+    assert c.get("/api/projects", headers=bearer(db.tokens["viewer"])).status_code == 200 and seen == [True, True]
+    assert c.get("/api/simulations").status_code == 401
+    assert c.get("/api/simulations", headers=bearer("cm_000000000000_nope")).status_code == 401
+    me = c.get("/api/me", headers=bearer(db.tokens["jp-analyst"])).json()
+    assert me["name"] == "jun-jp" and me["role"] == "jp-analyst"
+
+
+def test_a_warm_data_read_is_answered_on_the_loop_and_a_miss_in_a_worker_thread(client, monkeypatch):
+    """/api/commodities and /api/production: a cache hit is answered on the event loop, a miss
+    (or an expired data-version check) is computed in a worker thread, never on the loop; the
+    answers are the same either way."""
+    import asyncio
+
+    from critmin.web import api_data
+
+    c, ctx, db = client
+    h = bearer(db.tokens["viewer"])
+    where: list[str] = []
+
+    def probe(real):
+        def run(*a):
+            try:
+                asyncio.get_running_loop()
+                where.append("loop")
+            except RuntimeError:
+                where.append("thread")
+            return real(*a)
+        return run
+
+    monkeypatch.setattr(api_data, "commodity_list", probe(api_data.commodity_list))
+    monkeypatch.setattr(api_data, "production_rows", probe(api_data.production_rows))
+    ctx._cache.clear()
+    ctx._version = None  # the next look at the data version reads the warehouse
+    cold = c.get("/api/commodities", headers=h)
+    assert cold.status_code == 200 and where == ["loop", "thread"]  # the loop gave up before any I/O
+    warm = c.get("/api/commodities", headers=h)
+    assert warm.json() == cold.json() and where[2:] == ["loop"]
+    assert {"gallium", "rare_earths"} <= {r["commodity_id"] for r in warm.json()}
+    first = c.get("/api/production/gallium", headers=h).json()
+    again = c.get("/api/production/gallium", headers=h).json()
+    assert where[3:] == ["loop", "thread", "loop"] and first == again and first["rows"]
+    assert c.get("/api/production/unobtainium", headers=h).status_code == 404

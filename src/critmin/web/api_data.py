@@ -17,7 +17,7 @@ from critmin.data.errors import UnknownCommodity, UnknownCountry
 from critmin.data.normalize.commodities import CommodityId, resolve
 from critmin.data.supply import production_with_shares
 from critmin.risk.api import assess
-from critmin.web.context import WebContext, ctx_of
+from critmin.web.context import WebContext, ctx_of, from_memory_or_thread
 from critmin.web.convert import jsonable, records
 from critmin.web.models import ERRORS, Table
 
@@ -117,8 +117,8 @@ def get_status(request: Request) -> dict[str, Any]:
 
 
 @router.get("/commodities", response_model=list[Commodity])
-def get_commodities(request: Request) -> list[dict[str, Any]]:
-    return commodity_list(ctx_of(request))
+async def get_commodities(request: Request) -> list[dict[str, Any]]:
+    return await from_memory_or_thread(commodity_list, ctx_of(request))
 
 
 def _at_stage(df: pd.DataFrame, stage: str | None) -> pd.DataFrame:
@@ -152,7 +152,7 @@ def production_rows(ctx: WebContext, cid: str, stage: str | None, year: int | No
 
 
 @router.get("/production/{commodity}", response_model=Production)
-def get_production(
+async def get_production(
     request: Request,
     commodity: CommodityPath,
     stage: Annotated[
@@ -165,7 +165,8 @@ def get_production(
     (``selected`` marks the rows every analysis uses)."""
     ctx = ctx_of(request)
     cid = commodity_or_404(ctx, commodity)
-    return {"commodity_id": cid, "rows": production_rows(ctx, cid, stage, year)}
+    rows = await from_memory_or_thread(production_rows, ctx, cid, stage, year)
+    return {"commodity_id": cid, "rows": rows}
 
 
 @router.get("/provenance/{dataset_id}/{source_line}", response_model=Provenance)

@@ -19,13 +19,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from critmin import __version__
-from critmin.web.access import LoginRequired, enforce
+from critmin.web.access import LoginRequired, current_on_loop, enforce
 from critmin.web.context import WebContext
 from critmin.web.models import ERRORS
 
 log = logging.getLogger(__name__)
 
+# the pages first: a request is matched against the routers in this order, and the dashboard
+# pages (half of a browser's requests) were last, after every API router; their paths are
+# disjoint from every other router's, so the order changes no answer
+# (tests/test_web_request_path.py checks that the paths stay disjoint)
 ROUTER_MODULES = (
+    "critmin.web.pages",
     "critmin.web.routes_auth",
     "critmin.web.assets",
     "critmin.web.api_data",
@@ -39,7 +44,6 @@ ROUTER_MODULES = (
     "critmin.web.lang",
     "critmin.web.scenario_builder",
     "critmin.web.api_scenarios_library",
-    "critmin.web.pages",
 )
 
 
@@ -87,6 +91,7 @@ def create_app(db_path: str | Path, *, job_workers: int | None = None, ops_url: 
     app.add_middleware(SecurityMiddleware)  # headers, body limit, invalid paths, trusted proxy
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
+    current_on_loop(app.routes)  # Depends(current) without a worker-thread hop per request
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -11,6 +11,7 @@ store (:mod:`critmin.ops`, ``ctx.ops``), shared by every worker process.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -47,6 +48,33 @@ settings.register(
     "import (cached results are keyed by the data version).",
     "",
 )
+
+
+#: set while :func:`from_memory_or_thread` runs a handler on the event loop: a cache miss or a
+#: data-version check (store or file I/O) raises :class:`WouldBlock` instead of blocking the loop
+_MEMORY_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("critmin_web_memory_only", default=False)
+
+
+class WouldBlock(Exception):
+    """A memory-only call needed I/O (see :func:`from_memory_or_thread`)."""
+
+
+async def from_memory_or_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on the event loop when every :meth:`WebContext.cached` and
+    :meth:`WebContext.data_version` it calls is answered from memory, else ``fn(*args)`` again in
+    a worker thread (never a store or file read on the loop). Only for read-only ``fn`` whose
+    other work is in memory, so that starting it afresh in the thread changes nothing. A warm
+    request so saves FastAPI's worker-thread hops (the handler's and its response's)."""
+    from starlette.concurrency import run_in_threadpool
+
+    token = _MEMORY_ONLY.set(True)
+    try:
+        return fn(*args)
+    except WouldBlock:
+        pass
+    finally:
+        _MEMORY_ONLY.reset(token)
+    return await run_in_threadpool(fn, *args)
 
 
 class AuthCache:
@@ -130,6 +158,8 @@ class WebContext:
         cached = self._version
         if cached is not None and now - cached[0] < float(settings.get("web.data_version_ttl_s")):
             return cached[1]
+        if _MEMORY_ONLY.get():
+            raise WouldBlock("data version check")
         self._follow_version()
         version = self.wh.fingerprint()
         self._version = (now, version)
@@ -147,6 +177,8 @@ class WebContext:
         with self._cache_lock:
             if full in self._cache:
                 return self._cache[full]
+            if _MEMORY_ONLY.get():
+                raise WouldBlock(f"cache miss {key!r}")
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:
             with self._cache_lock:
