@@ -54,9 +54,9 @@ def test_a_write_and_reads_inside_a_transaction_see_each_other(ops_store):  # no
 
 
 def test_an_idle_connection_the_server_dropped_is_replaced(ops_store, monkeypatch):  # noqa: F811
-    from critmin.ops import engine
-
     import sqlalchemy as sa
+
+    from critmin.ops import engine
 
     pids = {c.info.backend_pid for c in _pooled(ops_store)}
     with sa.create_engine(ops_store.engine.url, poolclass=sa.pool.NullPool).connect() as k:

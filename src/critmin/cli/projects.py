@@ -224,7 +224,8 @@ def score_cmd(
                 f"not scored: {v.reason}"
             rows.append([v.project_id, v.basis if v.scored else "", f"{v.value_usd or 0:,.0f}" if v.scored else "",
                          note])
-        print_table(fit_table("Project value against the supply gap (US$)", cols, rows))
+        print_table(fit_table("Project value against the supply gap (US$)", cols,
+                              [[c or "" for c in r] for r in rows]))
         sm = value_summary(values)
         typer.echo(f"{sm['scored']} of {sm['projects']} scored ({sm['by_basis']['outlook']} against the outlook, "
                    f"{sm['by_basis']['market']} against today's market)")
@@ -239,7 +240,8 @@ def score_cmd(
     rows = [[s.project_id, "", "", "", f"not computable: {s.reason}"] if s.score_per_dollar is None else
             [s.project_id, f"{s.value_usd:,.0f}", f"{s.cost_total_usd:,.0f}", f"{s.score_per_dollar:.3f}", ""]
             for s in scores]
-    print_table(fit_table("Project scores: risk reduction per budget dollar", cols, rows))
+    print_table(fit_table("Project scores: risk reduction per budget dollar", cols,
+                          [[c or "" for c in r] for r in rows]))
 
 
 @projects_app.command("select")

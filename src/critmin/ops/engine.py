@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -158,7 +158,8 @@ def _ping_when_idle(eng: Engine) -> None:
         try:
             eng.dialect.do_ping(dbapi_con)
         except Exception as exc:
-            if eng.dialect.is_disconnect(exc, dbapi_con, None):
+            # the DB-API driver's error (psycopg.Error), typed as the generic DBAPI Error
+            if eng.dialect.is_disconnect(cast(Any, exc), dbapi_con, None):
                 raise sa.exc.DisconnectionError(f"pooled connection is gone: {exc}") from exc
             raise
 

@@ -17,6 +17,9 @@ responses produced by exception handlers), installed first by :func:`critmin.web
 * **Body size.** A request body longer than ``web.max_body_bytes`` answers 413, whether the
   client announced it in ``Content-Length`` or streamed it chunked (the body is read at most
   one byte past the limit).
+* **NUL characters.** A JSON or form body holding U+0000 answers 400 before any route: no
+  text field accepts it, and PostgreSQL text cannot store it (found by schemathesis on the
+  PostgreSQL store).
 * **Invalid paths.** A path with a NUL or another control character (``/static/%00``), or one
   whose percent-encoding is not UTF-8, answers 404 before any route sees it.
 
@@ -191,10 +194,14 @@ class SecurityMiddleware:
         if scope.get("method") not in ("GET", "HEAD", "OPTIONS") or length is not None \
                 or _header(scope, b"transfer-encoding") is not None:
             try:
-                receive = await _buffered(receive, limit)
+                receive, body = await _buffered(receive, limit)
             except BodyTooLarge:
                 await _send_json(send, 413, f"request body is over the limit of {limit} bytes",
                                  ((b"connection", b"close"),))
+                return
+            if _has_nul(scope, body):
+                await _send_json(send, 400, "request body holds a NUL character (U+0000), which no text field "
+                                 "accepts")
                 return
         tls = scope.get("scheme") == "https"
         cacheable = scope.get("path", "").startswith(CACHEABLE_PREFIXES)
@@ -240,8 +247,21 @@ def _peer(scope: Scope) -> str | None:
     return client[0] if client else None
 
 
-async def _buffered(receive: Receive, limit: int) -> Receive:
-    """Read the whole body (refusing one longer than ``limit``) and replay it to the app."""
+def _has_nul(scope: Scope, body: bytes) -> bool:
+    """A JSON or form body carrying U+0000 (raw, JSON ``\\u0000`` or form ``%00``): no record
+    field accepts it and PostgreSQL text cannot store it, so it is refused before any route
+    (a JSON text spelling a literal backslash before ``u0000`` is refused too: conservative)."""
+    ctype = (_header(scope, b"content-type") or "").lower()
+    if "json" in ctype:
+        return b"\x00" in body or b"\\u0000" in body
+    if "x-www-form-urlencoded" in ctype:
+        return b"\x00" in body or b"%00" in body
+    return False  # multipart uploads and other types: binary is theirs to check
+
+
+async def _buffered(receive: Receive, limit: int) -> tuple[Receive, bytes]:
+    """Read the whole body (refusing one longer than ``limit``) and replay it to the app;
+    returns the replaying receive and the body."""
     chunks: list[bytes] = []
     chunks_msg: Message | None = None  # a non-body message (a disconnect) read while buffering
     size = 0
@@ -265,4 +285,4 @@ async def _buffered(receive: Receive, limit: int) -> Receive:
             return pending.pop(0)
         return await receive()
 
-    return replay
+    return replay, body_msg["body"]
