@@ -220,3 +220,12 @@ def test_a_nul_character_in_a_body_is_a_400_before_any_route(client, body, ctype
     # the same body without the NUL reaches the route (its own validation answers)
     clean = body.replace(b"\\u0000", b"").replace(b"\x00", b"").replace(b"%00", b"")
     assert c.post("/api/incidents/inventory/adopt", content=clean, headers=h).status_code != 400
+
+
+def test_a_nul_character_in_a_query_is_a_400(client):
+    """Found by schemathesis on PostgreSQL: ``GET /api/incidents?status=%00`` answered 500."""
+    c, db, app = client
+    h = bearer(db.tokens["us-analyst"])
+    r = c.get("/api/incidents?status=%00%16", headers=h)
+    assert r.status_code == 400 and "NUL" in r.json()["detail"]
+    assert c.get("/api/incidents?status=open", headers=h).status_code == 200

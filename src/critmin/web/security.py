@@ -17,7 +17,7 @@ responses produced by exception handlers), installed first by :func:`critmin.web
 * **Body size.** A request body longer than ``web.max_body_bytes`` answers 413, whether the
   client announced it in ``Content-Length`` or streamed it chunked (the body is read at most
   one byte past the limit).
-* **NUL characters.** A JSON or form body holding U+0000 answers 400 before any route: no
+* **NUL characters.** A query string or a JSON or form body holding U+0000 answers 400 before any route: no
   text field accepts it, and PostgreSQL text cannot store it (found by schemathesis on the
   PostgreSQL store).
 * **Invalid paths.** A path with a NUL or another control character (``/static/%00``), or one
@@ -178,6 +178,10 @@ class SecurityMiddleware:
         self._apply_proxy(scope)
         if _invalid_path(scope):
             await _send_json(send, 404, "not found")
+            return
+        query = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query:
+            await _send_json(send, 400, "query string holds a NUL character (U+0000), which no parameter accepts")
             return
         limit = int(settings.get("web.max_body_bytes"))
         length = _header(scope, b"content-length")
