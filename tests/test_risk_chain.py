@@ -112,7 +112,7 @@ def test_stage_nirs_along_the_chain():
 def test_own_at_distinguishes_nil_coded_and_curated():
     sup = _supply("x", "mine", 2024, {"CHN": 80.0, "USA": 20.0}, world=100.0)
     assert own_at(sup, "USA").quantity_t == 20.0
-    assert own_at(sup, "JPN") == OwnStage(0.0, "not listed by USGS: nil production", "USGS")
+    assert own_at(sup, "JPN") == OwnStage(0.0, "not listed by USGS 2024 mine: nil production", "USGS")
     kg = _supply("x", "mine", 2024, {"CHN": 800.0}, unit="kg")
     assert own_at(kg, "CHN").quantity_t == pytest.approx(0.8)
     coded = StageSupply("x", "mine", "mine", "", 2024, "USGS", "t", None, {"CHN": 1.0}, None, None,

@@ -22,7 +22,10 @@ the returned :class:`StageSupply` (``choices``):
   products such as ilmenite and rutile;
 * **world total**: the published world total (the smallest one not below 98 % of the country
   sum when a product carries several), else the country sum plus ``Other countries``
-  (:func:`calc_shares`).
+  (:func:`calc_shares`);
+* **a partner's figure** (:meth:`StageSupply.partner`, :mod:`critmin.data.partner_figure`): a
+  country the chosen source does not name is nil only where the named countries account for
+  world output; otherwise it is *not reported* (at most the residual), never 0.
 
 Pure functions on DataFrames with the columns of ``Warehouse.production``; no I/O.
 """
@@ -38,14 +41,18 @@ import pandas as pd
 
 from critmin import settings
 from critmin.data.normalize.units import MASS_TO_T
+from critmin.data.partner_figure import NIL_RESIDUAL_SHARE, PartnerFigure, calc_partner_figure
 from critmin.data.value_chain import CHAIN_STAGES, chain_mask
 
 __all__ = [
     "CHAIN_STAGES",
+    "NIL_RESIDUAL_SHARE",
     "NoStageSupply",
+    "PartnerFigure",
     "Shares",
     "StageSupply",
     "WORLD_TOTAL_ROUNDING",
+    "calc_partner_figure",
     "calc_shares",
     "chain_supply",
     "production_with_shares",
@@ -261,6 +268,14 @@ class StageSupply:
     def denominator_t(self) -> float | None:
         """The shares' denominator (world total) in metric tons."""
         return None if self.shares is None else self.shares.denominator * self.to_t
+
+    def partner(self, iso3: str) -> PartnerFigure:
+        """``iso3``'s figure here (:func:`calc_partner_figure`): a country the source does not
+        name is 0 only where the named countries account for world output, else not reported."""
+        label = f"{self.source} {self.year} {self.source_stage}" + (f" ({self.product})" if self.product else "")
+        sh = self.shares
+        return calc_partner_figure(iso3, self.quantities, None if sh is None else sh.residual_share,
+                                   None if sh is None else sh.denominator, self.missing, label, self.unit or "")
 
     def summary(self) -> dict[str, object]:
         """JSON-ready description: what was used, the leading producer and why."""

@@ -148,6 +148,8 @@ def production_meta(sup: StageSupply) -> dict[str, Any]:
     source stage of the rows (``refinery``, ``mine``, ...) as before and ``analysis_stage`` the
     stage asked for (``mine``/``processing``)."""
     meta: dict[str, Any] = {**sup.summary(), "stage": sup.source_stage, "analysis_stage": sup.stage}
+    figs = [sup.partner(c) for c in partners()]
+    meta["partners_not_named"] = {f.iso3: f.note for f in figs if f.status == "not_named"}
     world = sup.denominator_t
     if world is not None:
         rest = world - sum(v for v in sup.quantities_t().values() if v > 0)
@@ -416,6 +418,9 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
             proxy.append(bool(trade_meta.get(c, {}).get("proxy_part", 0.0) > 0.5))
         shares[c] = s / s.sum()
         own = float(prod_t.get(c, 0.0))
+        unnamed = prod_meta.get("partners_not_named", {}).get(c)
+        if unnamed:  # not reported is not nil: say that the market counts it as 0 t
+            notes.append(f"{c}: own {stage} output not reported ({unnamed}); counted as 0 t of domestic supply")
         cur = _CURATED.get((cid, c))
         if cur is not None and cur["use"] == "consumption":  # a published figure ahead of the computed one
             demand[c] = float(cur["consumption_t"])

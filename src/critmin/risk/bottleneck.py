@@ -48,6 +48,7 @@ FLAG_SEVERITY: dict[str, int] = {
     "mass_balance": 1,  # apparent consumption raised to the feed of the consumer's own next stage
     "nir_other_stage": 1,  # the published NIR of the commodity used at a stage it does not name
     "no_stage_trade": 1,  # stage not performed at home and no trade recorded at it: NIR 1 inferred
+    "not_named": 1,  # the source does not name the partner at a stage (it may sit in the residual): read as nil
     "use_from_list": 2,  # as no_stage_trade, use known only from the partner's own list
     "unrecorded_supply": 2,  # exports without recorded production: NIR 1 assumes re-exports
     "imports_only": 2,  # NIR bounded from above by M/(P+M): no exports recorded

@@ -168,28 +168,29 @@ class OwnStage(NamedTuple):
     quantity_t: float | None
     note: str
     source: str
+    #: the source does not name the consumer while it leaves a residual: not reported (``quantity_t``
+    #: None); :func:`stage_nirs` reads it as no output at the stage, flagged ``not_named``
+    not_named: bool = False
 
 
 def own_at(sup: StageSupply, consumer: str) -> OwnStage:
-    """The consumer's production in the supply used at a stage (0 when the source lists other
-    countries there, not it)."""
-    q = sup.quantities.get(consumer)
-    if sup.source not in STATISTICAL_SOURCES:
+    """The consumer's production in the supply used at a stage, by the one rule of
+    :meth:`critmin.data.supply.StageSupply.partner`: 0 only where the source's named countries
+    account for world output; a consumer the source does not name while it leaves a residual
+    ('Other countries', IEA 'Rest of world') is not reported (None, the note says so), as is a
+    coded cell, a share (curated sources) or a unit that is not a mass."""
+    fig = sup.partner(consumer)
+    if fig.status == "reported" and sup.source not in STATISTICAL_SOURCES:
         sh = sup.shares
-        if q is not None:
-            return OwnStage(None, f"{sup.source} gives a share ({100 * (sh.shares.get(consumer, 0) if sh else 0):.0f}%),"
-                            " not a quantity", sup.source)
-        if sh is not None and sh.residual_share > 0.005:
-            return OwnStage(None, f"not named by the {sup.source} shares ({sh.residual_share:.0%} of world output "
-                            "unattributed)", sup.source)
-        return OwnStage(0.0, f"not named by the {sup.source} shares: nil production", sup.source)
-    if q is None:
-        coded = [m for m in sup.missing if f": {consumer} production is " in m]
-        if coded:
-            return OwnStage(None, coded[0].split(": ", 1)[1], sup.source)
-        return OwnStage(0.0, f"not listed by {sup.source}: nil production", sup.source)
+        return OwnStage(None, f"{sup.source} gives a share ({100 * (sh.shares.get(consumer, 0) if sh else 0):.0f}%),"
+                        " not a quantity", sup.source)
+    if fig.quantity is None:
+        # a curated table names only the leading countries (shares): a partner it leaves out is not usable
+        return OwnStage(None, fig.note, sup.source, fig.status == "not_named" and sup.source in STATISTICAL_SOURCES)
+    if fig.status == "nil":
+        return OwnStage(0.0, fig.note, sup.source)
     try:
-        return OwnStage(q * sup.to_t, "", sup.source)
+        return OwnStage(fig.quantity * sup.to_t, "", sup.source)
     except NoStageSupply:
         return OwnStage(None, f"production in {sup.unit!r}, not a mass", sup.source)
 
@@ -247,10 +248,12 @@ def stage_nirs(
             continue
         usable = t is not None and t.reason is None and t.imports_t is not None and t.exports_t is not None
         fl: list[str] = []
-        if o.quantity_t is None:
+        if o.quantity_t is None and not o.not_named:
             reasons[st] = f"{st}: own production not usable ({o.note})"
             continue
-        p = float(o.quantity_t)
+        p = 0.0 if o.quantity_t is None else float(o.quantity_t)
+        if o.not_named:  # not reported, not nil: the NIR below holds only if the partner has no output here
+            fl.append(f"{o.note}; read as no {st} output")
         # with no own output the NIR is 1 whatever the tonnages; they are shown where recorded
         m = float(t.imports_t or 0.0) if t is not None and (usable or p <= 0) else 0.0
         x = float(t.exports_t or 0.0) if t is not None and (usable or p <= 0) else 0.0
@@ -265,7 +268,7 @@ def stage_nirs(
                     nirs[st] = NIR(None, "E", None, 0.0, f"E (P=0 t, M={m:g} t, X={x:g} t): net exporter without "
                                    "recorded production (secondary or by-product supply)",
                                    f"{source} {st} tonnages ({t.basis if t else ''}); {o.source or 'no'} production")
-                    flags[st] = [f"unrecorded_supply: {st} exports exceed imports without recorded production: "
+                    flags[st] = [*fl, f"unrecorded_supply: {st} exports exceed imports without recorded production: "
                                  "read as a net exporter (secondary or by-product supply)"]
                     continue
                 fl.append(f"unrecorded_supply: {st} exports exceed imports without recorded production; the "
