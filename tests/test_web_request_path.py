@@ -211,3 +211,50 @@ def test_a_warm_data_read_is_answered_on_the_loop_and_a_miss_in_a_worker_thread(
     again = c.get("/api/production/gallium", headers=h).json()
     assert where[3:] == ["loop", "thread", "loop"] and first == again and first["rows"]
     assert c.get("/api/production/unobtainium", headers=h).status_code == 404
+
+
+#: the load benchmark's mix (benchmarks/bench_web_load.py) and the operational-store reads each
+#: route makes (the overview: its open incidents; projects: the registry version; simulations)
+LOAD_MIX = {"/": 1, "/commodity/rare_earths": 0, "/api/commodities": 0, "/api/production/gallium": 0,
+            "/api/projects": 1, "/api/me": 0, "/api/simulations": 1}
+
+
+def test_a_warm_request_of_the_load_mix_takes_no_worker_thread_on_postgresql(client, monkeypatch):
+    """Once warm, no route of the load mix hands work to a worker thread on PostgreSQL: its store
+    reads are awaited on the event loop (critmin.ops.aio). On SQLite each store read is the one
+    hop. Counted at anyio.to_thread.run_sync, through which FastAPI runs a plain ``def`` handler,
+    its dependencies and its response's serialisation; the answers are the same as the sync reads'."""
+    import anyio.to_thread
+
+    from web_support import pg_test_url
+
+    c, ctx, db = client
+    h = bearer(db.tokens["us-analyst"])
+    from critmin.incident.store import IncidentStore
+
+    IncidentStore(ctx.ops.engine).create({"title": "aio probe", "start_date": "2026-12-01"}, "US", "sam-us")
+    for path in LOAD_MIX:  # warm: caches, the registry, the data version
+        assert c.get(path, headers=h).status_code == 200, path
+    hops: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(func, *a, **k):
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await real(func, *a, **k)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    on_pg = pg_test_url() is not None
+    for path, reads in LOAD_MIX.items():
+        hops.clear()
+        r = c.get(path, headers=h)
+        assert r.status_code == 200, path
+        assert len(hops) == (0 if on_pg else reads), (path, hops)
+    # the awaited reads answer what the sync reads answer
+    page = c.get("/", headers=h).text
+    assert "aio probe" in page and "/incidents/INC-" in page
+    jobs = c.get("/api/simulations", headers=h).json()["jobs"]
+    want = ctx.jobs.list("simulation", frozenset({"US", "joint"}), 50)
+    assert jobs and [j["job_id"] for j in jobs] == [j["job_id"] for j in want]
+    assert {j["visibility"] for j in jobs} <= {"US", "joint"}
+    jp = c.get("/", headers=bearer(db.tokens["jp-analyst"])).text
+    assert "aio probe" not in jp  # a US-only incident is not on Japan's overview

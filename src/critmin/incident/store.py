@@ -13,7 +13,7 @@ import builtins
 import datetime as dt
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -88,24 +88,35 @@ class IncidentStore:
         return row
 
     @staticmethod
-    def _as_dict(row: sa.Row[Any]) -> dict[str, Any]:
-        return {"incident_id": row.incident_id, "version": row.version, "updated_at": row.valid_from.isoformat(),
-                "updated_by": row.author, "last_action": row.action, "status": row.status,
-                "visibility": row.visibility, **json.loads(row.record)}
+    def _as_dict(row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
+        return {"incident_id": row["incident_id"], "version": row["version"],
+                "updated_at": row["valid_from"].isoformat(), "updated_by": row["author"],
+                "last_action": row["action"], "status": row["status"], "visibility": row["visibility"],
+                **json.loads(row["record"])}
 
     def get(self, iid: str, sees: Iterable[str]) -> dict[str, Any]:
         with self._read() as c:
-            return self._as_dict(self._latest(c, iid, _sees(sees)))
+            return self._as_dict(self._latest(c, iid, _sees(sees))._mapping)
 
-    def list(self, sees: Iterable[str], status: Iterable[str] | None = None) -> builtins.list[dict[str, Any]]:
+    @staticmethod
+    def _list_query(sees: Iterable[str], status: Iterable[str] | None) -> sa.Select[Any]:
         v = incident_version
         m = sa.select(v.c.incident_id, sa.func.max(v.c.version).label("mv")).group_by(v.c.incident_id).subquery()
         q = (sa.select(v).join(m, sa.and_(v.c.incident_id == m.c.incident_id, v.c.version == m.c.mv))
              .where(v.c.visibility.in_(_sees(sees))).order_by(v.c.valid_from.desc(), v.c.incident_id))
-        if status is not None:
-            q = q.where(v.c.status.in_(list(status)))
+        return q if status is None else q.where(v.c.status.in_(builtins.list(status)))
+
+    def list(self, sees: Iterable[str], status: Iterable[str] | None = None) -> builtins.list[dict[str, Any]]:
         with self._read() as c:
-            return [self._as_dict(r) for r in c.execute(q)]
+            return [self._as_dict(r._mapping) for r in c.execute(self._list_query(sees, status))]
+
+    async def alist(self, store: Any, sees: Iterable[str],
+                    status: Iterable[str] | None = None) -> builtins.list[dict[str, Any]]:
+        """:meth:`list`, awaited on the event loop through ``store`` (the operational store of
+        this engine: :func:`critmin.ops.aio.select`)."""
+        from critmin.ops import aio
+
+        return [self._as_dict(r) for r in await aio.select(store, self._list_query(sees, status))]
 
     def history(self, iid: str, sees: Iterable[str]) -> builtins.list[dict[str, Any]]:
         v = incident_version

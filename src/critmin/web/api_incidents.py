@@ -425,19 +425,11 @@ def render_brief(view: dict[str, Any], *, standalone: bool = False) -> str:
     return templates.env.get_template("incident_brief.html").render(v=view, inline_css=css)
 
 
-def open_incidents_for(request: Request) -> list[dict[str, Any]]:
-    """The unfinished incidents the caller may see (the overview's list; template global
-    ``open_incidents``), newest first."""
+async def open_incidents_for(request: Request) -> list[dict[str, Any]]:
+    """The unfinished incidents the caller may see (the overview's list), newest first; one
+    read awaited on the event loop (:meth:`IncidentStore.alist`)."""
     p = getattr(request.state, "principal", None)
     if p is None:
         return []
-    return list(incident_store(ctx_of(request)).list(_sees(p), ["open", "assessed", "options", "decided"]))
-
-
-def _install_template_global() -> None:
-    from critmin.web.templating import templates
-
-    templates.env.globals["open_incidents"] = open_incidents_for
-
-
-_install_template_global()
+    ctx = ctx_of(request)
+    return await incident_store(ctx).alist(ctx.ops, _sees(p), ["open", "assessed", "options", "decided"])

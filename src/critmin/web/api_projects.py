@@ -48,7 +48,23 @@ def registry_version(ctx: WebContext) -> int:
     only ever gains rows (an update and a delete append a version too), so its row count is a
     version of the whole registry. One small query; the key of answers built from the registry."""
     registry(ctx)
-    row = ctx.ops.execute("SELECT count(*) FROM project_version").fetchone()
+    row = ctx.ops.execute(REGISTRY_VERSION_SQL).fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+REGISTRY_VERSION_SQL = "SELECT count(*) FROM project_version"
+
+
+async def registry_version_async(ctx: WebContext) -> int:
+    """:func:`registry_version`, awaited on the event loop (:func:`critmin.ops.aio.read`) once
+    this process has opened the registry."""
+    if getattr(ctx, "_registry_ready", False) is False:
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(registry_version, ctx)
+    from critmin.ops import aio
+
+    row = (await aio.read(ctx.ops, REGISTRY_VERSION_SQL)).fetchone()
     return int(row[0]) if row is not None else 0
 
 
@@ -93,7 +109,7 @@ class SelectionRequest(BaseModel):
 
 
 @router.get("/projects", response_model=ProjectList)
-def list_projects(
+async def list_projects(
     request: Request,
     principal: Annotated[Principal, Depends(current)],
     commodity: Annotated[str | None, Query(max_length=64)] = None,
@@ -113,9 +129,16 @@ def list_projects(
         return json.dumps(out, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
     # the answer depends on the role (what it sees), the filters and the registry's contents:
-    # built once per registry version, then served as it is (one count query per request)
+    # built once per registry version, then served as it is (one count query per request,
+    # awaited on the event loop; a new version builds the answer in a worker thread)
+    from starlette.concurrency import run_in_threadpool
+
     key = ("projects", principal.role.name, commodity, country, status)
-    return Response(ctx.latest(key, registry_version(ctx), body), media_type="application/json")  # type: ignore[return-value]
+    version = await registry_version_async(ctx)
+    served = ctx.latest_hit(key, version)
+    if served is None:
+        served = await run_in_threadpool(ctx.latest, key, version, body)
+    return Response(served, media_type="application/json")  # type: ignore[return-value]
 
 
 @router.get("/projects/{project_id}", response_model=dict[str, Any])

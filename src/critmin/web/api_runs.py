@@ -129,12 +129,12 @@ class ScenarioInfo(BaseModel):
 
 
 def _runs(kind: str):
-    def list_jobs(
+    async def list_jobs(
         request: Request,
         principal: Annotated[Principal, Depends(current)],
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> dict[str, Any]:
-        return {"jobs": ctx_of(request).jobs.list(kind, principal.role.sees, limit)}
+        return {"jobs": await ctx_of(request).jobs.alist(kind, principal.role.sees, limit)}
 
     def get_job(request: Request, principal: Annotated[Principal, Depends(current)], job_id: JobId) -> dict:
         return visible_job(ctx_of(request), principal, kind, job_id)

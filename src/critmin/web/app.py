@@ -66,6 +66,9 @@ def create_app(db_path: str | Path, *, job_workers: int | None = None, ops_url: 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        from critmin.ops import aio
+
+        await aio.close_pools()  # this loop's asyncio connections to PostgreSQL
         ctx.close()
 
     app = FastAPI(

@@ -59,6 +59,14 @@ class WouldBlock(Exception):
     """A memory-only call needed I/O (see :func:`from_memory_or_thread`)."""
 
 
+def before_io(what: str) -> None:
+    """Call before a store or file read that a cache did not answer: inside
+    :func:`from_memory_or_thread`'s first try it raises :class:`WouldBlock` (the handler is
+    run again in a worker thread), elsewhere it does nothing."""
+    if _MEMORY_ONLY.get():
+        raise WouldBlock(what)
+
+
 async def from_memory_or_thread(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` on the event loop when every :meth:`WebContext.cached` and
     :meth:`WebContext.data_version` it calls is answered from memory, else ``fn(*args)`` again in
@@ -158,8 +166,7 @@ class WebContext:
         cached = self._version
         if cached is not None and now - cached[0] < float(settings.get("web.data_version_ttl_s")):
             return cached[1]
-        if _MEMORY_ONLY.get():
-            raise WouldBlock("data version check")
+        before_io("data version check")
         self._follow_version()
         version = self.wh.fingerprint()
         self._version = (now, version)
@@ -177,8 +184,7 @@ class WebContext:
         with self._cache_lock:
             if full in self._cache:
                 return self._cache[full]
-            if _MEMORY_ONLY.get():
-                raise WouldBlock(f"cache miss {key!r}")
+            before_io(f"cache miss {key!r}")
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:
             with self._cache_lock:
@@ -191,14 +197,19 @@ class WebContext:
                 self._cache[full] = value
         return value
 
+    def latest_hit(self, key: tuple, token: Any) -> Any | None:
+        """What :meth:`latest` holds for ``key`` at ``token``, or None (nothing computed)."""
+        with self._cache_lock:
+            hit = self._latest.get(key)
+        return hit[1] if hit is not None and hit[0] == token else None
+
     def latest(self, key: tuple, token: Any, compute: Callable[[], T]) -> T:
         """``compute()`` for ``key`` while ``token`` (a version of what it reads, such as
         :func:`critmin.web.api_projects.registry_version`) is unchanged; a new token computes
         afresh and replaces the old value. Per process, at most 1024 keys."""
-        with self._cache_lock:
-            hit = self._latest.get(key)
-        if hit is not None and hit[0] == token:
-            return hit[1]
+        hit = self.latest_hit(key, token)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
         value = compute()
         with self._cache_lock:
             if len(self._latest) >= 1024:

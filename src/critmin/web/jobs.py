@@ -27,6 +27,7 @@ registered a task): such a job runs only in the submitting process and cannot be
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -249,13 +250,21 @@ class JobQueue:
             "SELECT " + ", ".join(JOB_COLUMNS) + " FROM web_job WHERE job_id = ?", [job_id]).fetchone()
         return None if row is None else _decode(row)
 
-    def list(self, kind: str, visibilities: frozenset[str], limit: int = 100) -> list[dict[str, Any]]:
+    @staticmethod
+    def _list_query(kind: str, visibilities: frozenset[str], limit: int) -> tuple[str, list[Any]]:
         marks = ", ".join("?" for _ in visibilities)
-        rows = self.db.store.execute(
-            "SELECT " + ", ".join(JOB_COLUMNS) + f" FROM web_job WHERE kind = ? AND visibility IN ({marks})"
-            f" ORDER BY created_at DESC LIMIT {int(limit)}",
-            [kind, *sorted(visibilities)],
-        ).fetchall()
+        return ("SELECT " + ", ".join(JOB_COLUMNS) + f" FROM web_job WHERE kind = ? AND visibility IN ({marks})"
+                f" ORDER BY created_at DESC LIMIT {int(limit)}", [kind, *sorted(visibilities)])
+
+    def list(self, kind: str, visibilities: frozenset[str], limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.db.store.execute(*self._list_query(kind, visibilities, limit)).fetchall()
+        return [_decode(r, with_result=False) for r in rows]
+
+    async def alist(self, kind: str, visibilities: frozenset[str], limit: int = 100) -> builtins.list[dict[str, Any]]:
+        """:meth:`list`, awaited on the event loop (:func:`critmin.ops.aio.read`)."""
+        from critmin.ops import aio
+
+        rows = (await aio.read(self.db.store, *self._list_query(kind, visibilities, limit))).fetchall()
         return [_decode(r, with_result=False) for r in rows]
 
 

@@ -51,6 +51,9 @@ def user_lang(store: Any, user: str) -> str | None:
         hit = _prefs.get(key)
     if hit is not None and now - hit[0] < PREF_TTL_S:
         return hit[1]
+    from critmin.web.context import before_io
+
+    before_io("language preference")
     row = store.execute("SELECT value FROM web_user_pref WHERE user_name = ? AND key = 'lang'", [user]).fetchone()
     value = str(row[0]) if row is not None else None
     with _prefs_lock:

@@ -52,9 +52,17 @@ def _years(rows: list[dict]) -> list[int]:
 
 
 @router.get("/commodity/{commodity}", response_class=HTMLResponse)
-def commodity_page(request: Request, commodity: str, stage: str | None = None, year: int | None = None) -> Response:
+async def commodity_page(request: Request, commodity: str, stage: str | None = None,
+                         year: int | None = None) -> Response:
     """A commodity's supply at every chain stage that has data (mine, processing, metal,
-    component); it opens at the first such stage (gallium: processing)."""
+    component); it opens at the first such stage (gallium: processing). Rendered on the event
+    loop when its fragments are in memory, else in a worker thread (:func:`from_memory_or_thread`)."""
+    from critmin.web.context import from_memory_or_thread
+
+    return await from_memory_or_thread(_commodity_page, request, commodity, stage, year)
+
+
+def _commodity_page(request: Request, commodity: str, stage: str | None, year: int | None) -> Response:
     from critmin.web.api_data import commodity_or_404
     from critmin.web.context import ctx_of
 
@@ -153,12 +161,22 @@ def spark_stage(row: dict) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request) -> Response:
+async def overview(request: Request) -> Response:
+    """The open incidents (one store read, awaited) and the watchlist, rendered on the event loop
+    when its fragment is in memory (:func:`from_memory_or_thread`)."""
+    from critmin.web.api_incidents import open_incidents_for
+    from critmin.web.context import from_memory_or_thread
+
+    return await from_memory_or_thread(_overview, request, await open_incidents_for(request))
+
+
+def _overview(request: Request, open_list: list[dict[str, Any]]) -> Response:
     from critmin.web.context import ctx_of
     from critmin.web.lang import request_lang
 
     return page(request, "overview.html", "overview", {
-        "years": list(SPARK_YEARS), "table": watchlist_fragment(ctx_of(request), request_lang(request))})
+        "years": list(SPARK_YEARS), "table": watchlist_fragment(ctx_of(request), request_lang(request)),
+        "open_list": open_list})
 
 
 def watchlist_fragment(ctx: WebContext, lang: str) -> Markup:

@@ -227,8 +227,9 @@ def api_change_password(request: Request, principal: Annotated[auth.Principal, D
 
 
 @router.get("/api/me", response_model=Me, tags=["auth"], responses={401: ERRORS[401]})
-def me(principal: Annotated[auth.Principal, Depends(current)]) -> Me:
-    """The authenticated user, role, government and what they may see."""
+async def me(principal: Annotated[auth.Principal, Depends(current)]) -> Me:
+    """The authenticated user, role, government and what they may see (from the request's
+    principal, in memory: no worker-thread hop)."""
     return Me(
         name=principal.name,
         role=principal.role.name,
