@@ -28,6 +28,7 @@ from critmin.data.tradefallback import fallback_cells
 from critmin.disruption import inputs
 from critmin.disruption.api import load_market
 from critmin.disruption.market import Market
+from critmin.disruption.refprice import reference_price
 
 SAMPLE = ["gallium", "rare_earths", "cobalt", "nickel", "platinum", "graphite", "lithium", "copper", "tungsten",
           "palladium"]
@@ -191,16 +192,17 @@ def _reference_consumption(salient, cid):
 
 
 def _reference_price(salient, cid):
+    """The raw rows of one commodity, filtered plainly (a number, a unit of the unit table, the
+    alias' series), priced by the one reference-price rule (critmin.disruption.refprice, tested
+    against the MCS rows in test_reference_price.py): the index's batched path must equal it."""
     sal_id, filt = inputs.SALIENT_ALIAS.get(cid, (cid, None))
     df = salient.get((sal_id, "price"))
     rows = [] if df is None else [r for r in df.itertuples() if r.quantity == r.quantity
                                   and r.unit in PRICE_TO_USD_PER_T and (not filt or filt in r.variable)]
-    if not rows:
-        return None, "not computable: no USGS salient price in a convertible unit"
-    y = max(r.year for r in rows)
-    last = [r for r in rows if r.year == y]
-    return (float(np.median([r.quantity * PRICE_TO_USD_PER_T[r.unit] for r in last])),
-            f"median of {', '.join(sorted(r.variable for r in last))} ({y}), converted to US$/t")
+    frame = pd.DataFrame({"variable": [r.variable for r in rows], "year": [r.year for r in rows],
+                          "usd_per_t": [r.quantity * PRICE_TO_USD_PER_T[r.unit] for r in rows]})
+    got = reference_price(frame if rows else None, cid)
+    return (None if got[0] != got[0] else got[0]), got[1]
 
 
 def test_salient_consumption_and_price_equal_a_plain_per_commodity_reference(warehouse):

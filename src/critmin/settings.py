@@ -82,7 +82,7 @@ def all_settings() -> list[Setting]:
 #: modules that register settings at import time (``load_all`` imports them all)
 SETTINGS_MODULES = (
     "critmin.brief.params",
-    "critmin.data.contained", "critmin.data.crosscheck", "critmin.data.importer", "critmin.data.partners", "critmin.data.supply", "critmin.data.tradefallback", "critmin.risk.chain", "critmin.risk.watchlist", "critmin.web.context", "critmin.data.fetch", "critmin.data.versions", "critmin.disruption.params", "critmin.geo.distance", "critmin.impact.params", "critmin.incident.params",
+    "critmin.data.contained", "critmin.data.crosscheck", "critmin.data.importer", "critmin.data.partners", "critmin.data.supply", "critmin.data.tradefallback", "critmin.risk.chain", "critmin.risk.watchlist", "critmin.web.context", "critmin.data.fetch", "critmin.data.versions", "critmin.disruption.params", "critmin.disruption.refprice", "critmin.geo.distance", "critmin.impact.params", "critmin.incident.params",
     "critmin.markets.config", "critmin.outlook.demand", "critmin.outlook.params", "critmin.outlook.pipeline", "critmin.ops.aio", "critmin.ops.engine", "critmin.projects.api", "critmin.projects.clock", "critmin.projects.costs", "critmin.projects.outlook_value",
     "critmin.projects.scoring", "critmin.projects.selection", "critmin.risk.api", "critmin.risk.consumers",
     "critmin.risk.geopolrisk", "critmin.risk.params", "critmin.risk.vulnerability", "critmin.stockpile.config", "critmin.web.assets",

@@ -29,8 +29,9 @@ Per commodity (details and caveats in ``docs/disruption.md``):
   ``USGS_MCS`` consumer without a usable salient figure falls back to the same net-import
   method, with a note. The Comtrade extracts hold imports only: a consumer whose shares come
   from one has its consumption reported as not computable;
-* price: median of the commodity's USGS salient ``Price_*`` series in their latest year,
-  converted to US$/t (:data:`critmin.data.normalize.units.PRICE_TO_USD_PER_T`); NaN + note where none.
+* price: the reference price of :mod:`critmin.disruption.refprice`: one basis per commodity
+  (the USGS salient series named in ``data/reference_price_series.csv``, in their latest year,
+  converted to US$ per t of contained metal with the row's factor); NaN + note where none.
 
 The warehouse is read through its batched methods (``production_all``, ``bilateral_flows``,
 ``salient_all``, ``governance_estimates``, ``production_commodities``); no SQL here.
@@ -71,6 +72,7 @@ from critmin.disruption.inputs_adjust import (
     with_demand_growth,
 )
 from critmin.disruption.market import OTHER, CommodityMarket, Market
+from critmin.disruption.refprice import reference_price
 
 log = logging.getLogger(__name__)
 
@@ -273,10 +275,7 @@ def index_salient(salient: Mapping[tuple[str, str], pd.DataFrame]) -> SalientInd
     first = latest.sort_values(["sal_id", "rank", "variable"], kind="stable").drop_duplicates("sal_id")
     cons_of = {str(r.sal_id): (float(r.t), f"USGS salient {r.variable} {int(r.year)}")
                for r in first.itertuples(index=False)}
-    latest_p = p[p["year"] == p.groupby("sal_id")["year"].transform("max")]
-    price_of = {str(k): (float(np.median(g["usd_per_t"])),
-                         f"median of {', '.join(sorted(g['variable']))} ({int(g['year'].iloc[0])}), converted to US$/t")
-                for k, g in latest_p.groupby("sal_id", sort=False)}
+    price_of = {str(k): reference_price(g, str(k)) for k, g in p.groupby("sal_id", sort=False)}
     return SalientIndex({str(k): g for k, g in c.groupby("sal_id", sort=False)},
                         {str(k): g for k, g in p.groupby("sal_id", sort=False)}, seen, cons_of, price_of,
                         imports_by_group(cat("imports")))
@@ -303,18 +302,15 @@ def _salient_consumption(salient: SalientIndex, cid: str) -> tuple[float | None,
 
 
 def _price(salient: SalientIndex, cid: str) -> tuple[float, str]:
-    """Median of the commodity's salient prices (US$/t) in their latest year."""
+    """The commodity's reference price (US$/t contained) and its note, by the one rule of
+    :func:`critmin.disruption.refprice.reference_price` (one basis, a curated series)."""
     sal_id, filt = SALIENT_ALIAS.get(cid, (cid, None))
     if not filt and sal_id in salient.price_of:
         return salient.price_of[sal_id]
     df = salient.price.get(sal_id)
     if df is not None and filt:
         df = df[df["variable"].str.contains(filt)]
-    if df is None or df.empty:
-        return float("nan"), "not computable: no USGS salient price in a convertible unit"
-    y = int(df["year"].max())
-    d = df[df["year"] == y]
-    return float(np.median(d["usd_per_t"])), f"median of {', '.join(sorted(d['variable']))} ({y}), converted to US$/t"
+    return reference_price(df, cid)
 
 
 _NO_TRADE = pd.DataFrame(columns=["stage_group", "flow", "year", "partner_iso3", "qty_t", "value_usd"])

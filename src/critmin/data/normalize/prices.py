@@ -20,8 +20,10 @@ quoted in :data:`PRICE_OVERRIDES`):
 * Lithium's price is per t of lithium carbonate and vanadium's per lb of V2O5, while the USGS
   quantities (consumption, world production) are lithium and vanadium *content*: they are
   converted per t of contained Li (x 73.888/13.88 = 5.323) and V (x 181.878/101.883 = 1.785),
-  so that a price times a tonnage is a value. (Ferroniobium's US$/kg gross weight is left as
-  published: its Nb grade is not stated.)
+  so that a price times a tonnage is a value. (Ferroniobium's US$/kg gross weight is imported
+  as published, its Nb grade not being stated; the reference price of
+  :mod:`critmin.disruption.refprice` divides it by the grade setting
+  ``disruption.ferroniobium_nb_fraction``.)
 * Columns whose suffix is a mass unit (``_t``, ``_kt``, ``_mct``) or another price unit than
   the metadata's (zirconium, bauxite, industrial diamond, sheet mica, mercury, niobium, iron and
   steel), listed with the metadata's words.
