@@ -258,3 +258,44 @@ def test_a_warm_request_of_the_load_mix_takes_no_worker_thread_on_postgresql(cli
     assert {j["visibility"] for j in jobs} <= {"US", "joint"}
     jp = c.get("/", headers=bearer(db.tokens["jp-analyst"])).text
     assert "aio probe" not in jp  # a US-only incident is not on Japan's overview
+
+
+def _where() -> str:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+        return "loop"
+    except RuntimeError:
+        return "thread"
+
+
+def test_a_credential_lookup_and_a_denied_audit_never_run_on_the_loop(client, monkeypatch):
+    """A token the credential cache does not hold is looked up in a worker thread, one the cache
+    holds is checked on the loop with no lookup; the audit of a refused request (an unknown
+    token, even when the cache remembers it as unknown; a role refused) is written from a worker
+    thread. The answers are the ones they were: 200, 401, 403, and the audit rows."""
+    from critmin.web import access
+
+    c, ctx, db = client
+    lookups: list[str] = []
+    audits: list[tuple[str, str]] = []
+    real_lookup, real_audit = access._lookup, ctx.audit
+    monkeypatch.setattr(access, "_lookup", lambda *a: lookups.append(_where()) or real_lookup(*a))
+    monkeypatch.setattr(ctx, "audit", lambda req, p, action, *a, **k: audits.append((action, _where()))
+                        or real_audit(req, p, action, *a, **k))
+    ctx.auth_cache._d.clear()
+    h = bearer(db.tokens["viewer"])
+    assert c.get("/api/me", headers=h).status_code == 200 and lookups == ["thread"]
+    assert c.get("/api/me", headers=h).status_code == 200 and lookups == ["thread"]  # cached: no lookup
+    bad = bearer("cm_0123456789ab_not-a-token")
+    assert c.get("/api/me", headers=bad).status_code == 401
+    assert c.get("/api/me", headers=bad).status_code == 401  # remembered as unknown: still audited, off the loop
+    assert audits == [("denied.401", "thread"), ("denied.401", "thread")]
+    assert c.post("/api/users", json={"name": "x", "role": "viewer"}, headers=h).status_code == 403
+    assert audits[-1] == ("denied.403", "thread")
+    with ctx.db.cursor() as con:
+        from critmin.web import audit
+
+        actions = [e["action"] for e in audit.entries(con, limit=5)]
+    assert actions[:3] == ["denied.403", "denied.401", "denied.401"]

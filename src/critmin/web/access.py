@@ -190,27 +190,33 @@ async def enforce(request: Request) -> None:
     rule = rule_for(request.method, path) if path else None
     if rule is None:
         raise HTTPException(500, f"no access rule for {request.method} {path}; refusing")
-    principal = resolve_principal(request)
+    from starlette.concurrency import run_in_threadpool
+
+    from critmin.web.context import from_memory_or_thread
+
+    # a credential the cache holds is checked on the loop; a lookup (and the audit of an unknown
+    # token) runs in a worker thread, as does every audit write below
+    principal = await from_memory_or_thread(resolve_principal, request)
     request.state.principal = principal
     if rule.roles is None:
         if rule.write and path == "/login":
             expected = request.cookies.get(LOGIN_CSRF_COOKIE)
             if not await _csrf_ok(request, expected):
-                audit_denied(request, None, 403, "login CSRF token missing or wrong")
+                await run_in_threadpool(audit_denied, request, None, 403, "login CSRF token missing or wrong")
                 raise HTTPException(403, "login form expired or CSRF token missing; reload the page")
         return
     if principal is None:
         if request.url.path.startswith("/api/") or request.method not in ("GET", "HEAD"):
-            audit_denied(request, None, 401, "no credentials" if not request.cookies.get(SESSION_COOKIE)
-                         else "session unknown, ended or expired")
+            why = "no credentials" if not request.cookies.get(SESSION_COOKIE) else "session unknown, ended or expired"
+            await run_in_threadpool(audit_denied, request, None, 401, why)
             if request.url.path.startswith("/api/"):
                 raise HTTPException(401, "login or bearer token required", {"WWW-Authenticate": "Bearer"})
         raise LoginRequired(str(request.url.path))
     if principal.role.name not in rule.roles:
-        audit_denied(request, principal, 403, f"role {principal.role.name} not allowed")
+        await run_in_threadpool(audit_denied, request, principal, 403, f"role {principal.role.name} not allowed")
         raise HTTPException(403, f"role {principal.role.name!r} may not {request.method} {path}")
     if rule.write and principal.via == "session" and not await _csrf_ok(request, principal.csrf_token):
-        audit_denied(request, principal, 403, "CSRF token missing or wrong")
+        await run_in_threadpool(audit_denied, request, principal, 403, "CSRF token missing or wrong")
         raise HTTPException(403, "CSRF token missing or wrong")
 
 
@@ -266,8 +272,12 @@ def current_on_loop(routes: Any) -> int:
 
 
 def audit_denied(request: Request, principal: Principal | None, status: int, reason: str, **detail: Any) -> None:
-    """Audit a refused request, unless this client is over its per-minute allowance."""
+    """Audit a refused request, unless this client is over its per-minute allowance (a store
+    write: never on the event loop, see :func:`critmin.web.context.before_io`)."""
     from critmin.web.audit import DeniedLimiter
+    from critmin.web.context import before_io
+
+    before_io("audit of a denied request")
 
     state = request.app.state
     limiter = getattr(state, "denied_limiter", None)

@@ -101,6 +101,7 @@ class AuthCache:
             hit = self._d.get(k)
         if hit is not None and now - hit[0] < float(settings.get("web.auth_cache_s")):
             return hit[1]
+        before_io("credential lookup")
         value = lookup()
         with self._lock:
             if len(self._d) > 10_000:
