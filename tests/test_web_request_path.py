@@ -147,9 +147,10 @@ def test_the_pages_router_goes_first_and_shares_no_path_with_another_router(clie
 
 
 def test_the_current_user_dependency_runs_on_the_event_loop_with_the_same_answers(client, monkeypatch):
-    """``Depends(current)`` is called on the event loop (no worker-thread hop): a probe in place of
-    ``access.current`` is reached from a running event loop; the principal, a 401 without
-    credentials and a 401 for a revoked token are the answers they were."""
+    """The ``CurrentUser`` dependency (``access.current_principal``, ``async``) runs on the event
+    loop (no worker-thread hop) and calls ``access.current`` as it is when called: a probe in its
+    place is reached from a running event loop; the principal, a 401 without credentials and a
+    401 for a revoked token are the answers they were."""
     import asyncio
 
     from critmin.web import access

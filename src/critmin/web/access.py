@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
 from critmin.web.auth import ROLES, Principal, principal_from_session, principal_from_token
 
@@ -228,44 +228,15 @@ def current(request: Request) -> Principal:
     return p
 
 
-async def _current_on_loop(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
+    """:func:`current` as an ``async`` dependency, so FastAPI calls it on the event loop (a plain
+    ``def`` dependency is run in a worker thread: a thread hop per request, which the load
+    benchmark measured). :func:`current` is looked up when called, so it stays the one answer."""
     return current(request)
 
 
-def current_on_loop(routes: Any) -> int:
-    """Make FastAPI call every ``Depends(current)`` of ``routes`` (an app's route table) on the
-    event loop; returns how many it changed.
-
-    :func:`current` only reads ``request.state``, but as a plain ``def`` FastAPI runs it in a
-    worker thread (a thread hop per request, which the load benchmark measured); handlers also
-    call it directly, so it stays a plain function and the dependency tree gets an ``async``
-    twin with the same signature and the same answer."""
-    from fastapi.routing import APIRoute
-
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # FastAPI before route contexts: the route table is already flat
-        flat = list(routes)
-    else:  # the route as included (its dependency tree is the one requests use) and as declared
-        flat = [x for rc in iter_route_contexts(routes) for x in (rc, rc.original_route)]
-    changed, seen = 0, set()
-
-    def walk(dependant: Any) -> None:
-        nonlocal changed
-        for sub in dependant.dependencies:
-            if id(sub) in seen:
-                continue
-            seen.add(id(sub))
-            if sub.call is current:
-                sub.call = _current_on_loop
-                changed += 1
-            walk(sub)
-
-    for route in flat:
-        dependant = getattr(route, "dependant", None)
-        if dependant is not None and isinstance(getattr(route, "original_route", route), APIRoute):
-            walk(dependant)
-    return changed
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+"""The authenticated principal of a non-public route: ``principal: CurrentUser``."""
 
 
 # -- denied requests: audited, rate-limited ----------------------------------------------------------

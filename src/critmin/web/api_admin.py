@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from critmin.web import audit, auth
-from critmin.web.access import current
+from critmin.web.access import CurrentUser
 from critmin.web.context import ctx_of
 from critmin.web.models import ERRORS
 
@@ -62,7 +62,7 @@ def audit_log(
                                                           "application/json": {"schema": {"type": "array"}}}}})
 def audit_export(
     request: Request,
-    principal: Annotated[auth.Principal, Depends(current)],
+    principal: CurrentUser,
     format: Annotated[Literal["csv", "json"], Query()] = "csv",
 ) -> Response:
     """The whole audit log (oldest first, with chain hashes) as a CSV or JSON download."""
@@ -108,7 +108,7 @@ def _user_or_404(con, name: str) -> None:
 
 
 @router.post("/users", response_model=Secret, status_code=201)
-def add_user(request: Request, principal: Annotated[auth.Principal, Depends(current)], new: NewUser) -> Secret:
+def add_user(request: Request, principal: CurrentUser, new: NewUser) -> Secret:
     """Create a user with a generated password, returned once (``critmin users add`` while the
     server holds the database)."""
     ctx = ctx_of(request)
@@ -124,7 +124,7 @@ def add_user(request: Request, principal: Annotated[auth.Principal, Depends(curr
 
 
 @router.post("/users/{name}/tokens", response_model=Secret, status_code=201)
-def new_token(request: Request, principal: Annotated[auth.Principal, Depends(current)],
+def new_token(request: Request, principal: CurrentUser,
               name: Annotated[str, Path(max_length=64)]) -> Secret:
     """A new bearer token for the user, returned once (``critmin users token``)."""
     ctx = ctx_of(request)
@@ -136,7 +136,7 @@ def new_token(request: Request, principal: Annotated[auth.Principal, Depends(cur
 
 
 @router.post("/users/{name}/revoke", response_model=Revoked)
-def revoke(request: Request, principal: Annotated[auth.Principal, Depends(current)],
+def revoke(request: Request, principal: CurrentUser,
            name: Annotated[str, Path(max_length=64)]) -> Revoked:
     """Revoke all of the user's bearer tokens and end all their browser sessions; effective
     immediately (a revoked credential must not live on in a browser)."""

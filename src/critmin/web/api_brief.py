@@ -18,11 +18,11 @@ import tempfile
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from critmin.web.access import ANY, READ, RULES, WRITERS, Rule, current
+from critmin.web.access import ANY, READ, RULES, WRITERS, CurrentUser, Rule, current
 from critmin.web.auth import Principal
 from critmin.web.context import WebContext, ctx_of
 from critmin.web.jobs import register_task
@@ -94,7 +94,7 @@ register_task(KIND)(brief_task)
 
 
 @router.post("/api/briefs", response_model=JobCreated, status_code=202, tags=["brief"])
-def start_brief(request: Request, principal: Annotated[Principal, Depends(current)], body: BriefBody) -> dict[str, Any]:
+def start_brief(request: Request, principal: CurrentUser, body: BriefBody) -> dict[str, Any]:
     """Queue a briefing pack (PDF + Excel) for the partners, year, language and visibility."""
     vis = body.visibility or principal.default_visibility
     payload = _payload(body, principal, vis)
@@ -104,17 +104,17 @@ def start_brief(request: Request, principal: Annotated[Principal, Depends(curren
 
 
 @router.get("/api/briefs", response_model=JobList, tags=["brief"])
-def list_briefs(request: Request, principal: Annotated[Principal, Depends(current)]) -> dict[str, Any]:
+def list_briefs(request: Request, principal: CurrentUser) -> dict[str, Any]:
     return {"jobs": ctx_of(request).jobs.list(KIND, principal.role.sees, 50)}
 
 
 @router.get("/api/briefs/{job_id}", response_model=Job, tags=["brief"])
-def get_brief(request: Request, principal: Annotated[Principal, Depends(current)], job_id: JobId) -> dict[str, Any]:
+def get_brief(request: Request, principal: CurrentUser, job_id: JobId) -> dict[str, Any]:
     return visible_job(ctx_of(request), principal, KIND, job_id)
 
 
 @router.get("/api/briefs/{job_id}/files/{name}", tags=["brief"], response_class=Response)
-def download_brief(request: Request, principal: Annotated[Principal, Depends(current)], job_id: JobId,
+def download_brief(request: Request, principal: CurrentUser, job_id: JobId,
                    name: Annotated[str, Path(pattern=r"^brief\.(pdf|xlsx)$")]) -> Response:
     """One file of a finished brief (404 for a job the caller may not see)."""
     from critmin.brief.store import get_file

@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from critmin.web.access import ADMIN, ANY, RULES, WRITERS, Rule, current
+from critmin.web.access import ADMIN, ANY, RULES, WRITERS, CurrentUser, Rule
 from critmin.web.auth import Principal
 from critmin.web.context import WebContext, ctx_of
 
@@ -54,7 +54,6 @@ RULES.update(INCIDENT_RULES)
 router = APIRouter(tags=["incidents"])
 IncidentId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
 DecisionId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
-Me = Annotated[Principal, Depends(current)]
 
 
 def incident_store(ctx: WebContext) -> Any:
@@ -174,7 +173,7 @@ def open_for(ctx: WebContext, request: Request, p: Principal, req: OpenRequest) 
 
 
 @router.get("/api/incidents")
-def list_incidents(request: Request, principal: Me, status: str | None = None) -> dict[str, Any]:
+def list_incidents(request: Request, principal: CurrentUser, status: str | None = None) -> dict[str, Any]:
     """Incidents visible to the caller, newest first (``status=open`` for the unfinished ones:
     every status but closed)."""
     st = incident_store(ctx_of(request))
@@ -186,21 +185,21 @@ def list_incidents(request: Request, principal: Me, status: str | None = None) -
 
 
 @router.post("/api/incidents", status_code=201)
-def open_incident_api(request: Request, principal: Me, req: OpenRequest) -> dict[str, Any]:
+def open_incident_api(request: Request, principal: CurrentUser, req: OpenRequest) -> dict[str, Any]:
     """Open an incident from a trigger (event id, signal id, or a library scenario); it is
     assessed and its options ranked before the answer (a few seconds)."""
     return open_for(ctx_of(request), request, principal, req)
 
 
 @router.get("/api/incidents/inventory")
-def list_inventory(request: Request, principal: Me) -> dict[str, Any]:
+def list_inventory(request: Request, principal: CurrentUser) -> dict[str, Any]:
     """The newest recorded inventory per partner and commodity that the caller may see."""
     inv = incident_store(ctx_of(request)).inventory(_sees(principal))
     return {"inventory": [{"partner": k[0], "commodity": k[1], **v} for k, v in sorted(inv.items())]}
 
 
 @router.post("/api/incidents/inventory", status_code=201)
-def record_inventory(request: Request, principal: Me, req: InventoryRequest) -> dict[str, Any]:
+def record_inventory(request: Request, principal: CurrentUser, req: InventoryRequest) -> dict[str, Any]:
     """Record a partner's stockpile inventory (append-only)."""
     from critmin.data.normalize.commodities import resolve
 
@@ -221,7 +220,7 @@ def record_inventory(request: Request, principal: Me, req: InventoryRequest) -> 
 
 
 @router.post("/api/incidents/inventory/adopt", status_code=201)
-def adopt_plan_api(request: Request, principal: Me, req: AdoptRequest) -> dict[str, Any]:
+def adopt_plan_api(request: Request, principal: CurrentUser, req: AdoptRequest) -> dict[str, Any]:
     """Record the stocks of an adopted stockpile plan (a finished plan job you may see) as the
     partners' inventory, with the plan's visibility."""
     from critmin.incident.service import adopt_plan
@@ -238,7 +237,7 @@ def adopt_plan_api(request: Request, principal: Me, req: AdoptRequest) -> dict[s
 
 
 @router.post("/api/incidents/approvers/{name}")
-def set_approver(request: Request, principal: Me, name: Annotated[str, Path(max_length=64)],
+def set_approver(request: Request, principal: CurrentUser, name: Annotated[str, Path(max_length=64)],
                  req: ApproverRequest) -> dict[str, Any]:
     """Grant or revoke a user's approver flag (joint-admin only)."""
     ctx = ctx_of(request)
@@ -248,13 +247,13 @@ def set_approver(request: Request, principal: Me, name: Annotated[str, Path(max_
 
 
 @router.get("/api/incidents/{incident_id}")
-def get_incident(request: Request, principal: Me, incident_id: IncidentId) -> dict[str, Any]:
+def get_incident(request: Request, principal: CurrentUser, incident_id: IncidentId) -> dict[str, Any]:
     """The incident: record, timeline, newest assessment and options, decision log."""
     return _view(ctx_of(request), principal, incident_id)
 
 
 @router.get("/api/incidents/{incident_id}/export")
-def export_incident(request: Request, principal: Me, incident_id: IncidentId) -> Response:
+def export_incident(request: Request, principal: CurrentUser, incident_id: IncidentId) -> Response:
     """The whole incident as a JSON file (for the record)."""
     view = _view(ctx_of(request), principal, incident_id)
     return Response(json.dumps(view, indent=2, default=str), media_type="application/json",
@@ -270,7 +269,7 @@ def _step(request: Request, principal: Principal, incident_id: str, fn: Any, **k
 
 
 @router.post("/api/incidents/{incident_id}/assess")
-def reassess(request: Request, principal: Me, incident_id: IncidentId) -> dict[str, Any]:
+def reassess(request: Request, principal: CurrentUser, incident_id: IncidentId) -> dict[str, Any]:
     """Run the assessment again (new inventory records, a new data import)."""
     from critmin.incident.service import assess_incident
 
@@ -281,7 +280,7 @@ def reassess(request: Request, principal: Me, incident_id: IncidentId) -> dict[s
 
 
 @router.post("/api/incidents/{incident_id}/options")
-def rerank(request: Request, principal: Me, incident_id: IncidentId) -> dict[str, Any]:
+def rerank(request: Request, principal: CurrentUser, incident_id: IncidentId) -> dict[str, Any]:
     """Rank the response options again from the newest assessment."""
     from critmin.incident.service import options_incident
 
@@ -296,7 +295,7 @@ def _government(p: Principal) -> str:
 
 
 @router.post("/api/incidents/{incident_id}/decisions", status_code=201)
-def propose(request: Request, principal: Me, incident_id: IncidentId, req: DecisionRequest) -> dict[str, Any]:
+def propose(request: Request, principal: CurrentUser, incident_id: IncidentId, req: DecisionRequest) -> dict[str, Any]:
     """Propose a decision (an option of the newest ranking, or ``custom:...``), with reasons."""
     from critmin.incident.service import propose_decision
 
@@ -307,7 +306,7 @@ def propose(request: Request, principal: Me, incident_id: IncidentId, req: Decis
 
 
 @router.post("/api/incidents/{incident_id}/decisions/{decision_id}/approve")
-def approve(request: Request, principal: Me, incident_id: IncidentId, decision_id: DecisionId,
+def approve(request: Request, principal: CurrentUser, incident_id: IncidentId, decision_id: DecisionId,
             req: ApprovalRequest) -> dict[str, Any]:
     """Approve a decision for your government (needs the approver flag)."""
     from critmin.incident.service import approve_decision
@@ -319,7 +318,7 @@ def approve(request: Request, principal: Me, incident_id: IncidentId, decision_i
 
 
 @router.post("/api/incidents/{incident_id}/close")
-def close(request: Request, principal: Me, incident_id: IncidentId, req: CloseRequest) -> dict[str, Any]:
+def close(request: Request, principal: CurrentUser, incident_id: IncidentId, req: CloseRequest) -> dict[str, Any]:
     from critmin.incident.service import close_incident
 
     out: dict[str, Any] = _step(request, principal, incident_id, close_incident, author=principal.name,
@@ -335,7 +334,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
 
 
 @router.get("/incidents", response_class=HTMLResponse, include_in_schema=False)
-def incidents_page(request: Request, principal: Me) -> Response:
+def incidents_page(request: Request, principal: CurrentUser) -> Response:
     from critmin.markets.events import load_events
 
     items = incident_store(ctx_of(request)).list(_sees(principal))
@@ -347,14 +346,14 @@ def incidents_page(request: Request, principal: Me) -> Response:
 
 
 @router.post("/incidents", include_in_schema=False)
-def open_from_form(request: Request, principal: Me, trigger: Annotated[str, Form(max_length=80)],
+def open_from_form(request: Request, principal: CurrentUser, trigger: Annotated[str, Form(max_length=80)],
                    visibility: Annotated[str, Form(pattern="^(US|JP|joint)$")]) -> Response:
     view = open_for(ctx_of(request), request, principal, OpenRequest(trigger=trigger, visibility=visibility))
     return RedirectResponse(f"/incidents/{view['incident']['incident_id']}", status_code=303)
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse, include_in_schema=False)
-def incident_page(request: Request, principal: Me, incident_id: IncidentId) -> Response:
+def incident_page(request: Request, principal: CurrentUser, incident_id: IncidentId) -> Response:
     ctx = ctx_of(request)
     view = _view(ctx, principal, incident_id)
     st = incident_store(ctx)
@@ -364,12 +363,12 @@ def incident_page(request: Request, principal: Me, incident_id: IncidentId) -> R
 
 
 @router.get("/incidents/{incident_id}/brief", response_class=HTMLResponse, include_in_schema=False)
-def incident_brief(request: Request, principal: Me, incident_id: IncidentId) -> Response:
+def incident_brief(request: Request, principal: CurrentUser, incident_id: IncidentId) -> Response:
     return HTMLResponse(render_brief(_view(ctx_of(request), principal, incident_id)))
 
 
 @router.get("/incidents/{incident_id}/brief.pdf", include_in_schema=False)
-def incident_brief_pdf(request: Request, principal: Me, incident_id: IncidentId) -> Response:
+def incident_brief_pdf(request: Request, principal: CurrentUser, incident_id: IncidentId) -> Response:
     """The one-page brief as PDF (Typst, as the briefing pack)."""
     from critmin.brief.fonts import FontsMissing
     from critmin.incident.pdf import IncidentPdfError, compile_pdf
@@ -384,7 +383,7 @@ def incident_brief_pdf(request: Request, principal: Me, incident_id: IncidentId)
 
 
 @router.post("/incidents/{incident_id}/decide", include_in_schema=False)
-def decide_from_form(request: Request, principal: Me, incident_id: IncidentId,
+def decide_from_form(request: Request, principal: CurrentUser, incident_id: IncidentId,
                      option_id: Annotated[str, Form(max_length=200)], reasons: Annotated[str, Form(max_length=4000)],
                      supersedes: Annotated[str, Form(max_length=40)] = "") -> Response:
     propose(request, principal, incident_id,
@@ -393,7 +392,7 @@ def decide_from_form(request: Request, principal: Me, incident_id: IncidentId,
 
 
 @router.post("/incidents/{incident_id}/approve", include_in_schema=False)
-def approve_from_form(request: Request, principal: Me, incident_id: IncidentId,
+def approve_from_form(request: Request, principal: CurrentUser, incident_id: IncidentId,
                       decision_id: Annotated[str, Form(max_length=40)],
                       comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
     approve(request, principal, incident_id, decision_id, ApprovalRequest(comment=comment or None))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from critmin.web.access import ANY, RULES, Rule, current
+from critmin.web.access import ANY, RULES, CurrentUser, Rule
 from critmin.web.api_projects import registry_version, visible_projects
-from critmin.web.auth import Principal
 from critmin.web.context import ctx_of
 from critmin.web.convert import jsonable
 from critmin.web.models import ERRORS
@@ -37,7 +36,7 @@ def _bad(exc: Exception) -> HTTPException:
 @router.get("/api/outlook", response_model=dict[str, Any], tags=["outlook"])
 def get_outlook(
     request: Request,
-    principal: Annotated[Principal, Depends(current)],
+    principal: CurrentUser,
     commodity: Annotated[str, Query(max_length=64)],
     stage: Annotated[str, Query(pattern="^(mine|processing)$")] = "processing",
     scenario: Annotated[str, Query(pattern="^(STEPS|APS|NZE)$")] = "STEPS",
@@ -65,7 +64,7 @@ def get_outlook(
 @router.get("/api/gap", response_model=dict[str, Any], tags=["outlook"])
 def get_gap(
     request: Request,
-    principal: Annotated[Principal, Depends(current)],
+    principal: CurrentUser,
     for_: Annotated[str, Query(alias="for", max_length=32)] = "USA,JPN",
     year: Annotated[int, Query(ge=2025, le=2040)] = 2030,
     scenario: Annotated[str | None, Query(pattern="^(STEPS|APS|NZE)$")] = None,

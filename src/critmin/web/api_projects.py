@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from critmin.web.access import current
+from critmin.web.access import CurrentUser
 from critmin.web.auth import Principal
 from critmin.web.context import WebContext, ctx_of
 from critmin.web.convert import jsonable
@@ -111,7 +111,7 @@ class SelectionRequest(BaseModel):
 @router.get("/projects", response_model=ProjectList)
 async def list_projects(
     request: Request,
-    principal: Annotated[Principal, Depends(current)],
+    principal: CurrentUser,
     commodity: Annotated[str | None, Query(max_length=64)] = None,
     country: Annotated[str | None, Query(pattern="^[A-Z]{3}$")] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
@@ -142,7 +142,7 @@ async def list_projects(
 
 
 @router.get("/projects/{project_id}", response_model=dict[str, Any])
-def get_project(request: Request, principal: Annotated[Principal, Depends(current)], project_id: ProjectId) -> dict:
+def get_project(request: Request, principal: CurrentUser, project_id: ProjectId) -> dict:
     """One project (404 when unknown or not visible to the caller), with its ``version`` (send it
     back with an update: a stale one answers 409)."""
     ctx = ctx_of(request)
@@ -154,7 +154,7 @@ def get_project(request: Request, principal: Annotated[Principal, Depends(curren
 @router.post("/projects", response_model=dict[str, Any], status_code=201)
 def put_project(
     request: Request,
-    principal: Annotated[Principal, Depends(current)],
+    principal: CurrentUser,
     record: Annotated[dict[str, Any], Body(description="A project record (fields of seed_projects.json)")],
     version: Annotated[int | None, Query(ge=1, description="The version you edited (409 when stale)")] = None,
 ) -> dict:
@@ -213,7 +213,7 @@ def put_project(
 @router.get("/clock", response_model=Clock)
 def clock(
     request: Request,
-    principal: Annotated[Principal, Depends(current)],
+    principal: CurrentUser,
     today: Annotated[dt.date | None, Query(description="Evaluate as of this date (default: today)")] = None,
 ) -> dict[str, Any]:
     """The framework clock: financing (six months) and ministerial (180 days) deadlines, each
@@ -239,7 +239,7 @@ def clock(
 
 @router.post("/projects/selection", response_model=JobCreated, status_code=202)
 def start_selection(
-    request: Request, principal: Annotated[Principal, Depends(current)], req: SelectionRequest
+    request: Request, principal: CurrentUser, req: SelectionRequest
 ) -> dict[str, Any]:
     """Run the joint portfolio selection over the projects the caller may see (background job)."""
     from critmin.web.runs import start_job
@@ -292,7 +292,7 @@ def _selection_task(ctx: WebContext, payload: dict[str, Any]) -> Any:
 
 @router.get("/projects/selection/{job_id}", response_model=Job)
 def get_selection(
-    request: Request, principal: Annotated[Principal, Depends(current)],
+    request: Request, principal: CurrentUser,
     job_id: Annotated[str, Path(max_length=64)],
 ) -> dict[str, Any]:
     """A portfolio selection run: progress, then the selected portfolio, exclusions and scores."""

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
 from critmin.data.errors import UnknownCommodity
 from critmin.data.normalize.commodities import CommodityId, resolve
 from critmin.data.partners import partners
 from critmin.web import tasks as _tasks  # noqa: F401 - registers the scenario and monte_carlo tasks
-from critmin.web.access import current
-from critmin.web.auth import Principal
+from critmin.web.access import CurrentUser
 from critmin.web.context import ctx_of
 from critmin.web.jobs import register_task
 from critmin.web.models import ERRORS, Job, JobCreated, JobList
@@ -131,12 +130,12 @@ class ScenarioInfo(BaseModel):
 def _runs(kind: str):
     async def list_jobs(
         request: Request,
-        principal: Annotated[Principal, Depends(current)],
+        principal: CurrentUser,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> dict[str, Any]:
         return {"jobs": await ctx_of(request).jobs.alist(kind, principal.role.sees, limit)}
 
-    def get_job(request: Request, principal: Annotated[Principal, Depends(current)], job_id: JobId) -> dict:
+    def get_job(request: Request, principal: CurrentUser, job_id: JobId) -> dict:
         return visible_job(ctx_of(request), principal, kind, job_id)
 
     return list_jobs, get_job
@@ -170,7 +169,7 @@ def get_scenario(name: Annotated[str, Path(max_length=128)]) -> dict[str, Any]:
 
 @router.post("/simulations", response_model=JobCreated, status_code=202)
 def start_simulation(
-    request: Request, principal: Annotated[Principal, Depends(current)], req: SimulationRequest
+    request: Request, principal: CurrentUser, req: SimulationRequest
 ) -> dict[str, Any]:
     """Run a library scenario, an edited scenario, or a Monte Carlo job over the hazard model."""
     from critmin.web import tasks
@@ -201,7 +200,7 @@ def start_simulation(
 
 @router.post("/stockpile/plans", response_model=JobCreated, status_code=202)
 def start_plan(
-    request: Request, principal: Annotated[Principal, Depends(current)], req: StockpileRequest
+    request: Request, principal: CurrentUser, req: StockpileRequest
 ) -> dict[str, Any]:
     """Optimise stockpile targets for the budgets: coordinated and independent plans side by
     side, and the budget-loss frontier."""
@@ -235,12 +234,12 @@ def _stockpile_payload(ctx: Any, payload: dict[str, Any]) -> Any:
 
 
 @router.post("/simulations/{job_id}/cancel", response_model=dict[str, str], summary="Cancel a simulation run")
-def cancel_simulation(request: Request, principal: Annotated[Principal, Depends(current)], job_id: JobId) -> dict:
+def cancel_simulation(request: Request, principal: CurrentUser, job_id: JobId) -> dict:
     """Cancel a queued run at once, a running one at its next progress report (owner or joint-admin)."""
     return cancel_job(ctx_of(request), request, principal, "simulation", job_id)
 
 
 @router.post("/stockpile/plans/{job_id}/cancel", response_model=dict[str, str], summary="Cancel a stockpile plan")
-def cancel_plan(request: Request, principal: Annotated[Principal, Depends(current)], job_id: JobId) -> dict:
+def cancel_plan(request: Request, principal: CurrentUser, job_id: JobId) -> dict:
     """Cancel a queued plan at once, a running one at its next progress report (owner or joint-admin)."""
     return cancel_job(ctx_of(request), request, principal, "stockpile", job_id)

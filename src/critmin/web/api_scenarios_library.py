@@ -31,14 +31,14 @@ import json
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from critmin.ops import StaleVersion
 from critmin.web import approvals
 from critmin.web import scenarios_library as lib
-from critmin.web.access import ANY, RULES, WRITERS, Rule, current, id_namespace
+from critmin.web.access import ANY, RULES, WRITERS, CurrentUser, Rule, id_namespace
 from critmin.web.auth import Principal
 from critmin.web.context import ctx_of
 from critmin.web.models import ERRORS
@@ -128,13 +128,13 @@ def visible(request: Request, principal: Principal, scenario_id: str) -> dict[st
 
 
 @router.get("", response_model=SavedList)
-def list_saved(request: Request, principal: Annotated[Principal, Depends(current)]) -> dict[str, Any]:
+def list_saved(request: Request, principal: CurrentUser) -> dict[str, Any]:
     """The saved scenarios you may see (another government's own records never appear)."""
     return {"scenarios": lib.listing(ctx_of(request).ops, principal.role.sees)}
 
 
 @router.post("", response_model=SavedScenario, status_code=201)
-def save(request: Request, principal: Annotated[Principal, Depends(current)], req: SaveRequest) -> dict[str, Any]:
+def save(request: Request, principal: CurrentUser, req: SaveRequest) -> dict[str, Any]:
     """Save a scenario to the library (validated as a run would be: 422 names the field)."""
     ctx = ctx_of(request)
     vis = req.visibility or principal.default_visibility
@@ -150,7 +150,7 @@ def save(request: Request, principal: Annotated[Principal, Depends(current)], re
 
 
 @router.get("/{scenario_id}", response_model=SavedScenario)
-def open_saved(request: Request, principal: Annotated[Principal, Depends(current)],
+def open_saved(request: Request, principal: CurrentUser,
                scenario_id: ScenarioId) -> dict[str, Any]:
     """One saved scenario with its document and ``version`` (send it back with an update)."""
     return visible(request, principal, scenario_id)
@@ -161,7 +161,7 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 @router.get("/{scenario_id}/toml", response_class=Response,
             responses={200: {"content": {"application/toml": {}}, "description": "The TOML file"}})
-def download_toml(request: Request, principal: Annotated[Principal, Depends(current)],
+def download_toml(request: Request, principal: CurrentUser,
                   scenario_id: ScenarioId) -> Response:
     """The saved scenario as a TOML file, as ``critmin simulate FILE.toml`` reads it."""
     rec = visible(request, principal, scenario_id)
@@ -187,7 +187,7 @@ class Pending(BaseModel):
 
 @router.put("/{scenario_id}", response_model=SavedScenario,
             responses={202: {"model": Pending, "description": "Narrowing a joint scenario: pending approval"}})
-def update(request: Request, principal: Annotated[Principal, Depends(current)], scenario_id: ScenarioId,
+def update(request: Request, principal: CurrentUser, scenario_id: ScenarioId,
            req: UpdateRequest) -> Any:
     """Update a saved scenario you may see. Send the ``version`` you edited: when the record has
     changed since, the answer is 409 and nothing is written. Narrowing a joint scenario to one
@@ -272,7 +272,7 @@ def apply_approved(request: Request, req: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.delete("/{scenario_id}", response_model=dict[str, Any])
-def delete(request: Request, principal: Annotated[Principal, Depends(current)], scenario_id: ScenarioId,
+def delete(request: Request, principal: CurrentUser, scenario_id: ScenarioId,
            version: Annotated[int | None, Query(ge=1, description="The version you saw (409 when stale)")] = None,
            ) -> dict[str, Any]:
     """Delete a saved scenario you may see (a joint one: its author or a joint-admin only)."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from critmin.web import approvals, audit, auth, throttle, totp
-from critmin.web.access import current
+from critmin.web.access import CurrentUser, current
 from critmin.web.context import ctx_of
 from critmin.web.models import ERRORS
 
@@ -38,7 +38,7 @@ def _user_or_404(con: Any, name: str) -> tuple[str, str, bool]:
 
 
 @router.post("/api/users/{name}/disable", response_model=Revoked)
-def disable_user(request: Request, principal: Annotated[auth.Principal, Depends(current)], name: UserName) -> Revoked:
+def disable_user(request: Request, principal: CurrentUser, name: UserName) -> Revoked:
     """Disable the user: every session ends and every token is revoked, at once."""
     ctx = ctx_of(request)
     if name == principal.name:
@@ -53,7 +53,7 @@ def disable_user(request: Request, principal: Annotated[auth.Principal, Depends(
 
 
 @router.post("/api/users/{name}/enable", response_model=Revoked)
-def enable_user(request: Request, principal: Annotated[auth.Principal, Depends(current)], name: UserName) -> Revoked:
+def enable_user(request: Request, principal: CurrentUser, name: UserName) -> Revoked:
     """Enable a disabled user again (old sessions and tokens stay revoked)."""
     ctx = ctx_of(request)
     with ctx.db.cursor() as con:
@@ -80,7 +80,7 @@ def _lift(request: Request, principal: auth.Principal, key: str) -> Lifted:
 
 
 @router.post("/api/users/{name}/unlock", response_model=Lifted)
-def unlock_user(request: Request, principal: Annotated[auth.Principal, Depends(current)], name: UserName) -> Lifted:
+def unlock_user(request: Request, principal: CurrentUser, name: UserName) -> Lifted:
     """Lift the login lockout of an account (and forget its failed logins)."""
     return _lift(request, principal, throttle.keys_for(name, None)[0])
 
@@ -93,13 +93,13 @@ def lockouts(request: Request) -> list[dict[str, Any]]:
 
 
 @router.post("/api/lockouts/lift", response_model=Lifted)
-def lift_lockout(request: Request, principal: Annotated[auth.Principal, Depends(current)], body: LockKey) -> Lifted:
+def lift_lockout(request: Request, principal: CurrentUser, body: LockKey) -> Lifted:
     """Lift one lockout (an account ``user:<name>`` or an address ``addr:<ip>``)."""
     return _lift(request, principal, body.key)
 
 
 @router.post("/api/users/{name}/totp/remove", response_model=dict[str, Any])
-def remove_totp(request: Request, principal: Annotated[auth.Principal, Depends(current)], name: UserName) -> dict:
+def remove_totp(request: Request, principal: CurrentUser, name: UserName) -> dict:
     """Remove a user's TOTP second factor (lost phone); the user enrols again on the Account page."""
     ctx = ctx_of(request)
     with ctx.db.cursor() as con:
@@ -118,7 +118,7 @@ class Verified(BaseModel):
 
 
 @router.post("/api/audit/checkpoint", response_model=dict[str, Any])
-def audit_checkpoint(request: Request, principal: Annotated[auth.Principal, Depends(current)]) -> dict:
+def audit_checkpoint(request: Request, principal: CurrentUser) -> dict:
     """Write a signed checkpoint of the audit chain's head now (outside the database)."""
     ctx = ctx_of(request)
     ctx.audit(request, principal, "audit.checkpoint", "ok")
@@ -147,7 +147,7 @@ def audit_verify(request: Request) -> Verified:
 
 
 @router.get("/api/notices", response_model=dict[str, Any], tags=["auth"])
-def get_notices(request: Request, principal: Annotated[auth.Principal, Depends(current)]) -> dict:
+def get_notices(request: Request, principal: CurrentUser) -> dict:
     """Notices for your government (visibility-change requests and their outcome) and how many
     requests wait for your government's approval."""
     gov = principal.role.government
@@ -220,14 +220,14 @@ def apply_approved(request: Request, req: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/api/approvals/{approval_id}/approve", response_model=dict[str, Any], tags=["projects"])
-def approve(request: Request, principal: Annotated[auth.Principal, Depends(current)],
+def approve(request: Request, principal: CurrentUser,
             approval_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     """Approve a visibility change for your government; applied when both governments approved."""
     return _decide(request, principal, approval_id, True)
 
 
 @router.post("/api/approvals/{approval_id}/reject", response_model=dict[str, Any], tags=["projects"])
-def reject(request: Request, principal: Annotated[auth.Principal, Depends(current)],
+def reject(request: Request, principal: CurrentUser,
            approval_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     """Reject a visibility change (the record stays joint)."""
     return _decide(request, principal, approval_id, False)

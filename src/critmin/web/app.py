@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from critmin import __version__
-from critmin.web.access import LoginRequired, current_on_loop, enforce
+from critmin.web.access import LoginRequired, enforce
 from critmin.web.context import WebContext
 from critmin.web.models import ERRORS
 
@@ -94,7 +94,6 @@ def create_app(db_path: str | Path, *, job_workers: int | None = None, ops_url: 
     app.add_middleware(SecurityMiddleware)  # headers, body limit, invalid paths, trusted proxy
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(name).router)
-    current_on_loop(app.routes)  # Depends(current) without a worker-thread hop per request
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

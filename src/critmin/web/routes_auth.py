@@ -13,13 +13,13 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from critmin import settings
 from critmin.web import auth, throttle, totp
-from critmin.web.access import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current
+from critmin.web.access import LOGIN_CSRF_COOKIE, SESSION_COOKIE, CurrentUser, current
 from critmin.web.context import ctx_of
 from critmin.web.models import ERRORS, Me
 from critmin.web.security import cookie_secure
@@ -215,7 +215,7 @@ class PasswordChanged(BaseModel):
 
 @router.post("/api/me/password", response_model=PasswordChanged, tags=["auth"],
              responses={401: ERRORS[401], 422: {"description": "wrong current password or weak new one"}})
-def api_change_password(request: Request, principal: Annotated[auth.Principal, Depends(current)],
+def api_change_password(request: Request, principal: CurrentUser,
                         body: PasswordChange) -> PasswordChanged:
     """Change your own password (the current one is required; the new one must pass the
     policy). Your other browser sessions end."""
@@ -227,7 +227,7 @@ def api_change_password(request: Request, principal: Annotated[auth.Principal, D
 
 
 @router.get("/api/me", response_model=Me, tags=["auth"], responses={401: ERRORS[401]})
-async def me(principal: Annotated[auth.Principal, Depends(current)]) -> Me:
+async def me(principal: CurrentUser) -> Me:
     """The authenticated user, role, government and what they may see (from the request's
     principal, in memory: no worker-thread hop)."""
     return Me(
