@@ -123,7 +123,7 @@ VALID: dict[str, str] = {
     "budget": "USA=1bn,JPN=1bn", "scenario": "scenarios/cn_graphite_licensing_2023.toml",
     "name": "nobody", "title": "test", "start": "2022", "end": "2023", "horizon": "2030",
     "incident_id": "no-such-incident", "project_id": "no-such-project", "job_id": "no-such-job",
-    "id": "no-such-id", "out": "{tmp}/out", "output": "{tmp}/out", "dest": "{tmp}/dest",
+    "id": "no-such-id", "run_id": "no-such-run", "out": "{tmp}/out", "output": "{tmp}/out", "dest": "{tmp}/dest",
     "lang": "en", "language": "en", "locale": "en", "decision": "approve", "author": "tester",
     "reason": "test", "reasons": "test", "option": "none", "tonnes": "1", "as_of": "2025-01-01",
 }

@@ -39,6 +39,8 @@ NO_VINTAGE = {
         "users add", "users token", "users revoke", "users list", "users disable", "users enable",
         "users unlock", "users totp", "audit export", "audit verify", "audit checkpoint",
         "audit checkpoints", "ops migrate", "ops info")},
+    "runs list": "stored simulation runs, each listed with the vintage it was computed on (test_run_vintage.py)",
+    "runs show": "one stored simulation run, with the vintage it was computed on (test_run_vintage.py)",
     **{f"incident {c}": "stored incident records, each with the data version it was computed on" for c in (
         "list", "show", "decide", "approve", "close", "brief", "inventory record", "inventory adopt-plan",
         "inventory list", "approver grant", "approver revoke")},

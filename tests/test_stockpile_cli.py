@@ -30,8 +30,9 @@ def _plan(db, *extra):
 def test_plan_json_on_real_data(real_db_path):
     d = _plan(real_db_path, "--mode", "coordinated")
     assert list(d) == ["mode", "budgets", "objective", "expected_loss", "cvar",
-                       "value_of_coordination", "targets", "loss_model", "why"]
+                       "value_of_coordination", "targets", "loss_model", "why", "sample"]
     assert d["loss_model"] == "damage"
+    assert (d["sample"]["run_id"], d["sample"]["vintage"]) == (None, None)  # sampled now, unpinned
     funded = {(t["commodity"], t["partner"]) for t in d["targets"] if t["stock_t"] > 1e-9}
     assert {(w["commodity"], w["partner"]) for w in d["why"]} == funded
     assert all(w["loss_per_t"] > 0 and w["lists"] for w in d["why"])

@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "critmin.cli.production",
     "critmin.cli.assess",
     "critmin.cli.simulate",
+    "critmin.cli.runs",
     "critmin.cli.stockpile",
     "critmin.cli.projects",
     "critmin.cli.outlook",

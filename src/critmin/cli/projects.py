@@ -301,7 +301,11 @@ def select_cmd(
             res["valuation"] = value_summary(values)
             res["targets"] = notes
         if save:
-            params = {"budget": b, **{k: v for k, v in kw.items() if k != "targets"}, "targets": list(target), "basis": basis, "viewer": viewer}
+            from critmin.disruption.provenance import data_provenance
+
+            # the data it was selected on (vintage pin, fingerprint): shown and checked by `critmin clock`
+            params = {"budget": b, **{k: v for k, v in kw.items() if k != "targets"}, "targets": list(target),
+                      "basis": basis, "viewer": viewer, **data_provenance(wh)}
             res["selection_id"] = reg.save_selection(res, params, author=author, viewer=viewer)
     if as_json:
         _echo_json(res)
@@ -415,6 +419,8 @@ def clock_cmd(
     typer.echo(f"financing deadline   {d['financing_deadline']} ({rep['days_to_financing_deadline']} days)")
     typer.echo(f"ministerial deadline {d['ministerial_deadline']} ({rep['days_to_ministerial_deadline']} days)")
     typer.echo(f"selection: {rep['selection']['source']}")
+    if rep["selection"].get("vintage_warning"):
+        typer.echo(f"warning: {rep['selection']['vintage_warning']}", err=True)
     from critmin.cli.tables import Col, fit_table, print_table
 
     if rep["projects"]:

@@ -153,4 +153,8 @@ def _table(doc: dict[str, Any]) -> None:
                + "proxy: trade shares from a proxy (see README glossary)")
     Console().print(fit_table(title, cols, rows, caption=caption))
     if doc.get("run_id"):
-        Console().print(f"stored as run {doc['run_id']}")
+        from critmin.disruption.provenance import vintage_label
+
+        vintage = (doc.get("data") or {}).get("vintage", "unknown")
+        Console().print(f"stored as run {doc['run_id']} (data as of vintage {vintage_label(vintage)}; "
+                        "`critmin runs list`)")

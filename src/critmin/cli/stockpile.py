@@ -50,6 +50,9 @@ Params = Annotated[str | None, typer.Option(
     "(names: capital_cost_rate, storage_cost_usd_per_t_yr, transfer_cost_usd_per_t, "
     "transfer_lead_time_months, lendable_share, cvar_alpha, risk_aversion).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+AllowMismatch = Annotated[bool, typer.Option(
+    "--allow-vintage-mismatch", help="Use a --run-id computed on another --vintage than this command's "
+    "(default: refused; docs/data.md).")]
 
 stockpile_app = typer.Typer(help="Stockpile targets: two-partner stochastic optimisation, baselines, frontier.",
                             no_args_is_help=True)
@@ -57,7 +60,8 @@ stockpile_app = typer.Typer(help="Stockpile targets: two-partner stochastic opti
 
 def plan_request(budget: str, joint_budget: str | None, mode: str, runs: int, seed: int,
                  run_id: str | None, commodities: str | None, loss_multiple: str | None,
-                 params: str | None, loss_model: str | None = None) -> PlanRequest:
+                 params: str | None, loss_model: str | None = None,
+                 allow_vintage_mismatch: bool = False) -> PlanRequest:
     """The options as a :class:`~critmin.stockpile.service.PlanRequest`, commodity names
     resolved to ids (ValueError naming the option on a bad value, UnknownCommodity on an
     unknown name)."""
@@ -81,6 +85,7 @@ def plan_request(budget: str, joint_budget: str | None, mode: str, runs: int, se
                        for k, m in parse_pairs(loss_multiple, "--loss-multiple").items()},
         params=parse_pairs(params, "--param"),
         loss_model=loss_model,
+        allow_vintage_mismatch=allow_vintage_mismatch,
     )
 
 
@@ -89,13 +94,22 @@ def _report_excluded(excluded: dict[str, str]) -> None:
         typer.echo(f"note: {c} left out: {why}", err=True)
 
 
+def _report_sample(sample: Any) -> None:
+    """One ``note:`` line: the stored run the scenarios came from and its vintage."""
+    from critmin.disruption.provenance import vintage_label
+
+    if sample.run_id is not None:
+        typer.echo(f"note: scenarios from stored run {sample.run_id}, computed on data as of vintage "
+                   f"{vintage_label(sample.vintage)}", err=True)
+
+
 @stockpile_app.command("plan")
 def plan_cmd(
     ctx: typer.Context, budget: Budget, joint_budget: JointBudget = None,
     mode: Annotated[str, typer.Option("--mode", help="coordinated | independent")] = "coordinated",
     runs: Runs = 2000, seed: Seed = 0, run_id: RunId = None, commodities: Commodities = None,
     loss_multiple: LossMult = None, params: Params = None, as_json: AsJson = False,
-    loss_model: LossModel = None, vintage: VintageOpt = None,
+    loss_model: LossModel = None, vintage: VintageOpt = None, allow_vintage_mismatch: AllowMismatch = False,
 ) -> None:
     """Optimal stockpile per commodity and partner, and the value of coordination."""
     from critmin.stockpile import service
@@ -103,12 +117,14 @@ def plan_cmd(
 
     with user_errors():
         req = plan_request(budget, joint_budget, mode, runs, seed, run_id, commodities, loss_multiple, params,
-                           loss_model)
+                           loss_model, allow_vintage_mismatch)
     with cli_warehouse(ctx, errors=(StockpileSolveError,), vintage=vintage) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         report = service.plan(wh, req)
     _report_excluded(report.not_planned)
+    _report_sample(report.sample)
     if as_json:
-        out = {**report.plan.to_dict(), "loss_model": report.loss_model, "why": report.why()}
+        out = {**report.plan.to_dict(), "loss_model": report.loss_model, "why": report.why(),
+               "sample": report.sample.to_dict()}
         typer.echo(json.dumps(out, indent=2, allow_nan=False))
         return
     _plan_table(report.plan)
@@ -124,7 +140,7 @@ def frontier_cmd(
     baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Add policy baselines to the chart.")] = True,
     runs: Runs = 2000, seed: Seed = 0, run_id: RunId = None, commodities: Commodities = None,
     loss_multiple: LossMult = None, params: Params = None, as_json: AsJson = False,
-    loss_model: LossModel = None, vintage: VintageOpt = None,
+    loss_model: LossModel = None, vintage: VintageOpt = None, allow_vintage_mismatch: AllowMismatch = False,
 ) -> None:
     """Budget-loss frontier: optimal expected loss over a sweep of budgets (0..max-scale x budget)."""
     import numpy as np
@@ -138,7 +154,7 @@ def frontier_cmd(
         raise fail("--points must be >= 2 and --max-scale > 0")
     with user_errors():
         req = plan_request(budget, joint_budget, "coordinated", runs, seed, run_id, commodities,
-                           loss_multiple, params, loss_model)
+                           loss_multiple, params, loss_model, allow_vintage_mismatch)
     with cli_warehouse(ctx, errors=(StockpileSolveError,), vintage=vintage) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         prep = service.prepare(wh, req)
         p = prep.problem
@@ -148,6 +164,7 @@ def frontier_cmd(
             base = comparison_table(p, policy_baselines(p, high, scope=inputs.critical_commodities(wh)))
         df = frontier(p, np.linspace(0.0, max_scale, points))
     _report_excluded(prep.not_planned)
+    _report_sample(prep.sample)
     if html is not None:
         write_frontier_html(df, html, base)
         typer.echo(f"wrote {html}", err=True)
@@ -185,7 +202,7 @@ def compare_cmd(
         "--scope", help="Commodities the days rules cover: 'critical' (2022 US list), 'all', or a list.")] = "critical",
     runs: Runs = 2000, seed: Seed = 0, run_id: RunId = None, commodities: Commodities = None,
     loss_multiple: LossMult = None, params: Params = None, as_json: AsJson = False,
-    loss_model: LossModel = None, vintage: VintageOpt = None,
+    loss_model: LossModel = None, vintage: VintageOpt = None, allow_vintage_mismatch: AllowMismatch = False,
 ) -> None:
     """Optimal plans vs policy baselines (60 days, 60/180 days, a fixed stock) on the same scenarios."""
     from critmin.stockpile import inputs, service
@@ -195,7 +212,7 @@ def compare_cmd(
 
     with user_errors():
         req = plan_request(budget, joint_budget, "coordinated", runs, seed, run_id, commodities,
-                           loss_multiple, params, loss_model)
+                           loss_multiple, params, loss_model, allow_vintage_mismatch)
         user = _fixed_stock(fixed)
     with cli_warehouse(ctx, errors=(StockpileSolveError,), vintage=vintage) as wh, working("solving the stockpile model (scenarios, LP) ..."):
         prep = service.prepare(wh, req)
@@ -210,6 +227,7 @@ def compare_cmd(
                *policy_baselines(p, hr, user, sharing=sharing, scope=rule_scope)]
         table = comparison_table(p, evs)
     _report_excluded(prep.not_planned)
+    _report_sample(prep.sample)
     if as_json:
         typer.echo(json.dumps({"high_risk": hr, "rows": _records(table)}, indent=2, allow_nan=False))
     else:

@@ -83,13 +83,20 @@ def sample_shortfalls(market: Market, runs: int, random_state: int | np.random.G
     return sample_from_result(market, res)
 
 
-def load_run(wh: Warehouse, run_id: str) -> ShortfallSample:
-    """A stored Monte Carlo run (``critmin simulate --monte-carlo``) as a ShortfallSample."""
+def load_run(wh: Warehouse, run_id: str, *, allow_other_vintage: bool = False) -> ShortfallSample:
+    """A stored Monte Carlo run (``critmin simulate --monte-carlo``) as a ShortfallSample.
+
+    The run must have been computed on ``wh``'s vintage (:func:`critmin.disruption.provenance.check_reuse`:
+    :class:`~critmin.disruption.provenance.RunVintageMismatch` otherwise, unless
+    ``allow_other_vintage``); the sample's meta carries the run's ``vintage`` and
+    ``data_fingerprint`` and, when there was one, the ``vintage_warning``."""
+    from critmin.disruption.provenance import check_reuse
     from critmin.disruption.store import read_run
 
     info, arr = read_run(wh, run_id)
     if arr is None:
         raise ValueError(f"run {run_id!r} is a {info['kind']} run without a stored sample")
+    warning = check_reuse(run_id, info["vintage"], getattr(wh, "vintage", None), allow=allow_other_vintage)
     return ShortfallSample(
         commodities=tuple(str(x) for x in arr["commodities"]),
         consumers=tuple(str(x) for x in arr["consumers"]),
@@ -100,7 +107,9 @@ def load_run(wh: Warehouse, run_id: str) -> ShortfallSample:
         weights=arr["weights"],
         run_id=run_id,
         seed=info["seed"],
-        meta={"spec": info["spec"], "market": info["market_meta"], "created_at": str(info["created_at"])},
+        meta={"spec": info["spec"], "market": info["market_meta"], "created_at": str(info["created_at"]),
+              "vintage": info["vintage"], "data_fingerprint": info["data_fingerprint"],
+              **({"vintage_warning": warning} if warning else {})},
     )
 
 
@@ -184,11 +193,16 @@ def load_run_price_change_paths(wh: Warehouse, run_id: str, commodity: str, path
     ``paths * years`` runs of 12 months. The events are re-drawn from the stored seed (the store
     keeps annual means, not timings); before use the reproduction is checked: same hazard pairs,
     same ``disruption.*`` settings, and the commodity's annual price changes of the first runs
-    equal the stored ones. Anything else is an error, never a silent substitute."""
+    equal the stored ones, and the run was computed on ``wh``'s vintage
+    (:class:`~critmin.disruption.provenance.RunVintageMismatch`). Anything else is an error,
+    never a silent substitute."""
     from critmin import settings
+    from critmin.disruption.provenance import check_reuse
     from critmin.disruption.store import read_run
 
     info, arr = read_run(wh, run_id)
+    # the reproduction check below needs the run's data: another vintage is refused, no override
+    check_reuse(run_id, info["vintage"], getattr(wh, "vintage", None), override=None)
     if info["kind"] != "monte_carlo" or arr is None:
         raise ValueError(f"run {run_id!r} is a {info['kind']} run without a stored Monte Carlo sample")
     if int(info["horizon_months"]) != 12:

@@ -72,6 +72,7 @@ from critmin.disruption.inputs_adjust import (
     with_demand_growth,
 )
 from critmin.disruption.market import OTHER, CommodityMarket, Market
+from critmin.disruption.provenance import data_provenance
 from critmin.disruption.refprice import reference_price
 
 log = logging.getLogger(__name__)
@@ -607,4 +608,5 @@ def market_from_warehouse(wh: Warehouse, commodities: Sequence[str] | None = Non
             out[cid] = res.copy()
     if commodities is not None and not out:
         raise LookupError("no requested commodity could be built: " + "; ".join(f"{k}: {v}" for k, v in bad.items()))
-    return Market(cons, out, year, bad, {"governance": dict(inp.governance)})
+    # the data the market was read from (recorded by a stored run, checked when it is reused)
+    return Market(cons, out, year, bad, {"governance": dict(inp.governance), **data_provenance(wh)})

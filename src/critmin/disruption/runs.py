@@ -18,6 +18,7 @@ from critmin.disruption.api import sample_from_result
 from critmin.disruption.deterministic import outcome_rows, run_scenario
 from critmin.disruption.market import Market
 from critmin.disruption.montecarlo import run_monte_carlo
+from critmin.disruption.provenance import recorded_provenance
 from critmin.disruption.scenario import Scenario
 from critmin.disruption.stats import summarise
 from critmin.disruption.store import RunStore, save_run
@@ -32,6 +33,9 @@ def market_meta(market: Market) -> dict[str, Any]:
         "not_computable": market.not_computable,
         "stages": {c: cm.stage for c, cm in market.commodities.items()},
         "synthetic": bool(market.meta.get("synthetic", False)),
+        # the data it was read from (critmin.disruption.provenance); a market not built from a
+        # warehouse records none, and reads back as unknown
+        **{k: market.meta[k] for k in ("vintage", "data_fingerprint") if k in market.meta},
     }
 
 
@@ -71,7 +75,8 @@ def run_and_store_monte_carlo(
             r["price_note"] = market.commodities[r["commodity"]].price_note or "no price"
     spec = {"kind": "monte_carlo", "runs": runs, "seed": seed, "horizon_months": horizon,
             "settings": _hazard_settings(), "hazard_missing_wgi": res.meta.get("hazard_missing_wgi", [])}
-    doc: dict[str, Any] = {"scenario": "monte-carlo", "runs": runs, "seed": seed, "results": rows}
+    doc: dict[str, Any] = {"scenario": "monte-carlo", "runs": runs, "seed": seed,
+                           "data": recorded_provenance(market_meta(market)), "results": rows}
     if store:
         sample = sample_from_result(market, res)
         arrays = {
@@ -93,7 +98,8 @@ def run_and_store_scenario(con: RunStore, market: Market, scenario: Scenario, *,
     out = run_scenario(market, scenario)
     rows = outcome_rows(market, out)
     doc: dict[str, Any] = {"scenario": scenario.name, "runs": 1, "seed": None, "horizon_months": scenario.horizon_months,
-           "unsourced": scenario.unsourced, "flags": list(scenario.flags), "results": rows}
+           "unsourced": scenario.unsourced, "flags": list(scenario.flags),
+           "data": recorded_provenance(market_meta(market)), "results": rows}
     if store:
         doc["run_id"] = save_run(con, kind="scenario", name=scenario.name, seed=None, runs=1,
                                  horizon=scenario.horizon_months, spec=scenario.to_spec(),

@@ -1,7 +1,9 @@
 """Simulation runs stored in the operational store (tables owned by the disruption package).
 
 * ``sim_run``: one row per run: id, kind ('scenario' | 'monte_carlo'), created_at (UTC), seed,
-  runs, horizon, the spec (scenario or Monte Carlo settings, JSON) and market metadata (JSON);
+  runs, horizon, the spec (scenario or Monte Carlo settings, JSON) and market metadata (JSON;
+  with the vintage pin and ``Warehouse.fingerprint()`` of the data the market was read from,
+  :mod:`critmin.disruption.provenance`: JSON keys, so no migration; older rows read as unknown);
 * ``sim_result``: the summary rows (one per commodity x consumer; JSON fields as text);
 * ``sim_sample``: the full per-run arrays as a compressed ``.npz`` blob (what :func:`load_run`
   hands to the stockpile optimiser).
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 import sqlalchemy as sa
 
+from critmin.disruption.provenance import recorded_provenance
 from critmin.ops import Store, metadata, open_store
 
 if TYPE_CHECKING:
@@ -118,7 +121,9 @@ def _num(v: Any) -> Any:
 
 
 def read_run(con: RunStore, run_id: str) -> tuple[dict[str, Any], dict[str, np.ndarray] | None]:
-    """The ``sim_run`` row (spec and market_meta decoded) and the stored arrays (or None)."""
+    """The ``sim_run`` row (spec and market_meta decoded, with the ``vintage`` and
+    ``data_fingerprint`` the run records, :data:`~critmin.disruption.provenance.UNKNOWN` for a
+    run stored before they were recorded) and the stored arrays (or None)."""
     store = run_store(con)
     cur = store.execute("SELECT * FROM sim_run WHERE run_id = ?", [run_id])
     row = cur.fetchone()
@@ -127,6 +132,7 @@ def read_run(con: RunStore, run_id: str) -> tuple[dict[str, Any], dict[str, np.n
     info = dict(zip([d[0] for d in cur.description], row, strict=True))
     info["spec"] = json.loads(info["spec"])
     info["market_meta"] = json.loads(info["market_meta"])
+    info.update(recorded_provenance(info["market_meta"]))
     blob = store.execute("SELECT npz FROM sim_sample WHERE run_id = ?", [run_id]).fetchone()
     if blob is None:
         return info, None
@@ -136,7 +142,14 @@ def read_run(con: RunStore, run_id: str) -> tuple[dict[str, Any], dict[str, np.n
 
 
 def list_runs(con: RunStore) -> list[dict[str, Any]]:
-    """Stored runs, oldest first (id, kind, name, created_at, seed, runs, horizon_months)."""
-    cur = run_store(con).execute("SELECT run_id, kind, name, created_at, seed, runs, horizon_months FROM sim_run ORDER BY created_at")
+    """Stored runs, oldest first (id, kind, name, created_at, seed, runs, horizon_months, and
+    the ``vintage`` and ``data_fingerprint`` they were computed on:
+    :func:`critmin.disruption.provenance.recorded_provenance`)."""
+    cur = run_store(con).execute("SELECT run_id, kind, name, created_at, seed, runs, horizon_months, market_meta "
+                                 "FROM sim_run ORDER BY created_at")
     cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    out = []
+    for r in cur.fetchall():
+        row = dict(zip(cols, r, strict=True))
+        out.append({**row, **recorded_provenance(json.loads(row.pop("market_meta")))})
+    return out

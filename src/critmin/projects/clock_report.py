@@ -47,10 +47,7 @@ def clock_report(
                 "selected": [],
             }
         else:
-            selection = {
-                "source": f"saved selection #{saved['selection_id']} ({saved['created_at']}, by {saved['author']}, viewer {saved['viewer']})",
-                "selected": [s["project"] for s in saved["result"]["selected"]],
-            }
+            selection = _saved(wh, saved)
     tracks, chosen = [], []
     for pid in selection["selected"]:
         p = by_id.get(pid)
@@ -82,4 +79,28 @@ def clock_report(
         market = load_market(wh, sorted({p.commodity_id for p in chosen}))
         base, horizon = int(settings.get("projects.score.base_year")), int(settings.get("projects.score.horizon_year"))
         out["what_if"] = what_if_permitting(chosen, what_if_months, make_shortfall_model(market), range(base, horizon + 1))
+    return out
+
+
+def _saved(wh: Warehouse, saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved selection as the clock's ``selection``: its source line, projects, the vintage and
+    data fingerprint it was made on ('unknown' for one saved before they were recorded) and,
+    made under another vintage than ``wh``'s, a ``vintage_warning`` (the clock still uses it: it
+    reuses only the project list and recomputes everything else on ``wh``; docs/data.md)."""
+    from critmin.disruption.provenance import UNKNOWN, recorded_provenance, vintage_label
+
+    prov = recorded_provenance(saved["params"])
+    out: dict[str, Any] = {
+        "source": (f"saved selection #{saved['selection_id']} ({saved['created_at']}, by {saved['author']}, "
+                   f"viewer {saved['viewer']}, data as of vintage {vintage_label(prov['vintage'])})"),
+        "selected": [s["project"] for s in saved["result"]["selected"]],
+        **prov,
+    }
+    now = getattr(wh, "vintage", None)
+    if prov["vintage"] != now:
+        out["vintage_warning"] = (
+            f"saved selection #{saved['selection_id']} "
+            + ("does not record the vintage it was made on" if prov["vintage"] == UNKNOWN
+               else f"was made on data as of vintage {vintage_label(prov['vintage'])}")
+            + f"; this clock reads as of {vintage_label(now)}")
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -179,13 +180,17 @@ def sample_for(
     commodities: list[str] | None = None,
     partners: tuple[str, ...] | None = None,
     horizon_months: int = 12,
+    allow_other_vintage: bool = False,
 ) -> ShortfallSample:
-    """Scenarios from the disruption API: a stored run, or ``runs`` sampled with the seed for
-    ``partners`` (default: setting ``risk.consumers``)."""
+    """Scenarios from the disruption API: a stored run (computed on ``wh``'s vintage unless
+    ``allow_other_vintage``: :func:`critmin.disruption.api.load_run`), or ``runs`` sampled with
+    the seed for ``partners`` (default: setting ``risk.consumers``). The sample's meta names the
+    ``vintage`` and ``data_fingerprint`` of the data it was computed on."""
     from critmin.disruption import api
+    from critmin.disruption.provenance import data_provenance
 
     if run_id is not None:
-        sample = api.load_run(wh, run_id)
+        sample = api.load_run(wh, run_id, allow_other_vintage=allow_other_vintage)
         if commodities:
             sample = subset_sample(sample, commodities)
         return sample
@@ -193,7 +198,8 @@ def sample_for(
         raise StockpileInputError("runs", f"{runs}; expected a positive number of scenarios")
     cons = tuple(partners) if partners is not None else configured_partners()
     market = api.load_market(wh, commodities=commodities, consumers=cons)
-    return api.sample_shortfalls(market, runs, random_state, horizon_months=horizon_months)
+    sample = api.sample_shortfalls(market, runs, random_state, horizon_months=horizon_months)
+    return replace(sample, meta={**sample.meta, **data_provenance(wh)})
 
 
 def subset_sample(sample: ShortfallSample, commodities: list[str]) -> ShortfallSample:

@@ -71,6 +71,8 @@ class PlanRequest:
     frontier_scales: Sequence[float] | None = None  #: None = no frontier
     horizon_months: int = 12
     loss_model: str | None = None  #: 'damage' | 'multiple'; None = setting stockpile.loss_model
+    #: use a stored run computed on another vintage than the warehouse's (default: refused)
+    allow_vintage_mismatch: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,16 @@ class SampleMeta:
     seed: int | None
     scenarios: int
     commodities: tuple[str, ...]  #: the planned commodities
+    #: the data the scenarios were computed on (the stored run's record, or the warehouse's):
+    #: the vintage pin (None = unpinned, every release; 'unknown' = a run that does not record it)
+    vintage: str | None = "unknown"
+    data_fingerprint: str = "unknown"  #: str(Warehouse.fingerprint()) of that data
+    vintage_warning: str | None = None  #: a reuse under another or an unrecorded vintage
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "seed": self.seed, "scenarios": self.scenarios,
-                "commodities": list(self.commodities)}
+                "commodities": list(self.commodities), "vintage": self.vintage,
+                "data_fingerprint": self.data_fingerprint, "vintage_warning": self.vintage_warning}
 
 
 @dataclass(frozen=True)
@@ -229,7 +237,7 @@ def prepare(wh: Warehouse, req: PlanRequest, *, progress: Progress | None = None
     sample: ShortfallSample = inputs.sample_for(
         wh, runs=req.runs, random_state=req.seed, run_id=req.run_id,
         commodities=None if on_lists is not None and req.run_id is not None else chosen,
-        partners=partners, horizon_months=req.horizon_months)
+        partners=partners, horizon_months=req.horizon_months, allow_other_vintage=req.allow_vintage_mismatch)
     if on_lists is not None and req.run_id is not None:  # a stored run holds what it sampled
         sample = inputs.subset_sample(sample, [c for c in sample.commodities if c in on_lists])
     if set(sample.consumers) != set(partners):
@@ -267,7 +275,9 @@ def prepare(wh: Warehouse, req: PlanRequest, *, progress: Progress | None = None
     problem = make_problem(sample, budgets, mult, params, mode=req.mode,
                            joint_budget_usd=req.joint_budget_usd, partner_loss_usd_per_t=by_partner)
     meta = SampleMeta(run_id=sample.run_id, seed=sample.seed, scenarios=sample.n_scenarios,
-                      commodities=tuple(sample.commodities))
+                      commodities=tuple(sample.commodities), vintage=sample.meta.get("vintage", "unknown"),
+                      data_fingerprint=sample.meta.get("data_fingerprint", "unknown"),
+                      vintage_warning=sample.meta.get("vintage_warning"))
     return Prepared(problem, mult, source, excluded, meta, model, damage)
 
 
