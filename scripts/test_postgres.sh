@@ -17,7 +17,7 @@ url=$(bash scripts/pg_cluster.sh start "$dir")
 base=${url%/*}/postgres
 echo "PostgreSQL test cluster: $base"
 tests=${PG_TESTS:-$(ls tests/test_ops*.py tests/test_jobs*.py tests/test_projects_registry.py \
-  tests/test_web_authz.py tests/test_web_auth.py tests/test_web_security*.py tests/test_web_jobs_api.py tests/test_web_authz_multiworker.py tests/test_web_multiworker.py tests/test_web_concurrency.py tests/test_jobs_fault.py tests/test_web_fuzz.py tests/test_web_scenarios_library.py tests/test_web_request_path.py \
+  tests/test_web_authz.py tests/test_web_auth.py tests/test_web_security*.py tests/test_web_jobs_api.py tests/test_web_authz_multiworker.py tests/test_web_multiworker.py tests/test_web_concurrency.py tests/test_jobs_fault.py tests/test_web_fuzz.py tests/test_web_scenarios_library.py tests/test_web_request_path.py tests/test_web_store_unavailable.py \
   tests/test_incident*.py 2>/dev/null | tr '\n' ' ')}
 CRITMIN_TEST_DATABASE_URL="$base" .venv/bin/python -m pytest -q -p no:cacheprovider $tests "$@" 2>&1 \
   | grep -v -E '^nanobind: |^ - leaked |^ - \.\.\. skipped remainder|^See https://nanobind'

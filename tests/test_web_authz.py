@@ -104,6 +104,7 @@ EXAMPLES: dict[tuple[str, str], Example | None] = {
     ("GET", "/vendor/plotly.min.js"): lambda v, i: Req("GET", "/vendor/plotly.min.js"),
     ("GET", "/vendor/topojson/{name}"): lambda v, i: Req("GET", "/vendor/topojson/world_110m.json"),
     ("GET", "/healthz"): lambda v, i: Req("GET", "/healthz"),
+    ("GET", "/readyz"): lambda v, i: Req("GET", "/readyz"),
     ("GET", "/api/me"): lambda v, i: Req("GET", "/api/me"),
     ("GET", "/api/data/status"): lambda v, i: Req("GET", "/api/data/status"),
     ("GET", "/api/commodities"): lambda v, i: Req("GET", "/api/commodities"),

@@ -15,11 +15,11 @@ a running server, its workers and every CLI command can use both at once.
   start and by ``critmin ops migrate``).
 """
 
-from critmin.ops.engine import database_url, dispose_engines, get_engine, metadata
+from critmin.ops.engine import database_url, dispose_engines, get_engine, is_unavailable, metadata
 from critmin.ops.migrate import current_revisions, head_revisions, migrate
 from critmin.ops.store import Result, StaleVersion, Store, open_store
 
 __all__ = [
     "Result", "StaleVersion", "Store", "current_revisions", "database_url", "dispose_engines", "get_engine", "head_revisions",
-    "metadata", "migrate", "open_store",
+    "is_unavailable", "metadata", "migrate", "open_store",
 ]

@@ -192,3 +192,25 @@ def _create_sqlite(url: str) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return eng
+
+
+#: SQLite errors that say the database cannot be used now (not that the SQL is wrong)
+_SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database",
+                       "disk i/o error", "database or disk is full")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the operational store cannot be reached or used right now: a
+    PostgreSQL connection error or a cancelled statement (psycopg's ``OperationalError``, also
+    inside SQLAlchemy's), a SQLite database locked past the busy timeout or not openable. A
+    wrong statement (a missing table, a syntax error) is not: it stays a server error."""
+    import psycopg
+
+    orig = getattr(exc, "orig", None) if isinstance(exc, sa.exc.DBAPIError) else exc
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(orig, psycopg.OperationalError):
+        return True
+    if isinstance(orig, sqlite3.OperationalError):
+        return str(orig).lower().startswith(_SQLITE_UNAVAILABLE)
+    return False

@@ -67,6 +67,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/vendor/plotly.css"): PUBLIC,
     ("GET", "/vendor/topojson/{name}"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("POST", "/logout"): Rule(ANY, write=True),
     ("GET", "/api/me"): READ,
     # data (joint: public datasets)
@@ -196,7 +197,16 @@ async def enforce(request: Request) -> None:
 
     # a credential the cache holds is checked on the loop; a lookup (and the audit of an unknown
     # token) runs in a worker thread, as does every audit write below
-    principal = await from_memory_or_thread(resolve_principal, request)
+    try:
+        principal = await from_memory_or_thread(resolve_principal, request)
+    except Exception as exc:
+        from critmin.ops import is_unavailable
+
+        # a public page or probe (/healthz, /readyz, /login) answers without credentials
+        # while the store that holds them is down; any other route answers 503 (web/app.py)
+        if rule.roles is not None or rule.write or not is_unavailable(exc):
+            raise
+        principal = None
     request.state.principal = principal
     if rule.roles is None:
         if rule.write and path == "/login":

@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from critmin import __version__
+from critmin import __version__, settings
 from critmin.web.access import LoginRequired, enforce
 from critmin.web.context import WebContext
 from critmin.web.models import ERRORS
@@ -111,6 +111,14 @@ def create_app(db_path: str | Path, *, job_workers: int | None = None, ops_url: 
 
         return render_error(request, exc.status_code, str(detail), headers=exc.headers)
 
+    import psycopg
+    import sqlalchemy as sa
+
+    @app.exception_handler(sa.exc.DBAPIError)
+    @app.exception_handler(psycopg.OperationalError)
+    async def _store_down(request: Request, exc: Exception) -> Response:
+        return store_unavailable(request, exc)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         from critmin.i18n.errors import validation_text
@@ -127,3 +135,29 @@ def create_app(db_path: str | Path, *, job_workers: int | None = None, ops_url: 
         return HTMLResponse(f"invalid request: {msg}", 422)
 
     return app
+
+
+def store_unavailable(request: Request, exc: Exception) -> Response:
+    """503 with ``Retry-After`` when the operational store cannot be used right now
+    (:func:`critmin.ops.is_unavailable`: a lost PostgreSQL connection, SQLite locked past the
+    busy timeout); any other database error is logged and answers 500, as a bug should. The
+    error page is rendered without reading the store (the reader's language from the request
+    or its cookie, not the user's stored preference)."""
+    from critmin.ops import is_unavailable
+
+    if not is_unavailable(exc):
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal server error"}, 500)
+    log.warning("operational store unavailable on %s %s: %s", request.method, request.url.path,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    headers = {"Retry-After": str(int(settings.get("web.store_retry_after_s")))}
+    message = "the operational store cannot be reached or is busy; retry shortly"
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": message}, 503, headers=headers)
+    from critmin.web.lang import COOKIE, LANGS
+    from critmin.web.pages import render_error
+
+    if getattr(request.state, "lang", None) not in LANGS:
+        cookie = request.cookies.get(COOKIE)
+        request.state.lang = cookie if cookie in LANGS else "en"
+    return render_error(request, 503, message, headers=headers)

@@ -71,4 +71,5 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: _err("The request body is larger than the limit (setting web.max_body_bytes)"),
     422: _err("The request is invalid; the message names the field and what was expected"),
     429: _err("Too many requests or jobs (quota); retry after the Retry-After seconds"),
+    503: _err("The operational store cannot be reached or is locked; retry after the Retry-After seconds"),
 }

@@ -28,7 +28,8 @@ def page(request: Request, name: str, active: str, context: dict[str, Any] | Non
 def render_error(
     request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
-    titles = {401: "Login required", 403: "Not allowed", 404: "Not found", 422: "Invalid request"}
+    titles = {401: "Login required", 403: "Not allowed", 404: "Not found", 422: "Invalid request",
+              503: "Service unavailable"}
     resp = page(request, "error.html", "", {"status": status, "title": titles.get(status, "Error"),
                                             "message": message}, status_code=status)
     if headers:

@@ -11,6 +11,7 @@ and ``Secure`` when the site is on TLS (:func:`critmin.web.security.cookie_secur
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -241,4 +242,27 @@ async def me(principal: CurrentUser) -> Me:
 
 @router.get("/healthz", include_in_schema=False)
 def healthz() -> dict:
+    """Liveness: the process answers (it reads nothing)."""
     return {"ok": True}
+
+
+@router.get("/readyz", include_in_schema=False)
+async def readyz(request: Request) -> Response:
+    """Readiness, for a load balancer or a deployment check: 200 when this worker can read the
+    operational store (one ``SELECT 1``, awaited) and has a warehouse version open; else 503
+    with ``Retry-After`` (the store's error is logged, not shown)."""
+    from fastapi.responses import JSONResponse
+
+    from critmin.ops import aio, is_unavailable
+
+    ctx = ctx_of(request)
+    try:
+        await aio.read(ctx.ops, "SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any store failure means not ready
+        if not is_unavailable(exc):
+            raise
+        return JSONResponse({"ok": False, "store": "unavailable"}, 503,
+                            headers={"Retry-After": str(int(settings.get("web.store_retry_after_s")))})
+    version = getattr(ctx.wh, "version_path", None)
+    return JSONResponse({"ok": True, "store": ctx.ops.dialect,
+                         "warehouse": Path(version).name if version else None})

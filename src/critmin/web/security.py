@@ -44,6 +44,15 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 settings.register(
+    "web.store_retry_after_s",
+    5,
+    "Retry-After (seconds) of the 503 answered while the operational store cannot be reached or "
+    "stays locked past its busy timeout.",
+    "A PostgreSQL restart or fail-over takes seconds; clients and nginx retry after it",
+)
+
+
+settings.register(
     "web.max_body_bytes",
     1_048_576,
     "Largest request body accepted, in bytes; a longer one answers 413 (project records, "
