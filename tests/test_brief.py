@@ -179,7 +179,8 @@ def test_workbook_typed_cells(en_brief: Path, db_copy: Path) -> None:
             numeric += sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
     assert numeric > 500
     src = wb["Sources"]
-    rows = list(src.iter_rows(min_row=4, values_only=True))
+    top = [r[0] for r in src.iter_rows(max_row=12, values_only=True)].index("Sheet") + 1  # under the data statement
+    rows = list(src.iter_rows(min_row=top + 1, values_only=True))
     assert rows and all(r[0] in wb.sheetnames for r in rows)
     watch = [r for r in rows if r[0] == "Watchlist"]
     assert {r[1] for r in watch} == set(range(4, 19))  # every watchlist row has its sources
@@ -196,6 +197,42 @@ def test_brief_is_audited_with_sha256(en_brief: Path, db_copy: Path) -> None:
     for name in ("brief.pdf", "brief.xlsx"):
         assert detail["sha256"][name] == hashlib.sha256((en_brief / name).read_bytes()).hexdigest()
     assert detail["params"]["partners"] == ["USA", "JPN"] and detail["params"]["year"] == 2024
+
+
+def _cover(pdf: Path) -> str:
+    """The cover's text as poppler's pdftotext gives it, whitespace collapsed."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed (poppler-utils)")
+    out = subprocess.run(["pdftotext", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True)
+    return " ".join(out.stdout.split())
+
+
+def test_cover_and_sources_sheet_state_the_data(en_brief: Path, db_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+    """The cover and the Sources sheet name the USGS MCS release read: unpinned, the newest
+    release folder of the raw data (usgs_mcs2025); with ``--vintage MCS2023``, MCS 2023 and the
+    newer releases not read. The IEA extract is named with its May 2025 edition (SOURCES.md,
+    folder iea_cmde_2025), and the page footers carry the release too."""
+    import openpyxl
+    from typer.testing import CliRunner
+
+    from critmin.cli.main import app
+
+    newest = max(int(p.name[len("usgs_mcs"):len("usgs_mcs") + 4]) for p in data_dir.glob("usgs_mcs20??*"))
+    assert newest == 2025
+    cover = _cover(en_brief / "brief.pdf")
+    assert f"USGS MCS {newest} (newest release per commodity and year;" in cover
+    assert "International Energy Agency: 2025-05" in cover and "UTC (warehouse file" in cover
+    res = CliRunner().invoke(app, ["--db", str(db_copy), "brief", "--vintage", "MCS2023", "--commodities", "nickel",
+                                   "--out", str(tmp_path)])  # the Monte Carlo sizes of env_small (via en_brief)
+    assert res.exit_code == 0, res.output
+    pinned = "as of USGS MCS 2023 (pinned; newer releases not read: MCS 2024, MCS 2025)"
+    cover = _cover(tmp_path / "brief.pdf")
+    assert pinned in cover and "newest release per commodity" not in cover
+    assert "as of USGS MCS 2023 · Data version" in " ".join(_text(tmp_path / "brief.pdf")[1].split())  # the footer
+    for path, want in ((en_brief / "brief.xlsx", f"USGS MCS {newest} (newest release"), (tmp_path / "brief.xlsx", pinned)):
+        cells = {r[0]: r[1] for r in openpyxl.load_workbook(path)["Sources"].iter_rows(max_row=8, values_only=True)}
+        assert str(cells["USGS data"]).startswith(want), cells
+        assert "International Energy Agency: 2025-05" in str(cells["Other sources (as imported)"])
 
 
 def _generate(db: Path, out: Path, **kw):
@@ -301,6 +338,9 @@ def test_japanese_brief_has_no_english_prose(ja_brief, db_copy: Path) -> None:
     # the annex's source list (titles as their publishers wrote them) begins at "[1] " and runs to the end
     first = next(i for i, t in enumerate(pages) if "[1] " in t)
     pages = pages[:first] + [pages[first].split("[1] ", 1)[0]]
+    # so does the cover's line of the other sources' publishers and releases (as the dataset table records them)
+    head, rest = pages[0].split("その他の出典（取込時の版）", 1)
+    pages[0] = head + rest.split("データ取込日時", 1)[1]
     found: dict[int, list[str]] = {}
     for i, t in enumerate(pages, start=1):
         bad = sorted({g for g in _english_trigrams(t) if g not in allowed})

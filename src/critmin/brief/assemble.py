@@ -277,7 +277,7 @@ def data_version(wh: Warehouse) -> tuple[str, int]:
 
 def build(wh: Warehouse, req: BriefRequest, progress: Progress | None = None) -> Brief:
     """The whole brief as data (tables with sources, pages, notes) in ``req.lang``."""
-    from critmin.brief import pages, summary
+    from critmin.brief import pages, provenance, summary
 
     req = req.resolved()
     note = progress or (lambda f, m: None)
@@ -303,6 +303,8 @@ def build(wh: Warehouse, req: BriefRequest, progress: Progress | None = None) ->
         params=req.to_params(), summary=summary.messages(ctx, tables), tables=tables, pages=page_list,
         methodology=summary.methodology(ctx), notes=inp.notes + ctx.notes, sources=src,
         labels=summary.labels(ctx), timings=dict(inp.timings))
+    stmt = provenance.statement(wh, version, n, _)
+    brief.data_lines, brief.data_release = stmt.lines(brief.labels), stmt.short
     cite_all(brief)
     return brief
 

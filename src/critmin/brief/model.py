@@ -138,6 +138,9 @@ class Brief:
     sources: Sources
     labels: dict[str, str]  #: translated captions used by the typesetter
     timings: dict[str, float] = field(default_factory=dict)
+    #: what the data is as of, (caption, text) in the cover's order (:mod:`critmin.brief.provenance`)
+    data_lines: list[tuple[str, str]] = field(default_factory=list)
+    data_release: str = ""  #: the MCS release in a few words (the page footer)
 
     def all_tables(self) -> list[Table]:
         """Every table of the PDF once: the summary tables, then the commodity tables merged

@@ -312,6 +312,8 @@ def labels(ctx: Ctx) -> dict[str, str]:
         "subtitle": _("United States – Japan framework for securing the supply of critical minerals"),
         "visibility": vis, "visibility_label": _("Visibility"),
         "prepared_for": _("Prepared for"), "date": _("Date"), "data_version": _("Data version"),
+        "data_usgs": _("USGS data"), "data_others": _("Other sources (as imported)"),
+        "data_imported": _("Data imported"), "data_as_of": _("Data as of"),
         "datasets": _("datasets imported"), "year": _("Data year"), "page": _("Page"),
         "summary": _("Executive summary"), "key_messages": _("Key messages"), "commodities": _("Priority commodities"),
         "annex": _("Annex"), "methodology": _("Methodology in short"), "source_list": _("Sources"),

@@ -84,6 +84,7 @@ def document(brief: Brief) -> dict[str, Any]:
         "lang": brief.lang, "fonts": list(fonts.FAMILIES[brief.lang]), "labels": L,
         "date_text": fmt_date(brief.generated.date(), brief.lang), "year": str(brief.year),
         "data_version": brief.data_version, "datasets": str(brief.datasets_imported),
+        "data_lines": [list(x) for x in brief.data_lines], "data_release": brief.data_release,
         "prepared_for": " – ".join(country_name(k, brief.lang) for k in brief.partners),
         "params_text": params_text(brief),
         "summary": brief.summary, "tables": [table_doc(t, brief) for t in brief.tables.values()],

@@ -4,8 +4,10 @@ Each sheet has the table's title in row 1, its headers (with units) in row 3, fr
 data, an autofilter over the data, column widths from the contents, and numbers stored as
 numbers in the unit of the header (the PDF shows the same values, rounded). The last column
 gives the footnote numbers of the row; the ``Sources`` sheet lists for every row of every
-sheet each dataset it cites (publisher, title, release, file, source line). An ``About`` sheet
-holds the brief's parameters, visibility and data version.
+sheet each dataset it cites (publisher, title, release, file, source line), under the data
+statement (the USGS MCS release(s) read, the other sources' releases, the import time and the
+data version, :mod:`critmin.brief.provenance`). An ``About`` sheet holds the brief's parameters,
+visibility and the same data statement.
 """
 
 from __future__ import annotations
@@ -63,8 +65,9 @@ def write(brief: Brief, path: Path) -> list[str]:
             L["col_release"], L["col_file"], L["col_line"], L["col_url"]]
     ws.write(0, 0, L["source_list"], bold)
     ws.write(1, 0, f"{L['visibility_label']}: {L['visibility']}", mark)
-    ws.write_row(HEADER_ROW, 0, cols, head)
-    for i, r in enumerate(source_rows, start=HEADER_ROW + 1):
+    top = _data_lines(ws, brief, head)
+    ws.write_row(top, 0, cols, head)
+    for i, r in enumerate(source_rows, start=top + 1):
         for j, v in enumerate(r):
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 ws.write_number(i, j, v)
@@ -72,15 +75,17 @@ def write(brief: Brief, path: Path) -> list[str]:
                 ws.write_blank(i, j, None)
             else:
                 ws.write_string(i, j, str(v))
-    ws.freeze_panes(HEADER_ROW + 1, 0)
-    ws.autofilter(HEADER_ROW, 0, HEADER_ROW + max(len(source_rows), 1), len(cols) - 1)
+    ws.freeze_panes(top + 1, 0)
+    ws.autofilter(top, 0, top + max(len(source_rows), 1), len(cols) - 1)
     for j in range(len(cols)):
-        ws.set_column(j, j, _width([cols[j]] + [r[j] for r in source_rows[:500]]))
+        extra = [k for k, _v in brief.data_lines] + [L["data_as_of"]] if j == 0 else []
+        ws.set_column(j, j, _width([cols[j], *extra] + [r[j] for r in source_rows[:500]]))
     about = wb.add_worksheet(_sheet_name("About", used))
     names.append(about.get_name())
     about.write(0, 0, L["title"], bold)
     about.write(1, 0, f"{L['visibility_label']}: {L['visibility']}", mark)
     items = [(L["date"], brief.generated.isoformat()), (L["year"], brief.year),
+             *[(k, v) for k, v in brief.data_lines if k != L["data_version"]],
              (L["data_version"], brief.data_version), (L["datasets"], brief.datasets_imported),
              (L["parameters"], params_text(brief)), ("params (JSON)", json.dumps(brief.params, ensure_ascii=False))]
     for i, (k, v) in enumerate(items, start=HEADER_ROW + 1):
@@ -96,6 +101,17 @@ def write(brief: Brief, path: Path) -> list[str]:
     about.set_column(1, 1, 100)
     wb.close()
     return names
+
+
+def _data_lines(ws: Any, brief: Brief, head: Any) -> int:
+    """The data statement (what the data is as of) under the Sources sheet's title, from row
+    :data:`HEADER_ROW`; returns the row of the source list's headers (a blank row below it)."""
+    L = brief.labels
+    ws.write_string(HEADER_ROW, 0, L["data_as_of"], head)
+    for i, (k, v) in enumerate(brief.data_lines, start=HEADER_ROW + 1):
+        ws.write_string(i, 0, k, head)
+        ws.write_string(i, 1, v)
+    return HEADER_ROW + len(brief.data_lines) + 2
 
 
 def _table(ws: Any, t: Table, brief: Brief, bold: Any, mark: Any, head: Any, fmts: dict[int, Any],
