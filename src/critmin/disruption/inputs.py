@@ -6,7 +6,9 @@ Per commodity (details and caveats in ``docs/disruption.md``):
   the one owner of "supply at a stage" (source order ``data.supply_sources``: USGS MCS, then
   World Mining Data; processing = the first stage of ``risk.processing_stage_preference`` with a
   country figure; one product: the one with a published world total, then the most country
-  figures), in tonnes (:meth:`StageSupply.quantities_t`); a stage in a unit that is not a mass
+  figures), in tonnes (:meth:`StageSupply.quantities_t`) on the commodity's basis
+  (:mod:`critmin.disruption.basis`: chromite ore gross weight -> contained Cr; a gross-weight
+  figure without a cited factor is flagged in ``provenance['basis']``); a stage in a unit that is not a mass
   (carats, m3) is not computable, with the reason. The choice (``StageSupply.summary()``: leading
   country and share, world total, source, year, product, ``choices``) is in
   ``provenance['production']`` and ``provenance['mine_production']``, so the simulator reports the
@@ -46,7 +48,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,12 @@ from critmin.data.supply import (
 from critmin.data.tradefallback import FallbackCell, fallback_cells, pick
 from critmin.data.warehouse import Warehouse
 from critmin.disruption import params as _params  # noqa: F401  (registers the disruption settings)
+from critmin.disruption.basis import convert_production, market_basis
+from critmin.disruption.curated import (  # noqa: F401  (CURATED_CONSUMPTION_CSV re-exported)
+    CURATED_CONSUMPTION_CSV,
+    curated_consumption_t,
+    load_curated_consumption,
+)
 from critmin.disruption.inputs_adjust import (
     SALIENT_ALIAS,
     by_bought_stage,
@@ -80,56 +87,6 @@ log = logging.getLogger(__name__)
 #: the consumption source whose figures are the USGS MCS salient apparent consumption
 #: (:func:`critmin.data.partners.consumption_source`)
 SALIENT_CONSUMPTION = "USGS_MCS"
-#: curated consumption figures with their sources, used where trade cannot give a consumer's
-#: consumption (``disruption/data/curated_consumption.csv``, docs/disruption.md)
-CURATED_CONSUMPTION_CSV = Path(__file__).parent / "data" / "curated_consumption.csv"
-
-
-def load_curated_consumption(path: str | Path = CURATED_CONSUMPTION_CSV) -> dict[tuple[str, str], dict[str, Any]]:
-    """Curated consumption rows by (commodity, consumer): ``imports_t`` (what the model uses,
-    with the consumer's own output at the stage), ``consumption_t`` (as published), ``year``,
-    the source and a note. Every row must name its source (title, URL, as-of date).
-
-    Optional column ``use``: ``fallback`` (blank; the default) applies the row only where trade
-    cannot give the consumption (``imports_t`` + own output); ``consumption`` makes the published
-    ``consumption_t`` the consumer's consumption ahead of the computed figure (for trade the
-    BACI extract does not hold, e.g. Japan's refined copper and nickel), and ``imports_t`` may
-    then be blank."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    need = ["commodity_id", "consumer_iso3", "year", "imports_t", "consumption_t", "source_title", "source_url",
-            "as_of", "note"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for i, r in df.iterrows():
-        where = f"{path}: line {int(str(i)) + 2}"
-        for c in ("source_title", "source_url", "as_of"):
-            if not r[c].strip():
-                raise ValueError(f"{where}: {c}: expected a source, got an empty cell")
-        use = (r["use"].strip() if "use" in df.columns else "") or "fallback"
-        if use not in ("fallback", "consumption"):
-            raise ValueError(f"{where}: use: expected 'fallback' or 'consumption', got {use!r}")
-        num: dict[str, float | None] = {}
-        for c in ("imports_t", "consumption_t"):
-            required = (c == "imports_t") == (use == "fallback")
-            if not r[c].strip() and not required:
-                num[c] = None
-                continue
-            try:
-                num[c] = float(r[c])
-            except ValueError:
-                raise ValueError(f"{where}: {c}: expected a number of tonnes, got {r[c]!r}") from None
-            if required and not (num[c] or 0.0) > 0:
-                raise ValueError(f"{where}: {c}: expected > 0, got {num[c]}")
-        out[(r["commodity_id"], r["consumer_iso3"])] = {
-            "imports_t": num["imports_t"], "consumption_t": num["consumption_t"], "use": use,
-            "year": int(r["year"]), "source": r["source_title"], "url": r["source_url"], "as_of": r["as_of"],
-            "note": r["note"],
-        }
-    return out
-
-
 _CURATED = load_curated_consumption()
 
 
@@ -353,9 +310,11 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
                fallback: Mapping[tuple[str, str], list[FallbackCell]] | None = None,
                baci_newest: int | None = None) -> CommodityMarket:
     stage, prod_t, mp, prod_meta, mine_meta = _supply(prod, cid, year)
+    product = str(prod_meta.get("product") or "")
+    (prod_t, mp), converted = convert_production(cid, product, prod_t, mp)  # one basis (critmin.disruption.basis)
     lag = int(settings.get("disruption.max_trade_lag_years"))
     group = "processing" if stage == "processing" else "extraction"
-    notes: list[str] = []
+    notes: list[str] = [converted] if converted else []
     shares: dict[str, pd.Series] = {}
     demand: dict[str, float] = {}
     proxy: list[bool] = []
@@ -420,11 +379,11 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
             notes.append(f"{c}: own {stage} output not reported ({unnamed}); counted as 0 t of domestic supply")
         cur = _CURATED.get((cid, c))
         if cur is not None and cur["use"] == "consumption":  # a published figure ahead of the computed one
-            demand[c] = float(cur["consumption_t"])
+            demand[c] = curated_consumption_t(cur)
             trade_meta.setdefault(c, {})["consumption"] = (
-                f"curated: published consumption {cur['consumption_t']:,.0f} t ({cur['year']}); {cur['source']}")
+                f"curated: published consumption {demand[c]:,.0f} t ({cur['year']}); {cur['source']}")
             trade_meta[c]["curated_consumption"] = dict(cur)
-            notes.append(f"{c}: {cid} consumption {cur['consumption_t']:,.0f} t is a curated published figure "
+            notes.append(f"{c}: {cid} consumption {demand[c]:,.0f} t is a curated published figure "
                          f"({cur['year']}; source: {cur['source']}, {cur['url']}), used instead of the computed "
                          f"one (own {stage} output {own:,.0f} t, BACI net imports "
                          f"{'n/a' if net is None else f'{net:,.0f}'} t contained)")
@@ -487,6 +446,9 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
         elif dem[i] > dom[i]:
             raise LookupError(f"{c}: imports {dem[i] - dom[i]:.0f} t but no source country")
     price, pnote = _price(salient, cid)
+    basis = market_basis(cid, product, converted, {c: str(trade_meta.get(c, {}).get("consumption", "")) for c in consumers},
+                         pnote)
+    notes.extend(basis["flags"])
     return CommodityMarket(
         commodity=cid, stage=stage, producers=producers,
         production_t=np.array([float(prod_t.get(p, 0.0)) for p in producers]),
@@ -495,7 +457,7 @@ def _commodity(cid: str, consumers: tuple[str, ...], year: int | None, baci: Map
         mine_producers=tuple(str(x) for x in mp.index), mine_production_t=mp.to_numpy(dtype=float),
         price_usd_per_t=price, price_note=pnote, notes=tuple(notes),
         demand_unknown=tuple(unknown),
-        provenance={"production": prod_meta, "mine_production": mine_meta, "trade": trade_meta},
+        provenance={"production": prod_meta, "mine_production": mine_meta, "trade": trade_meta, "basis": basis},
     )
 
 
@@ -517,7 +479,8 @@ _CACHE_SIZE = 4
 #: settings that change the market built from the same rows (part of the cache key)
 _KEY_SETTINGS = ("risk.trade_fallback_sources", "risk.fallback_min_partner_coverage",
                  "risk.fallback_max_lag_years", "data.supply_sources", "risk.processing_stage_preference",
-                 "disruption.consumption_source", "disruption.max_trade_lag_years", "disruption.demand_scenario")
+                 "disruption.consumption_source", "disruption.max_trade_lag_years", "disruption.demand_scenario",
+                 "disruption.chromite_cr2o3_grade")
 _cache_lock = threading.Lock()
 #: (Warehouse.fingerprint(), consumers, settings) -> fetched warehouse inputs; LRU, newest last
 _input_cache: OrderedDict[tuple[Any, ...], _Inputs] = OrderedDict()
