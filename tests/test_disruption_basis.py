@@ -4,6 +4,8 @@ Chromium is hand-worked from raw rows of the USGS MCS 2025 files and the TEX Rep
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -44,7 +46,19 @@ def test_chromium_market_is_contained_cr(warehouse) -> None:
     b = cm.provenance["basis"]
     assert b["commodity"] == "Cr" and b["production"].startswith("contained Cr") and b["price"] == "contained"
     assert b["flags"] == [] and set(b["consumption"]) == set(cm.consumers)
-    assert any("converted from t gross weight" in n for n in cm.notes)
+    assert any("converted from t of" in n for n in cm.notes)
+
+
+def test_arsenic_production_is_contained_as(warehouse) -> None:
+    """MCS2025_World_Data.csv line 66: Arsenic, China, 'Plant production, arsenic trioxide or
+    calculated equivalent.', metric tons, PROD_EST_ 2024 = 24000; mcs2025-arsen_meta.xml: 'Data
+    in metric tons of contained arsenic ... 75.71% for arsenic trioxide'; mcs2025-arsen_salient.csv
+    line 6 (2024): Consump_Est_All_t 9100."""
+    cm = market_from_warehouse(warehouse, ["arsenic"], cache=False).commodities["arsenic"]
+    assert dict(zip(cm.producers, cm.production_t, strict=True))["CHN"] == pytest.approx(24_000 * 0.7571)
+    assert dict(zip(cm.consumers, cm.demand_t, strict=True))["USA"] == pytest.approx(9_100)
+    b = cm.provenance["basis"]
+    assert b["production"].startswith("contained As") and b["flags"] == []
 
 
 def test_chromite_grade_and_ferrochrome_factor_are_settings(warehouse, monkeypatch) -> None:
@@ -100,8 +114,12 @@ def test_no_market_mixes_bases_silently(warehouse) -> None:
         b = cm.provenance["basis"]
         assert b["production"] and b["price"] and set(b["consumption"]) == set(cm.consumers), cid
         element = b["commodity"] not in (None, cid)
-        mixed = element and (b["production"].startswith("gross weight") or b["price"] == "gross weight")
+        oxide = not b["production"].startswith("contained") and re.search(
+            r"oxide|equivalent|U3O8|TiO2|K2O", str(cm.provenance["production"].get("product")), re.IGNORECASE)
+        mixed = element and (b["production"].startswith("gross weight") or b["price"] == "gross weight"
+                             or (bool(oxide) and b["commodity"] != "REO"))
         assert bool(b["flags"]) == mixed, (cid, b)
         assert all(f in cm.notes for f in b["flags"]), cid
     assert m.commodities["chromium"].provenance["basis"]["flags"] == []
     assert m.commodities["zirconium"].provenance["basis"]["flags"]
+    assert m.commodities["uranium"].provenance["basis"]["flags"]  # WMD U3O8, the commodity counts U

@@ -8,7 +8,8 @@ or the product itself for commodities measured in gross weight, e.g. bauxite, fe
 
 * production: a supply figure whose product says *gross weight* for a commodity counted as an
   element is converted where a cited factor exists (:data:`PRODUCTION_CONVERSIONS`: chromium,
-  marketable chromite ore x Cr2O3 grade x 0.6842), else the market is flagged;
+  marketable chromite ore x Cr2O3 grade x 0.6842; arsenic, arsenic trioxide x 0.7571), else the
+  market is flagged; so is production of an oxide (equivalent) of an element-counted commodity;
 * consumption: USGS salient apparent consumption and BACI net imports are in contained metal
   (``qty_contained_t``); curated figures state their basis in their note;
 * price: the reference price of :mod:`critmin.disruption.refprice` states its basis in its note
@@ -71,7 +72,15 @@ PRODUCTION_CONVERSIONS: dict[str, ProductionConversion] = {
         r"chromite ore", "Cr",
         lambda: float(settings.get("disruption.chromite_cr2o3_grade")) * CR_IN_CR2O3,
         "Cr2O3 grade (setting disruption.chromite_cr2o3_grade, ASSUMPTION) x 0.6842 (Cr in Cr2O3)"),
+    # USGS world production is plant production of arsenic trioxide (or equivalent), the US
+    # salient figures are t of contained As: mcs2025-arsen_meta.xml, 'arsenic content of ...
+    # arsenic trioxide is 75.71%' (2 x 74.9216 / (2 x 74.9216 + 3 x 15.999) = 0.7574)
+    "arsenic": ProductionConversion(
+        r"arsenic trioxide", "As", lambda: 0.7571,
+        "0.7571 (As in As2O3, USGS MCS 2025 arsenic metadata mcs2025-arsen_meta.xml)"),
 }
+#: a production product that names an oxide or an oxide equivalent (not a contained element)
+_OXIDE = re.compile(r"\boxide\b|trioxide|equivalent|U3O8|\bTiO2\b|K2O", re.IGNORECASE)
 
 _GROSS = re.compile(r"gross", re.IGNORECASE)
 
@@ -98,14 +107,15 @@ def _is_product(cid: str, basis: str | None) -> bool:
 def convert_production(cid: str, product: str, *series: pd.Series) -> tuple[tuple[pd.Series, ...], str | None]:
     """The production series in the commodity's basis, and the note of the conversion (None
     where none applies): gross weight of a product of :data:`PRODUCTION_CONVERSIONS` x its
-    factor, e.g. chromium: t of marketable chromite ore x 0.45 x 0.6842 = t of contained Cr."""
+    factor, e.g. chromium: t of marketable chromite ore x 0.45 x 0.6842 = t of contained Cr;
+    arsenic: t of arsenic trioxide x 0.7571 = t of contained As."""
     conv = PRODUCTION_CONVERSIONS.get(cid)
-    if conv is None or not _GROSS.search(product or "") or not re.search(conv.product, product, re.IGNORECASE):
+    if conv is None or not re.search(conv.product, product or "", re.IGNORECASE):
         return series, None
     f = conv.factor()
     if not 0.0 < f <= 1.0:
         raise ValueError(f"{cid}: production conversion factor {f} outside (0, 1] ({conv.formula})")
-    note = (f"{cid} production converted from t gross weight of {product!r} to t of contained "
+    note = (f"{cid} production converted from t of {product!r} to t of contained "
             f"{conv.contained_as}: x {f:.4f} = {conv.formula}")
     return tuple(s * f for s in series), note
 
@@ -135,6 +145,9 @@ def market_basis(cid: str, product: str, converted: str | None, consumption: dic
         flags.append(f"basis mismatch: production is in gross weight of {product!r}, the commodity's traded "
                      f"tonnes (BACI net imports) in contained {basis}; no cited conversion factor (critmin.disruption.basis.PRODUCTION_CONVERSIONS): "
                      "production shares hold, world tonnes and the shortage relative to consumption do not")
+    if _OXIDE.search(product or "") and not converted and not product_basis and basis != "REO":
+        flags.append(f"basis mismatch: production is in t of {product!r}, the market's tonnes are contained "
+                     f"{basis}; no cited conversion factor (critmin.disruption.basis.PRODUCTION_CONVERSIONS)")
     if price == "gross weight" and not product_basis:
         flags.append(f"basis mismatch: the reference price is per t of gross weight, the market's tonnes are "
                      f"contained {basis}")
