@@ -115,7 +115,9 @@ def reference_market(wh, commodities, consumers=None, year=None) -> Market:
                 growth)
         except (LookupError, ValueError) as e:
             bad[cid] = f"not computable: {e}"
-    return Market(consumers, out, year, bad, {"governance": _reference_governance(wh)})
+    # the data the market was built on, as every stored run records it (disruption.provenance)
+    prov = {"vintage": getattr(wh, "vintage", None), "data_fingerprint": str(wh.fingerprint())}
+    return Market(consumers, out, year, bad, {"governance": _reference_governance(wh), **prov})
 
 
 def assert_markets_equal(a: Market, b: Market) -> None:
