@@ -19,6 +19,15 @@ ROWS = [("ann", "lang", "ja", dt.datetime(2026, 1, 2, 3, 4, 5)),
         ("bob", "100%", "x'y", dt.datetime(2026, 6, 1))]
 
 
+def run(fn, *args):
+    """``asyncio.run(fn(*args))`` in a thread of its own: a new event loop even while the main
+    thread has one running (Playwright's sync API keeps one there during the browser tests)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(fn(*args))).result()
+
+
 def _fill(store) -> None:
     store.executemany("INSERT INTO web_user_pref VALUES (?, ?, ?, ?)", ROWS)
 
@@ -36,10 +45,10 @@ def test_read_answers_what_execute_answers(ops_store):  # noqa: F811
     ]
     for sql, params in queries:
         want = ops_store.execute(sql, params)
-        got = asyncio.run(aio.read(ops_store, sql, params))
+        got = run(aio.read, ops_store, sql, params)
         assert got.fetchall() == want.fetchall(), sql
         assert [d[0] for d in got.description] == [d[0] for d in want.description], sql
-    rows = asyncio.run(aio.read(ops_store, queries[0][0], ["bob"])).fetchall()
+    rows = run(aio.read, ops_store, queries[0][0], ["bob"]).fetchall()
     assert rows == [("bob", "100%", "x'y", ROWS[2][3]), ("bob", "lang", "en", ROWS[1][3])]
     assert isinstance(rows[0][3], dt.datetime)
 
@@ -55,7 +64,7 @@ def test_select_answers_what_the_engine_answers(ops_store):  # noqa: F811
         .order_by(t.c.value)
     with ops_store.engine.connect() as c:
         want = [dict(r._mapping) for r in c.execute(q)]
-    assert asyncio.run(aio.select(ops_store, q)) == want == [{"user_name": "bob", "value": "en"},
+    assert run(aio.select, ops_store, q) == want == [{"user_name": "bob", "value": "en"},
                                                              {"user_name": "bob", "value": "x'y"}]
 
 
@@ -63,7 +72,7 @@ def test_only_a_select_is_read(ops_store):  # noqa: F811
     from critmin.ops import aio
 
     with pytest.raises(ValueError, match="one SELECT"):
-        asyncio.run(aio.read(ops_store, "DELETE FROM web_user_pref"))
+        run(aio.read, ops_store, "DELETE FROM web_user_pref")
 
 
 def _aio_backends(store) -> set[int]:
@@ -87,7 +96,7 @@ def test_a_connection_the_server_dropped_is_replaced_within_the_read(ops_store):
         await aio.close_pools()
         return before, got
 
-    before, got = asyncio.run(scenario())
+    before, got = run(scenario)
     assert len(before) == 1 and got == (42,)
 
 
@@ -100,10 +109,10 @@ def test_the_connections_of_a_closed_loop_are_closed_at_the_next_read(ops_store)
     async def read_and_leave() -> None:
         await aio.read(ops_store, "SELECT 1")  # no close_pools: a short-lived loop, as a test client's
 
-    asyncio.run(read_and_leave())
+    run(read_and_leave)
     left = _aio_backends(ops_store)
     assert len(left) == 1
-    asyncio.run(read_and_leave())  # a new loop: the old loop's connection is closed first
+    run(read_and_leave)  # a new loop: the old loop's connection is closed first
     deadline = time.monotonic() + 10
     while left & _aio_backends(ops_store) and time.monotonic() < deadline:
         time.sleep(0.05)  # the server ends the backend after the client's close
