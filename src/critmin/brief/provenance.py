@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from critmin.data.warehouse import RELEASE_FAMILIES
+from critmin.data.warehouse import RELEASE_FAMILIES, Warehouse
 
 Gettext = Callable[[str], str]
 
@@ -96,7 +96,7 @@ def imported_text(ds: pd.DataFrame, version_path: Any, _: Gettext) -> str:
     return _("{when} (warehouse file {name})").format(when=when, name=name)
 
 
-def statement(wh: Any, version: str, n: int, _: Gettext) -> DataStatement:
+def statement(wh: Warehouse, version: str, n: int, _: Gettext) -> DataStatement:
     """The data statement of warehouse ``wh`` (its pin, dataset table and version file)."""
     ds = wh.datasets()
     vintages = [str(v) for v in ds["vintage"].dropna().unique()]
