@@ -69,7 +69,9 @@ class SeriesChoice:
         """The contained fraction, from its setting where it has one."""
         if self.fraction_setting:
             return float(settings.get(self.fraction_setting, overrides))
-        return float(self.contained_fraction or 1.0)
+        if self.contained_fraction is None:  # the loader allows None only on a 'not used' row
+            raise ValueError(f"{SERIES_PATH.name} ({self.commodity_id}): no contained_fraction for a priced row")
+        return float(self.contained_fraction)
 
 
 def _row(i: int, r: dict[str, str]) -> SeriesChoice:

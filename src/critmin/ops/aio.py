@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import time
 import weakref
 from collections.abc import Mapping, Sequence
@@ -63,8 +64,13 @@ APPLICATION_NAME = "critmin-web-aio"
 
 def conninfo(store: Store) -> str:
     """libpq connection URI of a PostgreSQL store's engine (psycopg's, without SQLAlchemy's
-    ``+psycopg`` driver name)."""
-    return store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    ``+psycopg`` driver name); rendered once per engine URL, not per read."""
+    return _conninfo(store.engine.url)
+
+
+@functools.lru_cache(maxsize=64)
+def _conninfo(url: sa.URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _sweep(*, every: bool = False) -> None:
